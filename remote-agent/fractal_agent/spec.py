@@ -1,0 +1,408 @@
+"""Sweep spec: validation, defaults and grid maths (DESIGN.md "Sweep spec").
+
+A spec is plain JSON. `validate(raw)` returns a normalised copy with every default filled in, or
+raises SpecError naming the field and the allowed values. The TypeScript side
+(src-main/core/spec.ts) must accept and reject exactly the same fixtures
+(test/fixtures/specs/{valid,invalid}); keep the two in step.
+
+Grid: cell i of N on an axis covers [lo + i*w, lo + (i+1)*w], w = (hi - lo)/N, and runs at its
+centre. For a log axis the range is in log10 units and the value is 10**centre. Cells are numbered
+row-major: index = iy * nx + ix.
+"""
+import copy
+import math
+
+import numpy as np
+
+SPEC_VERSION = 1
+MAX_POINTS = 8192
+
+FAMILIES = ("mlp", "gpt")
+MLP_ACTIVATIONS = ("tanh", "relu", "identity")
+MLP_GROUPS = ("input", "output")
+GPT_GROUPS = ("attn", "mlp", "embed", "unembed", "norm")
+OPTIMIZERS = {"mlp": ("gd", "sgd"), "gpt": ("sgd", "adamw")}
+SCHEDULES = ("constant", "cosine", "wsd")
+PRECISIONS = {"mlp": ("float64", "float32"), "gpt": ("float32", "bf16", "float64")}
+SCALES = ("log", "linear")
+
+# Axis params each family can sweep. Integer params are rounded to the nearest integer at the centre.
+AXIS_PARAMS = {
+    "mlp": ("lr", "lr.input", "lr.output", "init_offset", "batch_size", "dataset_size",
+            "weight_decay", "warmup"),
+    "gpt": ("lr", "lr.attn", "lr.mlp", "lr.embed", "lr.unembed", "lr.norm", "dataset_size",
+            "tokens", "batch_size", "warmup", "weight_decay"),
+}
+INTEGER_PARAMS = ("batch_size", "dataset_size", "tokens")
+
+TOP_KEYS = ("version", "name", "model", "data", "train", "axes", "criterion", "parent", "record")
+MLP_MODEL_KEYS = ("family", "width", "activation", "data_multiple", "datapoints", "seed")
+GPT_MODEL_KEYS = ("family", "checkpoint", "config", "trainable", "seed")
+GPT_CONFIG_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "vocab_size")
+DATA_KEYS = ("dataset", "size", "seq_len", "heldout", "ood", "evals")
+TRAIN_KEYS = ("optimizer", "steps", "epochs", "batch_size", "schedule", "warmup", "weight_decay",
+              "grad_clip", "precision", "lr", "betas")
+AXIS_KEYS = ("param", "scale", "range", "points")
+CRITERION_KEYS = ("window", "threshold")
+PARENT_KEYS = ("sweep",)
+RECORD_KEYS = ("curves",)
+DATASET_PREFIXES = ("synthetic", "smoltalk", "jsonl")
+
+# Sweeps with more cells than this do not journal per-cell curves unless record.curves says so:
+# 16M curves of 256 points would not fit the 50 MB budget of a 4096^2 map.
+CURVES_DEFAULT_MAX_CELLS = 128 * 128
+
+
+class SpecError(ValueError):
+    """An invalid spec: `field` is the dotted path of the offending field."""
+
+    def __init__(self, field, message):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+# ----------------------------------------------------------------------------- field checks
+
+def _allowed(values):
+    return ", ".join(str(v) for v in values)
+
+
+def _obj(raw, field, keys):
+    if not isinstance(raw, dict):
+        raise SpecError(field, f"must be an object with keys {_allowed(keys)}")
+    for k in raw:
+        if k not in keys:
+            raise SpecError(f"{field}.{k}" if field else k, f"unknown field; allowed: {_allowed(keys)}")
+    return raw
+
+
+def _is_num(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _num(raw, field, lo=None, hi=None, lo_open=False, hi_open=False):
+    if not _is_num(raw):
+        raise SpecError(field, f"must be a finite number, got {raw!r}")
+    if lo is not None and (raw < lo or (lo_open and raw == lo)):
+        raise SpecError(field, f"must be {'>' if lo_open else '>='} {lo}, got {raw!r}")
+    if hi is not None and (raw > hi or (hi_open and raw == hi)):
+        raise SpecError(field, f"must be {'<' if hi_open else '<='} {hi}, got {raw!r}")
+    return float(raw)
+
+
+def _int(raw, field, lo=None, hi=None):
+    if isinstance(raw, bool) or not (isinstance(raw, int) or (isinstance(raw, float) and raw.is_integer())):
+        raise SpecError(field, f"must be an integer, got {raw!r}")
+    raw = int(raw)
+    if lo is not None and raw < lo:
+        raise SpecError(field, f"must be >= {lo}, got {raw}")
+    if hi is not None and raw > hi:
+        raise SpecError(field, f"must be <= {hi}, got {raw}")
+    return raw
+
+
+def _choice(raw, field, choices):
+    if raw not in choices:
+        raise SpecError(field, f"must be one of {_allowed(choices)}, got {raw!r}")
+    return raw
+
+
+def _str(raw, field):
+    if not isinstance(raw, str) or not raw.strip():
+        raise SpecError(field, f"must be a non-empty string, got {raw!r}")
+    return raw
+
+
+# ----------------------------------------------------------------------------- validation
+
+def validate(raw):
+    """Return the normalised spec (a new dict with defaults filled in) or raise SpecError."""
+    spec = copy.deepcopy(raw)
+    _obj(spec, "", TOP_KEYS)
+    if "version" not in spec:
+        raise SpecError("version", f"required; this agent reads version {SPEC_VERSION}")
+    if spec["version"] != SPEC_VERSION:
+        raise SpecError("version", f"must be {SPEC_VERSION}, got {spec['version']!r}")
+    spec["name"] = _str(spec.get("name"), "name")
+
+    model = _obj(spec.get("model"), "model", MLP_MODEL_KEYS + GPT_MODEL_KEYS)
+    family = _choice(model.get("family"), "model.family", FAMILIES)
+    if family == "mlp":
+        _validate_mlp_model(model)
+        if "data" in spec:
+            raise SpecError("data", "does not apply to model family mlp (its data is drawn from model.seed)")
+    else:
+        _validate_gpt_model(model)
+        spec["data"] = _validate_data(spec.get("data", {}))
+
+    train = spec["train"] = _validate_train(spec.get("train"), family)
+    axes = spec["axes"] = _validate_axes(spec.get("axes"), family)
+    _validate_lr_coverage(train, axes, family)
+    if family == "gpt" and "dataset_size" not in (axes["x"]["param"], axes["y"]["param"]) \
+            and spec["data"]["size"] is None:
+        raise SpecError("data.size", "required (number of training examples) unless an axis sweeps dataset_size")
+
+    crit = _obj(spec.get("criterion", {}), "criterion", CRITERION_KEYS)
+    crit["window"] = _int(crit.get("window", 20), "criterion.window", lo=1)
+    crit["threshold"] = _num(crit.get("threshold", 1.0), "criterion.threshold", lo=0, lo_open=True)
+    if train["steps"] is not None and crit["window"] > train["steps"] + 1:
+        raise SpecError("criterion.window", f"must be <= train.steps + 1 = {train['steps'] + 1}, got {crit['window']}")
+    spec["criterion"] = crit
+
+    if "parent" in spec and spec["parent"] is not None:
+        parent = _obj(spec["parent"], "parent", PARENT_KEYS)
+        _str(parent.get("sweep"), "parent.sweep")
+    else:
+        spec["parent"] = None
+
+    record = _obj(spec.get("record", {}), "record", RECORD_KEYS)
+    curves = record.get("curves")
+    if curves is None:
+        curves = family == "gpt" or cell_count(spec) <= CURVES_DEFAULT_MAX_CELLS
+    elif not isinstance(curves, bool):
+        raise SpecError("record.curves", f"must be true or false, got {curves!r}")
+    spec["record"] = {"curves": curves}
+    return spec
+
+
+def _validate_mlp_model(model):
+    model["width"] = _int(model.get("width", 16), "model.width", lo=1, hi=4096)
+    model["activation"] = _choice(model.get("activation", "tanh"), "model.activation", MLP_ACTIVATIONS)
+    model["data_multiple"] = _num(model.get("data_multiple", 1.0), "model.data_multiple", lo=0, lo_open=True)
+    if model.get("datapoints") is not None:
+        model["datapoints"] = _int(model["datapoints"], "model.datapoints", lo=1)
+    else:
+        model["datapoints"] = None
+    model["seed"] = _int(model.get("seed", 0), "model.seed", lo=0)
+    for k in model:
+        if k not in MLP_MODEL_KEYS:
+            raise SpecError(f"model.{k}", f"does not apply to model family mlp; allowed: {_allowed(MLP_MODEL_KEYS)}")
+
+
+def _validate_gpt_model(model):
+    for k in model:
+        if k not in GPT_MODEL_KEYS:
+            raise SpecError(f"model.{k}", f"does not apply to model family gpt; allowed: {_allowed(GPT_MODEL_KEYS)}")
+    ckpt = _str(model.get("checkpoint", "tiny"), "model.checkpoint")
+    if not (ckpt in ("tiny", "scratch") or ckpt.startswith("hf:") or ckpt.startswith("nanochat:")):
+        raise SpecError("model.checkpoint", f"must be tiny, scratch, hf:<name or directory> or nanochat:<directory>, got {ckpt!r}")
+    model["checkpoint"] = ckpt
+    if ckpt == "scratch":
+        cfg = _obj(model.get("config"), "model.config", GPT_CONFIG_KEYS)
+        for k in ("n_layer", "n_head", "n_embd"):
+            if k not in cfg:
+                raise SpecError(f"model.config.{k}", "required for checkpoint scratch")
+            cfg[k] = _int(cfg[k], f"model.config.{k}", lo=1, hi=1 << 16)
+        if cfg["n_embd"] % cfg["n_head"]:
+            raise SpecError("model.config.n_embd", f"must be a multiple of n_head ({cfg['n_head']})")
+        cfg["block_size"] = _int(cfg.get("block_size", 1024), "model.config.block_size", lo=1)
+        cfg["vocab_size"] = _int(cfg.get("vocab_size", 50257), "model.config.vocab_size", lo=2)
+    elif "config" in model:
+        raise SpecError("model.config", "applies only to checkpoint scratch (other checkpoints carry their own)")
+    trainable = model.get("trainable", "all")
+    if trainable != "all":
+        if not isinstance(trainable, list) or not trainable:
+            raise SpecError("model.trainable", f"must be \"all\" or a non-empty list of groups from {_allowed(GPT_GROUPS)}")
+        for i, g in enumerate(trainable):
+            _choice(g, f"model.trainable[{i}]", GPT_GROUPS)
+    model["trainable"] = trainable
+    model["seed"] = _int(model.get("seed", 0), "model.seed", lo=0)
+
+
+def _validate_data(data):
+    data = _obj(data, "data", DATA_KEYS)
+    ds = _str(data.get("dataset", "synthetic"), "data.dataset")
+    if ds.split(":", 1)[0] not in DATASET_PREFIXES:
+        raise SpecError("data.dataset", f"must be synthetic[:families], smoltalk[:subset] or jsonl:<path>, got {ds!r}")
+    if ds.startswith("jsonl") and not ds.startswith("jsonl:"):
+        raise SpecError("data.dataset", "jsonl needs a path: jsonl:<path>")
+    data["dataset"] = ds
+    data["size"] = _int(data["size"], "data.size", lo=1) if data.get("size") is not None else None
+    data["seq_len"] = _int(data.get("seq_len", 128), "data.seq_len", lo=8, hi=8192)
+    data["heldout"] = _int(data.get("heldout", 256), "data.heldout", lo=0)
+    ood = data.get("ood")
+    if ood is not None:
+        ood = _str(ood, "data.ood")
+        if ood.split(":", 1)[0] not in DATASET_PREFIXES:
+            raise SpecError("data.ood", f"must be synthetic[:families], smoltalk[:subset] or jsonl:<path>, got {ood!r}")
+    data["ood"] = ood
+    evals = data.get("evals", [])
+    if evals:
+        # Multiple-choice evaluations come with the real fine-tuning work (issue 7); refuse rather than ignore.
+        raise SpecError("data.evals", "multiple-choice evaluations are not supported by this agent version; use []")
+    data["evals"] = []
+    return data
+
+
+def _validate_train(train, family):
+    train = _obj(train, "train", TRAIN_KEYS)
+    train["optimizer"] = _choice(train.get("optimizer", "gd" if family == "mlp" else "adamw"),
+                                 "train.optimizer", OPTIMIZERS[family])
+    if family == "mlp" and "steps" not in train:
+        raise SpecError("train.steps", "required for model family mlp")
+    train["steps"] = _int(train["steps"], "train.steps", lo=1) if train.get("steps") is not None else None
+    epochs = train.get("epochs")
+    if family == "mlp" and epochs is not None:
+        raise SpecError("train.epochs", "does not apply to model family mlp; use train.steps")
+    if family == "gpt":
+        if train["steps"] is not None and epochs is not None:
+            raise SpecError("train.epochs", "give train.steps or train.epochs, not both")
+        epochs = _num(epochs if epochs is not None else 1.0, "train.epochs", lo=0, lo_open=True) \
+            if train["steps"] is None else None
+    train["epochs"] = epochs
+    bs = train.get("batch_size")
+    if family == "mlp":
+        train["batch_size"] = _int(bs, "train.batch_size", lo=1) if bs is not None else None
+        if train["optimizer"] == "sgd" and train["batch_size"] is None:
+            raise SpecError("train.batch_size", "required for optimizer sgd (minibatch size)")
+    else:
+        train["batch_size"] = _int(bs if bs is not None else 8, "train.batch_size", lo=1)
+    train["schedule"] = _choice(train.get("schedule", "constant"), "train.schedule", SCHEDULES)
+    train["warmup"] = _num(train.get("warmup", 0.0), "train.warmup", lo=0, hi=1, hi_open=True)
+    train["weight_decay"] = _num(train.get("weight_decay", 0.0), "train.weight_decay", lo=0)
+    gc = train.get("grad_clip")
+    train["grad_clip"] = _num(gc, "train.grad_clip", lo=0, lo_open=True) if gc is not None else None
+    train["precision"] = _choice(train.get("precision", "float64" if family == "mlp" else "bf16"),
+                                 "train.precision", PRECISIONS[family])
+    betas = train.get("betas", [0.9, 0.95])
+    if not (isinstance(betas, list) and len(betas) == 2):
+        raise SpecError("train.betas", "must be a list of two numbers in [0, 1)")
+    train["betas"] = [_num(b, f"train.betas[{i}]", lo=0, hi=1, hi_open=True) for i, b in enumerate(betas)]
+    groups = MLP_GROUPS if family == "mlp" else GPT_GROUPS
+    lr = train.get("lr")
+    if lr is None:
+        train["lr"] = {}
+    elif isinstance(lr, dict):
+        for g, v in lr.items():
+            _choice(g, "train.lr", groups)
+            _num(v, f"train.lr.{g}", lo=0)
+        train["lr"] = {g: float(v) for g, v in lr.items()}
+    else:
+        train["lr"] = {g: _num(lr, "train.lr", lo=0) for g in groups}
+    return train
+
+
+def _validate_axes(axes, family):
+    axes = _obj(axes, "axes", ("x", "y"))
+    out = {}
+    for name in ("x", "y"):
+        f = f"axes.{name}"
+        if name not in axes:
+            raise SpecError(f, "required")
+        ax = _obj(axes[name], f, AXIS_KEYS)
+        param = ax.get("param")
+        if param not in AXIS_PARAMS[family]:
+            other = [fam for fam in FAMILIES if fam != family and param in AXIS_PARAMS[fam]]
+            why = f"does not apply to model family {family}" if other else "unknown parameter"
+            raise SpecError(f"{f}.param", f"{why} {param!r}; allowed for {family}: {_allowed(AXIS_PARAMS[family])}")
+        scale = _choice(ax.get("scale", "linear"), f"{f}.scale", SCALES)
+        rng = ax.get("range")
+        if not (isinstance(rng, list) and len(rng) == 2):
+            raise SpecError(f"{f}.range", "must be [lo, hi] with lo < hi (log10 units for a log axis)")
+        lo = _num(rng[0], f"{f}.range[0]")
+        hi = _num(rng[1], f"{f}.range[1]")
+        if not lo < hi:
+            raise SpecError(f"{f}.range", f"must be [lo, hi] with lo < hi, got [{lo!r}, {hi!r}] (empty or reversed)")
+        points = _int(ax.get("points"), f"{f}.points", lo=1, hi=MAX_POINTS)
+        _check_param_values(param, scale, lo, hi, f)
+        out[name] = {"param": param, "scale": scale, "range": [lo, hi], "points": points}
+    px, py = out["x"]["param"], out["y"]["param"]
+    if px == py:
+        raise SpecError("axes.y.param", f"must differ from axes.x.param ({px!r})")
+    if {px, py} & {"lr"} and (px.startswith("lr.") or py.startswith("lr.")):
+        raise SpecError("axes.y.param", "lr sets every group's LR; it cannot be combined with a per-group lr.<group> axis")
+    if {px, py} == {"dataset_size", "tokens"}:
+        raise SpecError("axes.y.param", "dataset_size and tokens both set the amount of training data; sweep one")
+    return out
+
+
+def _check_param_values(param, scale, lo, hi, field):
+    """Reject ranges whose values are meaningless for the param (the whole range is checked)."""
+    vlo, vhi = (10.0 ** lo, 10.0 ** hi) if scale == "log" else (lo, hi)
+    if scale == "log" and param == "init_offset":
+        raise SpecError(f"{field}.scale", "init_offset takes negative values; use scale linear")
+    if param in INTEGER_PARAMS and round(vlo) < 1:
+        raise SpecError(f"{field}.range", f"{param} must be >= 1 across the range, lowest value is {vlo:g}")
+    if param == "warmup" and not (0 <= vlo and vhi < 1):
+        raise SpecError(f"{field}.range", f"warmup is a fraction of steps in [0, 1), range gives [{vlo:g}, {vhi:g}]")
+    if (param.startswith("lr") or param == "weight_decay") and vlo < 0:
+        raise SpecError(f"{field}.range", f"{param} must be >= 0, lowest value is {vlo:g}")
+
+
+def _validate_lr_coverage(train, axes, family):
+    groups = MLP_GROUPS if family == "mlp" else GPT_GROUPS
+    swept = {axes[a]["param"] for a in ("x", "y")}
+    if "lr" in swept:
+        return
+    for g in groups:
+        if f"lr.{g}" not in swept and g not in train["lr"]:
+            raise SpecError("train.lr", f"required: no axis sets the LR of group {g!r} (give a number or {{{g!r}: ...}})")
+
+
+# ----------------------------------------------------------------------------- grid maths
+
+def cell_count(spec):
+    return spec["axes"]["x"]["points"] * spec["axes"]["y"]["points"]
+
+
+def axis_centres(axis):
+    """Float64 cell centres in axis units (log10 for a log axis)."""
+    lo, hi = axis["range"]
+    n = axis["points"]
+    w = (hi - lo) / n
+    return [lo + (i + 0.5) * w for i in range(n)]
+
+
+def axis_value(axis, i):
+    """The hyperparameter value at cell i's centre (10**centre for a log axis)."""
+    lo, hi = axis["range"]
+    c = lo + (i + 0.5) * (hi - lo) / axis["points"]
+    v = 10.0 ** c if axis["scale"] == "log" else c
+    return int(round(v)) if axis["param"] in INTEGER_PARAMS else v
+
+
+def cell_hparams(spec, index):
+    """Every hyperparameter of cell `index` (row-major) as a flat dict of group LRs and scalars."""
+    ax, ay = spec["axes"]["x"], spec["axes"]["y"]
+    ix, iy = index % ax["points"], index // ax["points"]
+    train, family = spec["train"], spec["model"]["family"]
+    groups = MLP_GROUPS if family == "mlp" else GPT_GROUPS
+    hp = {f"lr.{g}": train["lr"].get(g) for g in groups}
+    hp.update(warmup=train["warmup"], weight_decay=train["weight_decay"], batch_size=train["batch_size"])
+    if family == "mlp":
+        hp.update(init_offset=0.0, dataset_size=None)
+    else:
+        hp.update(dataset_size=spec["data"]["size"], tokens=None)
+    for axis, i in ((ax, ix), (ay, iy)):
+        v = axis_value(axis, i)
+        if axis["param"] == "lr":
+            hp.update({f"lr.{g}": v for g in groups})
+        else:
+            hp[axis["param"]] = v
+    return hp
+
+
+def coarse_to_fine(nx, ny):
+    """Cell indices ordered so that a low-resolution preview of the whole map comes first.
+
+    Level 0 is every cell on a stride-s lattice (s the largest power of two with 4*s <= max(nx, ny),
+    at least 1); each later level halves the stride and adds the cells new to that lattice.
+    Returns (order, levels): int64 arrays of cell indices and their level, covering every cell once.
+    """
+    top = 0
+    while (2 << top) * 4 <= max(nx, ny):
+        top += 1
+    ix = np.arange(nx, dtype=np.int64)
+    iy = np.arange(ny, dtype=np.int64)
+
+    def trailing_zeros(v):  # of each entry, capped at `top` (0 has them all)
+        tz = np.full(v.shape, top, dtype=np.int64)
+        for b in range(top - 1, -1, -1):
+            tz[(v % (1 << (b + 1))) != 0] = b
+        return tz
+
+    tzx, tzy = trailing_zeros(ix), trailing_zeros(iy)
+    level = top - np.minimum(tzy[:, None], tzx[None, :]).reshape(-1)
+    order = np.argsort(level, kind="stable")
+    return order, level[order]
