@@ -386,23 +386,21 @@ def cell_hparams(spec, index):
 def coarse_to_fine(nx, ny):
     """Cell indices ordered so that a low-resolution preview of the whole map comes first.
 
-    Level 0 is every cell on a stride-s lattice (s the largest power of two with 4*s <= max(nx, ny),
-    at least 1); each later level halves the stride and adds the cells new to that lattice.
+    Per axis, the level-0 stride is the largest power of two s with 4*s <= points (at least 1);
+    each later level halves the strides and adds the cells new to that lattice. A cell's level is
+    the later of the levels at which its x and its y coordinate appear.
     Returns (order, levels): int64 arrays of cell indices and their level, covering every cell once.
     """
-    top = 0
-    while (2 << top) * 4 <= max(nx, ny):
-        top += 1
-    ix = np.arange(nx, dtype=np.int64)
-    iy = np.arange(ny, dtype=np.int64)
+    def coordinate_levels(n):
+        top = 0
+        while (2 << top) * 4 <= n:
+            top += 1
+        i = np.arange(n, dtype=np.int64)
+        level = np.zeros(n, dtype=np.int64)
+        for b in range(top):  # coordinates not divisible by 2**(top-b) appear at level b+1 or later
+            level[(i % (1 << (top - b))) != 0] = b + 1
+        return level
 
-    def trailing_zeros(v):  # of each entry, capped at `top` (0 has them all)
-        tz = np.full(v.shape, top, dtype=np.int64)
-        for b in range(top - 1, -1, -1):
-            tz[(v % (1 << (b + 1))) != 0] = b
-        return tz
-
-    tzx, tzy = trailing_zeros(ix), trailing_zeros(iy)
-    level = top - np.minimum(tzy[:, None], tzx[None, :]).reshape(-1)
+    level = np.maximum(coordinate_levels(ny)[:, None], coordinate_levels(nx)[None, :]).reshape(-1)
     order = np.argsort(level, kind="stable")
     return order, level[order]
