@@ -1,0 +1,540 @@
+"""The detached daemon (one per user) and the `attach` bridge that clients talk through.
+
+Home directory (FRACTAL_AGENT_HOME, default ~/.fractal-agent, mode 0700):
+
+    daemon.lock   flock held by the running daemon: at most one per home
+    daemon.pid    its pid
+    agent.sock    unix socket it listens on (the home's 0700 mode keeps other users out)
+    daemon.log    its stdout/stderr
+    sweeps/<ID>/  one journal directory per sweep (journal.py)
+
+The daemon runs sweeps one at a time (each uses every worker: all GPUs, or --workers CPU processes)
+whether or not a client is attached, and exits after --idle-timeout seconds with no sweep to run
+and no client. On start it resumes every sweep whose journal has no "done" event.
+
+Threads: the accept loop (main), one sweep runner, and a reader + writer per client. One lock
+guards the sweep table, the journals' appends and the subscriber sets, so a client that asks for
+"everything after seq N" gets the file replay up to the seq current at that moment, then exactly
+the live events after it: nothing lost, nothing twice. PROTOCOL.md describes the messages.
+"""
+import collections
+import errno
+import fcntl
+import json
+import os
+import pathlib
+import queue
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+
+from . import AGENT_VERSION, PROTOCOL_VERSION, envinfo, scheduler
+from .journal import Journal, JournalError, encode, read_lines
+from .spec import SpecError, cell_count, validate
+
+SWEEP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+START_TIMEOUT = 60.0
+
+
+def home_dir(arg=None):
+    return pathlib.Path(arg or os.environ.get("FRACTAL_AGENT_HOME") or pathlib.Path.home() / ".fractal-agent")
+
+
+def ensure_home(home):
+    for d in (home, home / "sweeps"):
+        d.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(d, 0o700)
+
+
+def socket_path(home):
+    path = str(home / "agent.sock")
+    if len(path.encode()) > 100:  # sun_path holds 108 bytes
+        raise SystemExit(f"error: socket path {path!r} is too long for a unix socket; use a shorter --home")
+    return path
+
+
+def _send_line(sock, obj):
+    sock.sendall(encode(obj))
+
+
+# ============================================================================ the daemon process
+
+class Sweep:
+    def __init__(self, sweep_id, directory):
+        self.id, self.dir = sweep_id, directory
+        self.state, self.error = "queued", None
+        self.total = self.recorded = self.last_seq = 0
+        self.spec = None
+        self.cancel = threading.Event()
+        self.subscribers = set()
+
+    def status(self):
+        return {"sweep": self.id, "state": self.state, "cells": self.total, "done": self.recorded,
+                "last_seq": self.last_seq, "error": self.error}
+
+
+class Client:
+    """One attached connection: commands in, events and replies out (through a queue, in order)."""
+
+    def __init__(self, daemon, sock):
+        self.daemon, self.sock = daemon, sock
+        self.out = queue.Queue()
+        self.follow_all = False
+        self.closing = False  # the client closed its side: stop replaying, flush replies, close
+
+    def send(self, line):
+        self.out.put(("line", line))
+
+    def reply(self, req, ok=True, **fields):
+        msg = {"type": "reply", "req": req, "ok": ok, **fields}
+        self.send(encode(msg))
+
+    def writer(self):
+        try:
+            while True:
+                kind, *args = self.out.get()
+                if kind == "close":
+                    break
+                if kind == "line":
+                    self.sock.sendall(args[0])
+                elif kind == "replay":
+                    self._replay(*args)
+        except OSError:  # the client went away; its reader sees the same
+            pass
+        finally:
+            self.daemon.drop_client(self)
+            self.sock.close()
+
+    def _replay(self, sweep, since, until):
+        def warn(w):
+            self.daemon.log(w["message"])
+            self.sock.sendall(encode({**w, "sweep": sweep.id}))
+        if until > since:
+            for _, raw in read_lines(sweep.dir / "journal.jsonl", since, until, warn, sweep.id):
+                if self.closing:
+                    return
+                self.sock.sendall(raw)
+        self.sock.sendall(encode({"type": "replayed", "sweep": sweep.id, "seq": until}))
+
+    def reader(self):
+        f = self.sock.makefile("rb")
+        try:
+            first = True
+            for raw in f:
+                try:
+                    msg = json.loads(raw)
+                    if not isinstance(msg, dict):
+                        raise ValueError("a command is a JSON object")
+                except ValueError as e:
+                    self.reply(None, False, error=f"not a JSON command ({e}): {raw[:200]!r}")
+                    continue
+                if first and msg.get("op") != "hello":
+                    self.reply(msg.get("req"), False, error='the first command must be {"op":"hello","since":N}')
+                    continue
+                first = False
+                self.daemon.handle(self, msg)
+        except OSError:
+            pass
+        finally:
+            self.closing = True
+            self.out.put(("close",))
+
+
+class Daemon:
+    def __init__(self, home, idle_timeout, workers=None, device=None):
+        self.home = home
+        self.idle_timeout = idle_timeout
+        self.devices = scheduler.devices(device, workers)
+        self.env = envinfo.probe()
+        self.lock = threading.Lock()
+        self.wake = threading.Condition(self.lock)
+        self.sweeps = {}
+        self.queue = collections.deque()
+        self.clients = set()
+        self.busy_since_idle = time.monotonic()  # last moment something was running or attached
+
+    def log(self, message):
+        print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {message}", flush=True)
+
+    # ------------------------------------------------------------------------ startup
+
+    def load_sweeps(self):
+        for d in sorted((self.home / "sweeps").iterdir()):
+            if not (d / "journal.jsonl").exists():
+                continue
+            sw = Sweep(d.name, d)
+            try:
+                j = Journal(d, warn=lambda w: self.log(w["message"]))
+            except JournalError as e:
+                sw.state, sw.error = "broken", str(e)
+                self.log(f"sweep {d.name}: {e}")
+            else:
+                sw.spec, sw.total, sw.recorded, sw.last_seq = j.spec, j.total, j.done_count, j.last_seq
+                sw.state = j.status or "queued"
+                j.close()
+                if sw.state == "queued":
+                    self.queue.append(sw.id)
+                    self.log(f"sweep {sw.id}: unfinished ({sw.recorded}/{sw.total} cells); resuming")
+            self.sweeps[sw.id] = sw
+
+    # ------------------------------------------------------------------------ clients
+
+    def drop_client(self, client):
+        with self.lock:
+            self.clients.discard(client)
+            for sw in self.sweeps.values():
+                sw.subscribers.discard(client)
+            self.busy_since_idle = time.monotonic()
+
+    def _follow(self, client, sw, since):
+        """Subscribe `client` to `sw`: replay (since, last_seq] from the file, then live events. Holds lock."""
+        if client in sw.subscribers:
+            return False
+        sw.subscribers.add(client)
+        client.out.put(("replay", sw, since, sw.last_seq))
+        return True
+
+    def publish(self, sw, line):
+        for c in sw.subscribers:
+            c.send(line)
+
+    def handle(self, client, msg):
+        op, req = msg.get("op"), msg.get("req")
+        handler = getattr(self, f"op_{op}", None) if isinstance(op, str) else None
+        if handler is None:
+            client.reply(req, False, error=f"unknown op {op!r}; ops: hello, submit, cancel, status, follow")
+            return
+        try:
+            handler(client, req, msg)
+        except Exception as e:  # a bad command must not take the daemon down; the client gets the error
+            self.log(f"op {op} failed: {traceback.format_exc()}")
+            client.reply(req, False, error=f"{type(e).__name__}: {e}")
+
+    def op_hello(self, client, req, msg):
+        since = msg.get("since", 0)
+        if not isinstance(since, int) or since < 0:
+            client.reply(req, False, error=f"since must be an integer >= 0, got {since!r}")
+            return
+        with self.lock:
+            only = msg.get("sweep")
+            if only is not None and only not in self.sweeps:
+                client.reply(req, False, error=f"no sweep {only!r} on this node")
+                return
+            client.send(encode({"type": "hello", "protocol": PROTOCOL_VERSION, "agent": AGENT_VERSION,
+                                "pid": os.getpid(), "hostname": self.env["hostname"], "home": str(self.home),
+                                "devices": self.devices,
+                                "sweeps": [sw.status() for sw in self.sweeps.values()]}))
+            if only is None:
+                client.follow_all = True
+                for sw in self.sweeps.values():
+                    self._follow(client, sw, since)
+            else:
+                self._follow(client, self.sweeps[only], since)
+
+    def op_status(self, client, req, msg):
+        with self.lock:
+            client.reply(req, sweeps=[sw.status() for sw in self.sweeps.values()])
+
+    def op_follow(self, client, req, msg):
+        sweep_id, since = msg.get("sweep"), msg.get("since", 0)
+        if not isinstance(since, int) or since < 0:
+            client.reply(req, False, error=f"since must be an integer >= 0, got {since!r}")
+            return
+        with self.lock:
+            if sweep_id not in self.sweeps:
+                client.reply(req, False, error=f"no sweep {sweep_id!r} on this node")
+                return
+            added = self._follow(client, self.sweeps[sweep_id], since)
+            client.reply(req, sweep=sweep_id, already=not added)
+
+    def op_submit(self, client, req, msg):
+        sweep_id = msg.get("sweep")
+        if not isinstance(sweep_id, str) or not SWEEP_ID.match(sweep_id):
+            client.reply(req, False, error=f"sweep: must match {SWEEP_ID.pattern} (it names a directory), got {sweep_id!r}")
+            return
+        try:
+            spec = validate(msg.get("spec"))
+        except SpecError as e:
+            client.reply(req, False, error=f"spec error: {e}", field=e.field)
+            return
+        with self.lock:
+            sw = self.sweeps.get(sweep_id)
+            if sw is not None:
+                if sw.spec != spec:
+                    client.reply(req, False, error=f"sweep {sweep_id!r} exists with a different spec; "
+                                                   "choose a new sweep id")
+                else:
+                    client.reply(req, sweep=sweep_id, existing=True, state=sw.state, cells=sw.total)
+                return
+            sw = Sweep(sweep_id, self.home / "sweeps" / sweep_id)
+            sw.spec, sw.total = spec, cell_count(spec)
+            self.sweeps[sweep_id] = sw
+            for c in self.clients:
+                if c.follow_all:
+                    sw.subscribers.add(c)  # new sweep: its live events are all there is
+            j, _ = Journal.open_or_create(sw.dir, sweep_id, spec, self.env, warn=lambda w: self.log(w["message"]),
+                                          on_append=lambda ev, line: self._recorded(sw, ev, line))
+            j.close()
+            self.queue.append(sweep_id)
+            self.wake.notify_all()
+            self.log(f"sweep {sweep_id}: submitted, {sw.total} cells")
+            client.reply(req, sweep=sweep_id, existing=False, state=sw.state, cells=sw.total)
+
+    def op_cancel(self, client, req, msg):
+        sweep_id = msg.get("sweep")
+        with self.lock:
+            sw = self.sweeps.get(sweep_id)
+            if sw is None:
+                client.reply(req, False, error=f"no sweep {sweep_id!r} on this node")
+                return
+            changed = sw.state in ("queued", "running")
+            sw.cancel.set()
+            if sw.state == "queued":  # never started: record the cancellation here
+                self.queue.remove(sweep_id)
+                j = Journal(sw.dir, warn=lambda w: self.log(w["message"]),
+                            on_append=lambda ev, line: self._recorded(sw, ev, line))
+                j.append_done("cancelled")
+                j.close()
+            self.log(f"sweep {sweep_id}: cancel requested ({sw.state})")
+            client.reply(req, sweep=sweep_id, state="cancelling" if sw.state == "running" else sw.state,
+                         changed=changed)
+
+    def _recorded(self, sw, event, line):
+        """Journal on_append hook (called with the lock held): update the table, stream the event."""
+        sw.last_seq = event["seq"]
+        if event["type"] == "tile":
+            sw.recorded += event["count"]
+        elif event["type"] == "done":
+            sw.state, sw.error = event["status"], event["error"]
+        self.publish(sw, line)
+
+    # ------------------------------------------------------------------------ sweeps
+
+    def runner(self):
+        while True:
+            with self.lock:
+                while not self.queue:
+                    self.wake.wait()
+                sw = self.sweeps[self.queue.popleft()]
+                sw.state = "running"
+            try:
+                self.run_sweep(sw)
+            except Exception as e:  # e.g. a journal that cannot be opened: report it, run the next sweep
+                self.log(f"sweep {sw.id}: cannot run: {traceback.format_exc()}")
+                with self.lock:
+                    sw.state, sw.error = "broken", str(e)
+            with self.lock:
+                self.busy_since_idle = time.monotonic()
+
+    def run_sweep(self, sw):
+        with self.lock:
+            j = Journal(sw.dir, warn=lambda w: self.log(w["message"]),
+                        on_append=lambda ev, line: self._recorded(sw, ev, line))
+            if j.last_seq > 1:
+                j.append_resume(self.env)
+            cells, levels = j.pending()
+        self.log(f"sweep {sw.id}: running {len(cells)} of {sw.total} cells on {self.devices}")
+
+        def on_tile(level, results):
+            with self.lock:
+                j.append_tile(level, results)
+
+        def on_idle():
+            with self.lock:
+                j.sync_if_due()
+
+        error = None
+        try:
+            status = scheduler.run(sw.spec, cells, levels, self.devices, on_tile, sw.cancel.is_set, on_idle)
+        except Exception as e:
+            status, error = "failed", str(e)
+            self.log(f"sweep {sw.id}: failed: {traceback.format_exc()}")
+        with self.lock:
+            j.append_done(status, error)
+            j.close()
+        self.log(f"sweep {sw.id}: {status}")
+
+    # ------------------------------------------------------------------------ main loop
+
+    def idle(self):
+        with self.lock:
+            if self.clients or self.queue or any(sw.state == "running" for sw in self.sweeps.values()):
+                self.busy_since_idle = time.monotonic()
+                return False
+            return time.monotonic() - self.busy_since_idle >= self.idle_timeout
+
+    def serve(self, listener):
+        threading.Thread(target=self.runner, name="runner", daemon=True).start()
+        listener.settimeout(0.5)
+        while not self.idle():
+            try:
+                sock, _ = listener.accept()
+            except socket.timeout:
+                continue
+            sock.settimeout(None)
+            client = Client(self, sock)
+            with self.lock:
+                self.clients.add(client)
+            threading.Thread(target=client.reader, daemon=True).start()
+            threading.Thread(target=client.writer, daemon=True).start()
+        self.log(f"idle for {self.idle_timeout:g} s with no sweep and no client: exiting")
+
+
+def _daemon_main(home, idle_timeout, workers, device, ready_fd):
+    """The detached grandchild: take the lock, bind, report on ready_fd, serve."""
+    lock_fd = os.open(home / "daemon.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        pid = (home / "daemon.pid").read_text().strip() if (home / "daemon.pid").exists() else "?"
+        os.write(ready_fd, f"running {pid}\n".encode())
+        return
+    (home / "daemon.pid").write_text(f"{os.getpid()}\n")
+    path = socket_path(home)
+    if os.path.exists(path):
+        os.unlink(path)  # left by a daemon that was killed; we hold the lock, so it is not in use
+    daemon = Daemon(home, idle_timeout, workers, device)
+    daemon.log(f"daemon {os.getpid()} starting: agent {AGENT_VERSION}, protocol {PROTOCOL_VERSION}, "
+               f"devices {daemon.devices}, idle timeout {idle_timeout:g} s")
+    daemon.load_sweeps()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(16)
+    os.write(ready_fd, f"ready {os.getpid()}\n".encode())
+    os.close(ready_fd)
+    try:
+        daemon.serve(listener)
+    finally:
+        listener.close()
+        os.unlink(path)
+        (home / "daemon.pid").unlink()
+
+
+def start(home, idle_timeout, workers=None, device=None):
+    """Start the daemon detached (double fork + setsid) unless one runs. Returns (pid, started)."""
+    ensure_home(home)
+    socket_path(home)  # fail here, not in the detached process
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: new session, then fork again so the daemon can never regain a terminal
+        os.close(r)
+        os.setsid()
+        if os.fork():
+            os._exit(0)
+        code = 0
+        try:
+            os.chdir(home)
+            os.umask(0o077)
+            log = os.open(home / "daemon.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            null = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null, 0)
+            os.dup2(log, 1)
+            os.dup2(log, 2)
+            os.close(null)
+            os.close(log)
+            sys.stdout = os.fdopen(1, "w", buffering=1)
+            sys.stderr = os.fdopen(2, "w", buffering=1)
+            _daemon_main(home, idle_timeout, workers, device, w)
+        except BaseException:
+            traceback.print_exc()
+            try:
+                os.write(w, f"error {traceback.format_exc(limit=3)}".encode())
+            except OSError:
+                pass
+            code = 1
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    os.close(w)
+    os.waitpid(pid, 0)
+    chunks = []
+    while True:
+        b = os.read(r, 65536)
+        if not b:
+            break
+        chunks.append(b)
+    os.close(r)
+    msg = b"".join(chunks).decode()
+    if msg.startswith("ready "):
+        return int(msg.split()[1]), True
+    if msg.startswith("running "):
+        p = msg.split()[1]
+        return (int(p) if p.isdigit() else None), False
+    raise RuntimeError(f"the daemon did not start (see {home / 'daemon.log'}): {msg.strip() or 'no report'}")
+
+
+# ============================================================================ attach
+
+def _connect(home, no_start, idle_timeout, workers, device):
+    path = socket_path(home)
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(path)
+            return sock
+        except OSError as e:
+            sock.close()
+            if e.errno not in (errno.ENOENT, errno.ECONNREFUSED):
+                raise
+            if no_start:
+                raise SystemExit(f"error: no daemon is listening on {path} (and --no-start was given)")
+            if time.monotonic() > deadline:
+                raise SystemExit(f"error: could not connect to a daemon on {path} within {START_TIMEOUT:g} s; "
+                                 f"see {home / 'daemon.log'}")
+        # Start it in a child process, so this one keeps clean stdio (it is the client's channel).
+        cmd = [sys.executable, "-m", "fractal_agent", "daemon", "--home", str(home),
+               "--idle-timeout", str(idle_timeout)]
+        if workers is not None:
+            cmd += ["--workers", str(workers)]
+        if device is not None:
+            cmd += ["--device", device]
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            [str(pathlib.Path(__file__).resolve().parents[1])] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        if r.returncode != 0:
+            raise SystemExit(f"error: starting the daemon failed: {r.stderr.decode().strip()}")
+        time.sleep(0.05)
+
+
+def attach(home, sweep, since, no_start, idle_timeout, workers=None, device=None):
+    """Bridge stdin (commands) and stdout (events, replies) to the daemon; returns the exit code."""
+    sock = _connect(home, no_start, idle_timeout, workers, device)
+    _send_line(sock, {"op": "hello", "req": None, "since": since, "sweep": sweep})
+    stdin_closed = threading.Event()
+
+    def pump_stdin():
+        try:
+            while True:
+                line = sys.stdin.buffer.readline()
+                if not line:
+                    break
+                sock.sendall(line if line.endswith(b"\n") else line + b"\n")
+        except OSError:
+            pass
+        stdin_closed.set()
+        try:
+            sock.shutdown(socket.SHUT_WR)  # the daemon flushes pending replies, then closes
+        except OSError:
+            pass
+
+    threading.Thread(target=pump_stdin, daemon=True).start()
+    out = sys.stdout.buffer
+    while True:
+        data = sock.recv(1 << 16)
+        if not data:
+            break
+        try:
+            out.write(data)
+            out.flush()
+        except BrokenPipeError:
+            return 0  # the client stopped reading: it is gone
+    if stdin_closed.is_set():
+        return 0
+    print("error: the daemon closed the connection (it exited or was killed)", file=sys.stderr)
+    return 1

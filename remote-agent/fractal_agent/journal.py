@@ -1,0 +1,285 @@
+"""The per-sweep journal: an append-only JSON-lines file that survives kill -9.
+
+A sweep directory holds
+
+    spec.json      the normalised spec (validate()d)
+    env.json       the environment the sweep was started in (envinfo.probe())
+    journal.jsonl  one JSON event per line, "seq" = 1, 2, 3, ... (PROTOCOL.md lists the events)
+
+One process writes a journal (an flock on journal.jsonl enforces it). Each event is written with a
+single write() so other processes see whole lines, and fsynced in batches (every SYNC_EVENTS events
+or SYNC_SECONDS, and at the end of the sweep): a crash of the process loses nothing that was
+written, a crash of the machine loses at most the last batch.
+
+Reading tolerates damage instead of giving up on the rest of the file: a line that is not a JSON
+event, or whose seq does not increase, is reported (line number and byte offset, as a warning
+event) and skipped. A torn final line (the writer was killed mid-write) is reported by readers and
+truncated by the next writer before it appends.
+"""
+import fcntl
+import json
+import os
+import pathlib
+import re
+import sys
+import time
+
+import numpy as np
+
+from . import tiles
+from .spec import cell_count, coarse_to_fine
+
+JOURNAL = "journal.jsonl"
+SPEC = "spec.json"
+ENV = "env.json"
+SYNC_EVENTS = 64
+SYNC_SECONDS = 0.2
+EVENT_TYPES = ("sweep", "resume", "tile", "done")
+DONE_STATUSES = ("completed", "cancelled", "failed")
+_SEQ_PREFIX = re.compile(rb'^\{"seq":(\d+),')
+
+
+class JournalError(RuntimeError):
+    pass
+
+
+def stderr_warning(warning):
+    print(f"warning: {warning['message']}", file=sys.stderr, flush=True)
+
+
+def encode(event):
+    """One journal line: compact JSON, seq first, no NaN (JSON has none), newline-terminated."""
+    return (json.dumps(event, separators=(",", ":"), allow_nan=False) + "\n").encode("utf-8")
+
+
+def read_events(path, since=0, until=None, warn=stderr_warning, sweep=None):
+    """Yield the events of a journal with since < seq (<= until), in file order."""
+    for event, _ in read_lines(path, since, until, warn, sweep):
+        yield event
+
+
+def read_lines(path, since=0, until=None, warn=stderr_warning, sweep=None):
+    """Yield (event, raw line) of a journal with since < seq (<= until), in file order.
+
+    Damaged lines are passed to `warn` as {"type": "warning", "sweep", "line", "offset", "message"}
+    and skipped. Lines at or before `since` are checked only for their seq (they are not decoded).
+    With `until`, reading stops at that seq: a writer may be appending beyond it.
+    """
+    def warning(line, offset, message):
+        warn({"type": "warning", "sweep": sweep, "line": line, "offset": offset,
+              "message": f"{path}: line {line} (byte {offset}): {message}"})
+
+    last, offset = 0, 0
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            start, offset = offset, offset + len(raw)
+            if not raw.endswith(b"\n"):
+                warning(lineno, start, f"torn final line ({len(raw)} bytes without a newline: the writer "
+                                       "stopped mid-write); ignored, the next writer truncates it")
+                return
+            m = _SEQ_PREFIX.match(raw)
+            if m and last < int(m.group(1)) <= since:
+                last = int(m.group(1))
+                continue
+            try:
+                event = json.loads(raw)
+            except ValueError as e:
+                warning(lineno, start, f"not JSON ({e}); skipped")
+                continue
+            seq = event.get("seq") if isinstance(event, dict) else None
+            if not isinstance(seq, int) or isinstance(seq, bool) or event.get("type") not in EVENT_TYPES:
+                warning(lineno, start, "not a journal event (needs an integer seq and a type in "
+                                       f"{', '.join(EVENT_TYPES)}); skipped")
+                continue
+            if seq <= last:
+                warning(lineno, start, f"seq {seq} does not follow seq {last}; skipped")
+                continue
+            if seq != last + 1:
+                warning(lineno, start, f"seq jumps from {last} to {seq} (events {last + 1}..{seq - 1} "
+                                       "are missing or damaged)")
+            last = seq
+            if seq > since:
+                yield event, raw
+            if until is not None and seq >= until:
+                return
+
+
+def _write_json_atomic(path, obj):
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=1)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+class Journal:
+    """The single writer of one sweep directory, and the sweep state derived from its journal.
+
+    Journal.open_or_create(...) for a new or resumed sweep; Journal(directory) to append to an
+    existing one. State: sweep_id, spec, total, done (bool per cell), last_seq, status (None while
+    unfinished, else the status of the last "done" event).
+    """
+
+    def __init__(self, directory, warn=stderr_warning, on_append=None):
+        self.dir = pathlib.Path(directory)
+        self.path = self.dir / JOURNAL
+        self.warn = warn
+        self.on_append = on_append  # on_append(event, line) after each write (the daemon streams it)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.fd)
+            raise JournalError(f"{self.path} is being written by another process "
+                               "(a running daemon or `run`); stop it or use another directory")
+        self._truncate_torn_tail()
+        self._scan()
+        os.lseek(self.fd, 0, os.SEEK_END)
+        self._unsynced, self._synced_at = 0, time.monotonic()
+
+    @classmethod
+    def open_or_create(cls, directory, sweep_id, spec, env, warn=stderr_warning, on_append=None):
+        """Open the sweep in `directory`, creating it (mode 0700) if it does not exist.
+
+        Returns (journal, existing). An existing sweep must hold the same normalised spec.
+        """
+        directory = pathlib.Path(directory)
+        if (directory / JOURNAL).exists():
+            j = cls(directory, warn, on_append)
+            if j.spec != spec:
+                j.close()
+                raise JournalError(f"{directory} holds sweep {j.sweep_id!r} with a different spec; "
+                                   "use another directory (or the same spec to resume)")
+            return j, True
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _write_json_atomic(directory / SPEC, spec)
+        _write_json_atomic(directory / ENV, env)
+        fd = os.open(directory / JOURNAL, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+        j = cls(directory, warn, on_append)
+        j.append({"type": "sweep", "sweep": sweep_id, "spec": spec, "env": env, "cells": cell_count(spec)})
+        j.sync()
+        return j, False
+
+    # ------------------------------------------------------------------------- reading the state
+
+    def _truncate_torn_tail(self):
+        size = os.fstat(self.fd).st_size
+        if size == 0 or os.pread(self.fd, 1, size - 1) == b"\n":
+            return
+        # Walk back to the last newline; everything after it is the torn line.
+        end, block = size, 1 << 16
+        while end > 0:
+            start = max(0, end - block)
+            chunk = os.pread(self.fd, end - start, start)
+            i = chunk.rfind(b"\n")
+            if i >= 0:
+                end = start + i + 1
+                break
+            end = start
+        self.warn({"type": "warning", "sweep": None, "line": None, "offset": end,
+                   "message": f"{self.path}: truncating a torn final line at byte {end} "
+                              f"({size - end} bytes without a newline: the last writer was killed mid-write)"})
+        os.ftruncate(self.fd, end)
+        os.fsync(self.fd)
+
+    def _scan(self):
+        self.sweep_id = self.spec = None
+        self.last_seq, self.status, self.done, self.total = 0, None, None, 0
+        for ev in read_events(self.path, warn=self.warn):
+            self.last_seq = ev["seq"]
+            if ev["type"] == "sweep":
+                if self.sweep_id is not None:
+                    self._warn_event(ev, "a second sweep event; ignored")
+                    continue
+                self.sweep_id, self.spec, self.total = ev["sweep"], ev["spec"], ev["cells"]
+                self.done = np.zeros(self.total, dtype=bool)
+            elif self.sweep_id is None:
+                raise JournalError(f"{self.path}: the first event is {ev['type']!r}, not the sweep event; "
+                                   "this is not a sweep journal")
+            elif ev["type"] == "tile":
+                cells = tiles.decode_array(ev["fields"]["cell"])
+                seen = self.done[cells]
+                if seen.any():
+                    self._warn_event(ev, f"{int(seen.sum())} cell(s) already recorded by an earlier tile "
+                                         f"(e.g. cell {int(cells[seen][0])}); the first record counts")
+                self.done[cells] = True
+                self.status = None
+            elif ev["type"] == "resume":
+                self.status = None
+            elif ev["type"] == "done":
+                self.status = ev["status"]
+        if self.sweep_id is None:
+            raise JournalError(f"{self.path}: no sweep event; this is not a sweep journal")
+
+    def _warn_event(self, ev, message):
+        self.warn({"type": "warning", "sweep": self.sweep_id, "line": None, "offset": None,
+                   "message": f"{self.path}: seq {ev['seq']}: {message}"})
+
+    @property
+    def done_count(self):
+        return int(self.done.sum())
+
+    def pending(self):
+        """(cells, levels) not yet recorded, in coarse-to-fine order."""
+        ax = self.spec["axes"]
+        order, levels = coarse_to_fine(ax["x"]["points"], ax["y"]["points"])
+        keep = ~self.done[order]
+        return order[keep], levels[keep]
+
+    # ------------------------------------------------------------------------- writing
+
+    def append(self, event):
+        """Append an event (seq assigned here); returns (event with seq, its encoded line)."""
+        event = {"seq": self.last_seq + 1, **event}
+        line = encode(event)
+        view = memoryview(line)
+        while view:
+            view = view[os.write(self.fd, view):]
+        self.last_seq = event["seq"]
+        self._unsynced += 1
+        if event["type"] == "done":
+            self.status = event["status"]
+            self.sync()
+        elif event["type"] in ("tile", "resume"):
+            self.status = None
+        self.sync_if_due()
+        if self.on_append is not None:
+            self.on_append(event, line)
+        return event, line
+
+    def append_tile(self, level, results):
+        cells = np.asarray(results["cell"])
+        if self.done[cells].any() or len(np.unique(cells)) != len(cells):
+            raise JournalError(f"refusing to record cell(s) twice: {cells[self.done[cells]][:5].tolist()}")
+        out = self.append({"type": "tile", "sweep": self.sweep_id, "level": int(level), **tiles.pack(results)})
+        self.done[cells] = True
+        return out
+
+    def append_resume(self, env):
+        """Marks a restart of an unfinished (or cancelled / failed) sweep, in possibly another environment."""
+        return self.append({"type": "resume", "sweep": self.sweep_id, "env": env,
+                            "cells": self.total, "recorded": self.done_count})
+
+    def append_done(self, status, error=None):
+        if status not in DONE_STATUSES:
+            raise ValueError(f"status must be one of {DONE_STATUSES}, got {status!r}")
+        return self.append({"type": "done", "sweep": self.sweep_id, "status": status, "error": error,
+                            "cells": self.total, "recorded": self.done_count})
+
+    def sync(self):
+        if self._unsynced:
+            os.fsync(self.fd)
+            self._unsynced, self._synced_at = 0, time.monotonic()
+
+    def sync_if_due(self):
+        if self._unsynced >= SYNC_EVENTS or (self._unsynced and time.monotonic() - self._synced_at >= SYNC_SECONDS):
+            self.sync()
+
+    def close(self):
+        if self.fd is not None:
+            self.sync()
+            os.close(self.fd)  # releases the flock
+            self.fd = None

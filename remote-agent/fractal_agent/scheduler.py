@@ -1,0 +1,145 @@
+"""Runs a sweep's pending cells on worker processes and hands each finished population back.
+
+Cells go out in coarse-to-fine order (spec.coarse_to_fine) so a preview of the whole map arrives
+first, in chunks no larger than one population (cells trained together by trainer.run_cells).
+Workers are "spawn" processes (fork after torch has started threads is unsafe): one per visible
+CUDA GPU, or N on CPU. Results come back to the calling process, which is the journal's only
+writer. Cancelling stops handing out chunks; chunks already running finish and are recorded.
+"""
+import math
+import multiprocessing as mp
+import os
+import queue
+import signal
+import time
+import traceback
+
+import numpy as np
+
+# Cells per population when the trainer offers no max_population(spec, device) helper.
+DEFAULT_POPULATION = {("mlp", "cpu"): 1024, ("mlp", "cuda"): 65536, ("gpt", "cpu"): 4, ("gpt", "cuda"): 64}
+IN_FLIGHT_PER_WORKER = 2  # one training, one queued, so a GPU never waits for the parent
+
+
+class WorkerError(RuntimeError):
+    pass
+
+
+def devices(device=None, workers=None):
+    """Worker devices: one per visible CUDA GPU (at most `workers`), else `workers` (default 1) CPU workers."""
+    import torch
+    if workers is not None and workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {workers}")
+    if device not in (None, "cpu", "cuda"):
+        raise ValueError(f"--device must be cpu or cuda, got {device!r}")
+    if device != "cpu":
+        n = torch.cuda.device_count()
+        if n:
+            return [f"cuda:{i}" for i in range(min(n, workers or n))]
+        if device == "cuda":
+            raise ValueError("--device cuda, but torch sees no CUDA GPU (torch.cuda.device_count() == 0)")
+    return ["cpu"] * (workers or 1)
+
+
+def population_size(spec, device):
+    from . import trainer
+    helper = getattr(trainer, "max_population", None)
+    if helper is not None:
+        return int(helper(spec, device))
+    return DEFAULT_POPULATION[(spec["model"]["family"], device.split(":")[0])]
+
+
+def chunks(cells, levels, population, n_workers):
+    """Split coarse-to-fine ordered cells into (level, cells) chunks that never straddle a level.
+
+    Small levels are split finer than a population so every worker gets a share of the preview.
+    """
+    boundaries = np.flatnonzero(np.diff(levels)) + 1
+    for lc, ll in zip(np.split(cells, boundaries), np.split(levels, boundaries)):
+        if len(lc) == 0:
+            continue
+        size = min(population, max(16, math.ceil(len(lc) / (4 * n_workers))))
+        for i in range(0, len(lc), size):
+            yield int(ll[0]), lc[i:i + size]
+
+
+def _worker(spec, device, threads, tasks, results, parent_pid):
+    """Worker process: train chunks until told to stop or the parent is gone."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle (it cancels)
+    import torch
+    torch.set_num_threads(threads)
+    if device.startswith("cuda"):
+        torch.cuda.set_device(torch.device(device))
+    from . import trainer
+    while True:
+        try:
+            task = tasks.get(timeout=1.0)
+        except queue.Empty:
+            if os.getppid() != parent_pid:  # parent killed (kill -9): do not linger holding a GPU
+                return
+            continue
+        if task is None:
+            return
+        chunk_id, level, cells = task
+        try:
+            results.put(("ok", chunk_id, level, trainer.run_cells(spec, cells, device)))
+        except Exception:
+            results.put(("error", chunk_id, device, traceback.format_exc()))
+            return
+
+
+def run(spec, cells, levels, devs, on_tile, should_stop=lambda: False, on_idle=lambda: None, population=None):
+    """Train `cells` (coarse-to-fine, with their `levels`) on workers for `devs`.
+
+    Calls on_tile(level, results) in this process for every finished chunk, on_idle() about every
+    0.2 s while waiting. Returns "completed", or "cancelled" when should_stop() turned true before
+    every chunk was handed out. Raises WorkerError when a worker fails (its traceback in the message).
+    """
+    population = population or population_size(spec, devs[0])
+    todo = list(chunks(np.asarray(cells, dtype=np.int64), np.asarray(levels), population, len(devs)))
+    if not todo:
+        return "completed"
+    ctx = mp.get_context("spawn")
+    tasks, results = ctx.Queue(), ctx.Queue()
+    cpu_threads = max(1, (os.cpu_count() or 1) // len(devs))
+    procs = [ctx.Process(target=_worker, daemon=True, name=f"fractal-worker-{d}",
+                         args=(spec, d, cpu_threads if d == "cpu" else 2, tasks, results, os.getpid()))
+             for d in devs]
+    for p in procs:
+        p.start()
+    handed, in_flight, stopping = 0, 0, False
+    try:
+        while True:
+            stopping = stopping or should_stop()
+            while not stopping and handed < len(todo) and in_flight < IN_FLIGHT_PER_WORKER * len(procs):
+                level, c = todo[handed]
+                tasks.put((handed, level, c))
+                handed, in_flight = handed + 1, in_flight + 1
+            if in_flight == 0:
+                break
+            try:
+                msg = results.get(timeout=0.2)
+            except queue.Empty:
+                on_idle()
+                dead = [(p, d) for p, d in zip(procs, devs) if p.exitcode is not None]
+                if not dead:
+                    continue
+                try:  # a worker that failed sent its traceback before exiting
+                    msg = results.get(timeout=1.0)
+                except queue.Empty:
+                    p, d = dead[0]
+                    raise WorkerError(f"worker on {d} (pid {p.pid}) died with exit code {p.exitcode}") from None
+            if msg[0] == "error":
+                raise WorkerError(f"trainer failed on {msg[2]}:\n{msg[3]}")
+            in_flight -= 1
+            on_tile(msg[2], msg[3])
+        return "cancelled" if handed < len(todo) else "completed"
+    finally:
+        for _ in procs:
+            tasks.put(None)
+        deadline = time.monotonic() + 5
+        for p in procs:
+            p.join(max(0.0, deadline - time.monotonic()))
+            if p.is_alive():
+                p.kill()
+                p.join()
