@@ -1,0 +1,389 @@
+"""Population SFT of a GPT: K cells (hyperparameter settings) train in one batched forward/backward.
+
+train_population(spec, hparams, device) is the gpt family's trainer (docs/ARCHITECTURE.md). The
+cells of one call share tensor shapes (dataset_size, tokens, batch_size: the caller groups them),
+the initial weights (the checkpoint) and the data order; they differ in per-group LRs, warmup and
+weight decay, which the hand-written optimisers hold as (K,) tensors.
+
+Loss trace: losses[:, t] is the masked (assistant-token) training loss of step t's batch under the
+weights after t updates, so losses[:, 0] is the loss of the initial weights on the first batch and
+losses[:, T] the loss of the final weights on batch T (one extra batch, no update). Every cell sees
+the same batches, so traces compare across cells; v_t = losses[:, t] / losses[:, 0] is DESIGN's
+convergence measure. grad_norms[:, t] is step t's global gradient norm per replica, before clipping.
+
+Checkpoints: "tiny" is resources/tiny-gpt, found at $FRACTAL_AGENT_RESOURCES/tiny-gpt when that
+variable is set (the agent is uploaded alone to a GPU node, so the client uploads resources/tiny-gpt
+beside it and points the variable there), else at <repo>/resources/tiny-gpt next to remote-agent/.
+The directory format is documented in remote-agent/CHECKPOINT.md.
+"""
+import contextlib
+import json
+import math
+import os
+import time
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import data as D
+from .gpt import GPT, GPTConfig, GROUPS, PRESETS, masked_loss
+
+CHECKPOINT_FORMAT = "fractal-gpt/1"
+WSD_DECAY_FRACTION = 0.2  # wsd: the last 20% of steps decay linearly to 0 (nanochat's warmdown)
+ADAM_EPS = 1e-8
+
+
+# ----------------------------------------------------------------------------- checkpoints
+
+def resources_dir():
+    env = os.environ.get("FRACTAL_AGENT_RESOURCES")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "resources"
+
+
+def save_checkpoint(out_dir, cfg: GPTConfig, state_dict, meta=None):
+    """Write config.json, model.pt (float32 state dict, plain names, no replica dim),
+    tokenizer.json and meta.json (how it was trained) into out_dir."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps({"format": CHECKPOINT_FORMAT, **cfg.to_dict()}, indent=2) + "\n")
+    torch.save({k: v.detach().to("cpu", torch.float32).contiguous() for k, v in state_dict.items()}, out / "model.pt")
+    (out / "tokenizer.json").write_text(json.dumps(D.tokenizer_json(), indent=2) + "\n")
+    (out / "meta.json").write_text(json.dumps(meta or {}, indent=2) + "\n")
+
+
+def load_checkpoint(path):
+    """(GPTConfig, state dict) of a checkpoint directory written by save_checkpoint."""
+    path = Path(path)
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(f"no checkpoint at {path} (config.json missing); set FRACTAL_AGENT_RESOURCES "
+                                f"to the directory holding tiny-gpt/, or run `python -m fractal_agent pretrain`")
+    cfg = json.loads((path / "config.json").read_text())
+    fmt = cfg.pop("format", None)
+    if fmt != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path}/config.json: format {fmt!r}, this agent reads {CHECKPOINT_FORMAT!r}")
+    tok = json.loads((path / "tokenizer.json").read_text())
+    if tok.get("type") != "byte" or tok.get("vocab_size") != D.VOCAB_SIZE:
+        raise ValueError(f"{path}/tokenizer.json: expected the byte tokenizer with vocab {D.VOCAB_SIZE}, got {tok}")
+    sd = torch.load(path / "model.pt", map_location="cpu")
+    return GPTConfig.from_dict(cfg), sd
+
+
+def build_model(model_spec, K, device, dtype):
+    """K identical replicas of the spec's model (spec["model"] of a validated gpt spec)."""
+    ckpt = model_spec["checkpoint"]
+    if ckpt == "tiny":
+        cfg, sd = load_checkpoint(resources_dir() / "tiny-gpt")
+        return GPT(cfg, K, device, dtype).load_single_state_dict(sd)
+    if ckpt == "scratch":
+        cfg = GPTConfig(**model_spec["config"])
+        return GPT(cfg, K, device, dtype).init_weights(model_spec["seed"])
+    if ckpt.startswith("hf:") or ckpt.startswith("nanochat:"):
+        raise NotImplementedError(f"model.checkpoint {ckpt!r}: Hugging Face and nanochat checkpoints arrive with "
+                                  f"issue 7 (real fine-tuning); this agent trains 'tiny' or 'scratch'")
+    raise ValueError(f"model.checkpoint: unknown checkpoint {ckpt!r}")
+
+
+# ----------------------------------------------------------------------------- schedules
+
+def lr_schedule(kind, steps, warmup):
+    """(K, steps) float64 LR multipliers. warmup: (K,) fractions of steps in [0, 1).
+
+    Linear warmup over round(warmup * steps) steps (step t gets (t+1)/W), then
+      constant: 1;  cosine: 0.5 (1 + cos(pi p)), p going 0 -> (n-1)/n over the n remaining steps;
+      wsd: 1 until the last WSD_DECAY_FRACTION of steps, then linear towards 0 (last step 1/D)."""
+    warmup = np.asarray(warmup, dtype=np.float64)
+    t = np.arange(steps, dtype=np.float64)[None, :]
+    W = np.round(warmup * steps)[:, None]
+    if kind == "constant":
+        after = np.ones_like(t)
+    elif kind == "cosine":
+        n = np.maximum(steps - W, 1.0)
+        after = 0.5 * (1.0 + np.cos(math.pi * np.clip(t - W, 0, None) / n))
+    elif kind == "wsd":
+        D_ = max(1, round(WSD_DECAY_FRACTION * steps))
+        after = np.minimum(1.0, (steps - t) / D_)
+    else:
+        raise ValueError(f"train.schedule: unknown schedule {kind!r}; allowed: constant, cosine, wsd")
+    warm = (t + 1) / np.maximum(W, 1.0)
+    return np.where(t < W, warm, np.broadcast_to(after, (len(warmup), steps)))
+
+
+# ----------------------------------------------------------------------------- optimisers
+
+def _per_replica(x, p):
+    """(K,) tensor viewed to broadcast against parameter p (K, ...)."""
+    return x.view((-1,) + (1,) * (p.dim() - 1))
+
+
+def _decays(p):
+    return p.dim() >= 3  # matrices and embeddings (2-D per replica) decay; biases and LayerNorm do not
+
+
+class PopulationSGD:
+    """Plain SGD with per-replica, per-group LRs and decoupled weight decay: p <- p(1 - lr wd) - lr g."""
+
+    def __init__(self, groups):
+        self.groups = groups
+
+    @torch.no_grad()
+    def step(self, lrs, weight_decay):
+        for g, params in self.groups.items():
+            for p in params:
+                lr = _per_replica(lrs[g], p)
+                if _decays(p):
+                    p.mul_(1 - lr * _per_replica(weight_decay, p))
+                p.sub_(lr * p.grad)
+
+
+class PopulationAdamW:
+    """AdamW (Loshchilov & Hutter; torch.optim.AdamW's update) with (K,) LRs per group and (K,)
+    decoupled weight decay: p <- p(1 - lr wd) - lr m_hat / (sqrt(v_hat) + eps)."""
+
+    def __init__(self, groups, betas):
+        self.groups = groups
+        self.b1, self.b2 = betas
+        self.t = 0
+        self.m = {p: torch.zeros_like(p) for ps in groups.values() for p in ps}
+        self.v = {p: torch.zeros_like(p) for ps in groups.values() for p in ps}
+
+    @torch.no_grad()
+    def step(self, lrs, weight_decay):
+        self.t += 1
+        bc1 = 1 - self.b1 ** self.t
+        bc2 = 1 - self.b2 ** self.t
+        for g, params in self.groups.items():
+            for p in params:
+                lr = _per_replica(lrs[g], p)
+                if _decays(p):
+                    p.mul_(1 - lr * _per_replica(weight_decay, p))
+                m, v = self.m[p], self.v[p]
+                m.mul_(self.b1).add_(p.grad, alpha=1 - self.b1)
+                v.mul_(self.b2).addcmul_(p.grad, p.grad, value=1 - self.b2)
+                denom = (v / bc2).sqrt_().add_(ADAM_EPS)
+                p.sub_((lr / bc1) * m / denom)
+
+
+def clip_grads(params, max_norm):
+    """Per-replica global gradient norm (K,) over `params` (before clipping); when max_norm is set,
+    scales each replica's gradients so its norm is at most max_norm."""
+    sq = sum(p.grad.pow(2).flatten(1).sum(1) for p in params)
+    norm = sq.sqrt()
+    if max_norm is not None:
+        scale = (max_norm / (norm + 1e-6)).clamp(max=1.0)
+        for p in params:
+            p.grad.mul_(_per_replica(scale, p))
+    return norm
+
+
+# ----------------------------------------------------------------------------- data
+
+@lru_cache(maxsize=8)
+def _synthetic_split(dataset, size, heldout, seed):
+    train, held = D.load_split(dataset, size, heldout, seed)
+    return tuple(train), tuple(held)
+
+
+def _split(dataset, size, heldout, seed):
+    if dataset.startswith("synthetic"):  # deterministic and pure: safe to reuse across groups of cells
+        train, held = _synthetic_split(dataset, size, heldout, seed)
+        return list(train), list(held)
+    return D.load_split(dataset, size, heldout, seed)
+
+
+def num_steps(train_spec, packed_rows, batch_size, seq_len, tokens):
+    """Steps of a cell: tokens budget if given, else train.steps, else epochs over the packed rows."""
+    if tokens is not None:
+        return max(1, math.ceil(tokens / (batch_size * seq_len)))
+    if train_spec["steps"] is not None:
+        return train_spec["steps"]
+    return max(1, round(train_spec["epochs"] * math.ceil(packed_rows / batch_size)))
+
+
+def batch_order(rows, batch_size, steps, seed):
+    """(steps, batch_size) row indices: back-to-back random permutations of the rows, cut into
+    batches (a batch may straddle two epochs), the same for every cell of a sweep."""
+    g = torch.Generator().manual_seed(seed)
+    need = steps * batch_size
+    perms = [torch.randperm(rows, generator=g) for _ in range(-(-need // rows))]
+    return torch.cat(perms)[:need].view(steps, batch_size)
+
+
+# ----------------------------------------------------------------------------- training
+
+def _shared(hparams, key):
+    vals = {h[key] for h in hparams}
+    if len(vals) != 1:
+        raise ValueError(f"train_population: all cells of one call must share {key} (tensor shapes); got {sorted(vals, key=str)}")
+    return vals.pop()
+
+
+def _dtypes(precision, device):
+    """(master weight dtype, autocast context factory)."""
+    if precision == "float64":
+        return torch.float64, contextlib.nullcontext
+    if precision == "bf16" and torch.device(device).type == "cuda":
+        return torch.float32, lambda: torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+    return torch.float32, contextlib.nullcontext  # float32, and bf16 on CPU (trained in float32)
+
+
+@torch.no_grad()
+def _eval_loss(model, tokens, mask, batch_size, device, autocast):
+    """(K,) mean masked loss over all rows of a packed set, token-weighted; NaN for an empty set."""
+    K = model.K
+    if tokens.shape[0] == 0:
+        return np.full(K, np.nan)
+    total = torch.zeros(K, dtype=torch.float64, device=device)
+    count = 0.0
+    for i in range(0, tokens.shape[0], batch_size):
+        x = tokens[i:i + batch_size, :-1].to(device)
+        y = tokens[i:i + batch_size, 1:].to(device)
+        m = mask[i:i + batch_size, 1:].to(device)
+        with autocast():
+            logits = model(x.unsqueeze(0).expand(K, -1, -1))
+        n = float(m.sum())
+        total += masked_loss(logits, y, m).double() * n
+        count += n
+    return (total / max(count, 1.0)).cpu().numpy()
+
+
+def train_population(spec, hparams, device="cpu"):
+    """Train K = len(hparams) cells of a validated gpt spec; see the module docstring.
+
+    Returns numpy arrays: losses (K, T+1) f8, grad_norms (K, T) f8, heldout_loss (K,) f8,
+    ood_loss (K,) f8 (NaN when data.ood is null), flops (K,) f8 (training plus evaluation forwards),
+    and ints steps, tokens_per_step."""
+    model_spec, data_spec, train_spec = spec["model"], spec["data"], spec["train"]
+    K = len(hparams)
+    batch_size = int(_shared(hparams, "batch_size"))
+    size = int(_shared(hparams, "dataset_size"))
+    tokens = _shared(hparams, "tokens")
+    seq_len, seed = data_spec["seq_len"], model_spec["seed"]
+
+    dtype, autocast = _dtypes(train_spec["precision"], device)
+    model = build_model(model_spec, K, device, dtype)
+    cfg = model.cfg
+    if seq_len > cfg.block_size:
+        raise ValueError(f"data.seq_len {seq_len} exceeds the model's block_size {cfg.block_size}")
+    if cfg.vocab_size < D.VOCAB_SIZE:
+        raise ValueError(f"model vocab_size {cfg.vocab_size} is smaller than the byte tokenizer's {D.VOCAB_SIZE}")
+    if cfg.tie_embeddings and any(h["lr.unembed"] != h["lr.embed"] for h in hparams):
+        raise ValueError("lr.unembed must equal lr.embed: this model ties its unembedding to the token embedding")
+
+    # data: packed on CPU once, shared by every replica
+    D.check_ood(data_spec["dataset"], data_spec["ood"])
+    train_convs, held_convs = _split(data_spec["dataset"], size, data_spec["heldout"], seed)
+    tr_tok, tr_mask = D.pack(train_convs, seq_len)
+    ho_tok, ho_mask = D.pack(held_convs, seq_len) if held_convs else (tr_tok[:0], tr_mask[:0])
+    steps = num_steps(train_spec, tr_tok.shape[0], batch_size, seq_len, tokens)
+    order = batch_order(tr_tok.shape[0], batch_size, steps + 1, seed + 1)
+
+    # optimiser state: per-group (K,) LRs times a (K, T) schedule
+    trainable = GROUPS if model_spec["trainable"] == "all" else tuple(model_spec["trainable"])
+    groups = {g: ps for g, ps in model.param_groups().items() if g in trainable and ps}
+    for g, ps in model.param_groups().items():
+        for p in ps:
+            p.requires_grad_(g in groups)
+    params = [p for ps in groups.values() for p in ps]
+    lr = {g: torch.tensor([h[f"lr.{g}"] for h in hparams], dtype=torch.float64) for g in groups}
+    sched = torch.from_numpy(lr_schedule(train_spec["schedule"], steps, [h["warmup"] for h in hparams]))
+    lr_table = {g: (lr[g][:, None] * sched).to(device, dtype) for g in groups}  # (K, T)
+    wd = torch.tensor([h["weight_decay"] for h in hparams], dtype=dtype, device=device)
+    opt = PopulationAdamW(groups, train_spec["betas"]) if train_spec["optimizer"] == "adamw" \
+        else PopulationSGD(groups)
+
+    losses = torch.zeros(K, steps + 1, dtype=torch.float64, device=device)
+    grad_norms = torch.zeros(K, steps, dtype=torch.float64, device=device)
+    for t in range(steps + 1):
+        rows = order[t]
+        x = tr_tok[rows, :-1].to(device)
+        y = tr_tok[rows, 1:].to(device)
+        m = tr_mask[rows, 1:].to(device)
+        if t == steps:  # final weights on one more batch, no update
+            with torch.no_grad(), autocast():
+                losses[:, t] = masked_loss(model(x.unsqueeze(0).expand(K, -1, -1)), y, m).double()
+            break
+        with autocast():
+            loss = masked_loss(model(x.unsqueeze(0).expand(K, -1, -1)), y, m)
+        losses[:, t] = loss.detach().double()
+        for p in params:
+            p.grad = None
+        loss.sum().backward()  # replica k's loss depends only on replica k: independent gradients
+        grad_norms[:, t] = clip_grads(params, train_spec["grad_clip"]).double()
+        opt.step({g: lr_table[g][:, t] for g in groups}, wd)
+
+    heldout_loss = _eval_loss(model, ho_tok, ho_mask, batch_size, device, autocast)
+    if data_spec["ood"] is not None:
+        _, ood_convs = _split(data_spec["ood"], 0, max(data_spec["heldout"], 1), seed)
+        ood_tok, ood_mask = D.pack(ood_convs, seq_len)
+        ood_loss = _eval_loss(model, ood_tok, ood_mask, batch_size, device, autocast)
+    else:
+        ood_tok = tr_tok[:0]
+        ood_loss = np.full(K, np.nan)
+
+    fpt = cfg.flops_per_token(seq_len)
+    train_tokens = steps * batch_size * seq_len
+    eval_tokens = (batch_size + ho_tok.shape[0] + ood_tok.shape[0]) * seq_len
+    flops = fpt * train_tokens + fpt / 3 * eval_tokens  # a forward pass is a third of forward+backward
+    return {
+        "losses": losses.cpu().numpy(),
+        "grad_norms": grad_norms.cpu().numpy(),
+        "heldout_loss": np.asarray(heldout_loss, dtype=np.float64),
+        "ood_loss": np.asarray(ood_loss, dtype=np.float64),
+        "flops": np.full(K, float(flops)),
+        "steps": steps,
+        "tokens_per_step": batch_size * seq_len,
+    }
+
+
+# ----------------------------------------------------------------------------- benchmark
+
+# Dense bf16 peak FLOP/s by GPU name fragment (datasheet, no sparsity).
+PEAK_BF16 = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "A10G": 125e12, "4090": 165e12}
+
+
+def bench_sft(device="cpu", shape="tiny", cells=8, steps=(4, 12), batch_size=8, seq_len=128,
+              precision=None, peak_flops=None):
+    """Throughput of population SFT: K = `cells` replicas of a scratch model of PRESETS[shape]
+    trained with AdamW on synthetic chat data. Runs train_population for steps[0] and steps[1]
+    steps and takes the difference, so start-up, data packing and evaluation cancel out.
+
+    Returns {shape, cells, params, step_s, tokens_per_s (all replicas), cells_per_s (cell-runs of
+    steps[1] steps per second), model_flops_per_s, mfu (None when the peak is unknown, e.g. CPU)}."""
+    cfg = PRESETS[shape]
+    seq_len = min(seq_len, cfg.block_size)
+    precision = precision or ("bf16" if torch.device(device).type == "cuda" else "float32")
+    spec = {
+        "model": {"family": "gpt", "checkpoint": "scratch", "config": cfg.to_dict(), "trainable": "all", "seed": 0},
+        "data": {"dataset": "synthetic", "size": 4 * batch_size * max(steps), "seq_len": seq_len,
+                 "heldout": 0, "ood": None, "evals": []},
+        "train": {"optimizer": "adamw", "steps": None, "epochs": None, "batch_size": batch_size,
+                  "schedule": "cosine", "warmup": 0.0, "weight_decay": 0.1, "grad_clip": 1.0,
+                  "precision": precision, "lr": {}, "betas": [0.9, 0.95]},
+    }
+    hp = [{**{f"lr.{g}": 10 ** (-4 + 0.1 * k) for g in GROUPS}, "warmup": 0.0, "weight_decay": 0.1,
+           "batch_size": batch_size, "dataset_size": spec["data"]["size"], "tokens": None} for k in range(cells)]
+    times = []
+    for n in steps:
+        spec["train"]["steps"] = n
+        if torch.device(device).type == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        train_population(spec, hp, device)
+        if torch.device(device).type == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    step_s = (times[1] - times[0]) / (steps[1] - steps[0])
+    model = cfg
+    tokens_per_s = cells * batch_size * seq_len / step_s
+    flops_per_s = tokens_per_s * model.flops_per_token(seq_len)
+    if peak_flops is None and torch.device(device).type == "cuda":
+        name = torch.cuda.get_device_name(torch.device(device))
+        peak_flops = next((v for k, v in PEAK_BF16.items() if k in name), None)
+    return {"shape": shape, "cells": cells, "params": model.num_params(), "batch_size": batch_size,
+            "seq_len": seq_len, "precision": precision, "step_s": step_s, "tokens_per_s": tokens_per_s,
+            "cells_per_s": cells / (step_s * steps[1]), "model_flops_per_s": flops_per_s,
+            "mfu": flops_per_s / peak_flops if peak_flops else None}
