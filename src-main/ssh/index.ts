@@ -1,0 +1,112 @@
+// The SSH transport: connect (config, jump hosts, host keys, auth), install the agent, find a
+// Python with torch, then run `python -m fractal_agent <args>` on exec channels.
+//
+//   const t = await openSshTransport("gpu-box", { passphrase: ask, acceptNewHostKey: false });
+//   const p = await t.agent(["attach", "--sweep", id, "--since", "0"]);
+//
+// When the connection drops, running AgentProcesses exit with {code: null, signal: null} and
+// `t.closed` resolves to a retryable SshError("dropped"); call `t.reopen()` (or openSshTransport
+// again) to reconnect. isRetryable(err) tells network trouble from host key / auth problems.
+
+import type { AgentProcess, Transport } from "../core/transport.js";
+import { connectSsh, signalName, type ConnectOptions, type SshConnection } from "./connect.js";
+import { SshError } from "./errors.js";
+import { installAgent, remoteHome, type AgentSource, type InstallResult } from "./install.js";
+import { probe, type AgentEnv, type ProbeResult } from "./probe.js";
+import { agentCommand } from "./quote.js";
+
+export { connectSsh, SshConnection, type ConnectOptions, type RunResult } from "./connect.js";
+export { parseAddress, resolveTarget, type ResolvedHost } from "./config.js";
+export { HostKeyError, SshError, isRetryable, type HostKeyProblem, type SshErrorKind } from "./errors.js";
+export { defaultTrustFile, fingerprint } from "./hostkeys.js";
+export { installAgent, verifyRemote, type InstallResult, type AgentSource } from "./install.js";
+export { probe, type AgentEnv, type InterpreterReport, type ProbeResult } from "./probe.js";
+export { agentCommand, shellJoin, shellQuote } from "./quote.js";
+
+export interface SshTransportOptions extends ConnectOptions {
+  /** Python on the node (absolute, ~/..., or a command name); tried first by the probe */
+  python?: string;
+  /** where agent versions are installed on the node; default ~/.fractal-llm */
+  remoteRoot?: string;
+  /** local agent sources; default: this repo's remote-agent/ and resources/ */
+  agentSource?: AgentSource;
+}
+
+/** The agent as a process on an exec channel. `exited` never rejects: a dropped connection gives
+ *  {code: null, signal: null}; ask the transport's `closed` whether it was a drop. */
+export function channelProcess(conn: SshConnection, command: string): Promise<AgentProcess> {
+  return conn.exec(command).then((ch) => {
+    let status: { code: number | null; signal: string | null } = { code: null, signal: null };
+    ch.on("exit", (code: number | null, signal?: string) => { status = { code, signal: signalName(signal) }; });
+    // ssh2 does not close channels when the connection itself drops, so watch both.
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+      ch.once("close", () => resolve(status));
+      void conn.closed.then(() => resolve(status));
+    });
+    return {
+      stdin: ch,
+      stdout: ch,
+      stderr: ch.stderr,
+      exited,
+      kill() {
+        // OpenSSH >= 7.9 delivers the signal to the remote process; closing the channel hangs it up too.
+        ch.signal("TERM");
+        ch.close();
+      },
+    };
+  });
+}
+
+export class SshTransport implements Transport {
+  readonly label: string;
+  /** Resolves when the connection ends: null after close(), a retryable SshError("dropped") otherwise. */
+  readonly closed: Promise<SshError | null>;
+
+  constructor(
+    readonly connection: SshConnection,
+    readonly install: InstallResult,
+    readonly probeResult: ProbeResult,
+    /** absolute path of the Python that runs the agent */
+    readonly python: string,
+    /** that Python's `env` (record it with each sweep) */
+    readonly env: AgentEnv,
+    private readonly target: string,
+    private readonly opts: SshTransportOptions,
+  ) {
+    this.label = connection.label;
+    this.closed = connection.closed;
+  }
+
+  agent(args: string[]): Promise<AgentProcess> {
+    return channelProcess(this.connection, agentCommand(this.install.dir, this.python, args));
+  }
+
+  /** A fresh connection with the same target and options (install and probe are quick when nothing changed). */
+  reopen(): Promise<SshTransport> {
+    return openSshTransport(this.target, this.opts);
+  }
+
+  close(): Promise<void> {
+    return this.connection.close();
+  }
+}
+
+/** Connect, install the agent (idempotent), and pick a Python with torch. */
+export async function openSshTransport(target: string, opts: SshTransportOptions = {}): Promise<SshTransport> {
+  const conn = await connectSsh(target, opts);
+  try {
+    const install = await installAgent(conn, { remoteRoot: opts.remoteRoot, source: opts.agentSource, debug: opts.debug });
+    const home = await remoteHome(conn);
+    const result = await probe(conn, install.dir, home, { python: opts.python });
+    if (!result.chosen || !result.chosen.path || !result.chosen.env) {
+      throw new SshError("remote", conn.label,
+        `No Python with torch on ${conn.label} can run the agent. Tried:\n${result.summary || "(no python found)"}\n` +
+        `Install PyTorch into one of them, or name the right interpreter with --python /path/to/python.`);
+    }
+    opts.debug?.(`${conn.label}: agent runs with ${result.chosen.path}`);
+    return new SshTransport(conn, install, result, result.chosen.path, result.chosen.env, target, opts);
+  } catch (err) {
+    await conn.close();
+    throw err;
+  }
+}
