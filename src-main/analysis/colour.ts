@@ -1,0 +1,164 @@
+/**
+ * Map layers to colours. The paper's colouring (DESIGN "Per-cell outcome"): rank-equalise the
+ * scores of one image keeping the sign (negatives -> [-1, -0.25], non-negatives -> [0.25, 1]),
+ * negate, and show with matplotlib's Spectral map. Converged cells (score = -Σv < 0) land in
+ * [0.25, 1]: blue, darkest where Σ loss was largest; diverged cells in [-1, -0.25]: red, darkest
+ * where they lasted longest.
+ */
+import type { SweepMap } from "./map.js";
+
+export type Rgb = [number, number, number];
+export type ColourLayer = "score" | "trainable" | "stable" | "finalLoss" | "heldoutLoss";
+export const COLOUR_LAYERS: readonly ColourLayer[] = ["score", "trainable", "stable", "finalLoss", "heldoutLoss"];
+
+/** matplotlib's Spectral (ColorBrewer, 11 classes), from 0 (red) to 1 (blue). */
+export const SPECTRAL: readonly Rgb[] = [
+  [0x9e, 0x01, 0x42], [0xd5, 0x3e, 0x4f], [0xf4, 0x6d, 0x43], [0xfd, 0xae, 0x61], [0xfe, 0xe0, 0x8b], [0xff, 0xff, 0xbf],
+  [0xe6, 0xf5, 0x98], [0xab, 0xdd, 0xa4], [0x66, 0xc2, 0xa5], [0x32, 0x88, 0xbd], [0x5e, 0x4f, 0xa2],
+];
+
+/** viridis, 9 evenly spaced samples, from 0 (dark purple) to 1 (yellow). */
+export const VIRIDIS: readonly Rgb[] = [
+  [0x44, 0x01, 0x54], [0x47, 0x2d, 0x7b], [0x3b, 0x52, 0x8b], [0x2c, 0x72, 0x8e], [0x21, 0x91, 0x8c],
+  [0x28, 0xae, 0x80], [0x5e, 0xc9, 0x62], [0xad, 0xdc, 0x30], [0xfd, 0xe7, 0x25],
+];
+
+/** Cells without a result, and losses that are not finite. */
+export const NOT_DONE: Rgb = [0xd9, 0xd9, 0xd9];
+export const NON_FINITE: Rgb = [0x70, 0x70, 0x70];
+export const YES: Rgb = SPECTRAL[9];
+export const NO: Rgb = SPECTRAL[1];
+
+/** Linear interpolation in an evenly spaced list of colours; t clipped to [0, 1]. */
+export function sampleColourMap(stops: readonly Rgb[], t: number): Rgb {
+  const u = Math.min(1, Math.max(0, t)) * (stops.length - 1);
+  const i = Math.min(stops.length - 2, Math.floor(u));
+  const f = u - i;
+  return [0, 1, 2].map((c) => Math.round(stops[i][c] + f * (stops[i + 1][c] - stops[i][c]))) as Rgb;
+}
+
+/**
+ * The paper's rank equalisation, already negated: values in [-1, 1], NaN where `include` is 0 or the
+ * score is NaN. Ties share their mean rank. Converged (negative score) -> [0.25, 1].
+ */
+export function rankEqualise(score: Float64Array, include?: Uint8Array): Float64Array {
+  const idx: number[] = [];
+  for (let i = 0; i < score.length; i++) if ((!include || include[i]) && !Number.isNaN(score[i])) idx.push(i);
+  idx.sort((a, b) => score[a] - score[b]);
+  const nNeg = idx.filter((i) => score[i] < 0).length;
+  const nPos = idx.length - nNeg;
+  const out = new Float64Array(score.length).fill(NaN);
+  for (let k = 0; k < idx.length; ) {
+    let e = k;
+    while (e + 1 < idx.length && score[idx[e + 1]] === score[idx[k]]) e++;
+    const r = (k + e) / 2; // mean rank of the tie group
+    const v = score[idx[k]] < 0
+      ? -1 + (nNeg > 1 ? (0.75 * r) / (nNeg - 1) : 0)
+      : 0.25 + (nPos > 1 ? (0.75 * (r - nNeg)) / (nPos - 1) : 0);
+    for (let j = k; j <= e; j++) out[idx[j]] = -v;
+    k = e + 1;
+  }
+  return out;
+}
+
+/** Colour for a rank-equalised value (-1 red .. 1 blue). */
+export function spectral(v: number): Rgb {
+  return sampleColourMap(SPECTRAL, (v + 1) / 2);
+}
+
+export type Legend =
+  | { title: string; kind: "categorical"; entries: { label: string; rgb: Rgb }[] }
+  | {
+      title: string;
+      kind: "continuous";
+      colours: readonly Rgb[];
+      /** Tick labels at positions along the bar, 0 = bottom colour, 1 = top colour. */
+      ticks: { position: number; label: string }[];
+      /** Colours that sit outside the bar (not done, non-finite). */
+      extra: { label: string; rgb: Rgb }[];
+    };
+
+export interface ColouredLayer {
+  /** RGBA per cell in map order (iy = 0 first), length nx*ny*4. */
+  rgba: Uint8Array;
+  legend: Legend;
+}
+
+/** Colour one layer of a map. Cells without a result are light grey. */
+export function colourLayer(map: SweepMap, layer: ColourLayer): ColouredLayer {
+  const n = map.nx * map.ny;
+  const rgba = new Uint8Array(n * 4);
+  const done = (i: number) => !map.done || map.done[i] === 1;
+  const put = (i: number, c: Rgb) => rgba.set([c[0], c[1], c[2], 255], i * 4);
+  let legend: Legend;
+  if (layer === "score") {
+    const v = rankEqualise(map.score, map.done);
+    for (let i = 0; i < n; i++) put(i, Number.isNaN(v[i]) ? NOT_DONE : spectral(v[i]));
+    legend = {
+      title: "score (rank)",
+      kind: "continuous",
+      colours: SPECTRAL,
+      ticks: [
+        { position: 0, label: "diverged" },
+        { position: 0.375, label: "-0.25" },
+        { position: 0.625, label: "0.25" },
+        { position: 1, label: "converged" },
+      ],
+      extra: map.done ? [{ label: "not done", rgb: NOT_DONE }] : [],
+    };
+  } else if (layer === "trainable" || layer === "stable") {
+    for (let i = 0; i < n; i++) put(i, !done(i) ? NOT_DONE : map[layer][i] ? YES : NO);
+    const [yes, no] = layer === "trainable" ? ["trainable", "untrainable"] : ["stable", "unstable"];
+    legend = {
+      title: layer,
+      kind: "categorical",
+      entries: [{ label: yes, rgb: YES }, { label: no, rgb: NO }, ...(map.done ? [{ label: "not done", rgb: NOT_DONE }] : [])],
+    };
+  } else {
+    const values = map[layer];
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = 0; i < n; i++) {
+      if (done(i) && Number.isFinite(values[i]) && values[i] > 0) {
+        lo = Math.min(lo, Math.log10(values[i]));
+        hi = Math.max(hi, Math.log10(values[i]));
+      }
+    }
+    const name = layer === "finalLoss" ? "final loss" : "held-out loss";
+    if (lo === Infinity) {
+      throw new Error(`the map has no finite positive ${name} to colour${layer === "heldoutLoss" ? " (was the sweep run with a held-out set?)" : ""}`);
+    }
+    const span = hi - lo || 1;
+    for (let i = 0; i < n; i++) {
+      if (!done(i)) put(i, NOT_DONE);
+      else if (!(Number.isFinite(values[i]) && values[i] > 0)) put(i, NON_FINITE);
+      else put(i, sampleColourMap(VIRIDIS, (Math.log10(values[i]) - lo) / span));
+    }
+    legend = {
+      title: `${name} (log)`,
+      kind: "continuous",
+      colours: VIRIDIS,
+      ticks: logTicks(lo, lo + span),
+      extra: [{ label: "non-finite", rgb: NON_FINITE }, ...(map.done ? [{ label: "not done", rgb: NOT_DONE }] : [])],
+    };
+  }
+  return { rgba, legend };
+}
+
+function logTicks(lo: number, hi: number): { position: number; label: string }[] {
+  const span = hi - lo;
+  const decades: number[] = [];
+  for (let d = Math.ceil(lo); d <= hi; d++) decades.push(d);
+  const values = decades.length >= 2 ? decades : [lo, hi];
+  return values.map((u) => ({ position: (u - lo) / span, label: formatNumber(10 ** u, 3) }));
+}
+
+/** Short number label: 1e-3, 0.025, 250, 1.5e+6 (significant digits as asked, trailing zeros cut). */
+export function formatNumber(v: number, digits = 3): string {
+  if (v === 0) return "0";
+  if (!Number.isFinite(v)) return String(v);
+  const e = Math.floor(Math.log10(Math.abs(v)));
+  if (e >= -3 && e < 4) return String(Number(v.toPrecision(digits)));
+  const [m, x] = v.toExponential(digits - 1).split("e");
+  return `${String(Number(m))}e${x}`;
+}
