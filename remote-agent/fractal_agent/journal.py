@@ -156,11 +156,20 @@ class Journal:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         _write_json_atomic(directory / SPEC, spec)
         _write_json_atomic(directory / ENV, env)
-        fd = os.open(directory / JOURNAL, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # The journal appears atomically with its first event: a crash here leaves no half-made sweep.
+        first = {"seq": 1, "type": "sweep", "sweep": sweep_id, "spec": spec, "env": env, "cells": cell_count(spec)}
+        tmp = directory / (JOURNAL + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.write(fd, encode(first))
+        os.fsync(fd)
         os.close(fd)
+        os.replace(tmp, directory / JOURNAL)
+        dfd = os.open(directory, os.O_RDONLY)
+        os.fsync(dfd)  # make the rename itself durable
+        os.close(dfd)
         j = cls(directory, warn, on_append)
-        j.append({"type": "sweep", "sweep": sweep_id, "spec": spec, "env": env, "cells": cell_count(spec)})
-        j.sync()
+        if on_append is not None:
+            on_append(first, encode(first))
         return j, False
 
     # ------------------------------------------------------------------------- reading the state

@@ -42,10 +42,17 @@ def devices(device=None, workers=None):
 
 
 def population_size(spec, device):
+    """Most cells one worker trains at once: the trainer's helper if it has one (called in the worker,
+    so CUDA is only ever initialised there), else the MLP's memory-based chunk size, else a default."""
     from . import trainer
-    helper = getattr(trainer, "max_population", None)
-    if helper is not None:
-        return int(helper(spec, device))
+    if hasattr(trainer, "max_population"):
+        return int(trainer.max_population(spec, device))
+    if spec["model"]["family"] == "mlp":
+        from . import mlp
+        from .spec import axis_value
+        sizes = [axis_value(a, i) for a in spec["axes"].values() if a["param"] == "dataset_size"
+                 for i in (0, a["points"] - 1)]
+        return int(mlp.chunk_size(spec, device, max(sizes) if sizes else None))
     return DEFAULT_POPULATION[(spec["model"]["family"], device.split(":")[0])]
 
 
@@ -71,6 +78,11 @@ def _worker(spec, device, threads, tasks, results, parent_pid):
     if device.startswith("cuda"):
         torch.cuda.set_device(torch.device(device))
     from . import trainer
+    try:
+        results.put(("ready", device, population_size(spec, device)))
+    except Exception:
+        results.put(("error", None, device, traceback.format_exc()))
+        return
     while True:
         try:
             task = tasks.get(timeout=1.0)
@@ -94,10 +106,9 @@ def run(spec, cells, levels, devs, on_tile, should_stop=lambda: False, on_idle=l
     Calls on_tile(level, results) in this process for every finished chunk, on_idle() about every
     0.2 s while waiting. Returns "completed", or "cancelled" when should_stop() turned true before
     every chunk was handed out. Raises WorkerError when a worker fails (its traceback in the message).
+    `population` caps the cells per chunk (default: the smallest population_size() of the workers).
     """
-    population = population or population_size(spec, devs[0])
-    todo = list(chunks(np.asarray(cells, dtype=np.int64), np.asarray(levels), population, len(devs)))
-    if not todo:
+    if len(cells) == 0:
         return "completed"
     ctx = mp.get_context("spawn")
     tasks, results = ctx.Queue(), ctx.Queue()
@@ -107,15 +118,20 @@ def run(spec, cells, levels, devs, on_tile, should_stop=lambda: False, on_idle=l
              for d in devs]
     for p in procs:
         p.start()
+    ready, todo = [], None
     handed, in_flight, stopping = 0, 0, False
     try:
         while True:
             stopping = stopping or should_stop()
-            while not stopping and handed < len(todo) and in_flight < IN_FLIGHT_PER_WORKER * len(procs):
+            if todo is None and len(ready) == len(procs):  # every worker is up and knows its capacity
+                population = population or min(ready)
+                todo = list(chunks(np.asarray(cells, dtype=np.int64), np.asarray(levels), population, len(devs)))
+            while todo is not None and not stopping and handed < len(todo) \
+                    and in_flight < IN_FLIGHT_PER_WORKER * len(procs):
                 level, c = todo[handed]
                 tasks.put((handed, level, c))
                 handed, in_flight = handed + 1, in_flight + 1
-            if in_flight == 0:
+            if in_flight == 0 and (stopping or todo is not None):
                 break
             try:
                 msg = results.get(timeout=0.2)
@@ -131,9 +147,12 @@ def run(spec, cells, levels, devs, on_tile, should_stop=lambda: False, on_idle=l
                     raise WorkerError(f"worker on {d} (pid {p.pid}) died with exit code {p.exitcode}") from None
             if msg[0] == "error":
                 raise WorkerError(f"trainer failed on {msg[2]}:\n{msg[3]}")
+            if msg[0] == "ready":
+                ready.append(msg[2])
+                continue
             in_flight -= 1
             on_tile(msg[2], msg[3])
-        return "cancelled" if handed < len(todo) else "completed"
+        return "cancelled" if todo is None or handed < len(todo) else "completed"
     finally:
         for _ in procs:
             tasks.put(None)
