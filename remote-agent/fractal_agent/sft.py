@@ -253,9 +253,10 @@ def _eval_loss(model, tokens, mask, batch_size, device, autocast):
 def train_population(spec, hparams, device="cpu"):
     """Train K = len(hparams) cells of a validated gpt spec; see the module docstring.
 
-    Returns numpy arrays: losses (K, T+1) f8, grad_norms (K, T) f8, heldout_loss (K,) f8,
-    ood_loss (K,) f8 (NaN when data.ood is null), flops (K,) f8 (training plus evaluation forwards),
-    and ints steps, tokens_per_step."""
+    Returns numpy arrays: losses (K, T+1) f8, grad_norms (K, T) f8, heldout_loss (K,) f8 (final
+    weights, the first data.heldout conversations of data.dataset; NaN when heldout is 0), ood_loss
+    (K,) f8 (the same on the first data.heldout conversations of data.ood; NaN when ood is null),
+    flops (K,) f8 (training plus evaluation forwards), and ints steps, tokens_per_step."""
     model_spec, data_spec, train_spec = spec["model"], spec["data"], spec["train"]
     K = len(hparams)
     batch_size = int(_shared(hparams, "batch_size"))
@@ -316,13 +317,11 @@ def train_population(spec, hparams, device="cpu"):
         opt.step({g: lr_table[g][:, t] for g in groups}, wd)
 
     heldout_loss = _eval_loss(model, ho_tok, ho_mask, batch_size, device, autocast)
-    if data_spec["ood"] is not None:
-        _, ood_convs = _split(data_spec["ood"], 0, max(data_spec["heldout"], 1), seed)
+    ood_tok, ood_mask = tr_tok[:0], tr_mask[:0]
+    if data_spec["ood"] is not None and data_spec["heldout"] > 0:  # the OOD stream's first `heldout` chats
+        _, ood_convs = _split(data_spec["ood"], 0, data_spec["heldout"], seed)
         ood_tok, ood_mask = D.pack(ood_convs, seq_len)
-        ood_loss = _eval_loss(model, ood_tok, ood_mask, batch_size, device, autocast)
-    else:
-        ood_tok = tr_tok[:0]
-        ood_loss = np.full(K, np.nan)
+    ood_loss = _eval_loss(model, ood_tok, ood_mask, batch_size, device, autocast)
 
     fpt = cfg.flops_per_token(seq_len)
     train_tokens = steps * batch_size * seq_len

@@ -99,7 +99,7 @@ def test_tiny_checkpoint_sane_lr_learns_absurd_lr_diverges():
     r = sft.train_population(spec, hps, "cpu")
     still, sane, absurd = r["heldout_loss"]
     assert sane < still - 0.2, (still, sane)
-    assert np.isfinite(r["ood_loss"]).all()
+    assert np.isfinite(r["ood_loss"][:2]).all()
     last = r["losses"][2, -1]
     assert not np.isfinite(last) or last > 10 * r["losses"][2, 0]
 
