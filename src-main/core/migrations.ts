@@ -1,0 +1,73 @@
+// Schema migrations, applied in order. Migration i takes PRAGMA user_version from i to i+1 inside one
+// transaction (store.ts). Never edit a released migration: append a new one.
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: hosts, sweeps, dense result blocks, done bitmaps, curves, sync cursors.
+  `
+  CREATE TABLE hosts (
+    alias      TEXT PRIMARY KEY,
+    hostname   TEXT NOT NULL,
+    port       INTEGER NOT NULL DEFAULT 22,
+    user       TEXT,
+    python     TEXT,              -- interpreter path on the host; NULL: probe
+    agent_dir  TEXT,              -- where the agent is installed; NULL: the default
+    created_at TEXT NOT NULL
+  );
+
+  CREATE TABLE sweeps (
+    id         TEXT PRIMARY KEY,  -- chosen by the client, also the agent's sweep id
+    name       TEXT NOT NULL,
+    spec       TEXT NOT NULL,     -- normalised spec, canonical JSON
+    parent_id  TEXT REFERENCES sweeps(id),
+    x0 REAL NOT NULL, x1 REAL NOT NULL, y0 REAL NOT NULL, y1 REAL NOT NULL,  -- window in axis units
+    nx INTEGER NOT NULL, ny INTEGER NOT NULL, cells INTEGER NOT NULL,
+    done_cells INTEGER NOT NULL DEFAULT 0,
+    target     TEXT NOT NULL,     -- "local", an ssh alias or ssh://user@host:port
+    status     TEXT NOT NULL CHECK (status IN ('created', 'submitted', 'running', 'completed', 'cancelled', 'failed')),
+    env        TEXT,              -- JSON from the agent's sweep event (python, torch, CUDA, GPU, agent version)
+    seed       INTEGER NOT NULL,
+    error      TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE INDEX sweeps_parent ON sweeps(parent_id);
+
+  -- One compressed typed array (codec.ts) per sweep, field and block of 16384 consecutive cells.
+  CREATE TABLE result_blocks (
+    sweep_id TEXT NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+    field    TEXT NOT NULL,
+    block    INTEGER NOT NULL,
+    dtype    TEXT NOT NULL CHECK (dtype IN ('f8', 'f4', 'i4', 'u1')),
+    data     BLOB NOT NULL,
+    PRIMARY KEY (sweep_id, field, block)
+  );
+
+  -- Which cells of a block have a result (one bit per cell, LSB first), and how many.
+  CREATE TABLE done_blocks (
+    sweep_id TEXT NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+    block    INTEGER NOT NULL,
+    bits     BLOB NOT NULL,
+    count    INTEGER NOT NULL,
+    PRIMARY KEY (sweep_id, block)
+  );
+
+  -- Per-cell curves (sweeps that record them): int32 steps, float32 loss and grad norm, little-endian.
+  CREATE TABLE curves (
+    sweep_id  TEXT NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+    cell      INTEGER NOT NULL,
+    step      BLOB NOT NULL,
+    loss      BLOB NOT NULL,
+    grad_norm BLOB NOT NULL,
+    PRIMARY KEY (sweep_id, cell)
+  );
+
+  -- The last journal seq ingested from a host: a reconnect follows from here.
+  CREATE TABLE sync_cursors (
+    sweep_id   TEXT NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+    host       TEXT NOT NULL,
+    last_seq   INTEGER NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (sweep_id, host)
+  );
+  `,
+];

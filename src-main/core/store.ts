@@ -1,0 +1,380 @@
+// The local SQLite store (better-sqlite3): hosts, sweeps, their results and sync cursors.
+//
+// Results are dense per sweep: cells are grouped into blocks of BLOCK_CELLS consecutive (row-major) indices,
+// and each (sweep, field, block) row holds one compressed typed array over the block's cells (codec.ts), with
+// a done-bitmap per (sweep, block). A 4096^2 map is 1024 blocks x a handful of fields, so it loads with a few
+// thousand row reads and inflates, and tile ingest rewrites only the blocks a batch touches.
+//
+// Ingest is idempotent twice over: events at or below the sweep's cursor (sync_cursors.last_seq) are skipped,
+// and a cell whose done bit is set is never written again (the first record counts, as in the journal).
+
+import Database from "better-sqlite3";
+import { existsSync } from "node:fs";
+import { type BlockDtype, decodeBlock, encodeBlock, roundFloat32, roundsFloats, storedDtype } from "./codec";
+import { type Window } from "./grid";
+import { MIGRATIONS } from "./migrations";
+import { canonicalJson, type Spec } from "./spec";
+import { type DecodedTile, type Numeric, type TileEvent, decodeTile } from "./tiles";
+
+export const BLOCK_CELLS = 1 << 14;
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export type SweepStatus = "created" | "submitted" | "running" | "completed" | "cancelled" | "failed";
+export const TERMINAL: readonly SweepStatus[] = ["completed", "cancelled", "failed"];
+
+export interface HostRow {
+  alias: string; hostname: string; port: number; user: string | null; python: string | null; agent_dir: string | null;
+  created_at: string;
+}
+
+export interface SweepRow {
+  id: string; name: string; spec: Spec; parent_id: string | null; window: Window; nx: number; ny: number;
+  cells: number; done_cells: number; target: string; status: SweepStatus; env: unknown | null; seed: number;
+  error: string | null; created_at: string; updated_at: string;
+}
+
+/** A journal event as the agent sends it (ARCHITECTURE.md "Journal events"). */
+export type JournalEvent =
+  | { seq: number; type: "sweep"; sweep: string; spec: unknown; env: unknown; cells: number }
+  | { seq: number; type: "resume"; sweep: string; [k: string]: unknown }
+  | TileEvent
+  | { seq: number; type: "done"; sweep: string; status: "completed" | "cancelled" | "failed"; error: string | null };
+
+export class StoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StoreError";
+  }
+}
+
+export interface IngestResult { applied: number; skipped: number; newCells: number; doneCells: number; lastSeq: number }
+
+const now = () => new Date().toISOString();
+
+/**
+ * Open (creating and migrating as needed) the database at `path`. A database written by a newer version of
+ * this program is refused before anything is written to it: its schema version is read on a read-only handle.
+ */
+export function openStore(path: string): Store {
+  if (path !== ":memory:" && existsSync(path)) {
+    const ro = new Database(path, { readonly: true, fileMustExist: true });
+    const version = ro.pragma("user_version", { simple: true }) as number;
+    ro.close();
+    if (version > SCHEMA_VERSION) {
+      throw new StoreError(`${path} has schema version ${version}, newer than this fractal-llm understands (${SCHEMA_VERSION}); `
+        + "it was written by a newer release. Upgrade fractal-llm, or use another database (--db / FRACTAL_LLM_DB). "
+        + "The file was not modified.");
+    }
+  }
+  const db = new Database(path);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL");
+  db.pragma("foreign_keys = ON");
+  db.pragma("busy_timeout = 5000");
+  migrate(db);
+  return new Store(db, path);
+}
+
+function migrate(db: Database.Database): void {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]);
+      db.pragma(`user_version = ${v + 1}`);
+    }).immediate();
+  }
+}
+
+interface BlockBuf { dtype: BlockDtype; values: Numeric; dirty: boolean; exists: boolean }
+interface DoneBuf { bits: Uint8Array; count: number; dirty: boolean; exists: boolean }
+
+export class Store {
+  readonly db: Database.Database;
+  readonly path: string;
+  private readonly q;
+
+  constructor(db: Database.Database, path: string) {
+    this.db = db;
+    this.path = path;
+    this.q = {
+      sweep: db.prepare("SELECT * FROM sweeps WHERE id = ?"),
+      block: db.prepare("SELECT dtype, data FROM result_blocks WHERE sweep_id = ? AND field = ? AND block = ?"),
+      putBlock: db.prepare("INSERT OR REPLACE INTO result_blocks (sweep_id, field, block, dtype, data) VALUES (?, ?, ?, ?, ?)"),
+      done: db.prepare("SELECT bits, count FROM done_blocks WHERE sweep_id = ? AND block = ?"),
+      putDone: db.prepare("INSERT OR REPLACE INTO done_blocks (sweep_id, block, bits, count) VALUES (?, ?, ?, ?)"),
+      cursor: db.prepare("SELECT last_seq FROM sync_cursors WHERE sweep_id = ? AND host = ?"),
+      putCursor: db.prepare(`INSERT INTO sync_cursors (sweep_id, host, last_seq, updated_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT (sweep_id, host) DO UPDATE SET last_seq = excluded.last_seq, updated_at = excluded.updated_at`),
+      putCurve: db.prepare("INSERT OR IGNORE INTO curves (sweep_id, cell, step, loss, grad_norm) VALUES (?, ?, ?, ?, ?)"),
+      addDone: db.prepare("UPDATE sweeps SET done_cells = done_cells + ?, updated_at = ? WHERE id = ?"),
+      setStatus: db.prepare("UPDATE sweeps SET status = ?, error = ?, updated_at = ? WHERE id = ?"),
+      setEnv: db.prepare("UPDATE sweeps SET env = ?, updated_at = ? WHERE id = ?"),
+    };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  // ------------------------------------------------------------------------- hosts
+
+  addHost(h: Omit<HostRow, "created_at">): void {
+    this.db.prepare(`INSERT INTO hosts (alias, hostname, port, user, python, agent_dir, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (alias) DO UPDATE SET hostname = excluded.hostname, port = excluded.port, user = excluded.user,
+      python = excluded.python, agent_dir = excluded.agent_dir`)
+      .run(h.alias, h.hostname, h.port, h.user, h.python, h.agent_dir, now());
+  }
+
+  host(alias: string): HostRow | undefined {
+    return this.db.prepare("SELECT * FROM hosts WHERE alias = ?").get(alias) as HostRow | undefined;
+  }
+
+  hosts(): HostRow[] {
+    return this.db.prepare("SELECT * FROM hosts ORDER BY alias").all() as HostRow[];
+  }
+
+  // ------------------------------------------------------------------------- sweeps
+
+  /** Record a new sweep from a validated spec. Its parent, if any, must already be in this database. */
+  createSweep(a: { id: string; spec: Spec; target: string }): SweepRow {
+    const { spec } = a;
+    const parent = spec.parent?.sweep ?? null;
+    if (parent !== null && !this.q.sweep.get(parent)) {
+      throw new StoreError(`parent sweep ${parent} (spec field parent.sweep) is not in ${this.path}; a zoom needs its parent's map. `
+        + "Run the parent first, or remove parent from the spec.");
+    }
+    const { x, y } = spec.axes;
+    const t = now();
+    this.db.prepare(`INSERT INTO sweeps (id, name, spec, parent_id, x0, x1, y0, y1, nx, ny, cells, done_cells, target, status,
+      env, seed, error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 'created', NULL, ?, NULL, ?, ?)`)
+      .run(a.id, spec.name, canonicalJson(spec), parent, x.range[0], x.range[1], y.range[0], y.range[1], x.points, y.points,
+        x.points * y.points, a.target, spec.model.seed, t, t);
+    return this.sweep(a.id)!;
+  }
+
+  sweep(id: string): SweepRow | undefined {
+    const r = this.q.sweep.get(id) as Record<string, unknown> | undefined;
+    return r && rowToSweep(r);
+  }
+
+  sweeps(): SweepRow[] {
+    return (this.db.prepare("SELECT * FROM sweeps ORDER BY created_at, id").all() as Record<string, unknown>[]).map(rowToSweep);
+  }
+
+  setStatus(id: string, status: SweepStatus, error: string | null = null): void {
+    this.q.setStatus.run(status, error, now(), id);
+  }
+
+  cursor(sweepId: string, host: string): number {
+    const r = this.q.cursor.get(sweepId, host) as { last_seq: number } | undefined;
+    return r?.last_seq ?? 0;
+  }
+
+  // ------------------------------------------------------------------------- ingest
+
+  /**
+   * Apply journal events received from `host` in one transaction: events at or below the stored cursor
+   * are skipped, cells already done are not rewritten, and the cursor moves to the last seq applied.
+   */
+  ingest(sweepId: string, host: string, events: readonly JournalEvent[]): IngestResult {
+    return this.db.transaction(() => {
+      const sweep = this.sweep(sweepId);
+      if (!sweep) throw new StoreError(`unknown sweep ${sweepId}`);
+      let cursor = this.cursor(sweepId, host);
+      const res: IngestResult = { applied: 0, skipped: 0, newCells: 0, doneCells: sweep.done_cells, lastSeq: cursor };
+      const blocks = new Map<string, BlockBuf>();
+      const dones = new Map<number, DoneBuf>();
+      let status: { status: SweepStatus; error: string | null } | null = null;
+      for (const ev of events) {
+        if (ev.seq <= cursor) { res.skipped++; continue; }
+        if (ev.sweep !== sweepId) throw new StoreError(`event seq ${ev.seq} is for sweep ${ev.sweep}, not ${sweepId}`);
+        if (ev.type === "sweep") {
+          this.q.setEnv.run(JSON.stringify(ev.env ?? null), now(), sweepId);
+          if (!TERMINAL.includes(sweep.status)) status = { status: "running", error: null };
+        } else if (ev.type === "resume") {
+          status = { status: "running", error: null };
+        } else if (ev.type === "tile") {
+          res.newCells += this.applyTile(sweep, decodeTile(ev), blocks, dones);
+          if (status === null || TERMINAL.includes(status.status)) status = { status: "running", error: null };
+        } else if (ev.type === "done") {
+          status = { status: ev.status, error: ev.error ?? null };
+        } else {
+          throw new StoreError(`event seq ${(ev as { seq: number }).seq}: unknown type ${JSON.stringify((ev as { type: string }).type)}`);
+        }
+        cursor = ev.seq;
+        res.applied++;
+      }
+      this.flush(sweep, blocks, dones);
+      if (res.newCells) this.q.addDone.run(res.newCells, now(), sweepId);
+      if (status) this.setStatus(sweepId, status.status, status.error);
+      if (res.applied) this.q.putCursor.run(sweepId, host, cursor, now());
+      res.doneCells += res.newCells;
+      res.lastSeq = cursor;
+      return res;
+    }).immediate();
+  }
+
+  private doneBuf(sweepId: string, block: number, dones: Map<number, DoneBuf>): DoneBuf {
+    let d = dones.get(block);
+    if (!d) {
+      const r = this.q.done.get(sweepId, block) as { bits: Buffer; count: number } | undefined;
+      d = r ? { bits: new Uint8Array(r.bits), count: r.count, dirty: false, exists: true }
+        : { bits: new Uint8Array(BLOCK_CELLS / 8), count: 0, dirty: false, exists: false };
+      dones.set(block, d);
+    }
+    return d;
+  }
+
+  private blockBuf(sweep: SweepRow, field: string, sent: Numeric, block: number, blocks: Map<string, BlockBuf>): BlockBuf {
+    const key = `${field}\u0000${block}`;
+    let b = blocks.get(key);
+    if (!b) {
+      const r = this.q.block.get(sweep.id, field, block) as { dtype: BlockDtype; data: Buffer } | undefined;
+      const n = blockLength(sweep.cells, block);
+      if (r) {
+        b = { dtype: r.dtype, values: decodeBlock(r.data, r.dtype, n), dirty: false, exists: true };
+      } else {
+        const dtype = storedDtype(sent, sweep.cells);
+        b = { dtype, values: emptyBlock(dtype, n), dirty: false, exists: false };
+      }
+      blocks.set(key, b);
+    }
+    return b;
+  }
+
+  /** Write the tile's not-yet-done cells into their blocks; returns how many cells were new. */
+  private applyTile(sweep: SweepRow, tile: DecodedTile, blocks: Map<string, BlockBuf>, dones: Map<number, DoneBuf>): number {
+    const fresh: number[] = []; // positions in the tile of cells recorded for the first time
+    for (let k = 0; k < tile.count; k++) {
+      const cell = tile.cells[k];
+      if (!(Number.isInteger(cell) && cell >= 0 && cell < sweep.cells)) {
+        throw new StoreError(`sweep ${sweep.id}: tile cell index ${cell} is outside 0..${sweep.cells - 1}`);
+      }
+      const d = this.doneBuf(sweep.id, Math.floor(cell / BLOCK_CELLS), dones);
+      const off = cell % BLOCK_CELLS;
+      const bit = 1 << (off & 7);
+      if (d.bits[off >> 3] & bit) continue;
+      d.bits[off >> 3] |= bit;
+      d.count++;
+      d.dirty = true;
+      fresh.push(k);
+    }
+    if (!fresh.length) return 0;
+    for (const [field, values] of Object.entries(tile.fields)) {
+      let b: BlockBuf | null = null, bIndex = -1;
+      for (const k of fresh) {
+        const cell = tile.cells[k];
+        const block = Math.floor(cell / BLOCK_CELLS);
+        if (block !== bIndex) { b = this.blockBuf(sweep, field, values, block, blocks); bIndex = block; }
+        b!.values[cell - block * BLOCK_CELLS] = values[k];
+        b!.dirty = true;
+      }
+    }
+    if (tile.curves) {
+      const { points: P, step, loss, gradNorm } = tile.curves;
+      const stepBytes = Buffer.from(step.buffer, step.byteOffset, step.byteLength);
+      for (const k of fresh) {
+        this.q.putCurve.run(sweep.id, tile.cells[k], stepBytes,
+          Buffer.from(loss.buffer, loss.byteOffset + k * P * 4, P * 4),
+          Buffer.from(gradNorm.buffer, gradNorm.byteOffset + k * P * 4, P * 4));
+      }
+    }
+    return fresh.length;
+  }
+
+  private flush(sweep: SweepRow, blocks: Map<string, BlockBuf>, dones: Map<number, DoneBuf>): void {
+    for (const [key, b] of blocks) {
+      if (!b.dirty) continue;
+      const [field, block] = key.split("\u0000");
+      if (b.values instanceof Float32Array && roundsFloats(sweep.cells)) roundFloat32(b.values);
+      this.q.putBlock.run(sweep.id, field, Number(block), b.dtype, encodeBlock(b.values, b.dtype));
+    }
+    for (const [block, d] of dones) {
+      if (d.dirty) this.q.putDone.run(sweep.id, block, Buffer.from(d.bits), d.count);
+    }
+  }
+
+  // ------------------------------------------------------------------------- reading results
+
+  /** Fields recorded for a sweep, with their stored dtypes. */
+  fields(sweepId: string): Record<string, BlockDtype> {
+    const rows = this.db.prepare("SELECT DISTINCT field, dtype FROM result_blocks WHERE sweep_id = ?").all(sweepId) as
+      { field: string; dtype: BlockDtype }[];
+    return Object.fromEntries(rows.map((r) => [r.field, r.dtype]));
+  }
+
+  /** Done flags, one byte per cell (1 where the cell has a result). */
+  loadDone(sweepId: string): Uint8Array {
+    const sweep = this.mustSweep(sweepId);
+    const out = new Uint8Array(sweep.cells);
+    for (const r of this.db.prepare("SELECT block, bits FROM done_blocks WHERE sweep_id = ?").iterate(sweepId) as
+      Iterable<{ block: number; bits: Buffer }>) {
+      const base = r.block * BLOCK_CELLS;
+      const n = blockLength(sweep.cells, r.block);
+      for (let byte = 0; byte < n >> 3; byte++) {
+        const v = r.bits[byte], o = base + (byte << 3);
+        if (v === 0) continue;
+        for (let k = 0; k < 8; k++) out[o + k] = (v >> k) & 1;
+      }
+      for (let i = n & ~7; i < n; i++) out[base + i] = (r.bits[i >> 3] >> (i & 7)) & 1;
+    }
+    return out;
+  }
+
+  /**
+   * One field over the whole map, in its stored dtype (cells without a result hold NaN / 0; see loadDone).
+   * Throws if the sweep never recorded the field.
+   */
+  loadField(sweepId: string, field: string): Numeric {
+    const sweep = this.mustSweep(sweepId);
+    const dtype = this.fields(sweepId)[field];
+    if (!dtype) {
+      throw new StoreError(`sweep ${sweepId} has no field ${JSON.stringify(field)}; it has: ${Object.keys(this.fields(sweepId)).join(", ") || "no results yet"}`);
+    }
+    const out = emptyBlock(dtype, sweep.cells);
+    for (const r of this.db.prepare("SELECT block, data FROM result_blocks WHERE sweep_id = ? AND field = ?").iterate(sweepId, field) as
+      Iterable<{ block: number; data: Buffer }>) {
+      out.set(decodeBlock(r.data, dtype, blockLength(sweep.cells, r.block)), r.block * BLOCK_CELLS);
+    }
+    return out;
+  }
+
+  /** Per-cell curves (loss and grad norm at the recorded steps), or undefined where none were recorded. */
+  curve(sweepId: string, cell: number): { step: Int32Array; loss: Float32Array; gradNorm: Float32Array } | undefined {
+    const r = this.db.prepare("SELECT step, loss, grad_norm FROM curves WHERE sweep_id = ? AND cell = ?").get(sweepId, cell) as
+      { step: Buffer; loss: Buffer; grad_norm: Buffer } | undefined;
+    if (!r) return undefined;
+    const f32 = (b: Buffer) => new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
+    return { step: new Int32Array(r.step.buffer.slice(r.step.byteOffset, r.step.byteOffset + r.step.length)), loss: f32(r.loss), gradNorm: f32(r.grad_norm) };
+  }
+
+  private mustSweep(id: string): SweepRow {
+    const s = this.sweep(id);
+    if (!s) throw new StoreError(`unknown sweep ${id} in ${this.path}; \`fractal-llm sweeps\` lists the sweeps it holds`);
+    return s;
+  }
+}
+
+function rowToSweep(r: Record<string, unknown>): SweepRow {
+  return {
+    id: r.id as string, name: r.name as string, spec: JSON.parse(r.spec as string), parent_id: r.parent_id as string | null,
+    window: { x0: r.x0 as number, x1: r.x1 as number, y0: r.y0 as number, y1: r.y1 as number },
+    nx: r.nx as number, ny: r.ny as number, cells: r.cells as number, done_cells: r.done_cells as number,
+    target: r.target as string, status: r.status as SweepStatus, env: r.env === null ? null : JSON.parse(r.env as string),
+    seed: r.seed as number, error: r.error as string | null, created_at: r.created_at as string, updated_at: r.updated_at as string,
+  };
+}
+
+function blockLength(cells: number, block: number): number {
+  return Math.min(BLOCK_CELLS, cells - block * BLOCK_CELLS);
+}
+
+/** A block before any result: NaN for floats (so a missing value never reads as a real one), 0 otherwise. */
+function emptyBlock(dtype: BlockDtype, n: number): Numeric {
+  switch (dtype) {
+    case "f8": return new Float64Array(n).fill(NaN);
+    case "f4": return new Float32Array(n).fill(NaN);
+    case "i4": return new Int32Array(n);
+    case "u1": return new Uint8Array(n);
+  }
+}
