@@ -53,6 +53,9 @@ def summarize(losses, grad_norms, window, threshold):
 
     steps = trace_steps(T)
     grad_at = np.concatenate([grad_norms, np.full((K, 1), np.nan)], axis=1)  # no gradient after step T
+    with np.errstate(over="ignore"):  # beyond float32's range is inf, as it should be
+        loss_trace = losses[:, steps].astype(np.float32)
+        grad_norm_trace = grad_at[:, steps].astype(np.float32)
     return {
         "trainable": trainable,
         "stable": stable,
@@ -61,8 +64,8 @@ def summarize(losses, grad_norms, window, threshold):
         "final_loss": losses[:, -1].copy(),
         "divergence_step": divergence_step,
         "trace_step": steps,
-        "loss_trace": losses[:, steps].astype(np.float32),
-        "grad_norm_trace": grad_at[:, steps].astype(np.float32),
+        "loss_trace": loss_trace,
+        "grad_norm_trace": grad_norm_trace,
     }
 
 
