@@ -22,6 +22,12 @@ def trace_steps(steps, points=TRACE_POINTS):
     return np.round(np.linspace(0, steps, points)).astype(np.int32)
 
 
+def _row_sums(a):
+    """Sum of each row, left to right. numpy's pairwise sum picks its blocking from the whole array's
+    shape; a cell's score must not depend on which other cells were summarised with it."""
+    return np.cumsum(a, axis=1)[:, -1]
+
+
 def summarize(losses, grad_norms, window, threshold):
     """Outcome of K runs. losses (K, T+1): index 0 at initialisation, t after t updates;
     grad_norms (K, T): the global gradient norm taken before update t+1 (at the weights of loss_t).
@@ -45,8 +51,8 @@ def summarize(losses, grad_norms, window, threshold):
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         v = losses / loss0
         v = np.where(np.isfinite(v), np.minimum(v, V_MAX), V_MAX)
-        trainable = v[:, -window:].mean(axis=1) < threshold
-        score = np.where(trainable, -v.sum(axis=1), (1.0 / v).sum(axis=1))
+        trainable = _row_sums(v[:, -window:]) / window < threshold
+        score = np.where(trainable, -_row_sums(v), _row_sums(1.0 / v))
         blown = ~np.isfinite(losses) | (losses >= V_MAX * loss0)
     stable = ~blown.any(axis=1)
     divergence_step = np.where(stable, -1, blown.argmax(axis=1)).astype(np.int32)
