@@ -11,14 +11,23 @@ export class Canvas implements RgbaImage {
   readonly data: Uint8Array;
   constructor(readonly width: number, readonly height: number, background: Rgb = [255, 255, 255]) {
     this.data = new Uint8Array(width * height * 4);
-    for (let i = 0; i < width * height; i++) this.data.set([...background, 255], i * 4);
+    for (let o = 0; o < this.data.length; o += 4) {
+      this.data[o] = background[0];
+      this.data[o + 1] = background[1];
+      this.data[o + 2] = background[2];
+      this.data[o + 3] = 255;
+    }
   }
 
   set(x: number, y: number, c: Rgb): void {
     x = Math.floor(x);
     y = Math.floor(y);
     if (x < 0 || y < 0 || x >= this.width || y >= this.height) return;
-    this.data.set([c[0], c[1], c[2], 255], (y * this.width + x) * 4);
+    const o = (y * this.width + x) * 4;
+    this.data[o] = c[0];
+    this.data[o + 1] = c[1];
+    this.data[o + 2] = c[2];
+    this.data[o + 3] = 255;
   }
 
   get(x: number, y: number): Rgb {

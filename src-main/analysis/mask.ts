@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { fractalDimension, type DimensionEstimate, type Mask } from "./dimension.js";
-import { layerMask, type BinaryLayer, type SweepMap } from "./map.js";
+import { checkMap, layerMask, type BinaryLayer, type SweepMap } from "./map.js";
 import { decodePng, isPng } from "./png.js";
 
 /** CSV of 0/1 values, one mask row per line, comma separated (spaces around values allowed).
@@ -82,7 +82,7 @@ export interface SequenceDimension {
  */
 export function sequenceDimension(maps: readonly SweepMap[], layer: BinaryLayer = "trainable"): SequenceDimension {
   if (maps.length === 0) throw new Error("zoom sequence is empty; pass the parent sweep and its zooms, parent first");
-  checkNested(maps);
+  checkZoomSequence(maps);
   const levels = maps.map((map, level) => {
     const estimate = fractalDimension(layerMask(map, layer));
     const side = Math.sqrt(map.nx * map.ny);
@@ -104,7 +104,9 @@ export function sequenceDimension(maps: readonly SweepMap[], layer: BinaryLayer 
   return { levels, pooled: median(slopes), pooledLeastSquares: -sxy / sxx };
 }
 
-function checkNested(maps: readonly SweepMap[]): void {
+/** Throws unless each map sweeps the same params as the previous one, inside its window. */
+export function checkZoomSequence(maps: readonly SweepMap[]): void {
+  maps.forEach(checkMap);
   for (let i = 1; i < maps.length; i++) {
     const parent = maps[i - 1];
     const child = maps[i];

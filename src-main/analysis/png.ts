@@ -147,11 +147,15 @@ export function decodePngRgba(bytes: Uint8Array, name = "PNG"): RgbaImage {
   const p = decodePng(bytes, name);
   const n = p.width * p.height;
   const data = new Uint8Array(n * 4);
+  const c = p.channels;
   for (let i = 0; i < n; i++) {
-    const s = p.data.subarray(i * p.channels, (i + 1) * p.channels);
-    const [r, g, b] = p.channels >= 3 ? [s[0], s[1], s[2]] : [s[0], s[0], s[0]];
-    const a = p.channels === 4 ? s[3] : p.channels === 2 ? s[1] : 255;
-    data.set([r, g, b, a], i * 4);
+    const s = i * c;
+    const o = i * 4;
+    const grey = c < 3;
+    data[o] = p.data[s];
+    data[o + 1] = grey ? p.data[s] : p.data[s + 1];
+    data[o + 2] = grey ? p.data[s] : p.data[s + 2];
+    data[o + 3] = c === 4 ? p.data[s + 3] : c === 2 ? p.data[s + 1] : 255;
   }
   return { width: p.width, height: p.height, data };
 }
