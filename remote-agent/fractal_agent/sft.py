@@ -289,6 +289,9 @@ def train_population(spec, hparams, device="cpu"):
         for p in ps:
             p.requires_grad_(g in groups)
     params = [p for ps in groups.values() for p in ps]
+    if not params:
+        raise ValueError(f"model.trainable {model_spec['trainable']!r} selects no parameters of this model "
+                         f"(a tied model has none in unembed)")
     lr = {g: torch.tensor([h[f"lr.{g}"] for h in hparams], dtype=torch.float64) for g in groups}
     sched = torch.from_numpy(lr_schedule(train_spec["schedule"], steps, [h["warmup"] for h in hparams]))
     lr_table = {g: (lr[g][:, None] * sched).to(device, dtype) for g in groups}  # (K, T)

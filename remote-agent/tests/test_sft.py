@@ -62,6 +62,16 @@ def test_repeated_run_is_identical_and_ood_is_nan_when_unset():
     assert np.isnan(a["ood_loss"]).all() and np.isfinite(a["heldout_loss"]).all()
 
 
+def test_float64_precision_agrees_with_float32():
+    results = []
+    for precision in ("float64", "float32"):
+        spec = _spec(train__precision=precision)
+        results.append(sft.train_population(spec, [cell_hparams(spec, i) for i in (2, 7)], "cpu"))
+    r64, r32 = results
+    np.testing.assert_allclose(r64["losses"], r32["losses"], rtol=1e-4)
+    assert not np.array_equal(r64["losses"], r32["losses"])  # it really ran in another precision
+
+
 def test_cells_of_one_call_must_share_shapes():
     spec = _spec()
     hps = [cell_hparams(spec, 0), {**cell_hparams(spec, 1), "batch_size": 8}]
