@@ -71,11 +71,20 @@ def tree_sum(x, dim):
     return x.squeeze(dim)
 
 
+def shared_matmul(A, B):
+    """A @ B, where A (data, shared by every replica) is small and B holds all replicas side by side.
+    On CPU, numpy's einsum loops run 2-3x faster than the reference BLAS that Debian's torch links,
+    and like it compute each output column the same way whatever the number of columns."""
+    if B.device.type == "cpu":
+        return torch.from_numpy(np.einsum("ik,kc->ic", A.numpy(), B.numpy()))
+    return A @ B
+
+
 def forward(X, W0, W1, activation):
     """X (N, n); W0 (n, n, K); W1 (n, K). Returns Z0, H (N, n, K) and yhat (N, K)."""
     n, _, K = W0.shape
     N = X.shape[0]
-    Z0 = (X @ W0.reshape(n, n * K)).reshape(N, n, K).div_(math.sqrt(n))   # one GEMM for all replicas
+    Z0 = shared_matmul(X, W0.reshape(n, n * K)).reshape(N, n, K).div_(math.sqrt(n))   # one GEMM for all replicas
     if activation == "tanh":
         H = torch.tanh(Z0 * math.sqrt(2.0))
     elif activation == "relu":
@@ -106,7 +115,7 @@ def backward(X, Y, W1, Z0, H, yhat, activation):
         slope = math.sqrt(2.0)
     else:
         slope = 1.0
-    dW0 = (X.t() @ dZ0.reshape(N, n * K)).reshape(n, n, K).mul_(slope / math.sqrt(n))  # Z0 = X W0 / sqrt(n)
+    dW0 = shared_matmul(X.t(), dZ0.reshape(N, n * K)).reshape(n, n, K).mul_(slope / math.sqrt(n))  # Z0 = X W0 / sqrt(n)
     return dW0, dW1
 
 
@@ -125,7 +134,7 @@ def bytes_per_replica(spec, dataset_size=None):
     return itemsize * (8 * N * n + 6 * n * n + 4 * N + 2 * spec["train"]["steps"])
 
 
-CPU_MAX_POPULATION = 1024  # larger CPU populations fall out of cache and run slower per cell
+CPU_MAX_POPULATION = 256  # larger CPU populations fall out of cache and run slower per cell
 
 
 def chunk_size(spec, device, dataset_size=None, memory_bytes=None):
