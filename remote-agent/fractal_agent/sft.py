@@ -161,10 +161,12 @@ class PopulationAdamW:
                 if _decays(p):
                     p.mul_(1 - lr * _per_replica(weight_decay, p))
                 m, v = self.m[p], self.v[p]
-                m.mul_(self.b1).add_(p.grad, alpha=1 - self.b1)
+                m.lerp_(p.grad, 1 - self.b1)
                 v.mul_(self.b2).addcmul_(p.grad, p.grad, value=1 - self.b2)
-                denom = (v / bc2).sqrt_().add_(ADAM_EPS)
-                p.sub_((lr / bc1) * m / denom)
+                # lr m_hat / (sqrt(v_hat) + eps) = m / ((sqrt(v) + eps sqrt(bc2)) * bc1 / (lr sqrt(bc2))):
+                # the per-replica step size folds into the denominator, saving full-size temporaries
+                denom = v.sqrt().add_(ADAM_EPS * math.sqrt(bc2)).mul_(bc1 / (lr * math.sqrt(bc2)))
+                p.addcdiv_(m, denom, value=-1.0)
 
 
 def clip_grads(params, max_norm):

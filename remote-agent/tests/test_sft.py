@@ -168,19 +168,21 @@ def test_clipping_caps_each_replica_separately():
 def test_adamw_matches_torch_adamw_per_replica():
     torch.manual_seed(0)
     w0 = torch.randn(4, 3, dtype=torch.float64)
-    ref = [torch.nn.Parameter(w0.clone()) for _ in range(2)]
+    ref = [torch.nn.Parameter(w0.clone()) for _ in range(3)]
     refopt = [torch.optim.AdamW([r], lr=lr, betas=(0.9, 0.95), eps=1e-8, weight_decay=wd)
-              for r, lr, wd in zip(ref, (1e-2, 3e-3), (0.1, 0.0))]
-    pop = torch.nn.Parameter(w0.clone().expand(2, 4, 3).contiguous())
+              for r, lr, wd in zip(ref, (1e-2, 3e-3, 0.0), (0.1, 0.0, 0.1))]
+    pop = torch.nn.Parameter(w0.clone().expand(3, 4, 3).contiguous())
     opt = sft.PopulationAdamW({"mlp": [pop]}, (0.9, 0.95))
     for _ in range(5):
         grad = torch.randn(4, 3, dtype=torch.float64)
         for r, o in zip(ref, refopt):
             r.grad = grad.clone()
             o.step()
-        pop.grad = grad.expand(2, 4, 3).clone()
-        opt.step({"mlp": torch.tensor([1e-2, 3e-3], dtype=torch.float64)}, torch.tensor([0.1, 0.0], dtype=torch.float64))
-    for k in range(2):
+        pop.grad = grad.expand(3, 4, 3).clone()
+        opt.step({"mlp": torch.tensor([1e-2, 3e-3, 0.0], dtype=torch.float64)},
+                 torch.tensor([0.1, 0.0, 0.1], dtype=torch.float64))
+    assert torch.equal(pop.detach()[2], w0)  # LR 0 leaves the weights exactly alone
+    for k in range(3):
         torch.testing.assert_close(pop.detach()[k], ref[k].detach(), rtol=1e-12, atol=1e-14)
 
 
