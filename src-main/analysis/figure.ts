@@ -80,22 +80,25 @@ export interface Tick {
   label: string;
 }
 
-/** Ticks in hyperparameter units: whole decades on a log axis spanning two or more, otherwise
- *  1-2-5 steps; labels get as many digits as it takes to tell neighbours apart (deep zooms). */
+/** Ticks in hyperparameter units. Log axis: whole decades when it spans three or more, else
+ *  1-2-5 x 10^k, else (a narrow zoom, nearly linear in value) evenly spaced values. Linear axis:
+ *  1-2-5 steps. Labels get as many digits as it takes to tell neighbours apart (deep zooms). */
 export function axisTicks(axis: MapAxis, target = 5): Tick[] {
   const [lo, hi] = axis.range;
-  let us: number[];
-  const decades = Math.floor(hi) - Math.ceil(lo) + 1;
-  if (axis.scale === "log" && decades >= 2) {
-    const every = Math.ceil(decades / 8);
-    us = [];
-    for (let d = Math.ceil(lo); d <= hi; d++) if (d % every === 0) us.push(d);
+  let us: number[] = [];
+  if (axis.scale === "log") {
+    const decades: number[] = [];
+    for (let d = Math.ceil(lo); d <= hi; d++) decades.push(d);
+    const every = Math.ceil(decades.length / 8);
+    const oneTwoFive: number[] = [];
+    for (let d = Math.floor(lo); d <= Math.ceil(hi); d++) {
+      for (const m of [1, 2, 5]) if (d + Math.log10(m) >= lo && d + Math.log10(m) <= hi) oneTwoFive.push(d + Math.log10(m));
+    }
+    if (decades.length >= 3) us = decades.filter((d) => d % every === 0);
+    else if (oneTwoFive.length >= 3) us = oneTwoFive;
+    else us = niceSteps(10 ** lo, 10 ** hi, target).map(Math.log10).filter((u) => u >= lo && u <= hi);
   } else {
-    const raw = (hi - lo) / target;
-    const p = 10 ** Math.floor(Math.log10(raw));
-    const step = [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw)!;
-    us = [];
-    for (let k = Math.ceil(lo / step); k * step <= hi + step * 1e-9; k++) us.push(k * step);
+    us = niceSteps(lo, hi, target);
   }
   const values = us.map((u) => axisValue(axis, u));
   let labels: string[] = [];
@@ -104,6 +107,21 @@ export function axisTicks(axis: MapAxis, target = 5): Tick[] {
     if (new Set(labels).size === labels.length) break;
   }
   return us.map((u, i) => ({ u, label: labels[i] }));
+}
+
+/** Multiples of a 1-2-5 step inside [lo, hi]: of the steps that give at least 3, the one whose
+ *  count is nearest `target`. */
+function niceSteps(lo: number, hi: number, target: number): number[] {
+  const p = 10 ** Math.floor(Math.log10((hi - lo) / target));
+  let best: number[] = [];
+  for (const m of [10, 5, 2, 1]) {
+    const step = m * p;
+    const out: number[] = [];
+    for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++) out.push(k * step + 0); // + 0: no -0
+    if (out.length >= 3 && (best.length < 3 || Math.abs(out.length - target) < Math.abs(best.length - target))) best = out;
+    if (best.length === 0 && m === 1) best = out;
+  }
+  return best;
 }
 
 export interface Overlay {

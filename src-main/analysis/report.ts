@@ -166,8 +166,14 @@ export function dimensionSvg(estimates: readonly { label: string; estimate: Dime
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
     `<rect x="${pad.l}" y="${pad.t}" width="${width - pad.l - pad.r}" height="${height - pad.t - pad.b}" fill="none" stroke="#222"/>`,
   ];
-  for (let d = Math.ceil(x0); d <= x1; d++) parts.push(`<text x="${sx(d).toFixed(1)}" y="${height - pad.b + 14}" text-anchor="middle">${formatNumber(10 ** d)}</text>`);
-  for (let d = Math.ceil(y0); d <= y1; d++) parts.push(`<text x="${pad.l - 4}" y="${(sy(d) + 4).toFixed(1)}" text-anchor="end">${formatNumber(10 ** d)}</text>`);
+  for (const d of logTicks(x0, x1)) {
+    parts.push(`<line x1="${sx(d).toFixed(1)}" y1="${height - pad.b}" x2="${sx(d).toFixed(1)}" y2="${height - pad.b + 4}" stroke="#222"/>`);
+    parts.push(`<text x="${sx(d).toFixed(1)}" y="${height - pad.b + 15}" text-anchor="middle">${formatNumber(10 ** d)}</text>`);
+  }
+  for (const d of logTicks(y0, y1)) {
+    parts.push(`<line x1="${pad.l - 4}" y1="${sy(d).toFixed(1)}" x2="${pad.l}" y2="${sy(d).toFixed(1)}" stroke="#222"/>`);
+    parts.push(`<text x="${pad.l - 6}" y="${(sy(d) + 4).toFixed(1)}" text-anchor="end">${formatNumber(10 ** d)}</text>`);
+  }
   parts.push(`<text x="${(pad.l + width - pad.r) / 2}" y="${height - 8}" text-anchor="middle">box size (cells)</text>`);
   parts.push(`<text x="12" y="${(pad.t + height - pad.b) / 2}" text-anchor="middle" transform="rotate(-90 12 ${(pad.t + height - pad.b) / 2})">boundary boxes</text>`);
   estimates.forEach(({ label, estimate }, k) => {
@@ -184,6 +190,21 @@ export function dimensionSvg(estimates: readonly { label: string; estimate: Dime
   });
   parts.push("</svg>");
   return parts.join("\n");
+}
+
+/** log10 positions of 1, 2, 5 x 10^k inside [lo, hi] (log10 units); decades only when that is plenty. */
+function logTicks(lo: number, hi: number): number[] {
+  const decades: number[] = [];
+  const all: number[] = [];
+  for (let d = Math.floor(lo); d <= Math.ceil(hi); d++) {
+    for (const m of [1, 2, 5]) {
+      const u = d + Math.log10(m);
+      if (u < lo || u > hi) continue;
+      all.push(u);
+      if (m === 1) decades.push(u);
+    }
+  }
+  return decades.length >= 3 ? decades : all;
 }
 
 function extent(v: readonly number[]): [number, number] {

@@ -69,3 +69,12 @@ describe("figure", () => {
     expect(fig.image.get(x + w + 3, y + h / 2)).not.toEqual([255, 0, 255]);
   });
 });
+
+describe("axis ticks on zoomed log axes", () => {
+  it("one decade gets 1-2-5 ticks; a fraction of a decade gets evenly spaced values", () => {
+    expect(axisTicks(axis("lr", -3, -2)).map((t) => t.label)).toEqual(["0.001", "0.002", "0.005", "0.01"]);
+    const narrow = axisTicks(axis("lr", Math.log10(0.0031), Math.log10(0.0039)));
+    expect(narrow.map((t) => t.label)).toEqual(["0.0032", "0.0034", "0.0036", "0.0038"]);
+    for (const t of narrow) expect(10 ** t.u).toBeCloseTo(Number(t.label), 12);
+  });
+});
