@@ -136,7 +136,7 @@ class PopulationSGD:
                 lr = _per_replica(lrs[g], p)
                 if _decays(p):
                     p.mul_(1 - lr * _per_replica(weight_decay, p))
-                p.sub_(lr * p.grad)
+                p.addcmul_(p.grad, lr, value=-1.0)
 
 
 class PopulationAdamW:
@@ -172,8 +172,8 @@ class PopulationAdamW:
 def clip_grads(params, max_norm):
     """Per-replica global gradient norm (K,) over `params` (before clipping); when max_norm is set,
     scales each replica's gradients so its norm is at most max_norm."""
-    sq = sum(p.grad.pow(2).flatten(1).sum(1) for p in params)
-    norm = sq.sqrt()
+    # (a row-wise sum of squares reduces each replica the same way whatever K is: bitwise population == single)
+    norm = sum(p.grad.pow(2).flatten(1).sum(1) for p in params).sqrt()
     if max_norm is not None:
         scale = (max_norm / (norm + 1e-6)).clamp(max=1.0)
         for p in params:
