@@ -16,6 +16,9 @@ export interface CellTrace {
   step: ArrayLike<number>;
   loss: ArrayLike<number>;
   gradNorm: ArrayLike<number>;
+  /** Steps of the grad-norm points when they differ from `step` (losses include step 0, the loss at
+   *  initialisation; grad norms start at the first update). */
+  gradStep?: ArrayLike<number>;
 }
 
 export interface EarlyWarningOptions {
@@ -72,24 +75,33 @@ export function earlyWarning(map: SweepMap, traces: readonly CellTrace[], option
   const cells = traces.map((t): CellWarning => {
     if (!Number.isInteger(t.cell) || t.cell < 0 || t.cell >= n) throw new Error(`trace for cell ${t.cell} is outside the ${map.nx}x${map.ny} map`);
     if (map.done && !map.done[t.cell]) throw new Error(`cell ${t.cell} has a trace but no result; pass traces of finished cells only`);
-    if (t.loss.length !== t.step.length || t.gradNorm.length !== t.step.length) {
-      throw new Error(`trace for cell ${t.cell}: step, loss and gradNorm must have equal lengths (${t.step.length}, ${t.loss.length}, ${t.gradNorm.length})`);
+    const gradStep = t.gradStep ?? t.step;
+    if (t.loss.length !== t.step.length || t.gradNorm.length !== gradStep.length) {
+      throw new Error(`trace for cell ${t.cell}: loss must match step and gradNorm must match ${t.gradStep ? "gradStep" : "step"} in length (${t.loss.length} vs ${t.step.length}, ${t.gradNorm.length} vs ${gradStep.length})`);
     }
-    let gradAlarm = false;
+    let firstAlarmStep = Infinity;
     let spikeAlarm = false;
-    let firstAlarmStep = -1;
-    const g0 = t.gradNorm[0];
     let minLoss = Infinity;
     for (let k = 0; k < t.step.length && t.step[k] <= horizon; k++) {
       const l = t.loss[k];
-      const g = t.gradNorm[k];
       minLoss = Math.min(minLoss, l);
-      const gFires = !Number.isFinite(g) || g > gradGrowth * g0;
-      const lFires = !Number.isFinite(l) || l > lossSpike * minLoss;
-      if ((gFires || lFires) && firstAlarmStep < 0) firstAlarmStep = t.step[k];
-      gradAlarm ||= gFires;
-      spikeAlarm ||= lFires;
+      if (!Number.isFinite(l) || l > lossSpike * minLoss) {
+        spikeAlarm = true;
+        firstAlarmStep = Math.min(firstAlarmStep, t.step[k]);
+        break;
+      }
     }
+    let gradAlarm = false;
+    const g0 = t.gradNorm[0];
+    for (let k = 0; k < gradStep.length && gradStep[k] <= horizon; k++) {
+      const g = t.gradNorm[k];
+      if (!Number.isFinite(g) || g > gradGrowth * g0) {
+        gradAlarm = true;
+        firstAlarmStep = Math.min(firstAlarmStep, gradStep[k]);
+        break;
+      }
+    }
+    if (firstAlarmStep === Infinity) firstAlarmStep = -1;
     return { cell: t.cell, diverged: map[layer][t.cell] !== 1, gradAlarm, spikeAlarm, alarm: gradAlarm || spikeAlarm, firstAlarmStep };
   });
   return {

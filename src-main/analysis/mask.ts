@@ -66,6 +66,8 @@ export interface SequenceLevel {
 
 export interface SequenceDimension {
   levels: SequenceLevel[];
+  /** The sequence's dimension: equal to `pooled`. */
+  dimension: number;
   /** Median of every level's local slopes: the paper's estimator pooled over the sequence. */
   pooled: number;
   /** Least-squares slope of log count vs log relative size with one intercept per level (each zoom
@@ -101,7 +103,8 @@ export function sequenceDimension(maps: readonly SweepMap[], layer: BinaryLayer 
       sxx += (x - mx) ** 2;
     });
   }
-  return { levels, pooled: median(slopes), pooledLeastSquares: -sxy / sxx };
+  const pooled = median(slopes);
+  return { levels, dimension: pooled, pooled, pooledLeastSquares: -sxy / sxx };
 }
 
 /** Throws unless each map sweeps the same params as the previous one, inside its window. */

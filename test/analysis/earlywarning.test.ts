@@ -60,6 +60,24 @@ describe("early warning", () => {
   it("rejects bad options and mismatched traces", () => {
     expect(() => earlyWarning(map, traces, { totalSteps: 1000, fraction: 0 })).toThrow(/fraction must be in \(0, 1\]/);
     expect(() => earlyWarning(map, [{ ...traces[0], cell: 30 }], { totalSteps: 1000 })).toThrow(/cell 30 is outside the 6x5 map/);
-    expect(() => earlyWarning(map, [{ ...traces[0], loss: [1, 2] }], { totalSteps: 1000 })).toThrow(/equal lengths/);
+    expect(() => earlyWarning(map, [{ ...traces[0], loss: [1, 2] }], { totalSteps: 1000 })).toThrow(/loss must match step/);
+    expect(() => earlyWarning(map, [{ ...traces[0], gradStep: [1, 2] }], { totalSteps: 1000 })).toThrow(/gradNorm must match gradStep/);
+  });
+});
+
+describe("early warning with separate grad-norm steps", () => {
+  it("reads grad norms at their own steps", () => {
+    const map = syntheticMap(2, 1, axis("lr", -3, 0), axis("s", 1, 2), (x) => x < -1.5);
+    // Cell 1 diverges: its grad norm jumps at step 150, inside a 20% window of 1000 steps but past 10%.
+    const calm = { step: [0, 100, 200, 1000], loss: [1, 0.8, 0.6, 0.1] };
+    const traces = [
+      { cell: 0, ...calm, gradStep: [1, 150, 1000], gradNorm: [1, 1.2, 1] },
+      { cell: 1, ...calm, gradStep: [1, 150, 1000], gradNorm: [1, 40, 1e6] },
+    ];
+    const at10 = earlyWarning(map, traces, { totalSteps: 1000, fraction: 0.1 });
+    expect(at10.overall).toMatchObject({ truePositive: 0, falseNegative: 1, trueNegative: 1 });
+    const at20 = earlyWarning(map, traces, { totalSteps: 1000, fraction: 0.2 });
+    expect(at20.overall).toMatchObject({ truePositive: 1, falsePositive: 0 });
+    expect(at20.cells[1].firstAlarmStep).toBe(150);
   });
 });

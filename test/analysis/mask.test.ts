@@ -67,6 +67,7 @@ describe("zoom sequence dimension", () => {
     expect(seq.levels).toHaveLength(3);
     for (const l of seq.levels) expect(l.estimate.dimension).toBeCloseTo(1, 0);
     expect(Math.abs(seq.pooled - 1)).toBeLessThan(0.1);
+    expect(seq.dimension).toBe(seq.pooled);
     expect(Math.abs(seq.pooledLeastSquares - 1)).toBeLessThan(0.1);
   });
 
