@@ -1,0 +1,122 @@
+// Export a sweep's map from the store: CSV (one row per cell with a result), JSON (arrays per field) or PNG
+// (the paper's colouring, drawn by src-main/analysis). Files are written to a temporary name and renamed, so a
+// failed export never leaves a half-written file behind.
+
+import { closeSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { layerPng } from "../analysis/report";
+import type { ColourLayer } from "../analysis/colour";
+import type { SweepMap } from "../analysis/map";
+import { axisValue } from "../core/grid";
+import type { Store } from "../core/store";
+import type { Numeric } from "../core/tiles";
+
+export type ExportFormat = "csv" | "json" | "png";
+
+/** CSV columns after ix,iy,x,y; fields the sweep did not record are left empty. */
+export const CSV_FIELDS = ["trainable", "stable", "score", "first_loss", "final_loss", "divergence_step", "heldout_loss",
+  "ood_loss", "wall_time", "flops"];
+
+/** The map as the analysis and display code take it (SweepMap, float64 layers). */
+export function sweepMap(store: Store, sweepId: string): SweepMap {
+  const s = store.sweep(sweepId)!;
+  const fields = store.fields(sweepId);
+  const f64 = (name: string) => (fields[name] ? Float64Array.from(store.loadField(sweepId, name)) : new Float64Array(s.cells).fill(NaN));
+  const u8 = (name: string) => (fields[name] ? Uint8Array.from(store.loadField(sweepId, name)) : new Uint8Array(s.cells));
+  const { x, y } = s.spec.axes;
+  return {
+    nx: s.nx, ny: s.ny,
+    x: { param: x.param, scale: x.scale, range: [s.window.x0, s.window.x1] },
+    y: { param: y.param, scale: y.scale, range: [s.window.y0, s.window.y1] },
+    trainable: u8("trainable"), stable: u8("stable"), score: f64("score"), finalLoss: f64("final_loss"),
+    heldoutLoss: f64("heldout_loss"), done: store.loadDone(sweepId),
+  };
+}
+
+/** Write the export; returns the number of cells with results. */
+export function exportSweep(store: Store, sweepId: string, format: ExportFormat, out: string, opts: { layer?: string } = {}): number {
+  const tmp = `${out}.tmp-${process.pid}`;
+  try {
+    const n = format === "png" ? writePng(store, sweepId, tmp, opts.layer ?? "score")
+      : format === "csv" ? writeCsv(store, sweepId, tmp) : writeJson(store, sweepId, tmp);
+    renameSync(tmp, out);
+    return n;
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+function countDone(done: Uint8Array): number {
+  let n = 0;
+  for (const d of done) n += d;
+  return n;
+}
+
+const LAYERS: readonly ColourLayer[] = ["score", "trainable", "stable", "finalLoss", "heldoutLoss"];
+
+function writePng(store: Store, sweepId: string, path: string, layer: string): number {
+  if (!(LAYERS as readonly string[]).includes(layer)) throw new Error(`--layer must be one of ${LAYERS.join(", ")}, got ${JSON.stringify(layer)}`);
+  const map = sweepMap(store, sweepId);
+  const fd = openSync(path, "w");
+  try {
+    writeSync(fd, layerPng(map, layer as ColourLayer, { title: store.sweep(sweepId)!.name }));
+  } finally {
+    closeSync(fd);
+  }
+  return countDone(map.done!);
+}
+
+/** Shortest text that reads back as the same double ("" for a missing value; NaN and infinities spelled out). */
+function num(v: number): string {
+  return Number.isNaN(v) ? "nan" : v === Infinity ? "inf" : v === -Infinity ? "-inf" : String(v);
+}
+
+function writeCsv(store: Store, sweepId: string, path: string): number {
+  const s = store.sweep(sweepId)!;
+  const recorded = store.fields(sweepId);
+  const cols: (Numeric | null)[] = CSV_FIELDS.map((f) => (recorded[f] ? store.loadField(sweepId, f) : null));
+  const done = store.loadDone(sweepId);
+  const xs = Array.from({ length: s.nx }, (_, i) => num(axisValue(s.spec.axes.x, i)));
+  const ys = Array.from({ length: s.ny }, (_, i) => num(axisValue(s.spec.axes.y, i)));
+  const fd = openSync(path, "w");
+  let n = 0;
+  try {
+    let buf = ["ix", "iy", "x", "y", ...CSV_FIELDS].join(",") + "\n";
+    for (let c = 0; c < s.cells; c++) {
+      if (!done[c]) continue;
+      const ix = c % s.nx, iy = (c - ix) / s.nx;
+      buf += `${ix},${iy},${xs[ix]},${ys[iy]}`;
+      for (const col of cols) buf += col ? `,${num(col[c])}` : ",";
+      buf += "\n";
+      n++;
+      if (buf.length > 1 << 20) { writeSync(fd, buf); buf = ""; }
+    }
+    writeSync(fd, buf);
+  } finally {
+    closeSync(fd);
+  }
+  return n;
+}
+
+function writeJson(store: Store, sweepId: string, path: string): number {
+  const s = store.sweep(sweepId)!;
+  const done = store.loadDone(sweepId);
+  const fields: Record<string, (number | string | null)[]> = {};
+  for (const f of Object.keys(store.fields(sweepId)).sort()) {
+    const col = store.loadField(sweepId, f);
+    // JSON has no NaN or infinity: missing cells are null, non-finite values their names as strings.
+    fields[f] = Array.from(col, (v, c) => (!done[c] ? null : Number.isFinite(v) ? v : num(v)));
+  }
+  const doc = {
+    sweep: s.id, name: s.name, status: s.status, parent: s.parent_id, target: s.target, env: s.env,
+    window: s.window, nx: s.nx, ny: s.ny, cells: s.cells, done_cells: s.done_cells, layout: "row-major, index = iy * nx + ix",
+    spec: s.spec, done: Array.from(done), fields,
+  };
+  const fd = openSync(path, "w");
+  try {
+    writeSync(fd, JSON.stringify(doc) + "\n");
+  } finally {
+    closeSync(fd);
+  }
+  return countDone(done);
+}

@@ -1,0 +1,377 @@
+// fractal-llm: the headless CLI. Sweeps run on an agent (local Python or an SSH host) and land in the local
+// SQLite store; `export` writes a sweep's map as CSV, JSON or PNG.
+//
+// Sweep ids: `sweep --spec FILE` derives the id from the normalised spec and the target, so running the same
+// spec against the same target again resumes (or, if finished, just reports) that sweep; an interrupted run
+// (Ctrl-C, a dropped connection, a killed CLI) is resumed by re-running the same command. --new starts a
+// separate sweep with a fresh id.
+
+import { randomBytes, createHash } from "node:crypto";
+import { mkdirSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { parseArgs } from "node:util";
+import { estimateCost, formatCost, formatDuration } from "../core/cost";
+import { fmtWindow, resolutionWarnings, zoomSpec, type Window } from "../core/grid";
+import { findLocalPython, LocalTransport } from "../core/local-transport";
+import { defaultDbPath } from "../core/paths";
+import { canonicalJson, type Spec, SpecError, validate } from "../core/spec";
+import { openStore, type Store, StoreError, TERMINAL } from "../core/store";
+import { FatalAgentError, type Progress, runSweep } from "../core/sweep-runner";
+import type { Transport } from "../core/transport";
+import { probeEnv } from "../core/agent-client";
+import { exportSweep, type ExportFormat } from "./export";
+
+const USAGE = `fractal-llm: trainability sweeps (Sohl-Dickstein 2024) from the command line
+
+  fractal-llm sweep --spec FILE [--target local|ALIAS|ssh://user@host:port] [--python PATH]
+                    [--identity KEY] [--accept-new-host-key] [--new] [--db FILE]
+  fractal-llm zoom --sweep ID --window x0,x1,y0,y1 --points N [--target ...] [--db FILE]
+  fractal-llm sweeps [--db FILE]
+  fractal-llm export --sweep ID --format csv|json|png --out FILE [--layer score|trainable|stable|finalLoss|heldoutLoss] [--db FILE]
+  fractal-llm hosts add ALIAS --hostname HOST [--port N] [--user USER] [--python PATH] [--agent-dir DIR]
+  fractal-llm hosts list
+  fractal-llm hosts test ALIAS [--identity KEY] [--accept-new-host-key]
+
+The database defaults to $FRACTAL_LLM_DB or the per-user app-data directory (${defaultDbPath()}).
+Re-running a sweep command resumes the same sweep (its id comes from the spec and target); --new starts another.
+The sweep id is printed as the last line of stdout.`;
+
+/** A user error: printed without a stack, exit code `code`. */
+class UsageError extends Error {
+  constructor(message: string, readonly code = 2) {
+    super(message);
+  }
+}
+
+const SSH_OPTIONS = {
+  target: { type: "string" },
+  python: { type: "string" },
+  identity: { type: "string" },
+  "accept-new-host-key": { type: "boolean" },
+  db: { type: "string" },
+} as const;
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case "sweep": return await cmdSweep(rest);
+      case "zoom": return await cmdZoom(rest);
+      case "sweeps": return cmdSweeps(rest);
+      case "export": return cmdExport(rest);
+      case "hosts": return await cmdHosts(rest);
+      case undefined: case "help": case "--help": case "-h":
+        process.stdout.write(USAGE + "\n");
+        return cmd === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(cmd)}\n\n${USAGE}`);
+    }
+  } catch (e) {
+    if (e instanceof SpecError) {
+      process.stderr.write(`spec error: ${e.field || "(top level)"}: ${e.detail}\n`);
+      return 2;
+    }
+    if (e instanceof UsageError) {
+      process.stderr.write(`error: ${e.message}\n`);
+      return e.code;
+    }
+    if (e instanceof StoreError || e instanceof FatalAgentError) {
+      process.stderr.write(`error: ${e.message}\n`);
+      return 1;
+    }
+    const err = e as Error & { code?: string };
+    if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" || err.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE"
+        || err.code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
+      process.stderr.write(`error: ${err.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    process.stderr.write(`error: ${err.name === "Error" || err.name === "SshError" || err.name === "HostKeyError" ? "" : err.name + ": "}${err.message}\n`);
+    return 1;
+  }
+}
+
+// ----------------------------------------------------------------------------- helpers
+
+function openDb(path: string | undefined): Store {
+  const p = path ?? defaultDbPath();
+  if (p !== ":memory:") mkdirSync(dirname(p), { recursive: true });
+  return openStore(p);
+}
+
+function readSpecFile(file: string): Spec {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new UsageError(`cannot read spec file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`spec file ${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  return validate(raw);
+}
+
+/** The sweep id: a hash of the normalised spec and the target (same spec + target -> same sweep), or random with --new. */
+export function sweepIdFor(spec: Spec, target: string, fresh: boolean): string {
+  const h = createHash("sha256").update(canonicalJson(spec)).update("\n").update(target).digest("hex").slice(0, 16);
+  return fresh ? `s${h.slice(0, 8)}-${randomBytes(4).toString("hex")}` : `s${h}`;
+}
+
+interface SshOpts { target?: string; python?: string; identity?: string; "accept-new-host-key"?: boolean }
+
+/** A function returning a transport for attempt n: local is reused; SSH reconnects after a failure. */
+async function connector(store: Store, o: SshOpts): Promise<{ label: string; connect: (attempt: number) => Promise<Transport>; close: () => Promise<void> }> {
+  const target = o.target ?? "local";
+  if (target === "local") {
+    const python = findLocalPython(o.python);
+    const t = new LocalTransport({ python });
+    const env = await probeEnv(t);
+    if (env.error) throw new UsageError(`the local agent cannot train: ${String(env.error)}`, 1);
+    return { label: "local", connect: async () => t, close: async () => {} };
+  }
+  const host = store.host(target);
+  const address = host ? `ssh://${host.user ? encodeURIComponent(host.user) + "@" : ""}${host.hostname}:${host.port}` : target;
+  const ssh = await import("../ssh/index");
+  const opts = {
+    identity: o.identity, acceptNewHostKey: o["accept-new-host-key"] ?? false,
+    python: o.python ?? host?.python ?? undefined, remoteRoot: host?.agent_dir ?? undefined,
+    passphrase: askPassphrase,
+  };
+  let t: Awaited<ReturnType<typeof ssh.openSshTransport>> | null = await ssh.openSshTransport(address, opts);
+  const label = t.label;
+  return {
+    label,
+    connect: async (attempt) => {
+      if (attempt === 0 && t) return t;
+      if (t) await t.close();
+      t = null;
+      t = await ssh.openSshTransport(address, opts);
+      return t;
+    },
+    close: async () => { if (t) await t.close(); },
+  };
+}
+
+async function askPassphrase(keyPath: string): Promise<string> {
+  const env = process.env.FRACTAL_LLM_KEY_PASSPHRASE;
+  if (env !== undefined) return env;
+  if (!process.stdin.isTTY) throw new UsageError(`${keyPath} is encrypted; set FRACTAL_LLM_KEY_PASSPHRASE or use ssh-agent`);
+  const { createInterface } = await import("node:readline/promises");
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  const answer = await rl.question(`passphrase for ${keyPath}: `);
+  rl.close();
+  return answer;
+}
+
+function progressBar(): { update: (p: Progress) => void; end: () => void } {
+  const tty = process.stderr.isTTY;
+  let last = 0;
+  let lastLine = "";
+  const render = (p: Progress) => {
+    const frac = p.total ? p.done / p.total : 0;
+    const width = 30;
+    const bar = "#".repeat(Math.round(frac * width)).padEnd(width, ".");
+    return `[${bar}] ${p.done}/${p.total} cells (${(100 * frac).toFixed(1)}%)  ${p.rate.toFixed(1)} cells/s  ETA ${p.eta === null ? "?" : formatDuration(p.eta)}`;
+  };
+  return {
+    update: (p) => {
+      const now = Date.now();
+      const line = render(p);
+      if (tty) {
+        if (now - last < 100 && p.done !== p.total) return;
+        process.stderr.write(`\r${line}\x1b[K`);
+      } else {
+        if (now - last < 1000 && p.done !== p.total) return;
+        if (line === lastLine) return;
+        process.stderr.write(line + "\n");
+      }
+      last = now;
+      lastLine = line;
+    },
+    end: () => { if (tty && last) process.stderr.write("\n"); },
+  };
+}
+
+/** Create (or find) the sweep, run it to the end on the target, print its id last. */
+async function runSpec(store: Store, spec: Spec, o: SshOpts & { new?: boolean }): Promise<number> {
+  const target = o.target ?? "local";
+  const id = sweepIdFor(spec, target, o.new ?? false);
+  for (const w of resolutionWarnings(spec)) process.stderr.write(`warning: ${w}\n`);
+  let row = store.sweep(id);
+  if (row?.status === "completed") {
+    process.stderr.write(`sweep ${id} already completed (${row.done_cells}/${row.cells} cells) in ${store.path}\n`);
+    process.stdout.write(id + "\n");
+    return 0;
+  }
+  process.stderr.write(`cost: ${formatCost(estimateCost(spec, { device: target === "local" ? "cpu" : "h100" }))}\n`);
+  const conn = await connector(store, o); // fails before the sweep is recorded if the target is unusable
+  if (!row) row = store.createSweep({ id, spec, target });
+  else process.stderr.write(`resuming sweep ${id}: ${row.done_cells}/${row.cells} cells already here\n`);
+  process.stderr.write(`sweep ${id} "${spec.name}" on ${conn.label}: ${row.cells} cells\n`);
+
+  const abort = new AbortController();
+  const onSig = () => abort.abort();
+  process.once("SIGINT", onSig);
+  process.once("SIGTERM", onSig);
+  const bar = progressBar();
+  try {
+    const r = await runSweep({
+      store, sweepId: id, connect: conn.connect, signal: abort.signal,
+      onProgress: bar.update, onNotice: (m) => { bar.end(); process.stderr.write(`${m}\n`); },
+    });
+    bar.end();
+    if (r.status === "detached") {
+      process.stderr.write(`stopped following at ${r.done}/${r.total} cells; the agent keeps running the sweep. `
+        + `Re-run the same command to resume.\n`);
+      process.stdout.write(id + "\n");
+      return 130;
+    }
+    process.stderr.write(`sweep ${id}: ${r.status} (${r.done}/${r.total} cells)${r.error ? ": " + r.error : ""}\n`);
+    process.stdout.write(id + "\n");
+    return r.status === "completed" ? 0 : 1;
+  } finally {
+    process.off("SIGINT", onSig);
+    process.off("SIGTERM", onSig);
+    await conn.close();
+  }
+}
+
+// ----------------------------------------------------------------------------- commands
+
+async function cmdSweep(argv: string[]): Promise<number> {
+  const { values: o } = parseArgs({ args: argv, options: { spec: { type: "string" }, new: { type: "boolean" }, ...SSH_OPTIONS } });
+  if (!o.spec) throw new UsageError("sweep needs --spec FILE");
+  const spec = readSpecFile(o.spec); // validated before the database is touched
+  const store = openDb(o.db);
+  try {
+    return await runSpec(store, spec, o);
+  } finally {
+    store.close();
+  }
+}
+
+function parseWindow(s: string): Window {
+  const parts = s.split(",").map((p) => Number(p.trim()));
+  if (parts.length !== 4 || parts.some((v) => !Number.isFinite(v))) {
+    throw new UsageError(`--window must be four numbers x0,x1,y0,y1 in axis units (log10 for a log axis), got ${JSON.stringify(s)}`);
+  }
+  const [x0, x1, y0, y1] = parts;
+  if (!(x0 < x1 && y0 < y1)) throw new UsageError(`--window needs x0 < x1 and y0 < y1, got ${s}`);
+  return { x0, x1, y0, y1 };
+}
+
+async function cmdZoom(argv: string[]): Promise<number> {
+  const { values: o } = parseArgs({
+    args: argv,
+    options: { sweep: { type: "string" }, window: { type: "string" }, points: { type: "string" }, new: { type: "boolean" }, ...SSH_OPTIONS },
+  });
+  if (!o.sweep || !o.window || !o.points) throw new UsageError("zoom needs --sweep ID --window x0,x1,y0,y1 --points N");
+  const w = parseWindow(o.window);
+  const points = Number(o.points);
+  const store = openDb(o.db);
+  try {
+    const parent = store.sweep(o.sweep);
+    if (!parent) throw new UsageError(`unknown sweep ${o.sweep} in ${store.path}; \`fractal-llm sweeps\` lists them`, 1);
+    let child: Spec;
+    try {
+      child = validate(zoomSpec(parent.spec, parent.id, w, points));
+    } catch (e) {
+      if (e instanceof SpecError && e.field.endsWith(".points")) throw new UsageError(`--points: ${e.detail}`);
+      if (e instanceof SpecError) throw e;
+      throw new UsageError((e as Error).message);
+    }
+    process.stderr.write(`zoom of ${parent.id} on window ${fmtWindow(w)}, ${points}x${points} cells\n`);
+    return await runSpec(store, child, { ...o, target: o.target ?? parent.target });
+  } finally {
+    store.close();
+  }
+}
+
+function cmdSweeps(argv: string[]): number {
+  const { values: o } = parseArgs({ args: argv, options: { db: { type: "string" } } });
+  const store = openDb(o.db);
+  try {
+    const rows = store.sweeps();
+    if (!rows.length) {
+      process.stderr.write(`no sweeps in ${store.path}\n`);
+      return 0;
+    }
+    const table = [["ID", "STATUS", "CELLS", "GRID", "TARGET", "PARENT", "CREATED", "NAME"]];
+    for (const s of rows) {
+      table.push([s.id, s.status, `${s.done_cells}/${s.cells}`, `${s.nx}x${s.ny}`, s.target, s.parent_id ?? "-", s.created_at.slice(0, 19), s.name]);
+    }
+    const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
+    for (const r of table) process.stdout.write(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ") + "\n");
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+function cmdExport(argv: string[]): number {
+  const { values: o } = parseArgs({
+    args: argv,
+    options: { sweep: { type: "string" }, format: { type: "string" }, out: { type: "string" }, layer: { type: "string" }, db: { type: "string" } },
+  });
+  if (!o.sweep || !o.format || !o.out) throw new UsageError("export needs --sweep ID --format csv|json|png --out FILE");
+  if (!["csv", "json", "png"].includes(o.format)) throw new UsageError(`--format must be csv, json or png, got ${JSON.stringify(o.format)}`);
+  const store = openDb(o.db);
+  try {
+    if (!store.sweep(o.sweep)) throw new UsageError(`unknown sweep ${o.sweep} in ${store.path}; \`fractal-llm sweeps\` lists them`, 1);
+    const n = exportSweep(store, o.sweep, o.format as ExportFormat, o.out, { layer: o.layer });
+    process.stderr.write(`wrote ${o.out} (${n} cells with results)\n`);
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+async function cmdHosts(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  const { values: o, positionals } = parseArgs({
+    args: rest, allowPositionals: true,
+    options: {
+      hostname: { type: "string" }, port: { type: "string" }, user: { type: "string" }, python: { type: "string" },
+      "agent-dir": { type: "string" }, identity: { type: "string" }, "accept-new-host-key": { type: "boolean" }, db: { type: "string" },
+    },
+  });
+  const store = openDb(o.db);
+  try {
+    if (sub === "list") {
+      const hosts = store.hosts();
+      if (!hosts.length) process.stderr.write(`no hosts in ${store.path}; add one with \`fractal-llm hosts add\`\n`);
+      for (const h of hosts) {
+        process.stdout.write(`${h.alias}\t${h.user ? h.user + "@" : ""}${h.hostname}:${h.port}\tpython=${h.python ?? "(probe)"}\tagent_dir=${h.agent_dir ?? "(default)"}\n`);
+      }
+      return 0;
+    }
+    const alias = positionals[0];
+    if (!alias) throw new UsageError(`hosts ${sub ?? ""} needs an ALIAS\n\n${USAGE}`);
+    if (sub === "add") {
+      if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(alias) || alias === "local") {
+        throw new UsageError(`host alias must be letters, digits, '.', '_' or '-' (and not "local"), got ${JSON.stringify(alias)}`);
+      }
+      if (!o.hostname) throw new UsageError("hosts add needs --hostname HOST");
+      const port = o.port === undefined ? 22 : Number(o.port);
+      if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--port must be 1-65535, got ${o.port}`);
+      store.addHost({ alias, hostname: o.hostname, port, user: o.user ?? null, python: o.python ?? null, agent_dir: o["agent-dir"] ?? null });
+      process.stderr.write(`host ${alias} saved in ${store.path}\n`);
+      return 0;
+    }
+    if (sub === "test") {
+      if (!store.host(alias)) throw new UsageError(`unknown host alias ${JSON.stringify(alias)}; \`fractal-llm hosts list\` shows the saved ones, \`fractal-llm hosts add\` adds one`, 1);
+      const conn = await connector(store, { target: alias, identity: o.identity, "accept-new-host-key": o["accept-new-host-key"], python: o.python });
+      const t = await conn.connect(0);
+      const env = await probeEnv(t);
+      process.stdout.write(JSON.stringify({ host: alias, label: t.label, env }, null, 1) + "\n");
+      await conn.close();
+      return env.error ? 1 : 0;
+    }
+    throw new UsageError(`hosts needs add, list or test, got ${JSON.stringify(sub)}`);
+  } finally {
+    store.close();
+  }
+}

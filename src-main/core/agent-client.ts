@@ -1,0 +1,136 @@
+// The client side of the agent protocol (remote-agent/PROTOCOL.md) over any Transport:
+//
+//   `env`     one JSON object: python, torch, CUDA, GPUs, agent and protocol versions
+//   `attach`  newline-delimited JSON both ways: the first line is {"type":"hello","protocol":1,...} (or the
+//             reply to a failed hello), then journal events {"seq","type","sweep",...}, markers
+//             ({"type":"replayed"}, {"type":"warning"}) and replies {"type":"reply","req","ok",...} to our
+//             commands {"op":"submit"|"follow"|"status"|"cancel","req",...}.
+
+import type { AgentProcess, Transport } from "./transport";
+
+export const PROTOCOL_VERSION = 1;
+
+export type AgentMessage = Record<string, unknown> & { type?: string };
+
+/** Run `env` and return its JSON (the agent prints it even when torch is missing, with `error` set). */
+export async function probeEnv(transport: Transport): Promise<Record<string, unknown>> {
+  const p = await transport.agent(["env"]);
+  p.stdin.end();
+  const [out, err] = await Promise.all([collect(p.stdout), collect(p.stderr)]);
+  const { code } = await p.exited;
+  let env: Record<string, unknown>;
+  try {
+    env = JSON.parse(out);
+  } catch {
+    throw new Error(`the agent's env probe on ${transport.label} printed no JSON (exit ${code}): ${tail(err || out)}`);
+  }
+  if (env.protocol !== PROTOCOL_VERSION) {
+    throw new Error(`the agent on ${transport.label} speaks protocol ${String(env.protocol)}, this client ${PROTOCOL_VERSION}; `
+      + "install the matching agent version");
+  }
+  return env;
+}
+
+function collect(s: NodeJS.ReadableStream): Promise<string> {
+  return new Promise((res) => {
+    const chunks: Buffer[] = [];
+    s.on("data", (d: Buffer) => chunks.push(d));
+    s.on("end", () => res(Buffer.concat(chunks).toString("utf8")));
+    s.on("error", () => res(Buffer.concat(chunks).toString("utf8")));
+  });
+}
+
+export function tail(s: string, n = 2000): string {
+  const t = s.trim();
+  return t.length > n ? "..." + t.slice(-n) : t;
+}
+
+/**
+ * One `attach` session. Messages other than replies go to `onMessage` in arrival order; `request` sends a
+ * command and resolves with its reply. `closed` resolves when the process exits (replies still pending are
+ * rejected then).
+ */
+export class AttachSession {
+  readonly proc: AgentProcess;
+  readonly closed: Promise<{ code: number | null; signal: string | null; stderr: string }>;
+  private nextReq = 1;
+  private readonly pending = new Map<number, { resolve: (m: AgentMessage) => void; reject: (e: Error) => void }>();
+  private stderrText = "";
+  private first: Promise<AgentMessage>;
+  private resolveFirst!: (m: AgentMessage) => void;
+  private gotFirst = false;
+  onMessage: (m: AgentMessage) => void = () => {};
+
+  constructor(proc: AgentProcess) {
+    this.proc = proc;
+    this.first = new Promise((res) => { this.resolveFirst = res; });
+    proc.stderr.on("data", (d: Buffer) => { this.stderrText = (this.stderrText + d.toString("utf8")).slice(-8000); });
+    let buf = "";
+    proc.stdout.on("data", (d: Buffer) => {
+      buf += d.toString("utf8");
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (line.trim()) this.dispatch(line);
+      }
+    });
+    this.closed = proc.exited.then((st) => {
+      const err = new Error(`the agent's attach exited (code ${st.code}, signal ${st.signal})${this.stderrText ? ": " + tail(this.stderrText, 500) : ""}`);
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+      if (!this.gotFirst) this.resolveFirst({ type: "closed" });
+      return { ...st, stderr: this.stderrText };
+    });
+  }
+
+  static async open(transport: Transport, args: string[]): Promise<AttachSession> {
+    return new AttachSession(await transport.agent(["attach", ...args]));
+  }
+
+  get stderr(): string {
+    return this.stderrText;
+  }
+
+  /** The first message: {"type":"hello",...}, a failed-hello reply, or {"type":"closed"} if the process died first. */
+  hello(): Promise<AgentMessage> {
+    return this.first;
+  }
+
+  private dispatch(line: string): void {
+    let m: AgentMessage;
+    try {
+      m = JSON.parse(line);
+    } catch {
+      throw new Error(`the agent sent a line that is not JSON: ${line.slice(0, 200)}`);
+    }
+    if (!this.gotFirst) {
+      this.gotFirst = true;
+      this.resolveFirst(m);
+      if (m.type === "hello" || m.req === null) return;
+    }
+    if (m.type === "reply" && typeof m.req === "number" && this.pending.has(m.req)) {
+      const p = this.pending.get(m.req)!;
+      this.pending.delete(m.req);
+      p.resolve(m);
+      return;
+    }
+    this.onMessage(m);
+  }
+
+  request(op: string, fields: Record<string, unknown> = {}): Promise<AgentMessage> {
+    const req = this.nextReq++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(req, { resolve, reject });
+      this.proc.stdin.write(JSON.stringify({ op, req, ...fields }) + "\n");
+    });
+  }
+
+  /** Close our side; the bridge flushes pending replies and exits. Kills it if it has not gone in `graceMs`. */
+  async end(graceMs = 5000): Promise<void> {
+    this.proc.stdin.end();
+    const t = setTimeout(() => this.proc.kill(), graceMs);
+    await this.closed;
+    clearTimeout(t);
+  }
+}

@@ -1,0 +1,179 @@
+// Drive one sweep on an agent and keep the local store in step with its journal.
+//
+// Each connection runs `attach --sweep ID --since <cursor>`: the daemon replays the journal after the stored
+// cursor, then streams live events. If the node does not know the sweep yet, we submit it (client-chosen id)
+// and follow it. Events are ingested in batches (store.ingest is idempotent: replays change nothing). When the
+// attach exits or the connection drops before the sweep's "done" event, we reconnect with exponential backoff
+// and follow from the stored cursor; the daemon keeps training meanwhile. The sweep id is recorded before the
+// first submit, so an interrupted CLI re-run resumes the same sweep (cli/sweep.ts explains the id choice).
+
+import { AttachSession, PROTOCOL_VERSION, type AgentMessage, tail } from "./agent-client";
+import { type JournalEvent, type Store, TERMINAL, type SweepStatus } from "./store";
+import type { Transport } from "./transport";
+
+export interface Progress {
+  sweep: string;
+  done: number;
+  total: number;
+  /** cells per second over the last RATE_WINDOW_S seconds (0 until two samples) */
+  rate: number;
+  /** seconds to go at that rate, or null when unknown */
+  eta: number | null;
+  status: SweepStatus;
+}
+
+export interface RunnerOptions {
+  store: Store;
+  sweepId: string;
+  /** Returns a transport to (re)connect through; called again after a failed connection (SSH: a fresh one). */
+  connect: (attempt: number) => Promise<Transport>;
+  onProgress?: (p: Progress) => void;
+  onNotice?: (msg: string) => void;
+  /** Stop following (the agent keeps the sweep running) when this aborts. */
+  signal?: AbortSignal;
+  /** Consecutive failed connections (no hello) before giving up. */
+  maxFailures?: number;
+  backoffMs?: { first: number; max: number };
+  /** Ingest at least this often while events stream in. */
+  flushMs?: number;
+}
+
+export interface RunResult { status: SweepStatus | "detached"; error: string | null; done: number; total: number }
+
+const RATE_WINDOW_S = 10;
+
+/** An error that reconnecting cannot fix (bad spec on the agent, protocol mismatch, unknown sweep). */
+export class FatalAgentError extends Error {}
+
+export async function runSweep(o: RunnerOptions): Promise<RunResult> {
+  const { store, sweepId } = o;
+  const sweep = store.sweep(sweepId);
+  if (!sweep) throw new Error(`unknown sweep ${sweepId}`);
+  const maxFailures = o.maxFailures ?? 8;
+  const backoff = o.backoffMs ?? { first: 250, max: 30_000 };
+  const samples: [number, number][] = [];
+  const progress = () => {
+    const s = store.sweep(sweepId)!;
+    const t = performance.now() / 1000;
+    samples.push([t, s.done_cells]);
+    while (samples.length > 2 && t - samples[0][0] > RATE_WINDOW_S) samples.shift();
+    const [t0, d0] = samples[0];
+    const rate = t - t0 > 0.2 ? (s.done_cells - d0) / (t - t0) : 0;
+    o.onProgress?.({ sweep: sweepId, done: s.done_cells, total: s.cells, rate, eta: rate > 0 ? (s.cells - s.done_cells) / rate : null, status: s.status });
+  };
+
+  let failures = 0;
+  let transport: Transport | null = null;
+  for (let attempt = 0; ; attempt++) {
+    if (o.signal?.aborted) return finish("detached");
+    let gotHello = false;
+    try {
+      transport = await o.connect(attempt);
+      const outcome = await followOnce(transport, () => { gotHello = true; failures = 0; });
+      if (outcome === "done") {
+        const s = store.sweep(sweepId)!;
+        progress();
+        return { status: s.status, error: s.error, done: s.done_cells, total: s.cells };
+      }
+      if (outcome === "detached") return finish("detached");
+      o.onNotice?.(`connection to the agent on ${transport.label} ended before the sweep finished (${outcome}); reconnecting`);
+    } catch (e) {
+      if (e instanceof FatalAgentError) throw e;
+      o.onNotice?.(`agent connection failed: ${(e as Error).message}`);
+    }
+    if (!gotHello && ++failures >= maxFailures) {
+      throw new FatalAgentError(`gave up after ${failures} failed connections to the agent; the sweep is recorded as ${sweepId}, `
+        + "re-run the same command to resume");
+    }
+    const delay = Math.min(backoff.max, backoff.first * 2 ** Math.max(0, failures - 1));
+    await sleep(delay, o.signal);
+  }
+
+  function finish(status: "detached"): RunResult {
+    const s = store.sweep(sweepId)!;
+    return { status, error: null, done: s.done_cells, total: s.cells };
+  }
+
+  /** One attach session: resolves "done" at the sweep's done event, "detached" on abort, else why it ended. */
+  async function followOnce(transport: Transport, onHello: () => void): Promise<"done" | "detached" | string> {
+    const host = transport.label;
+    const session = await AttachSession.open(transport, ["--sweep", sweepId, "--since", String(store.cursor(sweepId, host))]);
+    let pending: JournalEvent[] = [];
+    let finished = false;
+    let fatal: Error | null = null;
+    const flush = () => {
+      if (!pending.length) return;
+      const batch = pending;
+      pending = [];
+      store.ingest(sweepId, host, batch);
+      progress();
+    };
+    const timer = setInterval(() => { try { flush(); } catch (e) { fatal = e as Error; session.proc.kill(); } }, o.flushMs ?? 200);
+    const onAbort = () => session.proc.kill();
+    o.signal?.addEventListener("abort", onAbort);
+    let doneSeen: () => void = () => {};
+    const doneEvent = new Promise<void>((res) => { doneSeen = res; });
+    session.onMessage = (m: AgentMessage) => {
+      if (m.type === "warning") { o.onNotice?.(`agent: ${String(m.message)}`); return; }
+      if (m.sweep !== sweepId || typeof m.seq !== "number") return; // replayed markers, other sweeps
+      pending.push(m as unknown as JournalEvent);
+      if (m.type === "done") { finished = true; doneSeen(); }
+    };
+    try {
+      const hello = await session.hello();
+      if (hello.type === "closed") {
+        const st = await session.closed;
+        if (st.code === 2) throw new FatalAgentError(`the agent refused the attach: ${tail(st.stderr, 500)}`);
+        return `attach exited before saying hello (code ${st.code}${st.stderr ? ": " + tail(st.stderr, 300) : ""})`;
+      }
+      if (hello.type === "hello") {
+        if (hello.protocol !== PROTOCOL_VERSION) {
+          throw new FatalAgentError(`the agent speaks protocol ${String(hello.protocol)}, this client ${PROTOCOL_VERSION}`);
+        }
+        onHello();
+        if (store.sweep(sweepId)!.status === "created") store.setStatus(sweepId, "submitted");
+      } else if (hello.type === "reply" && hello.ok === false && /no sweep/.test(String(hello.error))) {
+        onHello();
+        await submit(session, host);
+      } else {
+        throw new FatalAgentError(`unexpected first message from the agent: ${JSON.stringify(hello).slice(0, 300)}`);
+      }
+      await Promise.race([doneEvent, session.closed]);
+      if (finished) {
+        flush();
+        await session.end();
+        return "done";
+      }
+      const st = await session.closed;
+      if (fatal) throw fatal;
+      if (o.signal?.aborted) return "detached";
+      return `attach exited with code ${st.code}${st.signal ? ` (${st.signal})` : ""}${st.stderr ? ": " + tail(st.stderr, 300) : ""}`;
+    } finally {
+      clearInterval(timer);
+      o.signal?.removeEventListener("abort", onAbort);
+      flush();
+      if (!finished) session.proc.kill();
+    }
+  }
+
+  async function submit(session: AttachSession, host: string): Promise<void> {
+    const s = store.sweep(sweepId)!;
+    const r = await session.request("submit", { sweep: sweepId, spec: s.spec });
+    if (!r.ok) throw new FatalAgentError(`the agent refused sweep ${sweepId}: ${String(r.error)}`);
+    if (r.existing === false && store.cursor(sweepId, host) > 0) {
+      // A new journal on the node (its agent home was reset): its seqs start again at 1.
+      store.db.prepare("DELETE FROM sync_cursors WHERE sweep_id = ? AND host = ?").run(sweepId, host);
+      o.onNotice?.(`the agent on ${host} had lost sweep ${sweepId}; it starts again there (cells already here are kept)`);
+    }
+    if (!TERMINAL.includes(s.status)) store.setStatus(sweepId, "submitted");
+    const f = await session.request("follow", { sweep: sweepId, since: store.cursor(sweepId, host) });
+    if (!f.ok) throw new FatalAgentError(`the agent cannot follow sweep ${sweepId}: ${String(f.error)}`);
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((res) => {
+    const t = setTimeout(res, ms);
+    signal?.addEventListener("abort", () => { clearTimeout(t); res(); }, { once: true });
+  });
+}
