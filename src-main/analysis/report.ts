@@ -52,6 +52,23 @@ export function mapToJson(map: SweepMap): object {
   };
 }
 
+/** A zoom sequence as one CSV: the map CSV with a leading `level` column (0 = parent). */
+export function sequenceToCsv(maps: readonly SweepMap[]): string {
+  checkZoomSequence(maps);
+  const out: string[] = [];
+  maps.forEach((m, level) => {
+    const lines = mapToCsv(m).trimEnd().split("\n");
+    if (level === 0) out.push(`level,${lines[0]}`);
+    for (const l of lines.slice(1)) out.push(`${level},${l}`);
+  });
+  return out.join("\n") + "\n";
+}
+
+export function sequenceToJson(maps: readonly SweepMap[]): object {
+  checkZoomSequence(maps);
+  return { levels: maps.map(mapToJson) };
+}
+
 // ---------------------------------------------------------------- PNG
 
 export interface PngOptions {
@@ -127,10 +144,11 @@ export interface ReportData {
   comparison: Outcome<PowerLawComparison> | null;
 }
 
-/** Every number a report shows, computed once. maps: one sweep, or a zoom sequence parent first. */
+/** Every number a report shows, computed once. maps: one sweep, or a zoom sequence parent first
+ *  (dimension per level and pooled; rules of thumb and power law from the parent, the widest map). */
 export function analyse(maps: readonly SweepMap[], options: ReportOptions): ReportData {
   if (maps.length === 0) throw new Error("nothing to report: pass at least one sweep");
-  maps.forEach(checkMap);
+  checkZoomSequence(maps);
   const layer = options.layer ?? "trainable";
   const levels = maps.map((m) => ({
     paper: attempt(() => fractalDimension(layerMask(m, layer))),
@@ -319,23 +337,27 @@ export interface MarkdownReport {
   files: Record<string, Buffer | string>;
 }
 
-export function markdownReport(data: ReportData): MarkdownReport {
+/** inline: images as data URIs in the Markdown itself (one self-contained file, `files` empty). */
+export function markdownReport(data: ReportData, options: { inline?: boolean } = {}): MarkdownReport {
   const files: Record<string, Buffer | string> = {};
+  const link = (name: string, body: Buffer | string, mime: string) => {
+    if (options.inline) return `data:${mime};base64,${Buffer.from(body).toString("base64")}`;
+    files[name] = body;
+    return name;
+  };
   const t = tables(data);
   const table = (x: { head: string[]; rows: string[][] }) =>
     [`| ${x.head.join(" | ")} |`, `|${x.head.map(() => "---").join("|")}|`, ...x.rows.map((r) => `| ${r.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`)].join("\n");
   const out: string[] = [`# ${data.title}`, "", "## Sweeps", "", table(t.sweeps), "", "## Maps", ""];
   for (const img of reportImages(data)) {
-    files[img.name] = img.png;
-    out.push(`![${img.caption}](${img.name})`, "", `*${img.caption}*`, "");
+    out.push(`![${img.caption}](${link(img.name, img.png, "image/png")})`, "", `*${img.caption}*`, "");
   }
   out.push(`## Fractal dimension (${data.layer} boundary)`, "", table(t.dimension), "");
   const seq = sequenceText(data);
   if (seq) out.push(seq, "");
   const svg = dimensionPlot(data);
   if (svg) {
-    files["dimension.svg"] = svg;
-    out.push("![Box count vs box size, log-log](dimension.svg)", "");
+    out.push(`![Box count vs box size, log-log](${link("dimension.svg", svg, "image/svg+xml")})`, "");
   }
   out.push("## Rules of thumb", "", powerLawText(data), "", table(t.rules), "");
   if (t.comparison) out.push("### Across models", "", table(t.comparison), "", "\\* the 95% interval of the difference excludes 0", "");
@@ -375,15 +397,15 @@ export function htmlReport(data: ReportData): string {
   return out.join("\n");
 }
 
-/** Write report.md (+ its images) or report.html into dir; returns the paths written. */
-export function writeReport(dir: string, data: ReportData, format: "md" | "html"): string[] {
+/** Write report.md (+ its images, unless inline) or report.html into dir; returns the paths written. */
+export function writeReport(dir: string, data: ReportData, format: "md" | "html", options: { inline?: boolean } = {}): string[] {
   mkdirSync(dir, { recursive: true });
   if (format === "html") {
     const path = join(dir, "report.html");
     writeFileSync(path, htmlReport(data));
     return [path];
   }
-  const { markdown, files } = markdownReport(data);
+  const { markdown, files } = markdownReport(data, options);
   const written = [join(dir, "report.md")];
   writeFileSync(written[0], markdown);
   for (const [name, body] of Object.entries(files)) {

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { NO, YES, colourLayer } from "../../src-main/analysis/colour";
 import { decodePng, decodePngRgba, isPng } from "../../src-main/analysis/png";
 import {
-  analyse, htmlReport, layerPng, mapToCsv, mapToJson, markdownReport, sequencePngs, writeReport, writeZoomAnimation, zoomFrames, zoomView,
+  analyse, htmlReport, layerPng, mapToCsv, mapToJson, markdownReport, sequencePngs, sequenceToCsv, sequenceToJson, writeReport,
+  writeZoomAnimation, zoomFrames, zoomView,
 } from "../../src-main/analysis/report";
 import { axis, rng, syntheticMap } from "./synthetic";
 
@@ -35,6 +36,17 @@ describe("CSV and JSON", () => {
     expect(back.heldoutLoss).toEqual([null, null, null, null]);
     expect(back.finalLoss[1]).toBe("inf");
     expect(back.trainable).toEqual(Array.from(m.trainable));
+  });
+});
+
+describe("zoom sequence exports", () => {
+  it("CSV gets a level column; JSON one entry per level; out-of-window sequences are refused", () => {
+    const lines = sequenceToCsv([parent, child]).trim().split("\n");
+    expect(lines[0]).toBe("level,ix,iy,lr,dataset_size,trainable,stable,score,final_loss,heldout_loss,done");
+    expect(lines).toHaveLength(1 + 2 * 96 * 48);
+    expect(lines[1 + 96 * 48].startsWith("1,0,0,")).toBe(true);
+    expect((sequenceToJson([parent, child]) as { levels: unknown[] }).levels).toHaveLength(2);
+    expect(() => sequenceToCsv([child, parent])).toThrow(/not inside level 0/);
   });
 });
 
@@ -98,6 +110,16 @@ describe("reports", () => {
     expect(written).toContain(join(dir, "report.md"));
     for (const l of links.filter((l) => l.endsWith(".png"))) expect(isPng(readFileSync(join(dir, l)))).toBe(true);
     expect(writeReport(dir, data, "html")).toEqual([join(dir, "report.html")]);
+  });
+
+  it("inline Markdown is one file with data URIs that decode", () => {
+    const md = markdownReport(data, { inline: true });
+    expect(md.files).toEqual({});
+    const pngs = [...md.markdown.matchAll(/\]\(data:image\/png;base64,([^)]+)\)/g)];
+    expect(pngs).toHaveLength(4);
+    for (const [, b64] of pngs) expect(isPng(Buffer.from(b64, "base64"))).toBe(true);
+    const svg = md.markdown.match(/\]\(data:image\/svg\+xml;base64,([^)]+)\)/)!;
+    expect(Buffer.from(svg[1], "base64").toString()).toMatch(/^<svg /);
   });
 
   it("a map without a boundary says why instead of showing a number", () => {
