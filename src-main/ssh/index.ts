@@ -8,6 +8,7 @@
 // `t.closed` resolves to a retryable SshError("dropped"); call `t.reopen()` (or openSshTransport
 // again) to reconnect. isRetryable(err) tells network trouble from host key / auth problems.
 
+import { PassThrough } from "node:stream";
 import type { AgentProcess, Transport } from "../core/transport.js";
 import { connectSsh, signalName, type ConnectOptions, type SshConnection } from "./connect.js";
 import { SshError } from "./errors.js";
@@ -33,29 +34,62 @@ export interface SshTransportOptions extends ConnectOptions {
 }
 
 /** The agent as a process on an exec channel. `exited` never rejects: a dropped connection gives
- *  {code: null, signal: null}; ask the transport's `closed` whether it was a drop. */
-export function channelProcess(conn: SshConnection, command: string): Promise<AgentProcess> {
-  return conn.exec(command).then((ch) => {
-    let status: { code: number | null; signal: string | null } = { code: null, signal: null };
-    ch.on("exit", (code: number | null, signal?: string) => { status = { code, signal: signalName(signal) }; });
-    // ssh2 does not close channels when the connection itself drops, so watch both.
-    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-      ch.once("close", () => resolve(status));
-      void conn.closed.then(() => resolve(status));
-    });
-    return {
-      stdin: ch,
-      stdout: ch,
-      stderr: ch.stderr,
-      exited,
-      kill() {
-        // OpenSSH >= 7.9 delivers the signal to the remote process; closing the channel hangs it up too.
-        ch.signal("TERM");
-        ch.close();
-      },
-    };
+ *  {code: null, signal: null}; ask the transport's `closed` whether it was a drop.
+ *
+ *  kill(): sshd refuses "signal" channel requests for root logins ("session signalling requires
+ *  privilege separation"), and closing the channel does not stop a process without a tty. So the
+ *  command first reports its pid on stderr (a line we strip), and kill() also runs `kill <pid>`. */
+export async function channelProcess(conn: SshConnection, command: string): Promise<AgentProcess> {
+  const ch = await conn.exec(`printf '${PID_TAG}%s\\n' "$$" >&2; ${command}`);
+  let status: { code: number | null; signal: string | null } = { code: null, signal: null };
+  let done = false;
+  // Like a child process's "exit": it comes whether or not anyone reads stdout ("close" would wait
+  // for that). No exit status (channel closed, connection dropped): {code: null, signal: null}.
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+    const finish = () => { done = true; resolve(status); };
+    ch.once("exit", (code: number | null, signal?: string) => { status = { code, signal: signalName(signal) }; finish(); });
+    ch.once("close", finish);
+    void conn.closed.then(finish); // ssh2 does not close channels when the connection itself drops
   });
+
+  let pid: number | null = null;
+  let head = "";
+  const stderr = new PassThrough();
+  ch.stderr.on("data", (d: Buffer) => {
+    if (pid !== null) { stderr.write(d); return; }
+    // A login shell's rc files may print before our command runs: pass such lines through.
+    head += d.toString("latin1");
+    for (let nl = head.indexOf("\n"); nl >= 0 && pid === null; nl = head.indexOf("\n")) {
+      const line = head.slice(0, nl);
+      head = head.slice(nl + 1);
+      if (line.startsWith(PID_TAG)) pid = Number(line.slice(PID_TAG.length));
+      else stderr.write(Buffer.from(line + "\n", "latin1"));
+    }
+    if (pid !== null && head.length > 0) stderr.write(Buffer.from(head, "latin1"));
+  });
+  ch.stderr.on("end", () => stderr.end());
+
+  const signalRemote = (sig: "TERM" | "KILL") => {
+    if (done) return;
+    ch.signal(sig); // honoured for non-root logins
+    if (pid !== null) void conn.run(`kill -${sig} ${pid} 2>/dev/null`).catch(() => undefined); // connection gone: nothing to kill
+  };
+  return {
+    stdin: ch,
+    stdout: ch,
+    stderr,
+    exited,
+    kill() {
+      signalRemote("TERM");
+      const escalate = setTimeout(() => { signalRemote("KILL"); ch.close(); }, KILL_GRACE_MS);
+      escalate.unref();
+      void exited.then(() => clearTimeout(escalate));
+    },
+  };
 }
+
+const PID_TAG = "fractal-remote-pid ";
+const KILL_GRACE_MS = 5000;
 
 export class SshTransport implements Transport {
   readonly label: string;

@@ -18,7 +18,7 @@ export interface Manifest { version: string; files: ManifestFile[] }
 export interface AgentSource {
   /** directory holding the fractal_agent package (its parent) */
   packageRoot: string;
-  /** directory holding shipped resources (resources/tiny-gpt is uploaded when present) */
+  /** directory holding shipped resources (its tiny-gpt/ and corpus/ are uploaded when present) */
   resourcesRoot: string;
 }
 
@@ -55,8 +55,11 @@ export function agentFiles(src: AgentSource): Map<string, string> {
   const files = new Map<string, string>();
   const pkg = join(src.packageRoot, "fractal_agent");
   for (const p of walk(pkg, (f) => f.endsWith(".py"))) files.set(relative(src.packageRoot, p).split(sep).join("/"), p);
-  for (const p of walk(join(src.resourcesRoot, "tiny-gpt"), () => true)) {
-    files.set("resources/" + relative(src.resourcesRoot, p).split(sep).join("/"), p);
+  // The shipped tiny checkpoint (when built) and the small corpus `pretrain` reads: the node has no internet.
+  for (const sub of ["tiny-gpt", "corpus"]) {
+    for (const p of walk(join(src.resourcesRoot, sub), () => true)) {
+      files.set("resources/" + relative(src.resourcesRoot, p).split(sep).join("/"), p);
+    }
   }
   if (!files.has("fractal_agent/__init__.py")) throw new Error(`${pkg}: no __init__.py; is this the fractal_agent package?`);
   return files;

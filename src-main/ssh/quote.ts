@@ -18,9 +18,12 @@ export function shellJoin(words: readonly string[]): string {
 }
 
 /**
- * The command that runs the agent: cd into its directory, make it importable, replace the shell.
+ * The command that runs the agent: cd into its directory, make it importable, point it at the
+ * resources uploaded beside it (FRACTAL_AGENT_RESOURCES, see fractal_agent/sft.py), replace the shell.
  * `python` must be an absolute path or a bare command name (no `~`: it would not expand quoted).
  */
 export function agentCommand(agentDir: string, python: string, args: readonly string[]): string {
-  return `cd ${shellQuote(agentDir)} && PYTHONPATH=${shellQuote(agentDir)} exec ${shellJoin([python, "-m", "fractal_agent", ...args])}`;
+  const dir = shellQuote(agentDir);
+  return `cd ${dir} && PYTHONPATH=${dir} FRACTAL_AGENT_RESOURCES=${shellQuote(agentDir + "/resources")} ` +
+    `exec ${shellJoin([python, "-m", "fractal_agent", ...args])}`;
 }

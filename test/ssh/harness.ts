@@ -66,6 +66,8 @@ export interface Sshd {
   /** $HOME of remote sessions (sshd SetEnv), so nothing lands in the real home */
   remoteHome: string;
   pid: number;
+  /** the last 8 kB of sshd's log (stderr), for diagnosing a failing test */
+  log(): string;
   /** SIGKILL the per-connection sshd processes: every open connection drops, the listener stays. */
   killServingProcesses(): number;
   /** stop the listener and every connection; removes the temp dir */
@@ -115,14 +117,16 @@ export async function startSshd(opts: SshdOptions): Promise<Sshd> {
   running.add(proc);
   let log = "";
   await new Promise<void>((resolve, reject) => {
-    proc.stderr!.on("data", (d: Buffer) => {
+    const onData = (d: Buffer) => {
       log = (log + d.toString()).slice(-8000);
-      if (log.includes("Server listening on")) resolve();
-    });
+      if (log.includes("Server listening on")) { proc.stderr!.off("data", onData); resolve(); }
+    };
+    proc.stderr!.on("data", onData);
     proc.once("exit", (code) => reject(new Error(`sshd exited (${code}) before listening:\n${log}`)));
     proc.once("error", reject);
   });
   proc.removeAllListeners("exit");
+  proc.stderr!.on("data", (d: Buffer) => { log = (log + d.toString()).slice(-8000); });
   const pid = proc.pid!;
 
   // Commands that sessions started outlive a killed sshd (as on a real node); remember them for stop().
@@ -144,7 +148,7 @@ export async function startSshd(opts: SshdOptions): Promise<Sshd> {
     await gone;
     rmSync(dir, { recursive: true, force: true });
   };
-  return { port, dir, hostKey, remoteHome, pid, killServingProcesses, stop };
+  return { port, dir, hostKey, remoteHome, pid, log: () => log, killServingProcesses, stop };
 }
 
 // ---- a client-side HOME with an alias -----------------------------------------------------------
