@@ -75,7 +75,8 @@ export function marchingSquares(field: Uint8Array, nx: number, ny: number): Poly
   return lines;
 }
 
-/** The trainable or stable boundary of a map, in axis units. */
+/** The trainable or stable boundary of a map, in axis units. Cells without a result read as 0, so on
+ *  a partial map the boundary also outlines the cells still to come. */
 export function boundaryPolylines(map: SweepMap, layer: BinaryLayer = "trainable"): Polyline[] {
   checkMap(map);
   const x0 = cellCentre(map.x, map.nx, 0);
