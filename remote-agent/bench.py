@@ -1,0 +1,133 @@
+"""Trainer benchmarks: each prints its figures (DESIGN.md: timings are printed, never asserted).
+
+    cd remote-agent && /usr/bin/python3 bench.py [--only NAME] [--list] [options]
+
+Benchmarks are named functions in BENCHMARKS, run in order; add a section by decorating a function
+with @benchmark("name"). Each takes the parsed arguments and prints its own lines.
+"""
+import argparse
+import multiprocessing as mp
+import os
+import platform
+import time
+
+import numpy as np
+import torch
+
+from fractal_agent import mlp
+from fractal_agent.spec import cell_count, cell_hparams, validate
+from fractal_agent.trainer import run_cells
+
+BENCHMARKS = {}
+
+
+def benchmark(name):
+    def register(fn):
+        BENCHMARKS[name] = fn
+        return fn
+    return register
+
+
+def paper_mlp_frame(points, steps, width, lr_range=(-1.0, 3.0)):
+    """The paper's tanh MLP, full-batch GD, lr.input x lr.output on a log grid straddling the boundary."""
+    axis = {"scale": "log", "range": list(lr_range), "points": points}
+    return validate({
+        "version": 1, "name": f"bench {points}^2 paper MLP",
+        "model": {"family": "mlp", "width": width, "activation": "tanh", "seed": 0},
+        "train": {"optimizer": "gd", "steps": steps, "precision": "float64"},
+        "axes": {"x": {"param": "lr.input", **axis}, "y": {"param": "lr.output", **axis}},
+        "criterion": {"window": 20, "threshold": 1.0},
+        "record": {"curves": False},
+    })
+
+
+def _cpu_worker(job):
+    spec, cells = job
+    torch.set_num_threads(1)  # one process per core beats intra-op threads on these small tensors
+    rows = run_cells(spec, cells, "cpu")
+    return rows["trainable"].sum(), rows["flops"].sum()
+
+
+def _report(label, cells, seconds, flops, trainable):
+    print(f"  {label}: {cells} cells in {seconds:.1f} s = {cells / seconds:,.0f} cells/s, "
+          f"{flops / seconds / 1e9:.1f} GFLOP/s (analytic), {trainable / cells:.1%} trainable", flush=True)
+
+
+@benchmark("mlp-cpu")
+def bench_mlp_cpu(args):
+    """A 256^2 paper-MLP frame (width 8, 200 steps) on CPU, one worker process per core."""
+    spec = paper_mlp_frame(256, 200, 8)
+    cells = np.arange(cell_count(spec), dtype=np.int64)
+    if args.cpu_cells:  # an evenly strided sample of the frame, for a quick look
+        cells = cells[:: max(1, len(cells) // args.cpu_cells)][: args.cpu_cells]
+    workers = args.workers or os.cpu_count()
+    size = mlp.chunk_size(spec, "cpu")
+    jobs = [(spec, cells[i:i + size]) for i in range(0, len(cells), size)]
+    print(f"mlp-cpu: 256^2 paper MLP frame (width 8, N = {mlp.data_size(spec['model'])}, 200 steps, float64), "
+          f"{len(cells)} cells, {workers} worker process(es), populations of {size}; "
+          f"{platform.processor() or platform.machine()}, torch {torch.__version__}, load {os.getloadavg()[0]:.1f}")
+    t0 = time.perf_counter()
+    if workers == 1:
+        results = [_cpu_worker(j) for j in jobs]
+    else:
+        with mp.get_context("spawn").Pool(workers) as pool:
+            results = pool.map(_cpu_worker, jobs, chunksize=1)
+    seconds = time.perf_counter() - t0
+    trainable, flops = (sum(r[i] for r in results) for i in (0, 1))
+    _report("frame", len(cells), seconds, flops, trainable)
+    if len(cells) < cell_count(spec):
+        print(f"  projected full 256^2 frame: {cell_count(spec) / (len(cells) / seconds):.0f} s")
+
+
+@benchmark("mlp-cuda")
+def bench_mlp_cuda(args):
+    """A 4096^2 paper-MLP frame x 1000 steps in float64 on one GPU (target <= 3 minutes on an H100)."""
+    if not torch.cuda.is_available():
+        print("mlp-cuda: skipped (torch sees no CUDA device)")
+        return
+    spec = paper_mlp_frame(4096, 1000, args.width)
+    total = cell_count(spec)
+    size = mlp.chunk_size(spec, "cuda")
+    print(f"mlp-cuda: 4096^2 paper MLP frame (width {args.width}, 1000 steps, float64) on "
+          f"{torch.cuda.get_device_name()}, torch {torch.__version__}, populations of {size}")
+    run_cells(spec, np.arange(min(size, 1024), dtype=np.int64), "cuda")  # warm-up: CUDA context, kernels
+    torch.cuda.synchronize()
+    done, trainable, flops = 0, 0, 0.0
+    t0 = time.perf_counter()
+    while done < total:
+        cells = np.arange(done, min(total, done + size), dtype=np.int64)
+        rows = run_cells(spec, cells, "cuda")
+        done += len(cells)
+        trainable += int(rows["trainable"].sum())
+        flops += float(rows["flops"].sum())
+        seconds = time.perf_counter() - t0
+        print(f"  {done}/{total} cells, {seconds:.1f} s, projected frame {total * seconds / done:.0f} s", flush=True)
+        if args.max_seconds and seconds > args.max_seconds:
+            break
+    _report("frame" if done == total else "partial frame", done, time.perf_counter() - t0, flops, trainable)
+    if done < total:
+        print(f"  projected full 4096^2 x 1000-step frame: {total * (time.perf_counter() - t0) / done:.0f} s")
+    else:
+        print(f"  4096^2 x 1000-step frame: {time.perf_counter() - t0:.0f} s (target <= 180 s)")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--only", choices=sorted(BENCHMARKS), action="append", help="run only this benchmark (repeatable)")
+    p.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    p.add_argument("--workers", type=int, default=None, help="mlp-cpu: worker processes (default: one per core)")
+    p.add_argument("--cpu-cells", type=int, default=None, help="mlp-cpu: time an evenly strided sample of this many cells")
+    p.add_argument("--width", type=int, default=8, help="mlp-cuda: MLP width (8 as the CPU frame; the paper uses 16)")
+    p.add_argument("--max-seconds", type=float, default=None, help="mlp-cuda: stop after this long and project the frame time")
+    args = p.parse_args(argv)
+    if args.list:
+        for name, fn in BENCHMARKS.items():
+            print(f"{name}: {fn.__doc__}")
+        return
+    for name, fn in BENCHMARKS.items():
+        if args.only is None or name in args.only:
+            fn(args)
+
+
+if __name__ == "__main__":
+    main()
