@@ -107,7 +107,7 @@ def backward(X, Y, W1, Z0, H, yhat, activation):
     dW1 = contract("ijk,ik->jk", H, g)                   # (n, K)
     dZ0 = g[:, None, :] * W1                             # dloss/dH, then through the activation:
     if activation == "tanh":                             #   d tanh(s z)/dz = s (1 - tanh^2), s = sqrt(2)
-        dZ0.mul_(torch.rsub(H * H, 1.0))
+        dZ0.mul_((H * H).neg_().add_(1.0))
         slope = math.sqrt(2.0)
     elif activation == "relu":                           #   d s relu(z)/dz = s [z > 0]
         dZ0.mul_(Z0 > 0)
