@@ -34,7 +34,10 @@ export function axisCentres(axis: Axis): Float64Array {
 
 /** The hyperparameter value at cell i's centre (10**centre for a log axis; integer params rounded half-even). */
 export function axisValue(axis: Axis, i: number): number {
-  const c = cellCentre(axis, i);
+  // The agent's axis_value writes the centre as lo + (i + 0.5) * (hi - lo) / n (not cellCentre's order of
+  // operations); mirror it, since these are the values the agent trains with.
+  const [lo, hi] = axis.range;
+  const c = lo + (i + 0.5) * (hi - lo) / axis.points;
   const v = axis.scale === "log" ? 10.0 ** c : c;
   return INTEGER_PARAMS.includes(axis.param) ? pyRound(v) : v;
 }
