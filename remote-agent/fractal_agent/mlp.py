@@ -9,9 +9,10 @@ One network: width n, input dim n, target dim 1, no biases.
 A population is K replicas of that network, one per cell, sharing the initial weights and the data
 and differing only in their hyperparameters (per-layer LR, init offset, weight decay, warmup). The
 replica index is the LAST (fastest) axis of every tensor: W0 is stored as (n, n, K), so X W0 for all
-replicas is one (N, n) x (n, n*K) matrix product and everything else is elementwise. Each replica's
-numbers are computed by the same operations in the same order whatever K is, so a cell's result does
-not depend on which other cells share its population (tests/test_mlp.py checks this bit for bit).
+replicas is one contraction of the shared data with every replica's weights, and the rest is
+elementwise. Each replica's numbers are computed by the same operations in the same order whatever
+K is, so a cell's result does not depend on which other cells share its population
+(tests/test_mlp.py checks this bit for bit on CPU). On GPU the same code runs through cuBLAS.
 
 The forward and backward passes are written out by hand below; no autograd.
 """
@@ -164,7 +165,7 @@ def train_population(spec, hparams, device="cpu"):
     dtype = TORCH_DTYPES[train["precision"]]
     dev = torch.device(device)
 
-    def column(name):  # one hyperparameter of every replica, shaped to broadcast over the last axis
+    def column(name):  # one hyperparameter of every replica, (K,)
         return np.array([hp[name] for hp in hparams], dtype=np.float64)
 
     W0_np, W1_np, X_np, Y_np = init(model, dataset_size)
@@ -175,7 +176,7 @@ def train_population(spec, hparams, device="cpu"):
     W0 = torch.tensor(W0_np, dtype=dtype, device=dev)[:, :, None] + offset        # (n, n, K)
     W1 = torch.tensor(W1_np, dtype=dtype, device=dev).expand(-1, K).contiguous()  # (n, K)
 
-    # per-update LR of each layer and each replica, (T, K); weight decay as a gradient term
+    # per-update LR of each layer and each replica, (T, K); decoupled weight decay as in sft's SGD
     factors = lr_schedule(train["schedule"], T, column("warmup")).T
     lr0 = torch.tensor(factors * column("lr.input"), dtype=dtype, device=dev)
     lr1 = torch.tensor(factors * column("lr.output"), dtype=dtype, device=dev)
@@ -201,9 +202,9 @@ def train_population(spec, hparams, device="cpu"):
             Z0, H, yhat = forward(Xb, W0, W1, act)
             dW0, dW1 = backward(Xb, Yb, W1, Z0, H, yhat, act)
         grad_norms[t] = torch.sqrt(tree_sum((dW0 * dW0).reshape(-1, K), dim=0) + tree_sum(dW1 * dW1, dim=0))
-        if decay:
-            dW0 = dW0 + wd * W0
-            dW1 = dW1 + wd * W1
+        if decay:                                        # W <- W (1 - lr wd) - lr dW
+            W0.mul_(1.0 - lr0[t] * wd)
+            W1.mul_(1.0 - lr1[t] * wd)
         W0 -= lr0[t] * dW0
         W1 -= lr1[t] * dW1
     return {

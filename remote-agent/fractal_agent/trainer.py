@@ -8,17 +8,12 @@ import time
 
 import numpy as np
 
-from . import mlp, outcome
+from . import mlp, outcome, sft
 from .spec import cell_hparams
 
+# hyperparameters that change a cell's tensor shapes: only cells agreeing on them share a population
 SHAPE_KEYS = {"mlp": ("dataset_size", "batch_size"), "gpt": ("dataset_size", "tokens", "batch_size")}
-
-
-def _family_trainer(family):
-    if family == "mlp":
-        return mlp.train_population
-    from . import sft  # imported only for gpt sweeps
-    return sft.train_population
+TRAINERS = {"mlp": mlp.train_population, "gpt": sft.train_population}
 
 
 def run_cells(spec, cells, device):
@@ -56,7 +51,7 @@ def run_cells(spec, cells, device):
     }
     curves = spec["record"]["curves"]
     traces = {}
-    train_population = _family_trainer(family)
+    train_population = TRAINERS[family]
 
     for positions in groups.values():
         hp0 = hparams[positions[0]]
