@@ -1,0 +1,141 @@
+// The one typed API between the Node side (store, runner) and the UI. Transport-agnostic: browser mode carries
+// it over a WebSocket (src-main/web), the desktop shell over Electron IPC (issue 5). Every request is a method
+// of `Api` taking plain JSON-able arguments; results are JSON-able values that may contain typed arrays (both
+// transports carry those as binary: wire.ts for the WebSocket, structured clone for IPC). Events flow the
+// other way through `subscribe`. This file holds types only, so the renderer can import it.
+//
+// Coordinates are "axis units": log10 of the hyperparameter on a log axis, the value itself on a linear one.
+// Cells are row-major (index = iy * nx + ix), iy = 0 at the low end of y.
+
+import type { CostEstimate } from "../core/cost";
+import type { Window } from "../core/grid";
+import type { Spec } from "../core/spec";
+import type { SweepStatus } from "../core/store";
+
+export type { CostEstimate, Spec, SweepStatus, Window };
+
+/** Colour layers of the map (analysis/colour.ts names; "score" is the paper's rank-equalised colouring). */
+export type LayerName = "score" | "trainable" | "stable" | "finalLoss" | "heldoutLoss";
+export const LAYER_NAMES: readonly LayerName[] = ["score", "trainable", "stable", "finalLoss", "heldoutLoss"];
+
+export interface SweepSummary {
+  id: string;
+  name: string;
+  parentId: string | null;
+  /** The sweep's window in axis units (x0 < x1, y0 < y1). */
+  window: Window;
+  nx: number;
+  ny: number;
+  cells: number;
+  doneCells: number;
+  status: SweepStatus;
+  target: string;
+  error: string | null;
+  xAxis: { param: string; scale: "log" | "linear" };
+  yAxis: { param: string; scale: "log" | "linear" };
+  tags: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface SweepDetail extends SweepSummary {
+  spec: Spec;
+  env: unknown | null;
+}
+
+/**
+ * One layer of one sweep, ready for a float texture: `values` has nx*ny entries in cell order. Two sentinels
+ * keep NaN out of the GPU: NOT_DONE for cells without a result, NON_FINITE for a loss that is not a positive
+ * finite number. Meaning of the other values by kind:
+ *   rank:   the paper's rank-equalised, negated score in [-1, 1] (converged > 0 -> blue, diverged < 0 -> red)
+ *   binary: 1 (trainable / stable) or 0
+ *   log:    log10 of the loss; [lo, hi] is the range over done, finite cells (colour bar ends)
+ */
+export interface LayerData {
+  sweepId: string;
+  layer: LayerName;
+  kind: "rank" | "binary" | "log";
+  nx: number;
+  ny: number;
+  values: Float32Array;
+  lo: number;
+  hi: number;
+  doneCells: number;
+}
+
+/** Exactly representable in float32, far outside any log10 loss or rank; the shader tests v < -1e29 / v > 1e29. */
+export const NOT_DONE = -(2 ** 100);
+export const NON_FINITE = 2 ** 100;
+
+/** Everything known about one cell (the hover readout and the inspector). */
+export interface CellDetail {
+  sweepId: string;
+  cell: number;
+  ix: number;
+  iy: number;
+  /** Cell centre in axis units, and its edges. */
+  centre: { x: number; y: number };
+  bounds: Window;
+  /** Every hyperparameter the cell ran with (grid.ts cellHparams). */
+  hparams: Record<string, number | null>;
+  done: boolean;
+  /** Recorded per-cell fields (trainable, stable, score, final_loss, heldout_loss, ood_loss, ...); null if not done. */
+  outcome: Record<string, number> | null;
+  curve: { step: Int32Array; loss: Float32Array; gradNorm: Float32Array } | null;
+}
+
+/** A zoom into a box of a parent sweep (shift-drag on the map). */
+export interface ZoomRequest {
+  parentId: string;
+  /** Requested box in axis units; snapped outward to the parent's cell edges. */
+  window: Window;
+  /** Points per axis of the child. */
+  points: number;
+  /** Training steps per cell (MLP); null keeps the parent's. */
+  steps: number | null;
+  /** Where it runs: "local" (the only target browser mode drives today). */
+  target: string;
+  name?: string;
+}
+
+export interface ZoomPreview {
+  spec: Spec;
+  window: Window;
+  cost: CostEstimate;
+  warnings: string[];
+}
+
+export type ApiEvent =
+  | { type: "sweep-updated"; sweep: SweepSummary }
+  | { type: "sweep-deleted"; id: string }
+  | { type: "progress"; sweepId: string; done: number; total: number; rate: number; eta: number | null; status: SweepStatus }
+  | { type: "notice"; sweepId: string | null; message: string };
+
+export interface Api {
+  listSweeps(): Promise<SweepSummary[]>;
+  getSweep(id: string): Promise<SweepDetail>;
+  getLayer(id: string, layer: LayerName): Promise<LayerData>;
+  getCell(id: string, cell: number): Promise<CellDetail>;
+  previewZoom(req: ZoomRequest): Promise<ZoomPreview>;
+  /** Record the child sweep and start it on its target; it streams in through "sweep-updated" events. */
+  startZoom(req: ZoomRequest): Promise<SweepSummary>;
+  renameSweep(id: string, name: string): Promise<SweepSummary>;
+  setTags(id: string, tags: string[]): Promise<SweepSummary>;
+  /** Delete a sweep with its results and every zoom below it. */
+  deleteSweep(id: string): Promise<void>;
+  subscribe(listener: (e: ApiEvent) => void): () => void;
+}
+
+/** The request methods (everything but subscribe), for transports that dispatch by name. */
+export type ApiMethod = Exclude<keyof Api, "subscribe">;
+export const API_METHODS: readonly ApiMethod[] = [
+  "listSweeps", "getSweep", "getLayer", "getCell", "previewZoom", "startZoom", "renameSweep", "setTags", "deleteSweep",
+];
+
+/** An error a transport carries back to the caller with its message intact. */
+export class ApiError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ApiError";
+  }
+}

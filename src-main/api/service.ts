@@ -1,0 +1,237 @@
+// The Api (contract.ts) implemented over the local store and the core's sweep runner. Both transports wrap
+// one ApiService: browser mode's WebSocket server (src-main/web) and, later, Electron IPC.
+//
+// Changes reach subscribers two ways: the runner's progress callbacks for sweeps this process drives, and a
+// poll of the sweeps table (cheap: one indexed query) that also sees sweeps written by other processes, such
+// as a `fractal-llm sweep` running in a terminal against the same database.
+
+import { sweepIdFor } from "../cli/main";
+import { estimateCost } from "../core/cost";
+import { cellHparams, cellXY, cellEdge, cellCentre, resolutionWarnings, snapToParentCells, zoomSpec } from "../core/grid";
+import { findLocalPython, LocalTransport } from "../core/local-transport";
+import { validate } from "../core/spec";
+import type { Store, SweepRow } from "../core/store";
+import { runSweep } from "../core/sweep-runner";
+import {
+  type Api, type ApiEvent, ApiError, type CellDetail, type LayerData, type LayerName, LAYER_NAMES, type SweepDetail,
+  type SweepSummary, type ZoomPreview, type ZoomRequest,
+} from "./contract";
+import { buildLayer, LAYER_FIELD } from "./layers";
+
+export interface ServiceOptions {
+  /** Python for the local target (default: the first of python3, /usr/bin/python3 with torch). */
+  python?: string;
+  /** How often to look for sweeps changed by other processes. */
+  pollMs?: number;
+}
+
+// Tags are the UI's own metadata; the store has no column for them yet, so they live in a side table that
+// this module creates (IF NOT EXISTS) and that cascades with its sweep.
+const TAGS_DDL = `CREATE TABLE IF NOT EXISTS ui_sweep_tags (
+  sweep_id TEXT NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE, tag TEXT NOT NULL, PRIMARY KEY (sweep_id, tag))`;
+
+export class ApiService implements Api {
+  private readonly listeners = new Set<(e: ApiEvent) => void>();
+  private readonly seen = new Map<string, string>(); // id -> updated_at|done_cells|status
+  private readonly running = new Map<string, AbortController>();
+  private readonly timer: NodeJS.Timeout;
+  private python: string | null = null;
+
+  constructor(readonly store: Store, private readonly opts: ServiceOptions = {}) {
+    store.db.exec(TAGS_DDL);
+    for (const s of store.sweeps()) this.seen.set(s.id, stamp(s));
+    this.timer = setInterval(() => this.poll(), opts.pollMs ?? 500);
+    this.timer.unref();
+  }
+
+  /** Stop polling and stop following running sweeps (their agents keep training). */
+  close(): void {
+    clearInterval(this.timer);
+    for (const a of this.running.values()) a.abort();
+  }
+
+  /** Resolves when every sweep this service started has finished or been detached (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.running.size) await new Promise((r) => setTimeout(r, 50));
+  }
+
+  subscribe(listener: (e: ApiEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(e: ApiEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+
+  private poll(): void {
+    const now = new Set<string>();
+    for (const s of this.store.sweeps()) {
+      now.add(s.id);
+      const st = stamp(s);
+      if (this.seen.get(s.id) !== st) {
+        this.seen.set(s.id, st);
+        this.emit({ type: "sweep-updated", sweep: this.summary(s) });
+      }
+    }
+    for (const id of [...this.seen.keys()]) {
+      if (!now.has(id)) { this.seen.delete(id); this.emit({ type: "sweep-deleted", id }); }
+    }
+  }
+
+  private row(id: string): SweepRow {
+    if (typeof id !== "string") throw new ApiError(`sweep id must be a string, got ${JSON.stringify(id)}`);
+    const s = this.store.sweep(id);
+    if (!s) throw new ApiError(`unknown sweep ${id} in ${this.store.path}`);
+    return s;
+  }
+
+  private tags(id: string): string[] {
+    return (this.store.db.prepare("SELECT tag FROM ui_sweep_tags WHERE sweep_id = ? ORDER BY tag").all(id) as { tag: string }[])
+      .map((r) => r.tag);
+  }
+
+  private summary(s: SweepRow): SweepSummary {
+    return {
+      id: s.id, name: s.name, parentId: s.parent_id, window: s.window, nx: s.nx, ny: s.ny, cells: s.cells,
+      doneCells: s.done_cells, status: s.status, target: s.target, error: s.error,
+      xAxis: { param: s.spec.axes.x.param, scale: s.spec.axes.x.scale },
+      yAxis: { param: s.spec.axes.y.param, scale: s.spec.axes.y.scale },
+      tags: this.tags(s.id), createdAt: s.created_at, updatedAt: s.updated_at,
+    };
+  }
+
+  async listSweeps(): Promise<SweepSummary[]> {
+    return this.store.sweeps().map((s) => this.summary(s));
+  }
+
+  async getSweep(id: string): Promise<SweepDetail> {
+    const s = this.row(id);
+    return { ...this.summary(s), spec: s.spec, env: s.env };
+  }
+
+  async getLayer(id: string, layer: LayerName): Promise<LayerData> {
+    const s = this.row(id);
+    if (!LAYER_NAMES.includes(layer)) throw new ApiError(`unknown layer ${JSON.stringify(layer)}; layers: ${LAYER_NAMES.join(", ")}`);
+    const fieldName = LAYER_FIELD[layer];
+    const field = fieldName in this.store.fields(id) ? this.store.loadField(id, fieldName) : undefined;
+    return buildLayer({ sweepId: id, layer, nx: s.nx, ny: s.ny, field, done: this.store.loadDone(id) });
+  }
+
+  async getCell(id: string, cell: number): Promise<CellDetail> {
+    const s = this.row(id);
+    if (!(Number.isInteger(cell) && cell >= 0 && cell < s.cells)) {
+      throw new ApiError(`cell must be an integer in 0..${s.cells - 1} for sweep ${id}, got ${JSON.stringify(cell)}`);
+    }
+    const { ix, iy } = cellXY(s.spec, cell);
+    const { x, y } = s.spec.axes;
+    const done = this.store.loadDone(id)[cell] === 1;
+    let outcome: Record<string, number> | null = null;
+    if (done) {
+      outcome = {};
+      for (const f of Object.keys(this.store.fields(id))) outcome[f] = this.store.loadField(id, f)[cell];
+    }
+    return {
+      sweepId: id, cell, ix, iy,
+      centre: { x: cellCentre(x, ix), y: cellCentre(y, iy) },
+      bounds: { x0: cellEdge(x, ix), x1: cellEdge(x, ix + 1), y0: cellEdge(y, iy), y1: cellEdge(y, iy + 1) },
+      hparams: cellHparams(s.spec, cell), done, outcome, curve: this.store.curve(id, cell) ?? null,
+    };
+  }
+
+  private zoomChild(req: ZoomRequest): ZoomPreview {
+    const parent = this.row(req.parentId);
+    if (!(Number.isInteger(req.points) && req.points >= 2)) {
+      throw new ApiError(`points must be an integer >= 2, got ${JSON.stringify(req.points)}`);
+    }
+    if (req.steps !== null && !(Number.isInteger(req.steps) && req.steps >= 1)) {
+      throw new ApiError(`steps must be a positive integer (or null for the parent's), got ${JSON.stringify(req.steps)}`);
+    }
+    if (req.target !== "local") {
+      throw new ApiError(`target ${JSON.stringify(req.target)}: browser mode runs zoom sweeps on "local" only; `
+        + "use `fractal-llm zoom --target ALIAS` for a remote host");
+    }
+    const window = snapToParentCells(parent.spec, req.window);
+    let raw;
+    try {
+      raw = zoomSpec(parent.spec, parent.id, window, req.points);
+    } catch (e) {
+      throw new ApiError((e as Error).message);
+    }
+    if (req.name) raw.name = req.name;
+    if (req.steps !== null) raw.train.steps = req.steps;
+    const spec = validate(raw);
+    return { spec, window, cost: estimateCost(spec, { device: "cpu" }), warnings: resolutionWarnings(spec) };
+  }
+
+  async previewZoom(req: ZoomRequest): Promise<ZoomPreview> {
+    return this.zoomChild(req);
+  }
+
+  async startZoom(req: ZoomRequest): Promise<SweepSummary> {
+    const { spec } = this.zoomChild(req);
+    const id = sweepIdFor(spec, req.target, true);
+    this.python ??= findLocalPython(this.opts.python);
+    const transport = new LocalTransport({ python: this.python });
+    const row = this.store.createSweep({ id, spec, target: req.target });
+    const abort = new AbortController();
+    this.running.set(id, abort);
+    const onNotice = (message: string) => this.emit({ type: "notice", sweepId: id, message });
+    runSweep({
+      store: this.store, sweepId: id, connect: async () => transport, signal: abort.signal, onNotice, flushMs: 100,
+      onProgress: (p) => { this.emit({ type: "progress", sweepId: id, ...p }); this.poll(); },
+    }).catch((e: Error) => {
+      this.store.setStatus(id, "failed", e.message);
+      onNotice(`sweep ${id} failed: ${e.message}`);
+    }).finally(() => {
+      this.running.delete(id);
+      this.poll();
+    });
+    this.poll();
+    return this.summary(row);
+  }
+
+  async renameSweep(id: string, name: string): Promise<SweepSummary> {
+    this.row(id);
+    if (typeof name !== "string" || !name.trim()) throw new ApiError("name must be a non-empty string");
+    this.store.db.prepare("UPDATE sweeps SET name = ?, updated_at = ? WHERE id = ?").run(name.trim(), new Date().toISOString(), id);
+    this.poll();
+    return this.summary(this.row(id));
+  }
+
+  async setTags(id: string, tags: string[]): Promise<SweepSummary> {
+    this.row(id);
+    if (!Array.isArray(tags) || tags.some((t) => typeof t !== "string" || !t.trim())) {
+      throw new ApiError("tags must be a list of non-empty strings");
+    }
+    this.store.db.transaction(() => {
+      this.store.db.prepare("DELETE FROM ui_sweep_tags WHERE sweep_id = ?").run(id);
+      const put = this.store.db.prepare("INSERT OR IGNORE INTO ui_sweep_tags (sweep_id, tag) VALUES (?, ?)");
+      for (const t of tags) put.run(id, t.trim());
+      this.store.db.prepare("UPDATE sweeps SET updated_at = ? WHERE id = ?").run(new Date().toISOString(), id);
+    })();
+    this.poll();
+    return this.summary(this.row(id));
+  }
+
+  async deleteSweep(id: string): Promise<void> {
+    this.row(id);
+    if (this.running.has(id)) throw new ApiError(`sweep ${id} is running here; wait for it to finish before deleting it`);
+    // Children first: a zoom's parent_id references its parent.
+    const order: string[] = [];
+    const visit = (sid: string) => {
+      for (const c of this.store.sweeps().filter((s) => s.parent_id === sid)) visit(c.id);
+      order.push(sid);
+    };
+    visit(id);
+    this.store.db.transaction(() => {
+      for (const sid of order) this.store.db.prepare("DELETE FROM sweeps WHERE id = ?").run(sid);
+    })();
+    this.poll();
+  }
+}
+
+function stamp(s: SweepRow): string {
+  return `${s.updated_at}|${s.done_cells}|${s.status}|${s.name}`;
+}
+

@@ -1,0 +1,157 @@
+// Browser mode: serves the built UI (dist/renderer) and the Api over a WebSocket, on 127.0.0.1 only.
+//
+// The API socket is guarded by a random token that appears only in the printed URL (?token=...): a client
+// without it is accepted just long enough to be told why, then closed with code 4401. The static files are
+// the public UI bundle and carry no data. Host headers other than 127.0.0.1 / localhost are refused, so a
+// web page cannot reach the server through DNS rebinding.
+
+import { spawn } from "node:child_process";
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { extname, join, normalize, sep } from "node:path";
+import { WebSocketServer, type WebSocket } from "ws";
+import { REPO_ROOT } from "../core/local-transport";
+import { openStore } from "../core/store";
+import { API_METHODS, type ApiMethod } from "../api/contract";
+import { ApiService } from "../api/service";
+import { decodeMessage, encodeMessage, type WireRequest } from "../api/wire";
+
+export const RENDERER_DIR = join(REPO_ROOT, "dist", "renderer");
+export const CLOSE_UNAUTHORISED = 4401;
+
+export interface WebServerOptions {
+  /** SQLite database to serve (created if missing). */
+  dbPath: string;
+  /** TCP port on 127.0.0.1; 0 picks a free one. */
+  port?: number;
+  /** Open the URL in the default browser. */
+  open?: boolean;
+  /** Python for local zoom sweeps (default: found as the CLI does). */
+  python?: string;
+}
+
+export interface WebServer {
+  /** http://127.0.0.1:PORT/?token=TOKEN */
+  url: string;
+  port: number;
+  token: string;
+  service: ApiService;
+  close(): Promise<void>;
+}
+
+const MIME: Record<string, string> = {
+  ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
+  ".svg": "image/svg+xml", ".png": "image/png", ".json": "application/json", ".ico": "image/x-icon",
+};
+
+/** Build the UI with Vite into dist/renderer when it is not there (a clean checkout after `npm ci`). */
+export async function ensureRendererBuilt(log: (s: string) => void = (s) => process.stderr.write(s + "\n")): Promise<void> {
+  if (existsSync(join(RENDERER_DIR, "index.html"))) return;
+  log(`building the UI into ${RENDERER_DIR} (first run; \`npm run build:ui\` does this ahead of time)`);
+  const vite = join(REPO_ROOT, "node_modules", "vite", "bin", "vite.js");
+  const code = await new Promise<number | null>((res) => {
+    const p = spawn(process.execPath, [vite, "build", "--logLevel", "warn"], { cwd: REPO_ROOT, stdio: ["ignore", "inherit", "inherit"] });
+    p.once("close", res);
+  });
+  if (code !== 0 || !existsSync(join(RENDERER_DIR, "index.html"))) {
+    throw new Error(`building the UI failed (vite exited with ${code}); run \`npm run build:ui\` to see why`);
+  }
+}
+
+export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
+  await ensureRendererBuilt();
+  const store = openStore(o.dbPath);
+  const service = new ApiService(store, { python: o.python });
+  const token = randomBytes(18).toString("base64url");
+  let port = o.port ?? 0;
+
+  const hostOk = (req: IncomingMessage) => {
+    const h = req.headers.host ?? "";
+    return h === `127.0.0.1:${port}` || h === `localhost:${port}`;
+  };
+  const tokenOk = (given: string | null) => {
+    if (!given) return false;
+    const a = Buffer.from(given), b = Buffer.from(token);
+    return a.length === b.length && timingSafeEqual(a, b);
+  };
+
+  const http = createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (!hostOk(req)) { res.writeHead(403).end("fractal-llm web answers only to 127.0.0.1 and localhost\n"); return; }
+    const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+    const file = normalize(join(RENDERER_DIR, path === "/" ? "index.html" : path));
+    if (!(file === RENDERER_DIR || file.startsWith(RENDERER_DIR + sep)) || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404, { "content-type": "text/plain" }).end(`not found: ${path}\n`);
+      return;
+    }
+    res.writeHead(200, { "content-type": MIME[extname(file)] ?? "application/octet-stream", "cache-control": "no-cache" });
+    res.end(readFileSync(file));
+  });
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 16 << 20 });
+  http.on("upgrade", (req, socket, head) => {
+    const url = new URL(req.url ?? "/", "http://x");
+    if (url.pathname !== "/api" || !hostOk(req)) { socket.destroy(); return; }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      if (!tokenOk(url.searchParams.get("token"))) {
+        ws.close(CLOSE_UNAUTHORISED, "missing or wrong token: open the URL that `fractal-llm web` printed");
+        return;
+      }
+      serveClient(ws, service);
+    });
+  });
+
+  await new Promise<void>((res, rej) => {
+    http.once("error", rej);
+    http.listen(port, "127.0.0.1", () => res());
+  });
+  port = (http.address() as { port: number }).port;
+  const url = `http://127.0.0.1:${port}/?token=${token}`;
+  if (o.open) openInBrowser(url);
+
+  return {
+    url, port, token, service,
+    async close() {
+      service.close();
+      for (const c of wss.clients) c.terminate();
+      await new Promise<void>((res) => wss.close(() => res()));
+      await new Promise<void>((res) => http.close(() => res()));
+      store.close();
+    },
+  };
+}
+
+/** One authorised client: requests in, replies and events out, all as wire.ts binary frames. */
+function serveClient(ws: WebSocket, service: ApiService): void {
+  const send = (v: unknown) => { if (ws.readyState === ws.OPEN) ws.send(new Uint8Array(encodeMessage(v))); };
+  const unsubscribe = service.subscribe((event) => send({ event }));
+  ws.on("close", unsubscribe);
+  ws.on("message", async (data: Buffer, isBinary: boolean) => {
+    let req: WireRequest;
+    try {
+      req = (isBinary ? decodeMessage(data) : JSON.parse(data.toString())) as WireRequest;
+    } catch (e) {
+      send({ id: -1, error: `malformed request: ${(e as Error).message}` });
+      return;
+    }
+    if (!API_METHODS.includes(req.method as ApiMethod)) {
+      send({ id: req.id, error: `unknown method ${JSON.stringify(req.method)}; methods: ${API_METHODS.join(", ")}` });
+      return;
+    }
+    try {
+      const params = Array.isArray(req.params) ? req.params : [];
+      const fn = service[req.method as ApiMethod] as (...a: unknown[]) => Promise<unknown>;
+      send({ id: req.id, result: await fn.apply(service, params) });
+    } catch (e) {
+      send({ id: req.id, error: (e as Error).message });
+    }
+  });
+}
+
+function openInBrowser(url: string): void {
+  const cmd = process.platform === "darwin" ? "open" : process.platform === "win32" ? "explorer" : "xdg-open";
+  const p = spawn(cmd, [url], { stdio: "ignore", detached: true });
+  p.on("error", () => process.stderr.write(`could not start ${cmd}; open ${url} yourself\n`));
+  p.unref();
+}
+

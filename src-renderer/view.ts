@@ -1,0 +1,101 @@
+// View maths of the map, pure and in float64. The view is a centre (axis units) and a scale (axis units per
+// CSS pixel, one per axis); screen y grows downwards, axis y upwards. Drawing never hands the GPU an absolute
+// coordinate: each sweep's visible part is clipped here in float64 and passed as a small screen rectangle plus
+// cell coordinates relative to its first visible cell, so float32 on the GPU only ever sees small numbers and
+// ten and more decades of zoom stay exact.
+
+export interface Window { x0: number; x1: number; y0: number; y1: number }
+export interface View { cx: number; cy: number; sx: number; sy: number }
+export interface Viewport { width: number; height: number }
+
+export function screenToWorld(v: View, vp: Viewport, px: number, py: number): { x: number; y: number } {
+  return { x: v.cx + (px - vp.width / 2) * v.sx, y: v.cy - (py - vp.height / 2) * v.sy };
+}
+
+export function worldToScreen(v: View, vp: Viewport, x: number, y: number): { px: number; py: number } {
+  return { px: vp.width / 2 + (x - v.cx) / v.sx, py: vp.height / 2 - (y - v.cy) / v.sy };
+}
+
+/** Scale the view by `factor` (< 1 zooms in) keeping the world point under pixel (px, py) where it is. */
+export function zoomAt(v: View, vp: Viewport, px: number, py: number, factor: number): View {
+  const p = screenToWorld(v, vp, px, py);
+  const sx = v.sx * factor, sy = v.sy * factor;
+  return { sx, sy, cx: p.x - (px - vp.width / 2) * sx, cy: p.y + (py - vp.height / 2) * sy };
+}
+
+/** Move the view so the content follows a drag of (dx, dy) pixels. */
+export function pan(v: View, dx: number, dy: number): View {
+  return { ...v, cx: v.cx - dx * v.sx, cy: v.cy + dy * v.sy };
+}
+
+/** The view that shows window `w` whole, centred, with `margin` pixels spare on each side. */
+export function fitWindow(w: Window, vp: Viewport, margin = 0): View {
+  const sx = (w.x1 - w.x0) / Math.max(1, vp.width - 2 * margin);
+  const sy = (w.y1 - w.y0) / Math.max(1, vp.height - 2 * margin);
+  return { cx: (w.x0 + w.x1) / 2, cy: (w.y0 + w.y1) / 2, sx, sy };
+}
+
+/** The axis-unit window the viewport shows. */
+export function visibleWindow(v: View, vp: Viewport): Window {
+  return { x0: v.cx - (vp.width / 2) * v.sx, x1: v.cx + (vp.width / 2) * v.sx, y0: v.cy - (vp.height / 2) * v.sy, y1: v.cy + (vp.height / 2) * v.sy };
+}
+
+/** Left edge of cell i of n on [lo, hi], computed as the core's grid.ts does (lo + i*w, never accumulated). */
+export function cellEdge(lo: number, hi: number, n: number, i: number): number {
+  return i === n ? hi : lo + i * ((hi - lo) / n);
+}
+
+/**
+ * The cell of n on [lo, hi] that holds coordinate u, or -1 outside. Exact with respect to cellEdge: the
+ * division's rounding is corrected against the edges themselves, so a point on an edge belongs to the cell
+ * to its right however narrow the window.
+ */
+export function cellIndex(lo: number, hi: number, n: number, u: number): number {
+  if (!(u >= lo && u < hi)) return -1;
+  let i = Math.min(n - 1, Math.max(0, Math.floor((u - lo) / ((hi - lo) / n))));
+  while (i > 0 && u < cellEdge(lo, hi, n, i)) i--;
+  while (i < n - 1 && u >= cellEdge(lo, hi, n, i + 1)) i++;
+  return i;
+}
+
+/** Cell (ix, iy) of a sweep under world point (x, y), or null outside its window. */
+export function pickCell(w: Window, nx: number, ny: number, x: number, y: number): { ix: number; iy: number; index: number } | null {
+  const ix = cellIndex(w.x0, w.x1, nx, x), iy = cellIndex(w.y0, w.y1, ny, y);
+  if (ix < 0 || iy < 0) return null;
+  return { ix, iy, index: iy * nx + ix };
+}
+
+/**
+ * What the GPU needs to draw a sweep's visible part: the rectangle in normalised device coordinates, cell
+ * coordinates at its corners relative to `base` (a cell edge; cell = base + floor(local), clamped to the grid),
+ * and the cell footprint of a pixel.
+ * Null when the sweep is off screen.
+ */
+export interface QuadPlacement {
+  ndc: [number, number, number, number];
+  local: [number, number, number, number];
+  base: [number, number];
+  cellsPerPixel: number;
+}
+
+export function placeSweep(v: View, vp: Viewport, w: Window, nx: number, ny: number): QuadPlacement | null {
+  const vis = visibleWindow(v, vp);
+  const x0 = Math.max(w.x0, vis.x0), x1 = Math.min(w.x1, vis.x1);
+  const y0 = Math.max(w.y0, vis.y0), y1 = Math.min(w.y1, vis.y1);
+  if (!(x0 < x1 && y0 < y1)) return null;
+  const cw = (w.x1 - w.x0) / nx, ch = (w.y1 - w.y0) / ny;
+  // Cell coordinates of the clipped corners, in float64, then made relative to the first visible cell.
+  const fx0 = (x0 - w.x0) / cw, fx1 = (x1 - w.x0) / cw, fy0 = (y0 - w.y0) / ch, fy1 = (y1 - w.y0) / ch;
+  // The base is the cell edge nearest the view centre, so the GPU's local coordinates are small numbers near 0,
+  // where float32 is relatively precise: deep in a zoom the whole screen may span 1e-11 of one cell.
+  const fcx = (v.cx - w.x0) / cw, fcy = (v.cy - w.y0) / ch;
+  const bx = Math.min(nx, Math.max(0, Math.round(fcx))), by = Math.min(ny, Math.max(0, Math.round(fcy)));
+  const toNdcX = (x: number) => ((x - v.cx) / v.sx) / (vp.width / 2);
+  const toNdcY = (y: number) => ((y - v.cy) / v.sy) / (vp.height / 2);
+  return {
+    ndc: [toNdcX(x0), toNdcY(y0), toNdcX(x1), toNdcY(y1)],
+    local: [fx0 - bx, fy0 - by, fx1 - bx, fy1 - by],
+    base: [bx, by],
+    cellsPerPixel: Math.max(v.sx / cw, v.sy / ch),
+  };
+}
