@@ -43,8 +43,13 @@ export function encodeMessage(value: unknown): ArrayBuffer {
 export function decodeMessage(buf: ArrayBuffer | Uint8Array): unknown {
   // Copy into a fresh, 8-aligned ArrayBuffer so typed views over it are aligned (Node hands out pooled slices).
   const bytes = buf instanceof Uint8Array ? buf : new Uint8Array(buf);
-  const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer as ArrayBuffer
-    : bytes.slice().buffer;
+  let own: ArrayBuffer;
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) own = bytes.buffer as ArrayBuffer;
+  else {
+    const copy = new Uint8Array(bytes.byteLength); // not bytes.slice(): on a Node Buffer that is a view, not a copy
+    copy.set(bytes);
+    own = copy.buffer;
+  }
   if (own.byteLength < 4) throw new Error("wire: message shorter than its header length");
   const headLen = new DataView(own).getUint32(0, true);
   if (4 + headLen > own.byteLength) throw new Error("wire: header runs past the end of the message");

@@ -38,5 +38,11 @@ describe("wire", () => {
     expect(Array.from(back.result.b[0] as Uint8Array)).toEqual([1, 2, 3]);
     expect((back.result.b[1] as Float64Array)[0]).toBe(Math.PI);
     expect(back.result.s).toBe("x");
+    // a view into a larger buffer at an odd offset (as Node's ws hands out Buffers from its pool)
+    const enc = new Uint8Array(encodeMessage(msg));
+    const pool = new Uint8Array(enc.length + 13);
+    pool.set(enc, 5);
+    const again = decodeMessage(pool.subarray(5, 5 + enc.length)) as typeof msg;
+    expect(Array.from(again.result.a)).toEqual([1.5, NaN, -2]);
   });
 });

@@ -1,0 +1,224 @@
+// The 2-D map: every sweep of the open tree as a textured quad (finest on top), drawn relative to the view
+// centre (view.ts placeSweep), with wheel / drag / keyboard navigation, shift-drag box for a zoom scan,
+// axes in hyperparameter units and the hover readout.
+
+import { Canvas, useFrame, useThree } from "@react-three/fiber";
+import { useEffect, useMemo, useRef, useState } from "react";
+import type * as THREE from "three";
+import type { LayerData, SweepSummary } from "../../src-main/api/contract";
+import { layerTexture, mapMaterial, mipLevel, setLayerUniforms } from "../shader";
+import {
+  commitView, drawnSweeps, historyStep, home, hoverAt, openZoomDialog, selectAt, setView, setViewport, sweepCellAt, useUi,
+} from "../state";
+import { axisTicks } from "../ticks";
+import { pan, placeSweep, screenToWorld, visibleWindow, worldToScreen, zoomAt } from "../view";
+
+function SweepQuad({ sweep, layer, order, isRoot }: { sweep: SweepSummary; layer: LayerData; order: number; isRoot: boolean }) {
+  const material = useMemo(() => mapMaterial(), []);
+  const texture = useMemo(() => layerTexture(layer), [layer]);
+  const levels = useMemo(() => texture.mipmaps.length, [texture]);
+  const mesh = useRef<THREE.Mesh>(null);
+  useEffect(() => () => texture.dispose(), [texture]);
+  useEffect(() => () => material.dispose(), [material]);
+  useEffect(() => setLayerUniforms(material, layer, texture, !isRoot), [material, layer, texture, isRoot]);
+  useFrame(() => {
+    const { view, viewport } = useUi.getState();
+    const q = view && placeSweep(view, viewport, sweep.window, sweep.nx, sweep.ny);
+    mesh.current!.visible = !!q;
+    if (!q) return;
+    const u = material.uniforms;
+    u.uNdc.value.set(...q.ndc);
+    u.uLocal.value.set(...q.local);
+    u.uBase.value.set(q.base[0], q.base[1]);
+    u.uLevel.value = mipLevel(q.cellsPerPixel, levels);
+  });
+  return (
+    <mesh ref={mesh} material={material} renderOrder={order} frustumCulled={false}>
+      <planeGeometry args={[1, 1]} />
+    </mesh>
+  );
+}
+
+/** Redraw (frameloop "demand") whenever the view or the data changes. */
+function Invalidator() {
+  const invalidate = useThree((s) => s.invalidate);
+  useEffect(() => useUi.subscribe((st, prev) => {
+    if (st.view !== prev.view || st.layers !== prev.layers || st.viewport !== prev.viewport || st.sweeps !== prev.sweeps) invalidate();
+  }), [invalidate]);
+  return null;
+}
+
+function Quads() {
+  const rootId = useUi((s) => s.rootId);
+  const sweeps = useUi((s) => s.sweeps);
+  const layers = useUi((s) => s.layers);
+  const drawn = drawnSweeps({ rootId, sweeps });
+  return <>{drawn.map((s, i) => layers[s.id] && <SweepQuad key={s.id} sweep={s} layer={layers[s.id]} order={i} isRoot={i === 0} />)}</>;
+}
+
+function Axes() {
+  const view = useUi((s) => s.view);
+  const vp = useUi((s) => s.viewport);
+  const root = useUi((s) => (s.rootId ? s.sweeps[s.rootId] : null));
+  if (!view || !root) return null;
+  const vis = visibleWindow(view, vp);
+  const xt = axisTicks(vis.x0, vis.x1, root.xAxis.scale, Math.max(2, Math.floor(vp.width / 110)));
+  const yt = axisTicks(vis.y0, vis.y1, root.yAxis.scale, Math.max(2, Math.floor(vp.height / 70)));
+  return (
+    <>
+      <div className="axis axis-x" data-testid="axis-x">
+        {xt.map((t) => <span key={t.u} className="tick" style={{ left: worldToScreen(view, vp, t.u, 0).px }}>{t.label}</span>)}
+        <span className="axis-title">{root.xAxis.param}{root.xAxis.scale === "log" ? " (log)" : ""}</span>
+      </div>
+      <div className="axis axis-y" data-testid="axis-y">
+        {yt.map((t) => <span key={t.u} className="tick" style={{ top: worldToScreen(view, vp, 0, t.u).py }}>{t.label}</span>)}
+        <span className="axis-title">{root.yAxis.param}{root.yAxis.scale === "log" ? " (log)" : ""}</span>
+      </div>
+    </>
+  );
+}
+
+function BoxOverlay() {
+  const box = useUi((s) => s.box);
+  const view = useUi((s) => s.view);
+  const vp = useUi((s) => s.viewport);
+  if (!box || !view) return null;
+  const a = worldToScreen(view, vp, box.x0, box.y1), b = worldToScreen(view, vp, box.x1, box.y0);
+  return <div className="box" data-testid="zoom-box" style={{ left: a.px, top: a.py, width: b.px - a.px, height: b.py - a.py }} />;
+}
+
+const WHEEL_ZOOM = 0.0015; // per wheel delta unit: 100 units (one notch) zooms by ~14%
+const KEY_ZOOM = 0.7;
+
+export function MapView() {
+  const ref = useRef<HTMLDivElement>(null);
+  const [size, setSize] = useState({ width: 0, height: 0 });
+
+  useEffect(() => {
+    const el = ref.current!;
+    const ro = new ResizeObserver(() => {
+      const r = el.getBoundingClientRect();
+      const vp = { width: Math.round(r.width), height: Math.round(r.height) };
+      setSize(vp);
+      setViewport(vp);
+    });
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+
+  // Wheel: zoom anchored at the cursor; the history records the view once the wheel has been still a moment.
+  useEffect(() => {
+    const el = ref.current!;
+    let settle: ReturnType<typeof setTimeout> | undefined;
+    const onWheel = (e: WheelEvent) => {
+      e.preventDefault();
+      const { view, viewport } = useUi.getState();
+      if (!view) return;
+      const r = el.getBoundingClientRect();
+      const delta = e.deltaMode === 1 ? e.deltaY * 33 : e.deltaY;
+      setView(zoomAt(view, viewport, e.clientX - r.left, e.clientY - r.top, Math.exp(delta * WHEEL_ZOOM)));
+      clearTimeout(settle);
+      settle = setTimeout(commitView, 250);
+    };
+    el.addEventListener("wheel", onWheel, { passive: false });
+    return () => el.removeEventListener("wheel", onWheel);
+  }, []);
+
+  // Keyboard: arrows / WASD pan, +/- zoom about the centre, 0 home, [ and ] (or Alt+arrows) through history.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.target as HTMLElement).closest("input, textarea, select, dialog")) return;
+      const { view, viewport: vp, mode } = useUi.getState();
+      if (!view || mode !== "map") return;
+      const step = 0.1;
+      let next = null;
+      if (e.altKey && e.key === "ArrowLeft") { historyStep(-1); e.preventDefault(); return; }
+      if (e.altKey && e.key === "ArrowRight") { historyStep(1); e.preventDefault(); return; }
+      switch (e.key) {
+        case "ArrowLeft": case "a": case "A": next = pan(view, vp.width * step, 0); break;
+        case "ArrowRight": case "d": case "D": next = pan(view, -vp.width * step, 0); break;
+        case "ArrowUp": case "w": case "W": next = pan(view, 0, vp.height * step); break;
+        case "ArrowDown": case "s": case "S": next = pan(view, 0, -vp.height * step); break;
+        case "+": case "=": next = zoomAt(view, vp, vp.width / 2, vp.height / 2, KEY_ZOOM); break;
+        case "-": case "_": next = zoomAt(view, vp, vp.width / 2, vp.height / 2, 1 / KEY_ZOOM); break;
+        case "0": home(); return;
+        case "[": historyStep(-1); return;
+        case "]": historyStep(1); return;
+        default: return;
+      }
+      e.preventDefault();
+      setView(next);
+      commitView();
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
+
+  // Pointer: drag pans, shift-drag draws a zoom box, a click without movement selects the cell.
+  const drag = useRef<{ x: number; y: number; moved: boolean; box: boolean; startWorld: { x: number; y: number } } | null>(null);
+  const local = (e: React.PointerEvent) => {
+    const r = ref.current!.getBoundingClientRect();
+    return { x: e.clientX - r.left, y: e.clientY - r.top };
+  };
+  const onPointerDown = (e: React.PointerEvent) => {
+    if (e.button !== 0) return;
+    const { view, viewport } = useUi.getState();
+    if (!view) return;
+    (e.target as HTMLElement).setPointerCapture(e.pointerId);
+    const p = local(e);
+    drag.current = { ...p, moved: false, box: e.shiftKey, startWorld: screenToWorld(view, viewport, p.x, p.y) };
+  };
+  const onPointerMove = (e: React.PointerEvent) => {
+    const { view, viewport } = useUi.getState();
+    if (!view) return;
+    const p = local(e);
+    const w = screenToWorld(view, viewport, p.x, p.y);
+    const d = drag.current;
+    if (d) {
+      if (Math.abs(p.x - d.x) + Math.abs(p.y - d.y) > 3) d.moved = true;
+      if (d.box) {
+        const s = d.startWorld;
+        useUi.setState({ box: { x0: Math.min(s.x, w.x), x1: Math.max(s.x, w.x), y0: Math.min(s.y, w.y), y1: Math.max(s.y, w.y) } });
+      } else if (d.moved) {
+        setView(pan(view, p.x - d.x, p.y - d.y));
+        d.x = p.x; d.y = p.y;
+      }
+    }
+    void hoverAt(w.x, w.y);
+  };
+  const onPointerUp = (e: React.PointerEvent) => {
+    const d = drag.current;
+    drag.current = null;
+    if (!d) return;
+    const { view, viewport, box } = useUi.getState();
+    if (d.box) {
+      useUi.setState({ box: null });
+      if (box && d.moved && view) {
+        const hit = sweepCellAt((box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2);
+        if (hit) void openZoomDialog(hit.sweep.id, box);
+      }
+    } else if (d.moved) {
+      commitView();
+    } else if (view) {
+      const p = local(e);
+      const w = screenToWorld(view, viewport, p.x, p.y);
+      void selectAt(w.x, w.y);
+    }
+  };
+
+  return (
+    <div className="map" ref={ref} data-testid="map" onPointerDown={onPointerDown} onPointerMove={onPointerMove}
+      onPointerUp={onPointerUp} onPointerLeave={() => useUi.setState({ hover: null })}>
+      {size.width > 0 && (
+        <Canvas className="map-canvas" linear flat frameloop="demand" dpr={1}
+          gl={{ antialias: false, preserveDrawingBuffer: true, alpha: false }}
+          onCreated={({ gl }) => gl.setClearColor(0x20242b)}>
+          <Invalidator />
+          <Quads />
+        </Canvas>
+      )}
+      <Axes />
+      <BoxOverlay />
+    </div>
+  );
+}

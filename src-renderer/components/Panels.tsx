@@ -1,0 +1,210 @@
+// Side panels and bars around the map: layer picker and legend, breadcrumb, hover readout, inspector, zoom
+// dialog, sweep library and progress.
+
+import { useState } from "react";
+import { NO, NON_FINITE, NOT_DONE, type Rgb, SPECTRAL, VIRIDIS, YES } from "../../src-main/analysis/colour";
+import { formatCost } from "../../src-main/core/cost";
+import { type CellDetail, LAYER_NAMES, type LayerName, type SweepSummary } from "../../src-main/api/contract";
+import {
+  ancestry, confirmZoom, home, openSweep, openZoomDialog, setLayer, updateZoomRequest, useUi,
+} from "../state";
+import { formatExact, formatSig } from "../ticks";
+import { LinePlot } from "./LinePlot";
+
+const css = (c: Rgb) => `rgb(${c[0]},${c[1]},${c[2]})`;
+const LAYER_LABEL: Record<LayerName, string> = {
+  score: "score (paper)", trainable: "trainable", stable: "stable", finalLoss: "final loss", heldoutLoss: "held-out loss",
+};
+
+export function LayerPicker() {
+  const layer = useUi((s) => s.layer);
+  return (
+    <label className="field">layer{" "}
+      <select data-testid="layer" value={layer} onChange={(e) => void setLayer(e.target.value as LayerName)}>
+        {LAYER_NAMES.map((l) => <option key={l} value={l}>{LAYER_LABEL[l]}</option>)}
+      </select>
+    </label>
+  );
+}
+
+export function Legend() {
+  const layer = useUi((s) => s.layer);
+  const data = useUi((s) => (s.rootId ? s.layers[s.rootId] : undefined));
+  const swatch = (label: string, c: Rgb) => <div key={label} className="swatch"><i style={{ background: css(c) }} />{label}</div>;
+  const bar = (stops: readonly Rgb[]) => `linear-gradient(to right, ${stops.map(css).join(", ")})`;
+  let body;
+  if (layer === "score") {
+    body = <>
+      <div className="bar" style={{ background: bar(SPECTRAL) }} />
+      <div className="bar-labels"><span>diverged (longest-lasting darkest)</span><span>converged (largest Σ loss darkest)</span></div>
+      {swatch("not done", NOT_DONE)}
+    </>;
+  } else if (layer === "trainable" || layer === "stable") {
+    body = <>{swatch(layer, YES)}{swatch(layer === "trainable" ? "untrainable" : "unstable", NO)}{swatch("not done", NOT_DONE)}</>;
+  } else {
+    body = <>
+      <div className="bar" style={{ background: bar(VIRIDIS) }} />
+      <div className="bar-labels"><span>{data ? formatSig(10 ** data.lo, 3) : ""}</span><span>log scale</span><span>{data ? formatSig(10 ** data.hi, 3) : ""}</span></div>
+      {swatch("non-finite", NON_FINITE)}{swatch("not done", NOT_DONE)}
+    </>;
+  }
+  return <div className="legend" data-testid="legend"><h3>{LAYER_LABEL[layer]}</h3>{body}</div>;
+}
+
+export function Breadcrumb() {
+  const focusId = useUi((s) => s.focusId);
+  const sweeps = useUi((s) => s.sweeps);
+  if (!focusId || !sweeps[focusId]) return null;
+  const chain = ancestry(focusId, sweeps);
+  return (
+    <nav className="breadcrumb" data-testid="breadcrumb">
+      {chain.map((s, i) => (
+        <span key={s.id}>
+          {i > 0 && " › "}
+          <button onClick={() => { useUi.setState({ focusId: s.id }); home(s.id); }} title={s.id}>
+            {i === 0 ? s.name : `zoom ${i} (${s.nx}×${s.ny})`}
+          </button>
+        </span>
+      ))}
+    </nav>
+  );
+}
+
+function outcomeLine(d: CellDetail): string {
+  if (!d.done || !d.outcome) return "not done";
+  const o = d.outcome;
+  return `${o.trainable ? "trainable" : "untrainable"}, ${o.stable ? "stable" : "unstable"}, score ${formatSig(o.score, 4)}, `
+    + `final loss ${formatSig(o.final_loss, 4)}`;
+}
+
+function HparamTable({ d, sweep }: { d: CellDetail; sweep: SweepSummary }) {
+  const axes = [sweep.xAxis.param, sweep.yAxis.param];
+  const keys = Object.keys(d.hparams).sort((a, b) => Number(axes.includes(b)) - Number(axes.includes(a)));
+  return (
+    <table className="hparams"><tbody>
+      {keys.map((k) => <tr key={k} className={axes.includes(k) ? "axis-param" : ""}><td>{k}</td><td data-testid={`hp-${k}`}>{formatExact(d.hparams[k])}</td></tr>)}
+    </tbody></table>
+  );
+}
+
+export function Readout() {
+  const hover = useUi((s) => s.hover);
+  const sweeps = useUi((s) => s.sweeps);
+  if (!hover) return <div className="readout muted" data-testid="readout">hover the map for a cell's hyperparameters</div>;
+  const s = sweeps[hover.sweepId];
+  const d = hover.detail;
+  return (
+    <div className="readout" data-testid="readout" data-sweep={hover.sweepId} data-cell={hover.cell}
+      data-trainable={d?.outcome ? String(d.outcome.trainable) : ""}>
+      <div>cell <b data-testid="readout-cell">{d ? `(${d.ix}, ${d.iy})` : "…"}</b> #{hover.cell} of {s?.name}</div>
+      {d && s && <>
+        <div>{s.xAxis.param} = <span data-testid="readout-x">{formatExact(d.hparams[s.xAxis.param] ?? null)}</span></div>
+        <div>{s.yAxis.param} = <span data-testid="readout-y">{formatExact(d.hparams[s.yAxis.param] ?? null)}</span></div>
+        <div data-testid="readout-outcome">{outcomeLine(d)}</div>
+      </>}
+    </div>
+  );
+}
+
+export function Inspector() {
+  const d = useUi((s) => s.selected);
+  const sweeps = useUi((s) => s.sweeps);
+  if (!d) return <div className="inspector muted">click a cell to inspect it</div>;
+  const s = sweeps[d.sweepId];
+  const aroundPoint = () => {
+    const wx = (d.bounds.x1 - d.bounds.x0) * 2, wy = (d.bounds.y1 - d.bounds.y0) * 2;
+    void openZoomDialog(d.sweepId, { x0: d.centre.x - wx, x1: d.centre.x + wx, y0: d.centre.y - wy, y1: d.centre.y + wy });
+  };
+  return (
+    <div className="inspector" data-testid="inspector">
+      <h3>cell ({d.ix}, {d.iy}) #{d.cell}</h3>
+      <div data-testid="inspector-outcome">{outcomeLine(d)}</div>
+      {d.outcome && <div className="muted">
+        held-out loss {formatSig(d.outcome.heldout_loss, 4)}{Number.isFinite(d.outcome.ood_loss) ? `, OOD loss ${formatSig(d.outcome.ood_loss, 4)}` : ""}
+        {d.outcome.divergence_step >= 0 ? `, diverged at step ${d.outcome.divergence_step}` : ""}
+      </div>}
+      {d.curve ? <>
+        <LinePlot testId="loss-curve" title="loss" x={d.curve.step} y={d.curve.loss} log />
+        <LinePlot testId="grad-curve" title="grad norm" x={d.curve.step.subarray(0, d.curve.gradNorm.length)} y={d.curve.gradNorm} log />
+      </> : <div className="muted">no curves recorded for this sweep (record.curves)</div>}
+      {s && <HparamTable d={d} sweep={s} />}
+      <button data-testid="sweep-around" onClick={aroundPoint}>new sweep around this point</button>
+    </div>
+  );
+}
+
+export function ZoomDialog() {
+  const d = useUi((s) => s.zoomDialog);
+  if (!d) return null;
+  const p = d.preview;
+  return (
+    <div className="dialog-backdrop">
+      <div className="dialog" role="dialog" data-testid="zoom-dialog">
+        <h3>zoom scan</h3>
+        <label className="field">points per axis{" "}
+          <input data-testid="zoom-points" type="number" min={2} value={d.req.points}
+            onChange={(e) => void updateZoomRequest({ points: Number(e.target.value) })} /></label>
+        <label className="field">steps{" "}
+          <input data-testid="zoom-steps" type="number" min={1} placeholder={p ? String(p.spec.train.steps ?? "") : "parent's"}
+            value={d.req.steps ?? ""} onChange={(e) => void updateZoomRequest({ steps: e.target.value ? Number(e.target.value) : null })} /></label>
+        <label className="field">target{" "}
+          <select value={d.req.target} onChange={(e) => void updateZoomRequest({ target: e.target.value })}>
+            <option value="local">local</option>
+          </select></label>
+        {p && <div className="muted" data-testid="zoom-window">
+          window x [{formatSig(p.window.x0, 8)}, {formatSig(p.window.x1, 8)}], y [{formatSig(p.window.y0, 8)}, {formatSig(p.window.y1, 8)}] (axis units)
+        </div>}
+        {p && <div data-testid="zoom-cost">{formatCost(p.cost)}</div>}
+        {p?.warnings.map((w) => <div key={w} className="warning">{w}</div>)}
+        {d.error && <div className="error">{d.error}</div>}
+        <div className="buttons">
+          <button onClick={() => useUi.setState({ zoomDialog: null })}>cancel</button>
+          <button data-testid="zoom-start" disabled={!p || d.busy} onClick={() => void confirmZoom()}>start</button>
+        </div>
+      </div>
+    </div>
+  );
+}
+
+export function Library() {
+  const sweeps = useUi((s) => s.sweeps);
+  const api = useUi((s) => s.api);
+  const [q, setQ] = useState("");
+  const list = Object.values(sweeps)
+    .filter((s) => !q || `${s.name} ${s.id} ${s.tags.join(" ")}`.toLowerCase().includes(q.toLowerCase()))
+    .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+  return (
+    <div className="library" data-testid="library">
+      <input placeholder="search name, id, tag" value={q} onChange={(e) => setQ(e.target.value)} data-testid="library-search" />
+      {list.map((s) => (
+        <div key={s.id} className="library-row" data-testid="library-row" data-id={s.id}>
+          <button className="link" onClick={() => void openSweep(s.id)}>{s.name}</button>
+          <span className="muted"> {s.nx}×{s.ny} {s.status} {s.doneCells}/{s.cells}{s.parentId ? " zoom" : ""}</span>
+          <div className="tags">{s.tags.map((t) => <span key={t} className="tag">{t}</span>)}</div>
+          <div className="row-actions">
+            <button onClick={() => { const n = prompt("name", s.name); if (n) void api!.renameSweep(s.id, n); }}>rename</button>
+            <button onClick={() => { const t = prompt("tags (comma separated)", s.tags.join(", ")); if (t !== null) void api!.setTags(s.id, t.split(",").map((x) => x.trim()).filter(Boolean)); }}>tag</button>
+            <button onClick={() => { if (confirm(`delete ${s.name} and its zooms?`)) void api!.deleteSweep(s.id); }}>delete</button>
+          </div>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+export function ProgressPanel() {
+  const sweeps = useUi((s) => s.sweeps);
+  const progress = useUi((s) => s.progress);
+  const connection = useUi((s) => s.connection);
+  const active = Object.values(sweeps).filter((s) => s.status === "running" || s.status === "submitted" || s.status === "created");
+  return (
+    <div className="progress" data-testid="progress">
+      <span className={`conn conn-${connection}`}>{connection === "open" ? "connected" : connection}</span>
+      {active.map((s) => {
+        const p = progress[s.id];
+        return <span key={s.id} className="progress-item">{s.name}: {s.doneCells}/{s.cells}
+          {p && p.rate > 0 ? `, ${p.rate.toFixed(0)} cells/s, ETA ${p.eta === null ? "?" : `${Math.ceil(p.eta)}s`}` : ""}</span>;
+      })}
+    </div>
+  );
+}

@@ -1,0 +1,146 @@
+// The map's colour map, in a fragment shader over a float texture of layer values (contract.ts LayerData).
+// Cells are fetched with texelFetch (nearest, crisp at any zoom); zoomed out, a mip level holding the mean of
+// the cells under a pixel is used instead, so the picture does not shimmer. The colour stops are the
+// analysis module's (matplotlib Spectral for the paper's colouring, viridis for losses), so the map matches
+// the exported figures pixel for pixel.
+
+import * as THREE from "three";
+import { NON_FINITE as NON_FINITE_RGB, NO, NOT_DONE as NOT_DONE_RGB, type Rgb, SPECTRAL, VIRIDIS, YES } from "../src-main/analysis/colour";
+import type { LayerData } from "../src-main/api/contract";
+
+const vertex = /* glsl */ `
+in vec3 position;
+in vec2 uv;
+uniform vec4 uNdc;
+uniform vec4 uLocal;
+out vec2 vLocal;
+void main() {
+  vLocal = mix(uLocal.xy, uLocal.zw, uv);
+  gl_Position = vec4(mix(uNdc.xy, uNdc.zw, uv), 0.0, 1.0);
+}`;
+
+const fragment = /* glsl */ `
+precision highp float;
+precision highp int;
+precision highp sampler2D;
+uniform sampler2D uTex;
+uniform ivec2 uBase;
+uniform ivec2 uSize;
+uniform int uLevel;
+uniform int uKind;
+uniform float uLo;
+uniform float uHi;
+uniform bool uHideNotDone;
+uniform vec3 uSpectral[11];
+uniform vec3 uViridis[9];
+uniform vec3 uNotDone;
+uniform vec3 uNonFinite;
+uniform vec3 uYes;
+uniform vec3 uNo;
+in vec2 vLocal;
+out vec4 outColor;
+
+vec3 spectral(float t) {
+  float u = clamp(t, 0.0, 1.0) * 10.0;
+  int i = min(9, int(floor(u)));
+  return mix(uSpectral[i], uSpectral[i + 1], u - float(i));
+}
+vec3 viridis(float t) {
+  float u = clamp(t, 0.0, 1.0) * 8.0;
+  int i = min(7, int(floor(u)));
+  return mix(uViridis[i], uViridis[i + 1], u - float(i));
+}
+
+void main() {
+  ivec2 cell = clamp(uBase + ivec2(floor(vLocal)), ivec2(0), uSize - 1);
+  ivec2 size = textureSize(uTex, uLevel);
+  float v = texelFetch(uTex, min(cell >> uLevel, size - 1), uLevel).r;
+  if (v < -1e29) {
+    if (uHideNotDone) discard;
+    outColor = vec4(uNotDone, 1.0);
+    return;
+  }
+  if (v > 1e29) { outColor = vec4(uNonFinite, 1.0); return; }
+  vec3 c;
+  if (uKind == 0) c = spectral((v + 1.0) * 0.5);
+  else if (uKind == 1) c = mix(uNo, uYes, v);
+  else c = viridis((v - uLo) / max(uHi - uLo, 1e-12));
+  outColor = vec4(c, 1.0);
+}`;
+
+const rgb = (c: Rgb) => new THREE.Vector3(c[0] / 255, c[1] / 255, c[2] / 255);
+const KIND = { rank: 0, binary: 1, log: 2 } as const;
+
+/** Mean of the valid values under each texel of the next level; sentinels only where no value is valid. */
+export function buildMips(values: Float32Array, nx: number, ny: number): { data: Float32Array; width: number; height: number }[] {
+  const levels = [{ data: values, width: nx, height: ny }];
+  for (let w = nx, h = ny; w > 1 || h > 1; ) {
+    const src = levels[levels.length - 1];
+    const W = Math.max(1, w >> 1), H = Math.max(1, h >> 1);
+    const out = new Float32Array(W * H);
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        let sum = 0, n = 0, nonFinite = false;
+        for (let dy = 0; dy < 2; dy++) {
+          const yy = 2 * y + dy;
+          if (yy >= h) continue;
+          for (let dx = 0; dx < 2; dx++) {
+            const xx = 2 * x + dx;
+            if (xx >= w) continue;
+            const v = src.data[yy * w + xx];
+            if (v > -1e29 && v < 1e29) { sum += v; n++; } else if (v > 1e29) nonFinite = true;
+          }
+        }
+        out[y * W + x] = n ? sum / n : nonFinite ? 2 ** 100 : -(2 ** 100);
+      }
+    }
+    levels.push({ data: out, width: W, height: H });
+    w = W; h = H;
+  }
+  return levels;
+}
+
+export function layerTexture(layer: LayerData): THREE.DataTexture {
+  const tex = new THREE.DataTexture(layer.values, layer.nx, layer.ny, THREE.RedFormat, THREE.FloatType);
+  tex.internalFormat = "R32F";
+  tex.mipmaps = buildMips(layer.values, layer.nx, layer.ny) as unknown as THREE.DataTexture["mipmaps"];
+  tex.generateMipmaps = false;
+  tex.minFilter = THREE.NearestMipmapNearestFilter;
+  tex.magFilter = THREE.NearestFilter;
+  tex.needsUpdate = true;
+  return tex;
+}
+
+export function mapMaterial(): THREE.RawShaderMaterial {
+  return new THREE.RawShaderMaterial({
+    glslVersion: THREE.GLSL3,
+    vertexShader: vertex,
+    fragmentShader: fragment,
+    depthTest: false,
+    depthWrite: false,
+    transparent: true,
+    uniforms: {
+      uTex: { value: null }, uBase: { value: new THREE.Vector2(0, 0) }, uSize: { value: new THREE.Vector2(1, 1) },
+      uLevel: { value: 0 }, uKind: { value: 0 }, uLo: { value: 0 }, uHi: { value: 1 }, uHideNotDone: { value: false },
+      uNdc: { value: new THREE.Vector4() }, uLocal: { value: new THREE.Vector4() },
+      uSpectral: { value: SPECTRAL.map(rgb) }, uViridis: { value: VIRIDIS.map(rgb) },
+      uNotDone: { value: rgb(NOT_DONE_RGB) }, uNonFinite: { value: rgb(NON_FINITE_RGB) }, uYes: { value: rgb(YES) }, uNo: { value: rgb(NO) },
+    },
+  });
+}
+
+export function setLayerUniforms(m: THREE.RawShaderMaterial, layer: LayerData, tex: THREE.DataTexture, hideNotDone: boolean): void {
+  const u = m.uniforms;
+  u.uTex.value = tex;
+  u.uSize.value.set(layer.nx, layer.ny);
+  u.uKind.value = KIND[layer.kind];
+  u.uLo.value = layer.lo;
+  u.uHi.value = layer.hi;
+  u.uHideNotDone.value = hideNotDone;
+}
+
+/** Mip level for a pixel footprint of `cellsPerPixel` cells (0 when cells are at least a pixel wide). */
+export function mipLevel(cellsPerPixel: number, levels: number): number {
+  if (!(cellsPerPixel > 1)) return 0;
+  return Math.min(levels - 1, Math.floor(Math.log2(cellsPerPixel) + 0.5));
+}

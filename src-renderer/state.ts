@@ -1,0 +1,256 @@
+// The UI's state (zustand): sweeps known to the server, the layer textures' data, the float64 view and its
+// history, hover / selection, the zoom dialog. Everything that talks to the server goes through `api`.
+
+import { create } from "zustand";
+import type {
+  Api, ApiEvent, CellDetail, LayerData, LayerName, SweepSummary, ZoomPreview, ZoomRequest,
+} from "../src-main/api/contract";
+import { fitWindow, pickCell, type View, type Viewport, type Window } from "./view";
+
+export type Progress = Extract<ApiEvent, { type: "progress" }>;
+
+export interface ZoomDialogState { req: ZoomRequest; preview: ZoomPreview | null; error: string | null; busy: boolean }
+
+export interface UiState {
+  api: Api | null;
+  connection: "connecting" | "open" | "closed";
+  connectionError: string | null;
+  sweeps: Record<string, SweepSummary>;
+  rootId: string | null;
+  /** The sweep the breadcrumb ends at (the one last opened or zoomed into). */
+  focusId: string | null;
+  layer: LayerName;
+  layers: Record<string, LayerData>;
+  view: View | null;
+  viewport: Viewport;
+  history: View[];
+  historyIndex: number;
+  hover: { sweepId: string; cell: number; detail: CellDetail | null } | null;
+  selected: CellDetail | null;
+  mode: "map" | "surface";
+  box: Window | null;
+  zoomDialog: ZoomDialogState | null;
+  progress: Record<string, Progress>;
+  notices: string[];
+  panel: "library" | "inspector";
+}
+
+export const useUi = create<UiState>(() => ({
+  api: null, connection: "connecting", connectionError: null, sweeps: {}, rootId: null, focusId: null,
+  layer: "score", layers: {}, view: null, viewport: { width: 800, height: 600 }, history: [], historyIndex: -1,
+  hover: null, selected: null, mode: "map", box: null, zoomDialog: null, progress: {}, notices: [], panel: "inspector",
+}));
+
+const get = useUi.getState;
+const set = useUi.setState;
+
+/** The chain from the root down to `id`. */
+export function ancestry(id: string, sweeps: Record<string, SweepSummary>): SweepSummary[] {
+  const out: SweepSummary[] = [];
+  for (let s: SweepSummary | undefined = sweeps[id]; s; s = s.parentId ? sweeps[s.parentId] : undefined) out.unshift(s);
+  return out;
+}
+
+/** The root's whole tree, coarsest first, so finer zooms draw on top. */
+export function drawnSweeps(st: Pick<UiState, "rootId" | "sweeps">): SweepSummary[] {
+  if (!st.rootId || !st.sweeps[st.rootId]) return [];
+  const all = Object.values(st.sweeps);
+  const out: { s: SweepSummary; depth: number }[] = [];
+  const walk = (s: SweepSummary, depth: number) => {
+    out.push({ s, depth });
+    for (const c of all.filter((c) => c.parentId === s.id).sort((a, b) => a.createdAt.localeCompare(b.createdAt))) walk(c, depth + 1);
+  };
+  walk(st.sweeps[st.rootId], 0);
+  return out.sort((a, b) => a.depth - b.depth).map((o) => o.s);
+}
+
+/** The finest drawn sweep with a result (or, failing that, any) at world point (x, y). */
+export function sweepCellAt(x: number, y: number): { sweep: SweepSummary; cell: number } | null {
+  const st = get();
+  const drawn = drawnSweeps(st);
+  let fallback: { sweep: SweepSummary; cell: number } | null = null;
+  for (let k = drawn.length - 1; k >= 0; k--) {
+    const s = drawn[k];
+    const c = pickCell(s.window, s.nx, s.ny, x, y);
+    if (!c) continue;
+    const layer = st.layers[s.id];
+    if (layer && layer.values[c.index] > -1e29) return { sweep: s, cell: c.index };
+    if (k === 0 || !fallback) fallback = fallback ?? { sweep: s, cell: c.index };
+  }
+  return fallback;
+}
+
+// ----------------------------------------------------------------------------- view and history
+
+export function setViewport(vp: Viewport): void {
+  const st = get();
+  if (st.viewport.width === vp.width && st.viewport.height === vp.height) return;
+  set({ viewport: vp });
+  if (!st.view && st.focusId) home(st.focusId);
+}
+
+export function setView(view: View): void {
+  set({ view });
+}
+
+/** Record the current view as a step in the zoom history (after a gesture settles) and in the URL. */
+export function commitView(): void {
+  const { view, history, historyIndex } = get();
+  if (!view) return;
+  const last = history[historyIndex];
+  if (last && last.cx === view.cx && last.cy === view.cy && last.sx === view.sx && last.sy === view.sy) return;
+  const h = history.slice(0, historyIndex + 1);
+  h.push(view);
+  set({ history: h, historyIndex: h.length - 1 });
+  writeUrl();
+}
+
+export function historyStep(delta: number): void {
+  const { history, historyIndex } = get();
+  const i = historyIndex + delta;
+  if (i < 0 || i >= history.length) return;
+  set({ historyIndex: i, view: history[i] });
+  writeUrl();
+}
+
+/** Fit the view to a sweep's window (the 0 key fits the root). */
+export function home(id?: string): void {
+  const st = get();
+  const s = st.sweeps[id ?? st.rootId ?? ""];
+  if (!s) return;
+  set({ view: fitWindow(s.window, st.viewport, 24) });
+  commitView();
+}
+
+function writeUrl(): void {
+  const { view, focusId } = get();
+  if (!view || !focusId) return;
+  const u = new URL(location.href);
+  u.searchParams.set("sweep", focusId);
+  u.searchParams.set("view", [view.cx, view.cy, view.sx, view.sy].map(String).join(","));
+  history.replaceState(null, "", u.toString());
+}
+
+// ----------------------------------------------------------------------------- data
+
+const fetching = new Map<string, Promise<void>>();
+const again = new Set<string>();
+
+/** Fetch a sweep's current layer; a request made while one is in flight runs once more after it. */
+export function refreshLayer(id: string): Promise<void> {
+  const inFlight = fetching.get(id);
+  if (inFlight) { again.add(id); return inFlight; }
+  const p = (async () => {
+    const { api, layer } = get();
+    if (!api) return;
+    const data = await api.getLayer(id, layer);
+    if (get().layer === data.layer) set((st) => ({ layers: { ...st.layers, [id]: data } }));
+  })().finally(() => {
+    fetching.delete(id);
+    if (again.delete(id)) void refreshLayer(id);
+  });
+  fetching.set(id, p);
+  return p;
+}
+
+export async function setLayer(layer: LayerName): Promise<void> {
+  set({ layer, layers: {} });
+  await Promise.all(drawnSweeps(get()).map((s) => refreshLayer(s.id)));
+}
+
+/** Show sweep `id`: its root's tree is drawn, the view fits `id` unless one is given. */
+export async function openSweep(id: string, view?: View): Promise<void> {
+  const st = get();
+  const chain = ancestry(id, st.sweeps);
+  if (!chain.length) throw new Error(`unknown sweep ${id}`);
+  const rootId = chain[0].id;
+  set({ rootId, focusId: id, selected: null, hover: null, layers: rootId === st.rootId ? st.layers : {} });
+  if (view) { set({ view }); commitView(); } else home(id);
+  await Promise.all(drawnSweeps(get()).map((s) => refreshLayer(s.id)));
+}
+
+export function onEvent(e: ApiEvent): void {
+  if (e.type === "sweep-updated") {
+    const prev = get().sweeps[e.sweep.id];
+    set((st) => ({ sweeps: { ...st.sweeps, [e.sweep.id]: e.sweep } }));
+    const drawn = drawnSweeps(get()).some((s) => s.id === e.sweep.id);
+    if (drawn && (!prev || prev.doneCells !== e.sweep.doneCells || prev.status !== e.sweep.status)) void refreshLayer(e.sweep.id);
+  } else if (e.type === "sweep-deleted") {
+    set((st) => {
+      const sweeps = { ...st.sweeps };
+      delete sweeps[e.id];
+      const layers = { ...st.layers };
+      delete layers[e.id];
+      return { sweeps, layers, rootId: st.rootId === e.id ? null : st.rootId, focusId: st.focusId === e.id ? st.rootId : st.focusId };
+    });
+  } else if (e.type === "progress") {
+    set((st) => ({ progress: { ...st.progress, [e.sweepId]: e } }));
+  } else if (e.type === "notice") {
+    set((st) => ({ notices: [...st.notices.slice(-4), e.message] }));
+  }
+}
+
+export async function start(api: Api, params: URLSearchParams): Promise<void> {
+  set({ api, connection: "open" });
+  api.subscribe(onEvent);
+  const list = await api.listSweeps();
+  set({ sweeps: Object.fromEntries(list.map((s) => [s.id, s])) });
+  if (!list.length) return;
+  const named = params.get("sweep");
+  const latest = [...list].sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))[0];
+  const id = named && list.some((s) => s.id === named) ? named : latest.id;
+  const v = params.get("view")?.split(",").map(Number);
+  await openSweep(id, v && v.length === 4 && v.every(Number.isFinite) ? { cx: v[0], cy: v[1], sx: v[2], sy: v[3] } : undefined);
+}
+
+// ----------------------------------------------------------------------------- hover, selection, zoom dialog
+
+let hoverKey = "";
+export async function hoverAt(x: number, y: number): Promise<void> {
+  const hit = sweepCellAt(x, y);
+  const key = hit ? `${hit.sweep.id}:${hit.cell}` : "";
+  if (key === hoverKey) return;
+  hoverKey = key;
+  if (!hit) { set({ hover: null }); return; }
+  set({ hover: { sweepId: hit.sweep.id, cell: hit.cell, detail: null } });
+  const detail = await get().api!.getCell(hit.sweep.id, hit.cell);
+  if (hoverKey === key) set({ hover: { sweepId: hit.sweep.id, cell: hit.cell, detail } });
+}
+
+export async function selectAt(x: number, y: number): Promise<void> {
+  const hit = sweepCellAt(x, y);
+  if (!hit) { set({ selected: null }); return; }
+  set({ selected: await get().api!.getCell(hit.sweep.id, hit.cell), panel: "inspector" });
+}
+
+export async function openZoomDialog(parentId: string, window: Window): Promise<void> {
+  const req: ZoomRequest = { parentId, window, points: 24, steps: null, target: "local" };
+  set({ zoomDialog: { req, preview: null, error: null, busy: false } });
+  await updateZoomRequest({});
+}
+
+export async function updateZoomRequest(patch: Partial<ZoomRequest>): Promise<void> {
+  const d = get().zoomDialog;
+  if (!d) return;
+  const req = { ...d.req, ...patch };
+  set({ zoomDialog: { ...d, req } });
+  try {
+    const preview = await get().api!.previewZoom(req);
+    if (get().zoomDialog?.req === req) set({ zoomDialog: { ...get().zoomDialog!, preview, error: null } });
+  } catch (e) {
+    if (get().zoomDialog?.req === req) set({ zoomDialog: { ...get().zoomDialog!, preview: null, error: (e as Error).message } });
+  }
+}
+
+export async function confirmZoom(): Promise<void> {
+  const d = get().zoomDialog;
+  if (!d) return;
+  set({ zoomDialog: { ...d, busy: true } });
+  try {
+    const child = await get().api!.startZoom(d.req);
+    set((st) => ({ sweeps: { ...st.sweeps, [child.id]: child }, zoomDialog: null, focusId: child.id }));
+    void refreshLayer(child.id);
+  } catch (e) {
+    set({ zoomDialog: { ...d, busy: false, error: (e as Error).message } });
+  }
+}
