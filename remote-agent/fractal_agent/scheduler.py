@@ -77,8 +77,8 @@ def _worker(spec, device, threads, tasks, results, parent_pid):
     torch.set_num_threads(threads)
     if device.startswith("cuda"):
         torch.cuda.set_device(torch.device(device))
-    from . import trainer
     try:
+        from . import trainer
         results.put(("ready", device, population_size(spec, device)))
     except Exception:
         results.put(("error", None, device, traceback.format_exc()))
@@ -87,8 +87,12 @@ def _worker(spec, device, threads, tasks, results, parent_pid):
         try:
             task = tasks.get(timeout=1.0)
         except queue.Empty:
-            if os.getppid() != parent_pid:  # parent killed (kill -9): do not linger holding a GPU
-                return
+            task = "poll"
+        if os.getppid() != parent_pid:
+            # The parent was killed (kill -9): nobody reads `results`, so a pending put would block
+            # the exit forever. Leave at once rather than linger holding a GPU.
+            os._exit(0)
+        if task == "poll":
             continue
         if task is None:
             return
