@@ -29,7 +29,12 @@ export interface ConnectOptions {
   debug?: (msg: string) => void;
 }
 
-export interface RunResult { code: number | null; signal: string | null; stdout: string; stderr: string }
+export interface ExitStatus { code: number | null; signal: string | null }
+export interface RunResult extends ExitStatus { stdout: string; stderr: string }
+
+/** A command on an exec channel; `exited` resolves at its exit status, or {code: null, signal: null}
+ *  when the channel or the connection closes without one. Never rejects. */
+export interface RemoteCommand { channel: ClientChannel; exited: Promise<ExitStatus> }
 
 /** RFC 4254 exit-signal names come without "SIG"; Node's have it. */
 export function signalName(name: string | undefined | null): string | null {
@@ -70,30 +75,43 @@ export class SshConnection {
   }
 
   /** Open an exec channel running `command` in the remote user's shell. The caller quotes it. */
-  exec(command: string): Promise<ClientChannel> {
+  exec(command: string): Promise<RemoteCommand> {
     const gone = this.dropped();
     if (gone) return Promise.reject(gone);
     return new Promise((resolve, reject) => {
       this.client.exec(command, (err, channel) => {
-        if (err) reject(new SshError("dropped", this.label, `${this.label}: could not start a remote command: ${err.message}`, { cause: err }));
-        else resolve(channel);
+        if (err) {
+          reject(new SshError("dropped", this.label, `${this.label}: could not start a remote command: ${err.message}`, { cause: err }));
+          return;
+        }
+        // Listen now: a fast command's exit status can arrive in the same packet batch as the
+        // exec reply, before any promise continuation runs.
+        let status: ExitStatus = { code: null, signal: null };
+        const exited = new Promise<ExitStatus>((done) => {
+          channel.once("exit", (code: number | null, signal?: string) => { status = { code, signal: signalName(signal) }; done(status); });
+          channel.once("close", () => done(status));
+          void this.closed.then(() => done(status)); // ssh2 does not close channels when the connection drops
+        });
+        resolve({ channel, exited });
       });
     });
   }
 
   /** Run a command to completion and collect its output. */
   async run(command: string, stdin?: string | Buffer): Promise<RunResult> {
-    const ch = await this.exec(command);
+    const { channel: ch, exited } = await this.exec(command);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     ch.on("data", (d: Buffer) => out.push(d));
     ch.stderr.on("data", (d: Buffer) => err.push(d));
-    let code: number | null = null;
-    let signal: string | null = null;
-    ch.on("exit", (c: number | null, s?: string) => { code = c; signal = signalName(s); });
     if (stdin !== undefined) ch.end(stdin);
     else ch.end();
-    await new Promise<void>((resolve) => ch.once("close", () => resolve()));
+    const dropped = await new Promise<SshError | null>((resolve) => {
+      ch.once("close", () => resolve(null)); // all output read
+      void this.closed.then((e) => resolve(e ?? new SshError("dropped", this.label, `Connection to ${this.label} closed while running a command`)));
+    });
+    if (dropped) throw dropped;
+    const { code, signal } = await exited;
     return { code, signal, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") };
   }
 
@@ -271,8 +289,8 @@ function handshake(h: ResolvedHost, sock: Duplex | undefined, opts: ConnectOptio
           debug?.(`${hostPort}: host key accepted (${verdict})`);
           return true;
         } catch (err) {
-          if (!(err instanceof HostKeyError)) throw err;
-          hostKeyError = err;
+          // A trust list we cannot read is a refusal too, with its own message.
+          hostKeyError = err instanceof HostKeyError ? err : new SshError("config", hostPort, `${hostPort}: cannot check the host key: ${(err as Error).message}`);
           return false;
         }
       },

@@ -10,13 +10,13 @@
 
 import { PassThrough } from "node:stream";
 import type { AgentProcess, Transport } from "../core/transport.js";
-import { connectSsh, signalName, type ConnectOptions, type SshConnection } from "./connect.js";
+import { connectSsh, type ConnectOptions, type SshConnection } from "./connect.js";
 import { SshError } from "./errors.js";
 import { installAgent, remoteHome, type AgentSource, type InstallResult } from "./install.js";
 import { probe, type AgentEnv, type ProbeResult } from "./probe.js";
 import { agentCommand } from "./quote.js";
 
-export { connectSsh, SshConnection, type ConnectOptions, type RunResult } from "./connect.js";
+export { connectSsh, SshConnection, type ConnectOptions, type ExitStatus, type RemoteCommand, type RunResult } from "./connect.js";
 export { parseAddress, resolveTarget, type ResolvedHost } from "./config.js";
 export { HostKeyError, SshError, isRetryable, type HostKeyProblem, type SshErrorKind } from "./errors.js";
 export { defaultTrustFile, fingerprint } from "./hostkeys.js";
@@ -40,17 +40,9 @@ export interface SshTransportOptions extends ConnectOptions {
  *  privilege separation"), and closing the channel does not stop a process without a tty. So the
  *  command first reports its pid on stderr (a line we strip), and kill() also runs `kill <pid>`. */
 export async function channelProcess(conn: SshConnection, command: string): Promise<AgentProcess> {
-  const ch = await conn.exec(`printf '${PID_TAG}%s\\n' "$$" >&2; ${command}`);
-  let status: { code: number | null; signal: string | null } = { code: null, signal: null };
+  const { channel: ch, exited } = await conn.exec(`printf '${PID_TAG}%s\\n' "$$" >&2; ${command}`);
   let done = false;
-  // Like a child process's "exit": it comes whether or not anyone reads stdout ("close" would wait
-  // for that). No exit status (channel closed, connection dropped): {code: null, signal: null}.
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-    const finish = () => { done = true; resolve(status); };
-    ch.once("exit", (code: number | null, signal?: string) => { status = { code, signal: signalName(signal) }; finish(); });
-    ch.once("close", finish);
-    void conn.closed.then(finish); // ssh2 does not close channels when the connection itself drops
-  });
+  void exited.then(() => { done = true; });
 
   let pid: number | null = null;
   let head = "";
@@ -67,7 +59,7 @@ export async function channelProcess(conn: SshConnection, command: string): Prom
     }
     if (pid !== null && head.length > 0) stderr.write(Buffer.from(head, "latin1"));
   });
-  ch.stderr.on("end", () => stderr.end());
+  ch.stderr.on("end", () => stderr.end(pid === null ? Buffer.from(head, "latin1") : undefined));
 
   const signalRemote = (sig: "TERM" | "KILL") => {
     if (done) return;

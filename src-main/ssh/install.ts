@@ -173,7 +173,9 @@ export async function installAgent(conn: SshConnection, opts: InstallOptions = {
   try {
     for (const f of manifest.files) {
       const to = `${tmp}/${f.path}`;
-      await sftpCall<void>((cb) => sftp.fastPut(files.get(f.path)!, to, cb));
+      await sftpCall<void>((cb) => sftp.fastPut(files.get(f.path)!, to, cb)).catch((err: Error) => {
+        throw new SshError("remote", conn.label, `${conn.label}: uploading ${f.path} to ${to} failed: ${err.message}`, { cause: err });
+      });
       uploaded.push(to);
     }
     await writeRemote(sftp, `${tmp}/manifest.json`, manifestText);

@@ -53,6 +53,19 @@ function descendants(pid: number): { pid: number; comm: string }[] {
   return out;
 }
 
+/** Pids whose environment has HOME=<home> exactly (processes started by this sshd's sessions). */
+function processesWithHome(home: string): number[] {
+  const needle = `\0HOME=${home}\0`;
+  const out: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    let env: string;
+    try { env = "\0" + readFileSync(`/proc/${name}/environ`, "latin1"); } catch { continue; } // exited meanwhile
+    if (env.includes(needle)) out.push(Number(name));
+  }
+  return out;
+}
+
 function killQuietly(pid: number, signal: NodeJS.Signals): void {
   try { process.kill(pid, signal); } catch { /* already gone */ }
 }
@@ -143,6 +156,8 @@ export async function startSshd(opts: SshdOptions): Promise<Sshd> {
     running.delete(proc);
     for (const p of descendants(pid)) killQuietly(p.pid, "SIGKILL");
     for (const p of orphans) killQuietly(p, "SIGKILL");
+    // Daemons started over SSH detach (setsid) from sshd but carry the sessions' HOME: end those too.
+    for (const p of processesWithHome(remoteHome)) killQuietly(p, "SIGKILL");
     const gone = new Promise<void>((resolve) => (proc.exitCode !== null || proc.signalCode !== null ? resolve() : proc.once("exit", () => resolve())));
     killQuietly(pid, "SIGTERM");
     await gone;
