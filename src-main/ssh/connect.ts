@@ -256,13 +256,21 @@ function handshake(h: ResolvedHost, sock: Duplex | undefined, opts: ConnectOptio
   return new Promise((resolve, reject) => {
     const client = new SshClient();
     let settled = false;
+    // Our own handshake timer (not ssh2's readyTimeout): it stops once authentication begins, so a
+    // person typing a passphrase is not cut off. The server's LoginGraceTime bounds that part.
+    const handshakeTimer = setTimeout(() => {
+      fail(new SshError("timeout", hostPort, `Timed out after ${timeoutMs / 1000} s connecting to ${hostPort} (no SSH handshake): is the host up, the port right, and SSH not firewalled?`));
+      client.destroy();
+    }, timeoutMs);
     const fail = (err: SshError) => {
+      clearTimeout(handshakeTimer);
       if (settled) return;
       settled = true;
       client.end();
       reject(err);
     };
     client.once("ready", () => {
+      clearTimeout(handshakeTimer);
       settled = true;
       debug?.(`${where}: authenticated with ${tried[tried.length - 1] ?? "none"}`);
       resolve(client);
@@ -279,7 +287,7 @@ function handshake(h: ResolvedHost, sock: Duplex | undefined, opts: ConnectOptio
       port: h.port,
       username: h.user,
       sock: sock as never, // ssh2 accepts any connected duplex (a forwarded channel for jump hosts)
-      readyTimeout: timeoutMs,
+      readyTimeout: 0, // see handshakeTimer
       keepaliveInterval: opts.keepaliveMs ?? h.keepaliveMs ?? 15_000,
       keepaliveCountMax: 3,
       algorithms: { serverHostKey: hostKeyAlgorithms(knownKeyTypes(h.hostKeyHost, h.port, policy)) },
@@ -295,6 +303,7 @@ function handshake(h: ResolvedHost, sock: Duplex | undefined, opts: ConnectOptio
         }
       },
       authHandler: (_left: AuthenticationType[] | null, _partial: boolean | null, cb: (next: AuthStep | false) => void) => {
+        clearTimeout(handshakeTimer); // handshake done, host key accepted
         nextAuth().then(cb, (err: unknown) => {
           authError = err instanceof SshError ? err : new SshError("auth", where, String(err));
           cb(false);

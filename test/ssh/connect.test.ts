@@ -198,6 +198,13 @@ describe("authentication", () => {
     await c.close();
   });
 
+  it("does not count the time a person takes to type the passphrase against the handshake timeout", async () => {
+    resetKnownHosts();
+    const slow = async () => { await new Promise((r) => setTimeout(r, 700)); return "correct horse"; };
+    const c = await connectSsh(url(), base({ identity: encrypted.path, passphrase: slow, timeoutMs: 300 }));
+    await c.close();
+  });
+
   it("says clearly when the passphrase is wrong", async () => {
     resetKnownHosts();
     const err = await rejection(connectSsh(url(), base({ identity: encrypted.path, passphrase: async () => "wrong" })));
