@@ -169,7 +169,7 @@ async function askPassphrase(keyPath: string): Promise<string> {
 function progressBar(): { update: (p: Progress) => void; end: () => void } {
   const tty = process.stderr.isTTY;
   let last = 0;
-  let lastLine = "";
+  let lastDone = -1;
   const render = (p: Progress) => {
     const frac = p.total ? p.done / p.total : 0;
     const width = 30;
@@ -184,12 +184,12 @@ function progressBar(): { update: (p: Progress) => void; end: () => void } {
         if (now - last < 100 && p.done !== p.total) return;
         process.stderr.write(`\r${line}\x1b[K`);
       } else {
-        if (now - last < 1000 && p.done !== p.total) return;
-        if (line === lastLine) return;
+        // Not a terminal (a log file, CI): a line a second, and the finished count once.
+        if (p.done === p.total ? lastDone === p.total : now - last < 1000) return;
         process.stderr.write(line + "\n");
       }
       last = now;
-      lastLine = line;
+      lastDone = p.done;
     },
     end: () => { if (tty && last) process.stderr.write("\n"); },
   };

@@ -92,42 +92,70 @@ export function encodeBlock(values: Numeric, dtype: BlockDtype): Buffer {
   return Buffer.concat(parts);
 }
 
-export function decodeBlock(data: Uint8Array, dtype: BlockDtype, n: number): Numeric {
+interface StoredPlane { kind: number; bytes: Buffer }
+
+function storedPlanes(data: Uint8Array, dtype: BlockDtype): StoredPlane[] {
   const size = SIZE[dtype];
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   if (buf[0] !== size) throw new Error(`stored block has ${buf[0]} byte planes, expected ${size} for ${dtype}`);
-  const planes: (Uint8Array | null)[] = [];
+  const out: StoredPlane[] = [];
   let off = 1 + 5 * size;
   for (let b = 0; b < size; b++) {
-    const kind = buf[1 + 5 * b], len = buf.readUInt32LE(2 + 5 * b);
-    const bytes = buf.subarray(off, off + len);
+    const len = buf.readUInt32LE(2 + 5 * b);
+    out.push({ kind: buf[1 + 5 * b], bytes: buf.subarray(off, off + len) });
     off += len;
-    const plane = kind === ZERO ? null : kind === RAW ? bytes : inflateRawSync(bytes);
-    if (plane && plane.length !== n) throw new Error(`stored block plane ${b} has ${plane.length} bytes, expected ${n}`);
-    planes.push(plane);
   }
-  const out = new ArrayBuffer(n * size);
+  return out;
+}
+
+/**
+ * Decode a block of n values. With `into` (an array of the block's dtype) the values are written there at
+ * `offset` (how whole maps are assembled without an extra copy), and `into` is returned.
+ */
+export function decodeBlock(data: Uint8Array, dtype: BlockDtype, n: number, into?: Numeric, offset = 0): Numeric {
+  const planes = storedPlanes(data, dtype).map((p) => (p.kind === ZERO ? null : p.kind === RAW ? p.bytes : inflateRawSync(p.bytes)));
+  return assemble(planes, dtype, n, into, offset);
+}
+
+function assemble(planes: (Uint8Array | null)[], dtype: BlockDtype, n: number, into: Numeric | undefined, offset: number): Numeric {
+  const size = SIZE[dtype];
+  planes.forEach((p, b) => {
+    if (p && p.length !== n) throw new Error(`stored block plane ${b} has ${p.length} bytes, expected ${n}`);
+  });
+  const out = into ?? emptyArray(dtype, n);
+  if (out.BYTES_PER_ELEMENT !== size) throw new Error(`decodeBlock: target array does not hold ${dtype}`);
   const zero = new Uint8Array(n);
   if (size === 1) {
-    const o = new Uint8Array(out), p = planes[0] ?? zero;
+    const o = new Uint8Array(out.buffer, out.byteOffset + offset, n), p = planes[0] ?? zero;
     let prev = 0;
     for (let i = 0; i < n; i++) prev = o[i] = p[i] ^ prev;
   } else {
-    const words = new Uint32Array(out);
+    const words = new Uint32Array(out.buffer, out.byteOffset + offset * size, (n * size) >> 2);
     const w = size >> 2;
     for (let j = 0; j < w; j++) {
       const [p0, p1, p2, p3] = [0, 1, 2, 3].map((b) => planes[j * 4 + b] ?? zero);
       let prev = 0;
-      for (let i = 0; i < n; i++) {
-        prev ^= p0[i] | (p1[i] << 8) | (p2[i] << 16) | (p3[i] << 24);
-        words[i * w + j] = prev;
+      if (planes[j * 4] === null) { // the rounded float32 case: lowest plane all zero
+        for (let i = 0; i < n; i++) {
+          prev ^= (p1[i] << 8) | (p2[i] << 16) | (p3[i] << 24);
+          words[i * w + j] = prev;
+        }
+      } else {
+        for (let i = 0; i < n; i++) {
+          prev ^= p0[i] | (p1[i] << 8) | (p2[i] << 16) | (p3[i] << 24);
+          words[i * w + j] = prev;
+        }
       }
     }
   }
+  return out;
+}
+
+function emptyArray(dtype: BlockDtype, n: number): Numeric {
   switch (dtype) {
-    case "f8": return new Float64Array(out);
-    case "f4": return new Float32Array(out);
-    case "i4": return new Int32Array(out);
-    case "u1": return new Uint8Array(out);
+    case "f8": return new Float64Array(n);
+    case "f4": return new Float32Array(n);
+    case "i4": return new Int32Array(n);
+    case "u1": return new Uint8Array(n);
   }
 }

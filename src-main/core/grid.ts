@@ -113,7 +113,10 @@ export function childWindows(parent: Spec, kx: number, ky: number): Window[] {
   return out;
 }
 
-/** The child spec of a zoom: same settings as the parent, the window and resolution given, parent recorded. */
+/**
+ * The child spec of a zoom: same settings as the parent, the window and resolution given, parent recorded.
+ * Not yet normalised (record.curves is left to validate()); pass it through validate().
+ */
 export function zoomSpec(parent: Spec, parentId: string, w: Window, points: number): Spec {
   if (!windowInside(w, specWindow(parent))) {
     const p = specWindow(parent);
@@ -126,7 +129,8 @@ export function zoomSpec(parent: Spec, parentId: string, w: Window, points: numb
   child.axes.x.points = points;
   child.axes.y.points = points;
   child.parent = { sweep: parentId };
-  // record.curves was defaulted from the parent's cell count; let the child's own size decide it again.
+  // record.curves was defaulted from the parent's cell count; let validate() default it from the child's size.
+  delete (child as Partial<Spec>).record;
   return child;
 }
 

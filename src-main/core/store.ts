@@ -306,19 +306,21 @@ export class Store {
   /** Done flags, one byte per cell (1 where the cell has a result). */
   loadDone(sweepId: string): Uint8Array {
     const sweep = this.mustSweep(sweepId);
-    const out = new Uint8Array(sweep.cells);
+    // Rounded up to whole bytes of bits so every 8 cells expand with two 32-bit writes.
+    const padded = new Uint8Array(Math.ceil(sweep.cells / 8) * 8);
+    const words = new Uint32Array(padded.buffer);
     for (const r of this.db.prepare("SELECT block, bits FROM done_blocks WHERE sweep_id = ?").iterate(sweepId) as
       Iterable<{ block: number; bits: Buffer }>) {
-      const base = r.block * BLOCK_CELLS;
-      const n = blockLength(sweep.cells, r.block);
-      for (let byte = 0; byte < n >> 3; byte++) {
-        const v = r.bits[byte], o = base + (byte << 3);
+      const base = (r.block * BLOCK_CELLS) >> 2;
+      const bytes = Math.ceil(blockLength(sweep.cells, r.block) / 8);
+      for (let b = 0; b < bytes; b++) {
+        const v = r.bits[b];
         if (v === 0) continue;
-        for (let k = 0; k < 8; k++) out[o + k] = (v >> k) & 1;
+        words[base + 2 * b] = BITS_LO[v];
+        words[base + 2 * b + 1] = BITS_HI[v];
       }
-      for (let i = n & ~7; i < n; i++) out[base + i] = (r.bits[i >> 3] >> (i & 7)) & 1;
     }
-    return out;
+    return padded.subarray(0, sweep.cells);
   }
 
   /**
@@ -334,7 +336,7 @@ export class Store {
     const out = emptyBlock(dtype, sweep.cells);
     for (const r of this.db.prepare("SELECT block, data FROM result_blocks WHERE sweep_id = ? AND field = ?").iterate(sweepId, field) as
       Iterable<{ block: number; data: Buffer }>) {
-      out.set(decodeBlock(r.data, dtype, blockLength(sweep.cells, r.block)), r.block * BLOCK_CELLS);
+      decodeBlock(r.data, dtype, blockLength(sweep.cells, r.block), out, r.block * BLOCK_CELLS);
     }
     return out;
   }
@@ -364,6 +366,10 @@ function rowToSweep(r: Record<string, unknown>): SweepRow {
     seed: r.seed as number, error: r.error as string | null, created_at: r.created_at as string, updated_at: r.updated_at as string,
   };
 }
+
+/** Byte v of a done bitmap (LSB first) as eight 0/1 bytes, in two little-endian 32-bit words. */
+const BITS_LO = Uint32Array.from({ length: 256 }, (_, v) => (v & 1) | ((v >> 1) & 1) << 8 | ((v >> 2) & 1) << 16 | ((v >> 3) & 1) << 24);
+const BITS_HI = Uint32Array.from({ length: 256 }, (_, v) => ((v >> 4) & 1) | ((v >> 5) & 1) << 8 | ((v >> 6) & 1) << 16 | ((v >> 7) & 1) << 24);
 
 function blockLength(cells: number, block: number): number {
   return Math.min(BLOCK_CELLS, cells - block * BLOCK_CELLS);

@@ -111,28 +111,41 @@ describe("fractal-llm sweep --target local", () => {
     expect(again.stderr).toMatch(/already completed/);
   });
 
-  it("survives kill -9 of the agent's daemon mid-sweep: reconnects, resumes, every cell exactly once", async () => {
-    const t = setup(16, 400);
-    let killed = false;
-    const proc = cli(["sweep", "--spec", join(t.dir, "spec.json"), "--python", PYTHON], t.env);
-    // Wait until some, not all, cells have reached the store, then kill the daemon.
-    for (let i = 0; i < 600 && !killed; i++) {
-      await new Promise((res) => setTimeout(res, 100));
-      if (!existsSync(t.db) || !existsSync(join(t.home, "daemon.pid"))) continue;
+  it("survives kill -9 of the daemon mid-sweep and a Ctrl-C of the CLI: every cell exactly once", async () => {
+    const t = setup(16, 600);
+    const doneCells = (): number => {
+      if (!existsSync(t.db)) return 0;
       const db = new Database(t.db, { readonly: true });
-      const row = db.prepare("SELECT done_cells, cells FROM sweeps").get() as { done_cells: number; cells: number } | undefined;
+      const row = db.prepare("SELECT done_cells FROM sweeps").get() as { done_cells: number } | undefined;
       db.close();
-      if (row && row.done_cells > 0) {
-        expect(row.done_cells).toBeLessThan(row.cells);
-        process.kill(Number(readFileSync(join(t.home, "daemon.pid"), "utf8").trim()), "SIGKILL");
-        killed = true;
+      return row?.done_cells ?? 0;
+    };
+    const waitFor = async (what: string, ok: () => boolean) => {
+      for (let i = 0; i < 1200; i++) {
+        if (ok()) return;
+        await new Promise((res) => setTimeout(res, 100));
       }
-    }
-    expect(killed).toBe(true);
-    const r = await proc.done;
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/reconnecting/);
-    const id = lastLine(r.stdout);
+      throw new Error(`timed out waiting for ${what}`);
+    };
+    const first = cli(["sweep", "--spec", join(t.dir, "spec.json"), "--python", PYTHON], t.env);
+    // Some cells in the store: kill the daemon (not its workers: they notice and stop on their own).
+    await waitFor("the first cells", () => doneCells() > 0 && existsSync(join(t.home, "daemon.pid")));
+    const atKill = doneCells();
+    expect(atKill).toBeLessThan(256);
+    process.kill(Number(readFileSync(join(t.home, "daemon.pid"), "utf8").trim()), "SIGKILL");
+    // The CLI reconnects (attach starts a new daemon, which resumes the sweep) and cells keep arriving.
+    await waitFor("cells after the kill", () => doneCells() > atKill);
+    process.kill(first.pid, "SIGINT");
+    const r1 = await first.done;
+    expect(r1.stderr).toMatch(/reconnecting/);
+    expect([r1.code, r1.stderr]).toEqual([130, expect.stringMatching(/the agent keeps running the sweep. Re-run the same command to resume/)]);
+    const id = lastLine(r1.stdout);
+
+    // Re-running the same command resumes the same sweep and follows it to the end.
+    const r2 = await run(["sweep", "--spec", join(t.dir, "spec.json"), "--python", PYTHON], t.env);
+    expect(r2.code, r2.stderr).toBe(0);
+    expect(r2.stderr).toMatch(new RegExp(`resuming sweep ${id}`));
+    expect(lastLine(r2.stdout)).toBe(id);
     const db = new Database(t.db, { readonly: true });
     expect(db.prepare("SELECT status, done_cells FROM sweeps WHERE id = ?").get(id)).toEqual({ status: "completed", done_cells: 256 });
     db.close();
