@@ -31,6 +31,8 @@ export interface SshTransportOptions extends ConnectOptions {
   remoteRoot?: string;
   /** local agent sources; default: this repo's remote-agent/ and resources/ */
   agentSource?: AgentSource;
+  /** skip the probe and use this interpreter (an earlier transport's python and env; reopen() does this) */
+  interpreter?: { python: string; env: AgentEnv };
 }
 
 /** The agent as a process on an exec channel. `exited` never rejects: a dropped connection gives
@@ -107,9 +109,10 @@ export class SshTransport implements Transport {
     return channelProcess(this.connection, agentCommand(this.install.dir, this.python, args));
   }
 
-  /** A fresh connection with the same target and options (install and probe are quick when nothing changed). */
+  /** A fresh connection with the same target and options, after a drop. The install is re-checked
+   *  (quick when nothing changed); the interpreter found before is reused without probing again. */
   reopen(): Promise<SshTransport> {
-    return openSshTransport(this.target, this.opts);
+    return openSshTransport(this.target, { ...this.opts, interpreter: { python: this.python, env: this.env } });
   }
 
   close(): Promise<void> {
@@ -122,8 +125,9 @@ export async function openSshTransport(target: string, opts: SshTransportOptions
   const conn = await connectSsh(target, opts);
   try {
     const install = await installAgent(conn, { remoteRoot: opts.remoteRoot, source: opts.agentSource, debug: opts.debug });
-    const home = await remoteHome(conn);
-    const result = await probe(conn, install.dir, home, { python: opts.python });
+    const result: ProbeResult = opts.interpreter
+      ? { chosen: { candidate: opts.interpreter.python, path: opts.interpreter.python, env: opts.interpreter.env, ok: true, problem: null }, tried: [], summary: "" }
+      : await probe(conn, install.dir, await remoteHome(conn), { python: opts.python });
     if (!result.chosen || !result.chosen.path || !result.chosen.env) {
       throw new SshError("remote", conn.label,
         `No Python with torch on ${conn.label} can run the agent. Tried:\n${result.summary || "(no python found)"}\n` +

@@ -144,7 +144,7 @@ describe("probe", () => {
 });
 
 describe("openSshTransport", () => {
-  it("runs the real agent's env over SSH with /usr/bin/python3 and returns its JSON", async () => {
+  it("runs the real agent's env over SSH with /usr/bin/python3, and reopens after a drop", async () => {
     const t = await openSshTransport(fx.alias, {
       home: fx.home, agentSocket: null, trustFile: fx.trustFile, python: "/usr/bin/python3",
     });
@@ -159,9 +159,24 @@ describe("openSshTransport", () => {
       expect(env.executable).toBe("/usr/bin/python3");
       expect(env.agent).toBe(t.install.manifest.version);
       expect(typeof env.torch).toBe("string");
+
+      // after a drop: reopen reconnects, finds the install in place and reuses the interpreter
+      expect(fx.killServingProcesses()).toBeGreaterThan(0);
+      expect((await t.closed)?.retryable).toBe(true);
+      const t2 = await t.reopen();
+      try {
+        expect(t2.install.uploaded).toEqual([]);
+        expect(t2.python).toBe("/usr/bin/python3");
+        const h = await t2.agent(["--help"]);
+        const [help, st] = await Promise.all([readAll(h.stdout), h.exited]);
+        expect(st.code).toBe(0);
+        expect(help).toContain("usage:");
+      } finally {
+        await t2.close();
+      }
+      expect(await t2.closed).toBeNull();
     } finally {
       await t.close();
     }
-    expect(await t.closed).toBeNull();
   });
 });
