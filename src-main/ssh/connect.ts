@@ -205,7 +205,7 @@ function handshake(h: ResolvedHost, sock: Duplex | undefined, opts: ConnectOptio
   const hostPort = `${h.host}:${h.port}`;
   const policy: HostKeyPolicy = {
     knownHostsFiles: h.knownHostsFiles,
-    trustFile: opts.trustFile ?? defaultTrustFile(home(opts)),
+    trustFile: opts.trustFile ?? defaultTrustFile(opts.home),
     acceptNewHostKey: opts.acceptNewHostKey === true,
   };
   const timeoutMs = opts.timeoutMs ?? h.connectTimeoutMs ?? 15_000;

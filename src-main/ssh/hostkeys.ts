@@ -4,8 +4,8 @@
 
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { dirname, join } from "node:path";
+import { appDataDir } from "../core/paths.js";
 import { HostKeyError } from "./errors.js";
 
 /** OpenSSH's fingerprint: SHA256:<base64 of sha256(key blob), no padding>. */
@@ -90,11 +90,11 @@ export function knownHostsKeys(file: string, name: string): KnownKey[] {
 interface TrustEntry { type: string; key: string; fingerprint: string; added: string }
 interface TrustFile { version: 1; hosts: Record<string, TrustEntry[]> }
 
-/** Per-user app-data location (what Electron calls userData for "fractal-llm"). */
-export function defaultTrustFile(home: string = homedir()): string {
-  if (process.platform === "darwin") return join(home, "Library", "Application Support", "fractal-llm", "trusted_hosts.json");
-  if (process.platform === "win32") return join(process.env.APPDATA ?? join(home, "AppData", "Roaming"), "fractal-llm", "trusted_hosts.json");
-  return join(process.env.XDG_CONFIG_HOME ?? join(home, ".config"), "fractal-llm", "trusted_hosts.json");
+/** In the per-user app-data dir (core/paths.ts), beside the database. With `home` (tests, a
+ *  temporary HOME): the Linux layout under that home, so nothing lands in the real one. */
+export function defaultTrustFile(home?: string): string {
+  const dir = home === undefined ? appDataDir() : join(home, ".local", "share", "fractal-llm");
+  return join(dir, "trusted_hosts.json");
 }
 
 function readTrust(file: string): TrustFile {

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HostKeyError } from "../../src-main/ssh/errors.js";
-import { fingerprint, hostFieldMatches, hostKeyName, keyTypeOf, knownHostsKeys, verifyHostKey, type HostKeyPolicy } from "../../src-main/ssh/hostkeys.js";
+import { defaultTrustFile, fingerprint, hostFieldMatches, hostKeyName, keyTypeOf, knownHostsKeys, verifyHostKey, type HostKeyPolicy } from "../../src-main/ssh/hostkeys.js";
 import { keygen, type KeyPair } from "./harness.js";
 
 let dir: string;
@@ -93,6 +93,11 @@ describe("verifyHostKey", () => {
   it("refuses a @revoked key", () => {
     const p = policy(`@revoked * ${ed.publicLine}\ngpu.example ${ed.publicLine}\n`, true);
     expect(() => verifyHostKey("gpu.example", 22, ed.blob, p)).toThrow(/@revoked/);
+  });
+
+  it("keeps the trust list in the app-data dir, under a temporary HOME when one is given", () => {
+    expect(defaultTrustFile("/home/u")).toBe("/home/u/.local/share/fractal-llm/trusted_hosts.json");
+    expect(defaultTrustFile()).toMatch(/fractal-llm[/\\]trusted_hosts\.json$/);
   });
 
   it("names the trust list file when it is not ours", () => {
