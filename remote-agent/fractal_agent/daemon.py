@@ -118,7 +118,7 @@ class Client:
                 if self.closing:
                     return
                 self.sock.sendall(raw)
-        self.sock.sendall(encode({"type": "replayed", "sweep": sweep.id, "seq": until}))
+        self.sock.sendall(encode({"type": "replayed", "sweep": sweep.id, "last_seq": until}))
 
     def reader(self):
         f = self.sock.makefile("rb")
@@ -509,12 +509,13 @@ def attach(home, sweep, since, no_start, idle_timeout, workers=None, device=None
     stdin_closed = threading.Event()
 
     def pump_stdin():
+        # Raw reads of fd 0: a thread blocked in a buffered stdin read would abort interpreter exit.
         try:
             while True:
-                line = sys.stdin.buffer.readline()
-                if not line:
+                data = os.read(0, 1 << 16)
+                if not data:
                     break
-                sock.sendall(line if line.endswith(b"\n") else line + b"\n")
+                sock.sendall(data)
         except OSError:
             pass
         stdin_closed.set()
@@ -526,7 +527,10 @@ def attach(home, sweep, since, no_start, idle_timeout, workers=None, device=None
     threading.Thread(target=pump_stdin, daemon=True).start()
     out = sys.stdout.buffer
     while True:
-        data = sock.recv(1 << 16)
+        try:
+            data = sock.recv(1 << 16)
+        except ConnectionResetError:
+            data = b""
         if not data:
             break
         try:
