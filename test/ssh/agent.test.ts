@@ -1,7 +1,6 @@
 // The agent over SSH against a real sshd: install (idempotent, checksummed), the exec path's
 // quoting, the interpreter probe, and the real agent's `env` through openSshTransport.
 
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -115,11 +114,12 @@ describe("the agent exec path", () => {
 
   it("kill() ends the remote process, also for root logins (where sshd ignores channel signals)", async () => {
     const marker = join(scratch, "kill-marker");
-    const p = await channelProcess(conn, `echo started >&2; exec /usr/bin/python3 -c 'import time; open("${marker}", "w").close(); time.sleep(30)'`);
+    const p = await channelProcess(conn, `echo started >&2; exec /usr/bin/python3 -c 'import os, time; open("${marker}", "w").write(str(os.getpid())); time.sleep(30)'`);
     let err = "";
     p.stderr.on("data", (d: Buffer) => { err += d.toString(); });
-    for (let i = 0; i < 200 && !existsSync(marker); i++) await new Promise((r) => setTimeout(r, 20));
-    const pid = Number(execFileSync("pgrep", ["-f", marker], { encoding: "utf8" }).trim());
+    for (let i = 0; i < 200 && !(existsSync(marker) && readFileSync(marker, "utf8")); i++) await new Promise((r) => setTimeout(r, 20));
+    const pid = Number(readFileSync(marker, "utf8"));
+    expect(existsSync(`/proc/${pid}`)).toBe(true);
     p.kill();
     expect(await p.exited).toEqual({ code: null, signal: "SIGTERM" });
     expect(existsSync(`/proc/${pid}`)).toBe(false);
