@@ -24,6 +24,22 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
+function firstLine(stream: NodeJS.ReadableStream): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = "";
+    const onData = (d: Buffer) => {
+      buf += d.toString("utf8");
+      const nl = buf.indexOf("\n");
+      if (nl >= 0) { stream.off("data", onData); resolve(buf.slice(0, nl)); }
+    };
+    stream.on("data", onData);
+    stream.once("end", () => reject(new Error(`stream ended before a full line: ${JSON.stringify(buf)}`)));
+  });
+}
+
+const PROTOCOL_VERSION = Number(/^PROTOCOL_VERSION\s*=\s*(\d+)/m.exec(
+  readFileSync(join(defaultAgentSource().packageRoot, "fractal_agent", "__init__.py"), "utf8"))![1]);
+
 beforeAll(async () => {
   fx = await startSshFixture();
   conn = await connectSsh(fx.alias, { home: fx.home, agentSocket: null, trustFile: fx.trustFile });
@@ -144,7 +160,7 @@ describe("probe", () => {
 });
 
 describe("openSshTransport", () => {
-  it("runs the real agent's env over SSH with /usr/bin/python3, and reopens after a drop", async () => {
+  it("runs the real agent's env and attach over SSH with /usr/bin/python3, and reopens after a drop", async () => {
     const t = await openSshTransport(fx.alias, {
       home: fx.home, agentSocket: null, trustFile: fx.trustFile, python: "/usr/bin/python3",
     });
@@ -159,6 +175,15 @@ describe("openSshTransport", () => {
       expect(env.executable).toBe("/usr/bin/python3");
       expect(env.agent).toBe(t.install.manifest.version);
       expect(typeof env.torch).toBe("string");
+
+      // the real daemon through the same exec path: attach starts it detached and bridges its stdio
+      const a = await t.agent(["attach", "--idle-timeout", "30", "--workers", "1"]);
+      const hello = JSON.parse(await firstLine(a.stdout));
+      expect(hello).toMatchObject({ type: "hello", protocol: PROTOCOL_VERSION, agent: t.install.manifest.version });
+      expect(hello.home).toBe(`${fx.remoteHome}/.fractal-agent`);
+      a.stdin.end(); // detach: the bridge exits, the daemon stays
+      expect(await a.exited).toEqual({ code: 0, signal: null });
+      expect(existsSync(`/proc/${hello.pid}`)).toBe(true);
 
       // after a drop: reopen reconnects, finds the install in place and reuses the interpreter
       expect(fx.killServingProcesses()).toBeGreaterThan(0);
