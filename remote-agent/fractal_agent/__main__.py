@@ -46,22 +46,27 @@ def cmd_validate(args):
     return 0
 
 
+def _duration(seconds):
+    s = int(round(seconds))
+    return f"{s // 3600}h{s // 60 % 60:02d}m{s % 60:02d}s" if s >= 3600 else f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
+
+
 class Progress:
     """cells done/total, rate and ETA on stderr: redrawn in place on a terminal, a line a second otherwise."""
 
     def __init__(self, sweep_id, total, done):
         self.sweep_id, self.total, self.done = sweep_id, total, done
-        self.start_done, self.t0, self.shown = done, time.monotonic(), 0.0
+        self.start_done, self.t0, self.shown, self.shown_done = done, time.monotonic(), 0.0, None
         self.tty = sys.stderr.isatty()
 
     def update(self, n, final=False):
         self.done += n
         now = time.monotonic()
-        if not final and now - self.shown < (0.1 if self.tty else 1.0):
+        if (final and self.shown_done == self.done) or (not final and now - self.shown < (0.1 if self.tty else 1.0)):
             return
-        self.shown = now
+        self.shown, self.shown_done = now, self.done
         rate = (self.done - self.start_done) / max(now - self.t0, 1e-9)
-        eta = f"{(self.total - self.done) / rate:.0f} s" if rate > 0 else "?"
+        eta = _duration((self.total - self.done) / rate) if rate > 0 else "?"
         line = (f"{self.sweep_id}: {self.done}/{self.total} cells ({100 * self.done / max(self.total, 1):.1f}%), "
                 f"{rate:.1f} cells/s, ETA {eta}")
         print(("\r" + line + "\x1b[K") if self.tty else line, end="\n" if final or not self.tty else "",
@@ -87,7 +92,7 @@ def cmd_run(args):
         if existing and j.status == "completed":
             print(f"{j.sweep_id}: already completed ({j.done_count}/{j.total} cells) in {out}", file=sys.stderr)
             print(json.dumps({"sweep": j.sweep_id, "status": "completed", "dir": str(out),
-                              "cells": j.total, "recorded": j.done_count}))
+                              "cells": j.total, "recorded": j.done_count, "error": None}))
             return 0
         if existing and j.last_seq > 1:
             print(f"{j.sweep_id}: resuming, {j.done_count}/{j.total} cells already recorded", file=sys.stderr)

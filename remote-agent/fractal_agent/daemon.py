@@ -220,14 +220,14 @@ class Daemon:
             client.reply(req, False, error=f"since must be an integer >= 0, got {since!r}")
             return
         with self.lock:
-            only = msg.get("sweep")
-            if only is not None and only not in self.sweeps:
-                client.reply(req, False, error=f"no sweep {only!r} on this node")
-                return
             client.send(encode({"type": "hello", "protocol": PROTOCOL_VERSION, "agent": AGENT_VERSION,
                                 "pid": os.getpid(), "hostname": self.env["hostname"], "home": str(self.home),
                                 "devices": self.devices,
                                 "sweeps": [sw.status() for sw in self.sweeps.values()]}))
+            only = msg.get("sweep")
+            if only is not None and only not in self.sweeps:
+                client.reply(req, False, error=f"no sweep {only!r} on this node (submit it, then follow it)")
+                return
             if only is None:
                 client.follow_all = True
                 for sw in self.sweeps.values():

@@ -12,7 +12,7 @@ import pytest
 
 from fractal_agent import AGENT_VERSION, PROTOCOL_VERSION, tiles
 from fractal_agent import spec as S
-from fractal_agent.journal import read_events
+from fractal_agent.journal import Journal, read_events
 
 AGENT_DIR = pathlib.Path(__file__).resolve().parents[1]
 FIXTURES = AGENT_DIR.parent / "test" / "fixtures" / "specs"
@@ -123,7 +123,7 @@ def test_malformed_json(tmp_path):
 
 def test_a_different_spec_in_an_existing_sweep_directory_is_refused(tmp_path):
     out = tmp_path / "out"
-    assert agent("run", write_spec(tmp_path, tiny_spec(2, 2)), "--out", out).returncode == 0
+    Journal.open_or_create(out, "out", S.validate(tiny_spec(2, 2)), {})[0].close()
     before = (out / "journal.jsonl").read_bytes()
     r = agent("run", write_spec(tmp_path, tiny_spec(4, 2), "other.json"), "--out", out)
     assert r.returncode == 2 and "different spec" in r.stderr
