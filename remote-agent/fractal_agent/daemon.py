@@ -71,6 +71,7 @@ class Sweep:
         self.spec = None
         self.cancel = threading.Event()
         self.subscribers = set()
+        self.warnings = []  # damage found when a writer opened the journal (e.g. a truncated torn line)
 
     def status(self):
         return {"sweep": self.id, "state": self.state, "cells": self.total, "done": self.recorded,
@@ -111,8 +112,9 @@ class Client:
 
     def _replay(self, sweep, since, until):
         def warn(w):
-            self.daemon.log(w["message"])
-            self.sock.sendall(encode({**w, "sweep": sweep.id}))
+            if w not in sweep.warnings:  # those were sent already, before the replay
+                self.daemon.log(w["message"])
+                self.sock.sendall(encode(w))
         if until > since:
             for _, raw in read_lines(sweep.dir / "journal.jsonl", since, until, warn, sweep.id):
                 if self.closing:
@@ -160,6 +162,13 @@ class Daemon:
     def log(self, message):
         print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {message}", flush=True)
 
+    def warn(self, sw, warning):
+        """Journal damage seen by a writer: logged, kept, and sent to every client that follows the sweep."""
+        warning = {**warning, "sweep": sw.id}
+        self.log(warning["message"])
+        if warning not in sw.warnings:
+            sw.warnings.append(warning)
+
     # ------------------------------------------------------------------------ startup
 
     def load_sweeps(self):
@@ -168,7 +177,7 @@ class Daemon:
                 continue
             sw = Sweep(d.name, d)
             try:
-                j = Journal(d, warn=lambda w: self.log(w["message"]))
+                j = Journal(d, warn=lambda w, sw=sw: self.warn(sw, w))
             except JournalError as e:
                 sw.state, sw.error = "broken", str(e)
                 self.log(f"sweep {d.name}: {e}")
@@ -195,6 +204,8 @@ class Daemon:
         if client in sw.subscribers:
             return False
         sw.subscribers.add(client)
+        for w in sw.warnings:
+            client.send(encode(w))
         client.out.put(("replay", sw, since, sw.last_seq))
         return True
 
@@ -276,7 +287,7 @@ class Daemon:
             for c in self.clients:
                 if c.follow_all:
                     sw.subscribers.add(c)  # new sweep: its live events are all there is
-            j, _ = Journal.open_or_create(sw.dir, sweep_id, spec, self.env, warn=lambda w: self.log(w["message"]),
+            j, _ = Journal.open_or_create(sw.dir, sweep_id, spec, self.env, warn=lambda w: self.warn(sw, w),
                                           on_append=lambda ev, line: self._recorded(sw, ev, line))
             j.close()
             self.queue.append(sweep_id)
@@ -295,7 +306,7 @@ class Daemon:
             sw.cancel.set()
             if sw.state == "queued":  # never started: record the cancellation here
                 self.queue.remove(sweep_id)
-                j = Journal(sw.dir, warn=lambda w: self.log(w["message"]),
+                j = Journal(sw.dir, warn=lambda w: self.warn(sw, w),
                             on_append=lambda ev, line: self._recorded(sw, ev, line))
                 j.append_done("cancelled")
                 j.close()
@@ -332,7 +343,7 @@ class Daemon:
 
     def run_sweep(self, sw):
         with self.lock:
-            j = Journal(sw.dir, warn=lambda w: self.log(w["message"]),
+            j = Journal(sw.dir, warn=lambda w: self.warn(sw, w),
                         on_append=lambda ev, line: self._recorded(sw, ev, line))
             if j.last_seq > 1:
                 j.append_resume(self.env)

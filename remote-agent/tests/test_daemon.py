@@ -168,6 +168,17 @@ def test_a_sweep_completes_with_no_client_attached_and_a_fresh_attach_replays_ev
     assert follow["ok"] and follow["already"] is True
     assert c.close() == 0
 
+    # Damage in the journal reaches the client as a warning with its position; the rest still replays.
+    lines = journal.read_bytes().splitlines(keepends=True)
+    journal.write_bytes(lines[0] + b"#garbage\n" + b"".join(lines[1:]))
+    d = Attach(shared, "--sweep", "replay", "--since", "0", "--no-start")
+    d.next(lambda m: m.get("type") == "replayed")
+    warnings = [m for m in d.seen if m["type"] == "warning"]
+    assert len(warnings) == 1 and warnings[0]["sweep"] == "replay"
+    assert warnings[0]["line"] == 2 and warnings[0]["offset"] == len(lines[0])
+    assert d.events("replay") == on_disk
+    assert d.close() == 0
+
 
 def test_submit_is_idempotent_and_bad_submissions_are_refused_writing_nothing(shared):
     a = Attach(shared)
@@ -230,6 +241,8 @@ def test_kill_9_of_the_daemon_mid_sweep_then_a_restart_resumes_it(daemons):
     assert b"daemon closed the connection" in a.proc.stderr.read()
     before = cells_of(list(read_events(journal_of(daemons, "survivor"))))
     assert 0 < len(before) < 64, "killed mid-sweep"
+    with open(journal_of(daemons, "survivor"), "ab") as f:  # as if killed in the middle of a write
+        f.write(b'{"seq":999,"type":"tile","sweep":"survivor","level":1,"cou')
 
     b = Attach(daemons, "--since", "0")  # starts a new daemon, which resumes the sweep
     assert b.hello["pid"] != first_pid
@@ -241,6 +254,8 @@ def test_kill_9_of_the_daemon_mid_sweep_then_a_restart_resumes_it(daemons):
     assert sorted(cells.tolist()) == list(range(64)), "no cell lost, none twice"
     assert cells[:len(before)].tolist() == before.tolist()
     assert [e["type"] for e in stream].count("resume") == 1
+    torn = [m for m in b.seen if m["type"] == "warning"]
+    assert len(torn) == 1 and "truncating a torn final line" in torn[0]["message"]
     assert b.close() == 0
 
 
