@@ -1,10 +1,10 @@
 // The client side of the agent protocol (remote-agent/PROTOCOL.md) over any Transport:
 //
 //   `env`     one JSON object: python, torch, CUDA, GPUs, agent and protocol versions
-//   `attach`  newline-delimited JSON both ways: the first line is {"type":"hello","protocol":1,...} (or the
-//             reply to a failed hello), then journal events {"seq","type","sweep",...}, markers
-//             ({"type":"replayed"}, {"type":"warning"}) and replies {"type":"reply","req","ok",...} to our
-//             commands {"op":"submit"|"follow"|"status"|"cancel","req",...}.
+//   `attach`  newline-delimited JSON both ways: the first line is {"type":"hello","protocol":1,"sweeps":[...]},
+//             then journal events {"seq","type","sweep",...}, markers ({"type":"replayed"}, {"type":"warning"})
+//             and replies {"type":"reply","req","ok",...} to our commands
+//             {"op":"submit"|"follow"|"status"|"cancel","req",...}.
 
 import type { AgentProcess, Transport } from "./transport";
 
@@ -92,7 +92,7 @@ export class AttachSession {
     return this.stderrText;
   }
 
-  /** The first message: {"type":"hello",...}, a failed-hello reply, or {"type":"closed"} if the process died first. */
+  /** The first message: {"type":"hello",...}, or {"type":"closed"} if the process died before sending one. */
   hello(): Promise<AgentMessage> {
     return this.first;
   }
@@ -107,7 +107,7 @@ export class AttachSession {
     if (!this.gotFirst) {
       this.gotFirst = true;
       this.resolveFirst(m);
-      if (m.type === "hello" || m.req === null) return;
+      return;
     }
     if (m.type === "reply" && typeof m.req === "number" && this.pending.has(m.req)) {
       const p = this.pending.get(m.req)!;

@@ -115,6 +115,10 @@ export async function runSweep(o: RunnerOptions): Promise<RunResult> {
     const doneEvent = new Promise<void>((res) => { doneSeen = res; });
     session.onMessage = (m: AgentMessage) => {
       if (m.type === "warning") { o.onNotice?.(`agent: ${String(m.message)}`); return; }
+      if (m.type === "reply" && m.ok === false && !/^no sweep /.test(String(m.error))) {
+        o.onNotice?.(`agent: ${String(m.error)}`); // e.g. a line it could not read; the "no sweep" of a new sweep is expected
+        return;
+      }
       if (m.sweep !== sweepId || typeof m.seq !== "number") return; // replayed markers, other sweeps
       pending.push(m as unknown as JournalEvent);
       if (m.type === "done") { finished = true; doneSeen(); }
@@ -126,17 +130,21 @@ export async function runSweep(o: RunnerOptions): Promise<RunResult> {
         if (st.code === 2) throw new FatalAgentError(`the agent refused the attach: ${tail(st.stderr, 500)}`);
         return `attach exited before saying hello (code ${st.code}${st.stderr ? ": " + tail(st.stderr, 300) : ""})`;
       }
-      if (hello.type === "hello") {
-        if (hello.protocol !== PROTOCOL_VERSION) {
-          throw new FatalAgentError(`the agent speaks protocol ${String(hello.protocol)}, this client ${PROTOCOL_VERSION}`);
-        }
-        onHello();
+      if (hello.type !== "hello") {
+        throw new FatalAgentError(`the agent's first message is not a hello: ${JSON.stringify(hello).slice(0, 300)}`);
+      }
+      if (typeof hello.protocol !== "number" || hello.protocol > PROTOCOL_VERSION) {
+        throw new FatalAgentError(`the agent speaks protocol ${String(hello.protocol)}, newer than this client's ${PROTOCOL_VERSION}; `
+          + "upgrade fractal-llm");
+      }
+      onHello();
+      // hello lists the node's sweeps. A known one is already being replayed from our cursor (attach --sweep
+      // --since); an unknown one gets a "no sweep" reply (req null, ignored below): submit it, then follow it.
+      const known = Array.isArray(hello.sweeps) && hello.sweeps.some((x) => (x as { sweep?: unknown }).sweep === sweepId);
+      if (known) {
         if (store.sweep(sweepId)!.status === "created") store.setStatus(sweepId, "submitted");
-      } else if (hello.type === "reply" && hello.ok === false && /no sweep/.test(String(hello.error))) {
-        onHello();
-        await submit(session, host);
       } else {
-        throw new FatalAgentError(`unexpected first message from the agent: ${JSON.stringify(hello).slice(0, 300)}`);
+        await submit(session, host);
       }
       await Promise.race([doneEvent, session.closed]);
       if (finished) {

@@ -1,6 +1,7 @@
 // Run the real CLI (bin/fractal-llm.js through tsx) as a child process.
-import { spawn } from "node:child_process";
-import { resolve } from "node:path";
+import { execFileSync, spawn } from "node:child_process";
+import { expect } from "vitest";
+import { join, resolve } from "node:path";
 
 export const REPO = resolve(__dirname, "../..");
 export const BIN = resolve(REPO, "bin/fractal-llm.js");
@@ -23,3 +24,52 @@ export function lastLine(s: string): string {
   const lines = s.trimEnd().split("\n");
   return lines[lines.length - 1];
 }
+
+export const FIELDS = ["trainable", "stable", "score", "first_loss", "final_loss", "divergence_step", "heldout_loss", "ood_loss", "wall_time", "flops"];
+
+export type AgentJournal = {
+  cells: Record<string, Record<string, number | string>>; counts: Record<string, number>; hparams: Record<string, Record<string, number>>;
+};
+
+/** The agent's journal decoded by the agent's own code: per cell its fields and how many tiles carried it. */
+export function agentJournal(agentHome: string, sweep: string): AgentJournal {
+  const py = `
+import json, sys, collections
+from fractal_agent import journal, tiles, spec as S
+path = sys.argv[1] + "/sweeps/" + sys.argv[2] + "/journal.jsonl"
+cells, counts, hparams, sp = {}, collections.Counter(), {}, None
+num = lambda v: v if v == v and abs(v) != float("inf") else repr(float(v))
+for ev in journal.read_events(path):
+    if ev["type"] == "sweep":
+        sp = ev["spec"]
+    if ev["type"] != "tile":
+        continue
+    r = tiles.unpack(ev)
+    for k, c in enumerate(r["cell"].tolist()):
+        counts[c] += 1
+        cells.setdefault(c, {f: num(r[f][k].item()) for f in ${JSON.stringify(FIELDS)}})
+for c in cells:
+    hparams[c] = S.cell_hparams(sp, c)
+print(json.dumps({"cells": cells, "counts": counts, "hparams": hparams}))`;
+  return JSON.parse(execFileSync(PYTHON, ["-c", py, agentHome, sweep], { env: { ...process.env, PYTHONPATH: join(REPO, "remote-agent") }, maxBuffer: 1 << 28 }).toString());
+}
+
+export function csvMatchesJournal(csvText: string, j: AgentJournal, cells: number): void {
+  const [header, ...rows] = csvText.trimEnd().split("\n");
+  expect(header.split(",")).toEqual(["ix", "iy", "x", "y", ...FIELDS]);
+  expect(rows).toHaveLength(cells);
+  const n = Math.sqrt(cells);
+  for (const row of rows) {
+    const v = row.split(",");
+    const cell = Number(v[1]) * n + Number(v[0]);
+    const expected = j.cells[String(cell)];
+    FIELDS.forEach((f, i) => {
+      const e = expected[f];
+      expect(Number(v[4 + i]), `cell ${cell} ${f}`).toBe(typeof e === "string" ? Number(e) : e);
+    });
+    const hp = j.hparams[String(cell)];
+    expect(Math.abs(Number(v[2]) - hp["lr.input"])).toBeLessThanOrEqual(Number.EPSILON * hp["lr.input"]);
+    expect(Math.abs(Number(v[3]) - hp["lr.output"])).toBeLessThanOrEqual(Number.EPSILON * hp["lr.output"]);
+  }
+}
+

@@ -1,15 +1,13 @@
 // End to end on the local target: the real CLI drives the real agent (daemon, CPU torch) and the store ends up
 // holding exactly what the agent journalled, cell for cell, also when the daemon is killed with -9 mid-sweep.
 import Database from "better-sqlite3";
-import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { decodePng } from "../../src-main/analysis/png";
 import { tempDir } from "../core/helpers";
-import { cli, lastLine, PYTHON, REPO, run } from "./helpers";
+import { agentJournal, cli, csvMatchesJournal, lastLine, PYTHON, run } from "./helpers";
 
-const FIELDS = ["trainable", "stable", "score", "first_loss", "final_loss", "divergence_step", "heldout_loss", "ood_loss", "wall_time", "flops"];
 const homes: string[] = [];
 
 afterAll(() => {
@@ -37,48 +35,6 @@ function setup(points: number, steps: number) {
   };
   writeFileSync(join(dir, "spec.json"), JSON.stringify(spec));
   return { dir, home, db: join(dir, "db.sqlite"), env: { FRACTAL_AGENT_HOME: home, FRACTAL_LLM_DB: join(dir, "db.sqlite") } };
-}
-
-/** The agent's journal decoded by the agent's own code: per cell its fields and how many tiles carried it. */
-function agentJournal(home: string, sweep: string): { cells: Record<string, Record<string, number | string>>; counts: Record<string, number>; hparams: Record<string, Record<string, number>> } {
-  const py = `
-import json, sys, collections
-from fractal_agent import journal, tiles, spec as S
-path = sys.argv[1] + "/sweeps/" + sys.argv[2] + "/journal.jsonl"
-cells, counts, hparams, sp = {}, collections.Counter(), {}, None
-num = lambda v: v if v == v and abs(v) != float("inf") else repr(float(v))
-for ev in journal.read_events(path):
-    if ev["type"] == "sweep":
-        sp = ev["spec"]
-    if ev["type"] != "tile":
-        continue
-    r = tiles.unpack(ev)
-    for k, c in enumerate(r["cell"].tolist()):
-        counts[c] += 1
-        cells.setdefault(c, {f: num(r[f][k].item()) for f in ${JSON.stringify(FIELDS)}})
-for c in cells:
-    hparams[c] = S.cell_hparams(sp, c)
-print(json.dumps({"cells": cells, "counts": counts, "hparams": hparams}))`;
-  return JSON.parse(execFileSync(PYTHON, ["-c", py, home, sweep], { env: { ...process.env, PYTHONPATH: join(REPO, "remote-agent") }, maxBuffer: 1 << 28 }).toString());
-}
-
-function csvMatchesJournal(csvText: string, j: ReturnType<typeof agentJournal>, cells: number): void {
-  const [header, ...rows] = csvText.trimEnd().split("\n");
-  expect(header.split(",")).toEqual(["ix", "iy", "x", "y", ...FIELDS]);
-  expect(rows).toHaveLength(cells);
-  const n = Math.sqrt(cells);
-  for (const row of rows) {
-    const v = row.split(",");
-    const cell = Number(v[1]) * n + Number(v[0]);
-    const expected = j.cells[String(cell)];
-    FIELDS.forEach((f, i) => {
-      const e = expected[f];
-      expect(Number(v[4 + i]), `cell ${cell} ${f}`).toBe(typeof e === "string" ? Number(e) : e);
-    });
-    const hp = j.hparams[String(cell)];
-    expect(Math.abs(Number(v[2]) - hp["lr.input"])).toBeLessThanOrEqual(Number.EPSILON * hp["lr.input"]);
-    expect(Math.abs(Number(v[3]) - hp["lr.output"])).toBeLessThanOrEqual(Number.EPSILON * hp["lr.output"]);
-  }
 }
 
 describe("fractal-llm sweep --target local", () => {
