@@ -41,7 +41,9 @@ START_TIMEOUT = 60.0
 
 
 def home_dir(arg=None):
-    return pathlib.Path(arg or os.environ.get("FRACTAL_AGENT_HOME") or pathlib.Path.home() / ".fractal-agent")
+    # Absolute: the daemon chdirs into it.
+    return pathlib.Path(arg or os.environ.get("FRACTAL_AGENT_HOME") or pathlib.Path.home() / ".fractal-agent") \
+        .expanduser().absolute()
 
 
 def ensure_home(home):

@@ -121,6 +121,20 @@ def test_malformed_json(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_cuda_requested_without_a_gpu_is_refused_before_writing(tmp_path):
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    r = agent("run", write_spec(tmp_path, tiny_spec()), "--out", tmp_path / "out", "--device", "cuda")
+    assert r.returncode == 2 and "--device cuda" in r.stderr and "no CUDA GPU" in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_pretrain_is_wired_to_its_module():
+    r = agent("pretrain", "--help")
+    assert r.returncode == 0 and "usage: python -m fractal_agent pretrain" in r.stdout
+
+
 def test_a_different_spec_in_an_existing_sweep_directory_is_refused(tmp_path):
     out = tmp_path / "out"
     Journal.open_or_create(out, "out", S.validate(tiny_spec(2, 2)), {})[0].close()
@@ -158,6 +172,21 @@ def test_run_records_every_cell_exactly_once(tmp_path):
     again = agent("run", write_spec(tmp_path, tiny_spec()), "--out", out)
     assert again.returncode == 0 and "already completed" in again.stderr
     assert len(list(read_events(out / "journal.jsonl"))) == len(events)
+
+
+def test_a_trainer_failure_is_journalled_as_failed(tmp_path):
+    spec = {"version": 1, "name": "unloadable checkpoint",
+            "model": {"family": "gpt", "checkpoint": "hf:/nonexistent/checkpoint"}, "data": {"size": 8},
+            "train": {"steps": 2}, "criterion": {"window": 2},
+            "axes": {"x": {"param": "lr", "scale": "log", "range": [-5, -3], "points": 2},
+                     "y": {"param": "warmup", "scale": "linear", "range": [0, 0.5], "points": 2}}}
+    out = tmp_path / "out"
+    r = agent("run", write_spec(tmp_path, spec), "--out", out)
+    assert r.returncode == 1
+    assert "error: trainer failed on cpu" in r.stderr and "hf:/nonexistent/checkpoint" in r.stderr
+    done = list(read_events(out / "journal.jsonl"))[-1]
+    assert done["type"] == "done" and done["status"] == "failed" and "hf:/nonexistent/checkpoint" in done["error"]
+    assert json.loads(r.stdout)["status"] == "failed"
 
 
 def wait_for_tiles(journal, n, proc, timeout=60):
