@@ -6,20 +6,21 @@
 // (Ctrl-C, a dropped connection, a killed CLI) is resumed by re-running the same command. --new starts a
 // separate sweep with a fresh id.
 
-import { randomBytes, createHash } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { estimateCost, formatCost, formatDuration } from "../core/cost";
 import { fmtWindow, resolutionWarnings, zoomSpec, type Window } from "../core/grid";
-import { findLocalPython, LocalTransport } from "../core/local-transport";
+import { findLocalPythonWithEnv, LocalTransport } from "../core/local-transport";
 import { defaultDbPath } from "../core/paths";
-import { canonicalJson, type Spec, SpecError, validate } from "../core/spec";
-import { openStore, type Store, StoreError, TERMINAL } from "../core/store";
+import { type Spec, SpecError, validate } from "../core/spec";
+import { sweepIdFor } from "../core/sweep-id";
+import { type HostRow, openStore, type Store, StoreError } from "../core/store";
 import { FatalAgentError, type Progress, runSweep } from "../core/sweep-runner";
 import type { Transport } from "../core/transport";
-import { probeEnv } from "../core/agent-client";
 import { exportSweep, type ExportFormat } from "./export";
+
+export { sweepIdFor }; // kept importable from here for src-main/api (its home is core/sweep-id.ts)
 
 const USAGE = `fractal-llm: trainability sweeps (Sohl-Dickstein 2024) from the command line
 
@@ -114,26 +115,23 @@ function readSpecFile(file: string): Spec {
   return validate(raw);
 }
 
-/** The sweep id: a hash of the normalised spec and the target (same spec + target -> same sweep), or random with --new. */
-export function sweepIdFor(spec: Spec, target: string, fresh: boolean): string {
-  const h = createHash("sha256").update(canonicalJson(spec)).update("\n").update(target).digest("hex").slice(0, 16);
-  return fresh ? `s${h.slice(0, 8)}-${randomBytes(4).toString("hex")}` : `s${h}`;
-}
-
 interface SshOpts { target?: string; python?: string; identity?: string; "accept-new-host-key"?: boolean }
 
 /** A function returning a transport for attempt n: local is reused; SSH reconnects after a failure. */
 async function connector(store: Store, o: SshOpts): Promise<{ label: string; connect: (attempt: number) => Promise<Transport>; close: () => Promise<void> }> {
   const target = o.target ?? "local";
   if (target === "local") {
-    const python = findLocalPython(o.python);
-    const t = new LocalTransport({ python });
-    const env = await probeEnv(t);
-    if (env.error) throw new UsageError(`the local agent cannot train: ${String(env.error)}`, 1);
+    let found: ReturnType<typeof findLocalPythonWithEnv>;
+    try {
+      found = findLocalPythonWithEnv(o.python);
+    } catch (e) {
+      throw new UsageError((e as Error).message, 1);
+    }
+    const t = new LocalTransport({ python: found.python });
     return { label: "local", connect: async () => t, close: async () => {} };
   }
   const host = store.host(target);
-  const address = host ? `ssh://${host.user ? encodeURIComponent(host.user) + "@" : ""}${host.hostname}:${host.port}` : target;
+  const address = host ? hostAddress(host) : target;
   const ssh = await import("../ssh/index");
   const opts = {
     identity: o.identity, acceptNewHostKey: o["accept-new-host-key"] ?? false,
@@ -153,6 +151,11 @@ async function connector(store: Store, o: SshOpts): Promise<{ label: string; con
     },
     close: async () => { if (t) await t.close(); },
   };
+}
+
+/** A saved host as an ssh:// address for the SSH module. */
+function hostAddress(h: HostRow): string {
+  return `ssh://${h.user ? encodeURIComponent(h.user) + "@" : ""}${h.hostname.includes(":") ? `[${h.hostname}]` : h.hostname}:${h.port}`;
 }
 
 async function askPassphrase(keyPath: string): Promise<string> {
@@ -362,13 +365,21 @@ async function cmdHosts(argv: string[]): Promise<number> {
       return 0;
     }
     if (sub === "test") {
-      if (!store.host(alias)) throw new UsageError(`unknown host alias ${JSON.stringify(alias)}; \`fractal-llm hosts list\` shows the saved ones, \`fractal-llm hosts add\` adds one`, 1);
-      const conn = await connector(store, { target: alias, identity: o.identity, "accept-new-host-key": o["accept-new-host-key"], python: o.python });
-      const t = await conn.connect(0);
-      const env = await probeEnv(t);
-      process.stdout.write(JSON.stringify({ host: alias, label: t.label, env }, null, 1) + "\n");
-      await conn.close();
-      return env.error ? 1 : 0;
+      const host = store.host(alias);
+      if (!host) throw new UsageError(`unknown host alias ${JSON.stringify(alias)}; \`fractal-llm hosts list\` shows the saved ones, \`fractal-llm hosts add\` adds one`, 1);
+      // The SSH module connects, installs the agent (idempotent) and probes the interpreters; print what it found.
+      const ssh = await import("../ssh/index");
+      const t = await ssh.openSshTransport(hostAddress(host), {
+        identity: o.identity, acceptNewHostKey: o["accept-new-host-key"] ?? false, python: o.python ?? host.python ?? undefined,
+        remoteRoot: host.agent_dir ?? undefined, passphrase: askPassphrase,
+      });
+      try {
+        process.stderr.write(`${t.label}: agent installed in ${t.install.dir}\ninterpreters:\n${t.probeResult.summary}\n`);
+        process.stdout.write(JSON.stringify({ host: alias, label: t.label, python: t.python, env: t.env }, null, 1) + "\n");
+      } finally {
+        await t.close();
+      }
+      return 0;
     }
     throw new UsageError(`hosts needs add, list or test, got ${JSON.stringify(sub)}`);
   } finally {

@@ -14,25 +14,37 @@ export const AGENT_DIR = join(REPO_ROOT, "remote-agent");
 /** Interpreters tried, in order, when none is configured. Debian's /usr/bin/python3 is where apt puts torch. */
 const CANDIDATES = ["python3", "/usr/bin/python3"];
 
-function canImportTorch(python: string): boolean {
-  const r = spawnSync(python, ["-c", "import torch, numpy"], { stdio: "ignore", timeout: 60_000 });
-  return r.status === 0;
+/** The agent's `env` probe run by `python` (null if it printed no JSON, e.g. the interpreter does not exist). */
+function envOf(python: string): Record<string, unknown> | null {
+  const r = spawnSync(python, ["-m", "fractal_agent", "env"], {
+    cwd: REPO_ROOT, env: { ...process.env, PYTHONPATH: AGENT_DIR }, encoding: "utf8", timeout: 120_000,
+  });
+  try {
+    return JSON.parse(r.stdout);
+  } catch {
+    return null;
+  }
 }
 
 /**
- * The Python that runs the local agent: the configured one (which must import torch), else the first of
- * python3 and /usr/bin/python3 that can import torch and numpy.
+ * The Python that runs the local agent, and its `env`: the configured one (which must have torch), else the
+ * first of python3 and /usr/bin/python3 whose `env` reports torch.
  */
-export function findLocalPython(configured?: string): string {
-  if (configured) {
-    if (!canImportTorch(configured)) {
-      throw new Error(`--python ${configured} cannot import torch and numpy; install them into it, or name another interpreter`);
-    }
-    return configured;
+export function findLocalPythonWithEnv(configured?: string): { python: string; env: Record<string, unknown> } {
+  const tried: string[] = [];
+  for (const python of configured ? [configured] : CANDIDATES) {
+    const env = envOf(python);
+    if (env && env.torch !== null && env.torch !== undefined) return { python, env };
+    tried.push(`${python}: ${env ? String(env.error ?? "no torch") : "does not run the agent (not found?)"}`);
   }
-  for (const c of CANDIDATES) if (canImportTorch(c)) return c;
-  throw new Error(`no Python with torch and numpy found (tried ${CANDIDATES.join(", ")}). Install them `
+  if (configured) throw new Error(`--python ${configured} cannot run the agent: ${tried[0]}. Install torch and numpy into it, or name another interpreter`);
+  throw new Error(`no Python with torch and numpy found:\n  ${tried.join("\n  ")}\nInstall them `
     + "(Debian/Ubuntu: sudo apt-get install python3-torch python3-numpy) or pass --python /path/to/python");
+}
+
+/** findLocalPythonWithEnv, the interpreter only. */
+export function findLocalPython(configured?: string): string {
+  return findLocalPythonWithEnv(configured).python;
 }
 
 export class LocalTransport implements Transport {

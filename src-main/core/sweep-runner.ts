@@ -140,8 +140,12 @@ export async function runSweep(o: RunnerOptions): Promise<RunResult> {
       onHello();
       // hello lists the node's sweeps. A known one is already being replayed from our cursor (attach --sweep
       // --since); an unknown one gets a "no sweep" reply (req null, ignored below): submit it, then follow it.
-      const known = Array.isArray(hello.sweeps) && hello.sweeps.some((x) => (x as { sweep?: unknown }).sweep === sweepId);
-      if (known) {
+      const entry = (Array.isArray(hello.sweeps) ? hello.sweeps : []).find((x) => (x as { sweep?: unknown }).sweep === sweepId) as
+        { state?: string; error?: string | null } | undefined;
+      if (entry?.state === "broken") {
+        throw new FatalAgentError(`the agent on ${host} cannot read sweep ${sweepId}'s journal: ${String(entry.error)}`);
+      }
+      if (entry) {
         if (store.sweep(sweepId)!.status === "created") store.setStatus(sweepId, "submitted");
       } else {
         await submit(session, host);
