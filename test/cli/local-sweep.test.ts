@@ -38,7 +38,7 @@ function setup(points: number, steps: number) {
 }
 
 describe("fractal-llm sweep --target local", () => {
-  it("runs a small MLP sweep on the real agent; CSV, JSON and PNG exports match its journal", async () => {
+  it("runs a small MLP sweep on the real agent; CSV, JSON and PNG exports match its journal; zoom runs a child", async () => {
     const t = setup(8, 50);
     const r = await run(["sweep", "--spec", join(t.dir, "spec.json"), "--python", PYTHON], t.env);
     expect(r.code, r.stderr).toBe(0);
@@ -65,6 +65,21 @@ describe("fractal-llm sweep --target local", () => {
     const again = await run(["sweep", "--spec", join(t.dir, "spec.json"), "--python", PYTHON], t.env);
     expect([again.code, lastLine(again.stdout)]).toEqual([0, id]);
     expect(again.stderr).toMatch(/already completed/);
+
+    // A zoom: a child sweep on a window inside the parent, same settings, run on the same target.
+    const z = await run(["zoom", "--sweep", id, "--window", "0,0.75,0.375,1.125", "--points", "4", "--python", PYTHON], t.env);
+    expect(z.code, z.stderr).toBe(0);
+    const child = lastLine(z.stdout);
+    expect(child).not.toBe(id);
+    const db = new Database(t.db, { readonly: true });
+    const row = db.prepare("SELECT parent_id, x0, x1, y0, y1, nx, ny, status, done_cells, spec FROM sweeps WHERE id = ?").get(child) as Record<string, unknown>;
+    db.close();
+    expect(row).toMatchObject({ parent_id: id, x0: 0, x1: 0.75, y0: 0.375, y1: 1.125, nx: 4, ny: 4, status: "completed", done_cells: 16 });
+    const childSpec = JSON.parse(row.spec as string);
+    expect(childSpec.model).toEqual(doc.spec.model);
+    expect(childSpec.train).toEqual(doc.spec.train);
+    const cj = agentJournal(t.home, child);
+    expect(Object.keys(cj.counts)).toHaveLength(16);
   });
 
   it("survives kill -9 of the daemon mid-sweep and a Ctrl-C of the CLI: every cell exactly once", async () => {
