@@ -62,11 +62,14 @@ export async function runSweep(o: RunnerOptions): Promise<RunResult> {
     o.onProgress?.({ sweep: sweepId, done: s.done_cells, total: s.cells, rate, eta: rate > 0 ? (s.cells - s.done_cells) / rate : null, status: s.status });
   };
 
-  let failures = 0;
+  // Connections that never said hello count towards giving up; sessions that said hello but brought nothing
+  // new (the daemon restarting, a flapping link) only lengthen the backoff, since the sweep is alive.
+  let failures = 0, fruitless = 0, sessionEvents = 0;
   let transport: Transport | null = null;
   for (let attempt = 0; ; attempt++) {
     if (o.signal?.aborted) return finish("detached");
     let gotHello = false;
+    sessionEvents = 0;
     try {
       transport = await o.connect(attempt);
       const outcome = await followOnce(transport, () => { gotHello = true; failures = 0; });
@@ -85,7 +88,8 @@ export async function runSweep(o: RunnerOptions): Promise<RunResult> {
       throw new FatalAgentError(`gave up after ${failures} failed connections to the agent; the sweep is recorded as ${sweepId}, `
         + "re-run the same command to resume");
     }
-    const delay = Math.min(backoff.max, backoff.first * 2 ** Math.max(0, failures - 1));
+    fruitless = gotHello && sessionEvents > 0 ? 0 : fruitless + 1;
+    const delay = Math.min(backoff.max, backoff.first * 2 ** Math.max(0, fruitless - 1));
     await sleep(delay, o.signal);
   }
 
@@ -105,10 +109,13 @@ export async function runSweep(o: RunnerOptions): Promise<RunResult> {
       if (!pending.length) return;
       const batch = pending;
       pending = [];
-      store.ingest(sweepId, host, batch);
+      sessionEvents += store.ingest(sweepId, host, batch).applied;
       progress();
     };
-    const timer = setInterval(() => { try { flush(); } catch (e) { fatal = e as Error; session.proc.kill(); } }, o.flushMs ?? 200);
+    // A store error (a cell outside the map, a full disk) will not go away by reconnecting: stop.
+    const timer = setInterval(() => {
+      try { flush(); } catch (e) { fatal = new FatalAgentError(`cannot store the agent's results: ${(e as Error).message}`); session.proc.kill(); }
+    }, o.flushMs ?? 200);
     const onAbort = () => session.proc.kill();
     o.signal?.addEventListener("abort", onAbort);
     let doneSeen: () => void = () => {};
