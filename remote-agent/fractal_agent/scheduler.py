@@ -16,8 +16,14 @@ import traceback
 
 import numpy as np
 
-# Cells per population when the trainer offers no max_population(spec, device) helper.
-DEFAULT_POPULATION = {("mlp", "cpu"): 1024, ("mlp", "cuda"): 65536, ("gpt", "cpu"): 4, ("gpt", "cuda"): 64}
+from .spec import INTEGER_PARAMS, axis_value
+
+# Cells per chunk when the trainer offers no max_population(spec, device) helper. GPT replicas are
+# whole models with optimizer state: few at a time. MLP chunks never go below MLP_MIN_CHUNK cells:
+# run_cells splits a chunk into cache- or memory-sized populations itself, and bigger tiles keep the
+# per-tile overhead (IPC, JSON, fsync) small.
+DEFAULT_POPULATION = {("mlp", "cpu"): 1024, ("mlp", "cuda"): 65536, ("gpt", "cpu"): 4, ("gpt", "cuda"): 8}
+MLP_MIN_CHUNK = 256
 IN_FLIGHT_PER_WORKER = 2  # one training, one queued, so a GPU never waits for the parent
 
 
@@ -49,25 +55,39 @@ def population_size(spec, device):
         return int(trainer.max_population(spec, device))
     if spec["model"]["family"] == "mlp":
         from . import mlp
-        from .spec import axis_value
         sizes = [axis_value(a, i) for a in spec["axes"].values() if a["param"] == "dataset_size"
                  for i in (0, a["points"] - 1)]
-        return int(mlp.chunk_size(spec, device, max(sizes) if sizes else None))
+        return max(MLP_MIN_CHUNK, int(mlp.chunk_size(spec, device, max(sizes) if sizes else None)))
     return DEFAULT_POPULATION[(spec["model"]["family"], device.split(":")[0])]
 
 
-def chunks(cells, levels, population, n_workers):
-    """Split coarse-to-fine ordered cells into (level, cells) chunks that never straddle a level.
+def shape_keys(spec, cells):
+    """An int per cell: cells with equal keys need the same tensor shapes (the axes that sweep a
+    shape parameter - dataset_size, tokens, batch_size - agree), so they can share one population.
+    run_cells needs this for GPT cells of different token budgets (different step counts)."""
+    key = np.zeros(len(cells), dtype=np.int64)
+    ax, ay = spec["axes"]["x"], spec["axes"]["y"]
+    for axis, coord in ((ax, cells % ax["points"]), (ay, cells // ax["points"])):
+        if axis["param"] in INTEGER_PARAMS:
+            values = np.array([axis_value(axis, i) for i in range(axis["points"])], dtype=np.int64)
+            _, ids = np.unique(values, return_inverse=True)
+            key = key * axis["points"] + ids[coord]
+    return key
 
-    Small levels are split finer than a population so every worker gets a share of the preview.
-    """
+
+def chunks(spec, cells, levels, population, n_workers):
+    """Split coarse-to-fine ordered cells into (level, cells) chunks that never straddle a level or
+    a tensor shape. Small levels are split finer than a population so every worker gets a share."""
+    keys = shape_keys(spec, cells)
     boundaries = np.flatnonzero(np.diff(levels)) + 1
-    for lc, ll in zip(np.split(cells, boundaries), np.split(levels, boundaries)):
+    for lc, ll, lk in zip(np.split(cells, boundaries), np.split(levels, boundaries), np.split(keys, boundaries)):
         if len(lc) == 0:
             continue
         size = min(population, max(16, math.ceil(len(lc) / (4 * n_workers))))
-        for i in range(0, len(lc), size):
-            yield int(ll[0]), lc[i:i + size]
+        for k in np.unique(lk):
+            group = lc[lk == k]
+            for i in range(0, len(group), size):
+                yield int(ll[0]), group[i:i + size]
 
 
 def _worker(spec, device, threads, tasks, results, parent_pid):
@@ -129,7 +149,7 @@ def run(spec, cells, levels, devs, on_tile, should_stop=lambda: False, on_idle=l
             stopping = stopping or should_stop()
             if todo is None and len(ready) == len(procs):  # every worker is up and knows its capacity
                 population = population or min(ready)
-                todo = list(chunks(np.asarray(cells, dtype=np.int64), np.asarray(levels), population, len(devs)))
+                todo = list(chunks(spec, np.asarray(cells, dtype=np.int64), np.asarray(levels), population, len(devs)))
             while todo is not None and not stopping and handed < len(todo) \
                     and in_flight < IN_FLIGHT_PER_WORKER * len(procs):
                 level, c = todo[handed]
