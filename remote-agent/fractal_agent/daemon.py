@@ -413,12 +413,12 @@ def _daemon_main(home, idle_timeout, workers, device, ready_fd):
     daemon = Daemon(home, idle_timeout, workers, device)
     daemon.log(f"daemon {os.getpid()} starting: agent {AGENT_VERSION}, protocol {PROTOCOL_VERSION}, "
                f"devices {daemon.devices}, idle timeout {idle_timeout:g} s")
-    daemon.load_sweeps()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
-    listener.listen(16)
+    listener.listen(64)
     os.write(ready_fd, f"ready {os.getpid()}\n".encode())
     os.close(ready_fd)
+    daemon.load_sweeps()  # scanning big journals takes a while; clients wait in the listen backlog
     try:
         daemon.serve(listener)
     finally:
