@@ -207,6 +207,25 @@ def test_submit_is_idempotent_and_bad_submissions_are_refused_writing_nothing(sh
     assert garbage["ok"] is False and "not a JSON command" in garbage["error"]
 
     a.until_done("idem")
+    assert a.request(op="submit", sweep="idem-b", spec=tiny_spec(2, 1))["ok"]
+    a.until_done("idem-b")
+
+    # `follow` adds a sweep to a connection: its replay, then its live events
+    x = Attach(shared, "--sweep", "idem", "--since", "1", "--no-start")
+    x.next(lambda m: m.get("type") == "replayed")
+    follow = x.request(op="follow", sweep="idem-b", since=0)
+    assert follow["ok"] and follow["already"] is False
+    assert x.seen[-2] == {"type": "replayed", "sweep": "idem-b", "last_seq": 3}, "the replay precedes the reply"
+    assert x.events("idem-b") == list(read_events(journal_of(shared, "idem-b")))
+    assert x.events("idem") == list(read_events(journal_of(shared, "idem")))[1:]
+    assert x.request(op="follow", sweep="nope")["ok"] is False
+    assert x.close() == 0
+    y = Attach(shared, "--sweep", "nope", "--no-start")
+    assert y.hello["type"] == "hello", "hello comes first even when the sweep is unknown"
+    err = y.next()
+    assert err["type"] == "reply" and err["ok"] is False and "no sweep 'nope'" in err["error"]
+    assert y.close() == 0
+
     status = a.request(op="status")
     idem = [s for s in status["sweeps"] if s["sweep"] == "idem"]
     assert idem == [{"sweep": "idem", "state": "completed", "cells": 4, "done": 4,
