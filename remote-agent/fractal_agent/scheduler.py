@@ -1,7 +1,8 @@
 """Runs a sweep's pending cells on worker processes and hands each finished population back.
 
 Cells go out in coarse-to-fine order (spec.coarse_to_fine) so a preview of the whole map arrives
-first, in chunks no larger than one population (cells trained together by trainer.run_cells).
+first, in chunks of at most a population (the cells one trainer.run_cells call trains), each
+within one level and one tensor shape.
 Workers are "spawn" processes (fork after torch has started threads is unsafe): one per visible
 CUDA GPU, or N on CPU. Results come back to the calling process, which is the journal's only
 writer. Cancelling stops handing out chunks; chunks already running finish and are recorded.
@@ -19,10 +20,10 @@ import numpy as np
 from .spec import INTEGER_PARAMS, axis_value
 
 # Cells per chunk when the trainer offers no max_population(spec, device) helper. GPT replicas are
-# whole models with optimizer state: few at a time. MLP chunks never go below MLP_MIN_CHUNK cells:
-# run_cells splits a chunk into cache- or memory-sized populations itself, and bigger tiles keep the
-# per-tile overhead (IPC, JSON, fsync) small.
-DEFAULT_POPULATION = {("mlp", "cpu"): 1024, ("mlp", "cuda"): 65536, ("gpt", "cpu"): 4, ("gpt", "cuda"): 8}
+# whole models with optimizer state: few at a time. MLP chunks follow mlp.chunk_size but never go
+# below MLP_MIN_CHUNK cells: run_cells splits a chunk into cache- or memory-sized populations itself,
+# and bigger tiles keep the per-tile overhead (IPC, JSON, fsync) small.
+GPT_POPULATION = {"cpu": 4, "cuda": 8}
 MLP_MIN_CHUNK = 256
 IN_FLIGHT_PER_WORKER = 2  # one training, one queued, so a GPU never waits for the parent
 
@@ -58,7 +59,7 @@ def population_size(spec, device):
         sizes = [axis_value(a, i) for a in spec["axes"].values() if a["param"] == "dataset_size"
                  for i in (0, a["points"] - 1)]
         return max(MLP_MIN_CHUNK, int(mlp.chunk_size(spec, device, max(sizes) if sizes else None)))
-    return DEFAULT_POPULATION[(spec["model"]["family"], device.split(":")[0])]
+    return GPT_POPULATION[device.split(":")[0]]
 
 
 def shape_keys(spec, cells):
