@@ -12,6 +12,21 @@ let fx: SshFixture;
 beforeAll(async () => { fx = await startSshFixture({ alias: "gpu-node" }); });
 afterAll(async () => { await fx?.stop(); }); // also ends the node's daemon (it carries the sessions' HOME)
 
+describe("fractal-llm hosts", () => {
+  it("saves a host and tests it through the SSH module: agent installed, interpreter probed", async () => {
+    const dir = tempDir("fractal-ssh-hosts-");
+    const env = { HOME: fx.home, SSH_AUTH_SOCK: "", XDG_DATA_HOME: dir, FRACTAL_LLM_DB: join(dir, "db.sqlite") };
+    const add = await run(["hosts", "add", "node1", "--hostname", "127.0.0.1", "--port", String(fx.port), "--user", fx.user, "--python", PYTHON], env);
+    expect(add.code, add.stderr).toBe(0);
+    const t = await run(["hosts", "test", "node1"], env);
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stderr).toMatch(/agent installed in .*\.fractal-llm\/agent\//);
+    const out = JSON.parse(t.stdout);
+    expect(out).toMatchObject({ host: "node1", python: PYTHON, env: { protocol: 1, error: null } });
+    expect(out.env.torch).toBeTruthy();
+  });
+});
+
 describe("fractal-llm sweep --target <ssh alias>", () => {
   it("runs on the node and completes after the SSH connection is dropped mid-sweep", async () => {
     const dir = tempDir("fractal-ssh-cli-");
