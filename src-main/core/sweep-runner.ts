@@ -154,6 +154,15 @@ export async function runSweep(o: RunnerOptions): Promise<RunResult> {
       }
       if (entry) {
         if (store.sweep(sweepId)!.status === "created") store.setStatus(sweepId, "submitted");
+        const lastSeq = (entry as { last_seq?: number }).last_seq ?? Infinity;
+        if (["completed", "cancelled", "failed"].includes(String(entry.state)) && store.cursor(sweepId, host) >= lastSeq) {
+          // Finished on the node and everything is already here: no event will come.
+          const st = entry.state as SweepStatus;
+          if (store.sweep(sweepId)!.status !== st) store.setStatus(sweepId, st, entry.error ?? null);
+          finished = true;
+          await session.end();
+          return "done";
+        }
       } else {
         await submit(session, host);
       }

@@ -5,6 +5,8 @@ import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } fr
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { decodePng } from "../../src-main/analysis/png";
+import { AttachSession } from "../../src-main/core/agent-client";
+import { LocalTransport } from "../../src-main/core/local-transport";
 import { tempDir } from "../core/helpers";
 import { agentJournal, cli, csvMatchesJournal, lastLine, PYTHON, run } from "./helpers";
 
@@ -127,5 +129,41 @@ describe("fractal-llm sweep --target local", () => {
     const e = await run(["export", "--sweep", id, "--format", "csv", "--out", csv], t.env);
     expect(e.code, e.stderr).toBe(0);
     csvMatchesJournal(readFileSync(csv, "utf8"), j, 256);
+  });
+
+  it("a sweep cancelled on the agent while the CLI was away is reported as cancelled on the re-run, not waited for", async () => {
+    const t = setup(16, 600);
+    const first = cli(["sweep", "--spec", join(t.dir, "spec.json"), "--python", PYTHON], t.env);
+    for (let i = 0; i < 1200; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      if (!existsSync(t.db)) continue;
+      const db = new Database(t.db, { readonly: true });
+      const row = db.prepare("SELECT done_cells FROM sweeps").get() as { done_cells: number } | undefined;
+      db.close();
+      if (row && row.done_cells > 0) break;
+    }
+    process.kill(first.pid, "SIGINT");
+    const r1 = await first.done;
+    expect(r1.code, r1.stderr).toBe(130);
+    const id = lastLine(r1.stdout);
+
+    // Cancel it through the protocol, as another client would, and wait for its done event.
+    const session = await AttachSession.open(new LocalTransport({ python: PYTHON, home: t.home }), ["--sweep", id, "--since", "0"]);
+    const done = new Promise<Record<string, unknown>>((res) => { session.onMessage = (m) => { if (m.type === "done") res(m); }; });
+    expect((await session.hello()).type).toBe("hello");
+    expect(await session.request("cancel", { sweep: id })).toMatchObject({ ok: true, sweep: id });
+    expect(await done).toMatchObject({ status: "cancelled" });
+    await session.end();
+
+    const r2 = await run(["sweep", "--spec", join(t.dir, "spec.json"), "--python", PYTHON], t.env);
+    expect(r2.code, r2.stderr).toBe(1);
+    expect(r2.stderr).toMatch(new RegExp(`sweep ${id}: cancelled`));
+    const j = agentJournal(t.home, id);
+    const db = new Database(t.db, { readonly: true });
+    expect(db.prepare("SELECT status, done_cells FROM sweeps WHERE id = ?").get(id)).toEqual({ status: "cancelled", done_cells: Object.keys(j.counts).length });
+    db.close();
+    // Once everything is here, a further re-run knows at the hello that nothing more will come.
+    const r3 = await run(["sweep", "--spec", join(t.dir, "spec.json"), "--python", PYTHON], t.env);
+    expect([r3.code, lastLine(r3.stdout)]).toEqual([1, id]);
   });
 });
