@@ -134,12 +134,13 @@ def bytes_per_replica(spec, dataset_size=None):
     return itemsize * (8 * N * n + 6 * n * n + 4 * N + 2 * spec["train"]["steps"])
 
 
-CPU_MAX_POPULATION = 256  # larger CPU populations fall out of cache and run slower per cell
+CPU_MAX_POPULATION = 256      # larger CPU populations fall out of cache and run slower per cell
+CUDA_MAX_POPULATION = 1 << 18  # already saturates a GPU; bounds the (K, T+1) traces summarised on the host
 
 
 def chunk_size(spec, device, dataset_size=None, memory_bytes=None):
     """The largest population to train at once: what fits in `memory_bytes` (default: half the free
-    GPU memory, or 8 GiB on CPU), and on CPU at most CPU_MAX_POPULATION. At least 1."""
+    GPU memory, or 8 GiB on CPU), at most CPU_MAX_POPULATION / CUDA_MAX_POPULATION. At least 1."""
     per = bytes_per_replica(spec, dataset_size)
     if memory_bytes is None:
         if torch.device(device).type == "cuda":
@@ -148,8 +149,7 @@ def chunk_size(spec, device, dataset_size=None, memory_bytes=None):
         else:
             memory_bytes = 8 << 30
     k = memory_bytes // per
-    if torch.device(device).type == "cpu":
-        k = min(k, CPU_MAX_POPULATION)
+    k = min(k, CPU_MAX_POPULATION if torch.device(device).type == "cpu" else CUDA_MAX_POPULATION)
     return max(1, int(k))
 
 

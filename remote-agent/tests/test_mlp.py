@@ -218,3 +218,5 @@ def test_chunk_size_is_bounded_by_memory():
     assert mlp.chunk_size(spec, "cpu", memory_bytes=1) == 1
     assert mlp.chunk_size(spec, "cpu") == mlp.CPU_MAX_POPULATION
     assert mlp.bytes_per_replica(mlp_spec(width=16, steps=100, train={"precision": "float32"})) == per // 2
+    assert mlp.chunk_size(spec, "cuda", memory_bytes=1 << 50) == mlp.CUDA_MAX_POPULATION
+    assert mlp.chunk_size(spec, "cuda", memory_bytes=1000 * per) == 1000
