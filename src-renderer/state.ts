@@ -37,7 +37,7 @@ export interface UiState {
 
 export const useUi = create<UiState>(() => ({
   api: null, connection: "connecting", connectionError: null, sweeps: {}, rootId: null, focusId: null,
-  layer: "score", layers: {}, view: null, viewport: { width: 800, height: 600 }, history: [], historyIndex: -1,
+  layer: "score", layers: {}, view: null, viewport: { width: 0, height: 0 }, history: [], historyIndex: -1,
   hover: null, selected: null, mode: "map", box: null, zoomDialog: null, progress: {}, notices: [], panel: "inspector",
 }));
 
@@ -82,11 +82,18 @@ export function sweepCellAt(x: number, y: number): { sweep: SweepSummary; cell: 
 
 // ----------------------------------------------------------------------------- view and history
 
+/** A view asked for before the map had a size (the first open): applied once it is measured. */
+let pendingOpen: { id: string; view?: View } | null = null;
+
 export function setViewport(vp: Viewport): void {
   const st = get();
   if (st.viewport.width === vp.width && st.viewport.height === vp.height) return;
   set({ viewport: vp });
-  if (!st.view && st.focusId) home(st.focusId);
+  if (pendingOpen && vp.width > 0 && vp.height > 0) {
+    const p = pendingOpen;
+    pendingOpen = null;
+    if (p.view) { set({ view: p.view }); commitView(); } else home(p.id);
+  }
 }
 
 export function setView(view: View): void {
@@ -165,7 +172,8 @@ export async function openSweep(id: string, view?: View): Promise<void> {
   if (!chain.length) throw new Error(`unknown sweep ${id}`);
   const rootId = chain[0].id;
   set({ rootId, focusId: id, selected: null, hover: null, layers: rootId === st.rootId ? st.layers : {} });
-  if (view) { set({ view }); commitView(); } else home(id);
+  if (get().viewport.width === 0) pendingOpen = { id, view };
+  else if (view) { set({ view }); commitView(); } else home(id);
   await Promise.all(drawnSweeps(get()).map((s) => refreshLayer(s.id)));
 }
 

@@ -12,8 +12,10 @@ export function niceStep(span: number, target: number): number {
 }
 
 /** Format v with `digits` significant digits, plain for moderate magnitudes, else exponent form. */
-export function formatSig(v: number, digits: number): string {
+export function formatSig(v: number | null, digits: number): string {
+  if (v === null) return "n/a";
   if (v === 0) return "0";
+  if (!Number.isFinite(v)) return String(v);
   const e = Math.floor(Math.log10(Math.abs(v)));
   if (e >= -4 && e < 6) {
     const s = v.toPrecision(Math.min(100, Math.max(1, digits)));

@@ -79,8 +79,11 @@ export interface CellDetail {
   /** Every hyperparameter the cell ran with (grid.ts cellHparams). */
   hparams: Record<string, number | null>;
   done: boolean;
-  /** Recorded per-cell fields (trainable, stable, score, final_loss, heldout_loss, ood_loss, ...); null if not done. */
-  outcome: Record<string, number> | null;
+  /**
+   * Recorded per-cell fields (trainable, stable, score, final_loss, heldout_loss, ood_loss, ...); null if not
+   * done. A field's value is null where it is NaN (e.g. no held-out set): JSON has no NaN.
+   */
+  outcome: Record<string, number | null> | null;
   curve: { step: Int32Array; loss: Float32Array; gradNorm: Float32Array } | null;
 }
 

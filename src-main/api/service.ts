@@ -126,10 +126,13 @@ export class ApiService implements Api {
     const { ix, iy } = cellXY(s.spec, cell);
     const { x, y } = s.spec.axes;
     const done = this.store.loadDone(id)[cell] === 1;
-    let outcome: Record<string, number> | null = null;
+    let outcome: Record<string, number | null> | null = null;
     if (done) {
       outcome = {};
-      for (const f of Object.keys(this.store.fields(id))) outcome[f] = this.store.loadField(id, f)[cell];
+      for (const f of Object.keys(this.store.fields(id))) {
+        const v = this.store.loadField(id, f)[cell];
+        outcome[f] = Number.isNaN(v) ? null : v;
+      }
     }
     return {
       sweepId: id, cell, ix, iy,

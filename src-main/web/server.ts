@@ -49,6 +49,11 @@ const MIME: Record<string, string> = {
 export async function ensureRendererBuilt(log: (s: string) => void = (s) => process.stderr.write(s + "\n")): Promise<void> {
   if (existsSync(join(RENDERER_DIR, "index.html"))) return;
   log(`building the UI into ${RENDERER_DIR} (first run; \`npm run build:ui\` does this ahead of time)`);
+  await buildRenderer();
+}
+
+/** `vite build` of src-renderer into dist/renderer (what `npm run build:ui` runs). */
+export async function buildRenderer(): Promise<void> {
   const vite = join(REPO_ROOT, "node_modules", "vite", "bin", "vite.js");
   const code = await new Promise<number | null>((res) => {
     const p = spawn(process.execPath, [vite, "build", "--logLevel", "warn"], { cwd: REPO_ROOT, stdio: ["ignore", "inherit", "inherit"] });

@@ -120,8 +120,8 @@ export function Inspector() {
       <h3>cell ({d.ix}, {d.iy}) #{d.cell}</h3>
       <div data-testid="inspector-outcome">{outcomeLine(d)}</div>
       {d.outcome && <div className="muted">
-        held-out loss {formatSig(d.outcome.heldout_loss, 4)}{Number.isFinite(d.outcome.ood_loss) ? `, OOD loss ${formatSig(d.outcome.ood_loss, 4)}` : ""}
-        {d.outcome.divergence_step >= 0 ? `, diverged at step ${d.outcome.divergence_step}` : ""}
+        held-out loss {formatSig(d.outcome.heldout_loss, 4)}{d.outcome.ood_loss !== null && d.outcome.ood_loss !== undefined ? `, OOD loss ${formatSig(d.outcome.ood_loss, 4)}` : ""}
+        {(d.outcome.divergence_step ?? -1) >= 0 ? `, diverged at step ${d.outcome.divergence_step}` : ""}
       </div>}
       {d.curve ? <>
         <LinePlot testId="loss-curve" title="loss" x={d.curve.step} y={d.curve.loss} log />

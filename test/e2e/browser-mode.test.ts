@@ -1,0 +1,303 @@
+// End to end: a real sweep trained by the agent (through the CLI) into a real database, served by browser mode
+// and driven in headless Chromium (swiftshader WebGL2). Screenshots go to test-artifacts/ui/.
+
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { colourLayer } from "../../src-main/analysis/colour";
+import { decodePngRgba } from "../../src-main/analysis/png";
+import { sweepMap } from "../../src-main/cli/export";
+import { cellHparams } from "../../src-main/core/grid";
+import { openStore, type Store } from "../../src-main/core/store";
+import { REPO_ROOT } from "../../src-main/core/local-transport";
+import { buildRenderer, startWebServer, type WebServer } from "../../src-main/web/server";
+import { screenToWorld, type View, worldToScreen } from "../../src-renderer/view";
+
+const ARTIFACTS = join(REPO_ROOT, "test-artifacts", "ui");
+const PYTHON = "/usr/bin/python3";
+const N = 24;
+const SPEC = {
+  version: 1, name: "e2e tanh width 4",
+  model: { family: "mlp", width: 4, activation: "tanh", seed: 0 },
+  train: { optimizer: "gd", steps: 100 },
+  axes: { x: { param: "lr.input", scale: "log", range: [-1, 3], points: N }, y: { param: "lr.output", scale: "log", range: [-1, 3], points: N } },
+};
+
+let dir: string, dbPath: string, server: WebServer, browser: Browser, page: Page, store: Store, rootId: string;
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    const p = spawn(cmd, args, { cwd: REPO_ROOT, env: { ...process.env, ...env } });
+    let stdout = "", stderr = "";
+    p.stdout.on("data", (d) => (stdout += d));
+    p.stderr.on("data", (d) => (stderr += d));
+    p.on("close", (code) => res({ code, stdout, stderr }));
+  });
+}
+
+async function shot(name: string): Promise<{ width: number; height: number; data: Uint8Array }> {
+  const png = await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+  return decodePngRgba(new Uint8Array(png));
+}
+
+function pixel(img: { width: number; data: Uint8Array }, x: number, y: number): [number, number, number] {
+  const o = (Math.round(y) * img.width + Math.round(x)) * 4;
+  return [img.data[o], img.data[o + 1], img.data[o + 2]];
+}
+
+/** The view the page shows (it keeps it in the URL, the shareable view state) and the map's box on the page. */
+async function viewState(): Promise<{ view: View; box: { x: number; y: number; width: number; height: number } }> {
+  const v = new URL(page.url()).searchParams.get("view")!.split(",").map(Number);
+  const box = (await page.locator("[data-testid=map]").boundingBox())!;
+  return { view: { cx: v[0], cy: v[1], sx: v[2], sy: v[3] }, box };
+}
+
+type PageView = Awaited<ReturnType<typeof viewState>>;
+
+/** Page coordinates of cell (ix, iy)'s centre of an n x n sweep on window `win`. */
+function cellOnPage(st: PageView, win: { x0: number; x1: number; y0: number; y1: number }, n: number, ix: number, iy: number) {
+  const { view, box } = st;
+  const cx = win.x0 + (ix + 0.5) * ((win.x1 - win.x0) / n), cy = win.y0 + (iy + 0.5) * ((win.y1 - win.y0) / n);
+  const s = worldToScreen(view, { width: Math.round(box.width), height: Math.round(box.height) }, cx, cy);
+  return { x: box.x + s.px, y: box.y + s.py };
+}
+
+async function settled(): Promise<void> {
+  await page.waitForTimeout(400); // wheel history settles after 250 ms; one more frame to draw
+}
+
+/** Back to the whole root map (the 0 key), so each test starts from the same view. */
+async function homeView(): Promise<void> {
+  await page.mouse.move(2, 2);
+  await page.keyboard.press("0");
+  await settled();
+}
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  dir = mkdtempSync(join(tmpdir(), "fractal-e2e-"));
+  dbPath = join(dir, "sweeps.sqlite");
+  const specPath = join(dir, "spec.json");
+  writeFileSync(specPath, JSON.stringify(SPEC));
+  const env = { FRACTAL_AGENT_HOME: join(dir, "agent-home") };
+  process.env.FRACTAL_AGENT_HOME = env.FRACTAL_AGENT_HOME; // the server's zoom sweeps use the same agent home
+  const [sweep] = await Promise.all([
+    run(process.execPath, ["bin/fractal-llm.js", "sweep", "--spec", specPath, "--target", "local", "--python", PYTHON, "--db", dbPath], env),
+    buildRenderer(),
+  ]);
+  expect(sweep.code, sweep.stderr).toBe(0);
+  rootId = sweep.stdout.trim().split("\n").pop()!;
+  server = await startWebServer({ dbPath, port: 0, open: false, python: PYTHON });
+  store = openStore(dbPath);
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium", headless: true,
+    args: ["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--no-first-run"],
+    // playwright gives every launch a fresh temporary profile (user-data-dir)
+  });
+  page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
+  page.on("pageerror", (e) => process.stderr.write(`page error: ${e.message}\n`));
+  page.on("console", (m) => { if (m.type() === "error") process.stderr.write(`page console: ${m.text()}\n`); });
+  await page.goto(server.url);
+  await page.waitForFunction(() => new URL(location.href).searchParams.has("view"));
+  await settled();
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.service.idle();
+  await server?.close();
+  store?.close();
+  // stop the local agent daemon this test started (it would exit on its idle timeout anyway)
+  await run(PYTHON, ["-c", "import os,signal,sys; p=open(sys.argv[1]).read().split()[0]; os.kill(int(p), signal.SIGTERM)",
+    join(dir, "agent-home", "daemon.pid")], {});
+  rmSync(dir, { recursive: true, force: true });
+}, 60_000);
+
+describe("browser mode", () => {
+  it("refuses a client without the token, with a reason", async () => {
+    const wsUrl = `ws://127.0.0.1:${server.port}/api`;
+    for (const url of [wsUrl, `${wsUrl}?token=wrong`]) {
+      const closed = await new Promise<{ code: number; reason: string }>((res) => {
+        const ws = new WebSocket(url);
+        ws.on("close", (code, reason) => res({ code, reason: reason.toString() }));
+      });
+      expect(closed.code).toBe(4401);
+      expect(closed.reason).toMatch(/token/);
+    }
+    const other = await browser.newPage();
+    await other.goto(`http://127.0.0.1:${server.port}/`);
+    await expect.poll(() => other.locator("[data-testid=connection-error]").textContent()).toMatch(/wrong token/);
+    await other.close();
+  });
+
+  it("opens the most recent sweep and draws converged cells blue, diverged red, in the paper's colours", async () => {
+    const img = await shot("01-map");
+    const map = sweepMap(store, rootId);
+    const expected = colourLayer(map, "score").rgba;
+    const win = store.sweep(rootId)!.window;
+    const st = await viewState();
+    for (let iy = 0; iy < N; iy++) {
+      for (let ix = 0; ix < N; ix++) {
+        const i = iy * N + ix;
+        const p = cellOnPage(st, win, N, ix, iy);
+        const [r, g, b] = pixel(img, p.x, p.y);
+        for (const [got, want] of [[r, expected[4 * i]], [g, expected[4 * i + 1]], [b, expected[4 * i + 2]]]) {
+          expect(Math.abs(got - want), `cell (${ix},${iy}) rgb ${[r, g, b]} vs ${expected.slice(4 * i, 4 * i + 3)}`).toBeLessThanOrEqual(3);
+        }
+      }
+    }
+    // The trainable layer: blue where the database says the cell converged, red where it diverged.
+    await page.locator("[data-testid=layer]").selectOption("trainable");
+    await page.waitForTimeout(500);
+    const bin = await shot("01b-trainable");
+    let trainable = 0, untrainable = 0;
+    for (let iy = 0; iy < N; iy++) {
+      for (let ix = 0; ix < N; ix++) {
+        const p = cellOnPage(st, win, N, ix, iy);
+        const [r, , b] = pixel(bin, p.x, p.y);
+        if (map.trainable[iy * N + ix]) { trainable++; expect(b - r).toBeGreaterThan(100); } else { untrainable++; expect(r - b).toBeGreaterThan(100); }
+      }
+    }
+    expect(trainable).toBeGreaterThan(20); // the spec's range shows both outcomes
+    expect(untrainable).toBeGreaterThan(20);
+    await page.locator("[data-testid=layer]").selectOption("score");
+    await page.waitForTimeout(300);
+  });
+
+  it("shows the hovered cell's exact hyperparameters and outcome", async () => {
+    await homeView();
+    const spec = store.sweep(rootId)!.spec, win = store.sweep(rootId)!.window;
+    const tr = store.loadField(rootId, "trainable");
+    const st = await viewState();
+    for (const [ix, iy] of [[3, 2], [20, 21], [11, 12]]) {
+      const p = cellOnPage(st, win, N, ix, iy);
+      await page.mouse.move(p.x, p.y);
+      const readout = page.locator("[data-testid=readout]");
+      await expect.poll(() => readout.getAttribute("data-cell")).toBe(String(iy * N + ix));
+      await expect.poll(() => readout.getAttribute("data-trainable")).toBe(String(tr[iy * N + ix]));
+      const hp = cellHparams(spec, iy * N + ix);
+      expect(await page.locator("[data-testid=readout-x]").textContent()).toBe(String(hp["lr.input"]));
+      expect(await page.locator("[data-testid=readout-y]").textContent()).toBe(String(hp["lr.output"]));
+    }
+    await shot("02-hover");
+  });
+
+  it("zooms at the cursor with the wheel, pans by dragging, and goes home with 0", async () => {
+    await homeView();
+    const before = await viewState();
+    const at = { x: before.box.x + 300, y: before.box.y + 200 };
+    await page.mouse.move(at.x, at.y);
+    for (let k = 0; k < 10; k++) await page.mouse.wheel(0, -200);
+    await settled();
+    const z = await viewState();
+    expect(z.view.sx).toBeLessThan(before.view.sx / 5);
+    // the world point under the cursor did not move
+    const vp = (b: PageView["box"]) => ({ width: Math.round(b.width), height: Math.round(b.height) });
+    const w0 = screenToWorld(before.view, vp(before.box), at.x - before.box.x, at.y - before.box.y);
+    const w1 = screenToWorld(z.view, vp(z.box), at.x - z.box.x, at.y - z.box.y);
+    expect(Math.abs(w1.x - w0.x) / z.view.sx).toBeLessThan(0.01);
+    expect(Math.abs(w1.y - w0.y) / z.view.sy).toBeLessThan(0.01);
+    await shot("03-zoomed");
+    await page.mouse.move(at.x, at.y);
+    await page.mouse.down();
+    await page.mouse.move(at.x + 60, at.y + 40, { steps: 5 });
+    await page.mouse.up();
+    await settled();
+    const p = await viewState();
+    expect(p.view.cx).toBeCloseTo(z.view.cx - 60 * z.view.sx, 9);
+    expect(p.view.cy).toBeCloseTo(z.view.cy + 40 * z.view.sy, 9);
+    expect(p.view.sx).toBe(z.view.sx);
+    await page.keyboard.press("[");
+    await settled();
+    expect((await viewState()).view).toEqual(z.view); // back through the history
+    await page.keyboard.press("0");
+    await settled();
+    const h = await viewState();
+    expect(h.view.sx).toBeCloseTo(before.view.sx, 12);
+    expect(h.view.cx).toBeCloseTo(before.view.cx, 12);
+  });
+
+  it("inspects a clicked cell: outcome, loss curve, grad-norm trace", async () => {
+    await homeView();
+    const win = store.sweep(rootId)!.window;
+    const st = await viewState();
+    const p = cellOnPage(st, win, N, 4, 4);
+    await page.mouse.click(p.x, p.y);
+    const ins = page.locator("[data-testid=inspector]");
+    await expect.poll(() => ins.locator("h3").textContent()).toBe("cell (4, 4) #100");
+    await expect.poll(() => ins.locator("[data-testid=loss-curve] path").count()).toBe(1);
+    expect(await ins.locator("[data-testid=grad-curve] path").count()).toBe(1);
+    await shot("04-inspector");
+  });
+
+  it("shift-drag box -> dialog with cost -> a child sweep streams in over its parent", async () => {
+    await homeView();
+    const root = store.sweep(rootId)!;
+    // a box across the boundary: lr.input cells 2..9, lr.output cells 10..15 of the parent
+    let st = await viewState();
+    const a = cellOnPage(st, root.window, N, 2, 15), b = cellOnPage(st, root.window, N, 9, 10);
+    await page.keyboard.down("Shift");
+    await page.mouse.move(a.x, a.y);
+    await page.mouse.down();
+    await page.mouse.move(b.x, b.y, { steps: 6 });
+    await page.mouse.up();
+    await page.keyboard.up("Shift");
+    const dialog = page.locator("[data-testid=zoom-dialog]");
+    await dialog.waitFor();
+    await page.locator("[data-testid=zoom-points]").fill("16");
+    await expect.poll(() => page.locator("[data-testid=zoom-cost]").textContent()).toMatch(/^256 cells, 25600 steps/);
+    await shot("05-zoom-dialog");
+    await page.locator("[data-testid=zoom-start]").click();
+    await dialog.waitFor({ state: "detached" });
+    const child = await expect.poll(() => store.sweeps().find((s) => s.parent_id === rootId)?.id ?? null).not.toBeNull()
+      .then(() => store.sweeps().find((s) => s.parent_id === rootId)!);
+    await expect.poll(() => store.sweep(child.id)!.status, { timeout: 120_000, interval: 500 }).toBe("completed");
+    await expect.poll(() => page.locator("[data-testid=breadcrumb]").textContent()).toMatch(/zoom 1 \(16×16\)/);
+    await page.waitForTimeout(800); // last layer refresh
+    const c = store.sweep(child.id)!;
+    // the child's window is snapped to the parent's cell edges
+    expect(c.window.x0).toBe(root.window.x0 + 2 * ((root.window.x1 - root.window.x0) / N));
+    const img = await shot("06-child-over-parent");
+    const expected = colourLayer(sweepMap(store, c.id), "score").rgba;
+    st = await viewState();
+    let differ = 0;
+    for (let iy = 0; iy < 16; iy += 3) {
+      for (let ix = 0; ix < 16; ix += 3) {
+        const i = iy * 16 + ix;
+        const p = cellOnPage(st, c.window, 16, ix, iy);
+        const px = pixel(img, p.x, p.y);
+        for (let k = 0; k < 3; k++) expect(Math.abs(px[k] - expected[4 * i + k])).toBeLessThanOrEqual(3);
+        differ++;
+      }
+      // hovering the child's area reads the child's cell (finest on top)
+    }
+    expect(differ).toBe(36);
+    const p = cellOnPage(st, c.window, 16, 5, 5);
+    await page.mouse.move(p.x, p.y);
+    await expect.poll(() => page.locator("[data-testid=readout]").getAttribute("data-sweep")).toBe(c.id);
+  }, 180_000);
+
+  it("renders the 3-D loss surface with a red plateau of diverged cells", async () => {
+    await page.locator("[data-testid=mode-surface]").click();
+    await expect.poll(() => page.locator("[data-testid=surface-status]").textContent()).toMatch(/vertices/);
+    await page.waitForTimeout(500);
+    const img = await shot("07-surface");
+    const box = (await page.locator("[data-testid=surface]").boundingBox())!;
+    let red = 0, other = 0;
+    for (let y = box.y + 40; y < box.y + box.height - 40; y += 4) {
+      for (let x = box.x + 10; x < box.x + box.width - 10; x += 4) {
+        const [r, g, b] = pixel(img, x, y);
+        if (r > 120 && g < 90 && b < 110) red++;
+        else if (Math.abs(r - 0x20) + Math.abs(g - 0x24) + Math.abs(b - 0x2b) > 30 && !(r < 10 && g < 10 && b < 10)) other++;
+      }
+    }
+    expect(red).toBeGreaterThan(100);
+    expect(other).toBeGreaterThan(100);
+    await page.locator("[data-testid=mode-map]").click();
+  });
+});
