@@ -38,6 +38,7 @@ from .spec import SpecError, cell_count, validate
 
 SWEEP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 START_TIMEOUT = 60.0
+MAX_BACKLOG = 10000  # messages queued for one client
 
 
 def home_dir(arg=None):
@@ -90,6 +91,17 @@ class Client:
         self.closing = False  # the client closed its side: stop replaying, flush replies, close
 
     def send(self, line):
+        if self.out.qsize() >= MAX_BACKLOG:
+            # A client this far behind (a stalled channel) would grow the daemon without bound: cut it
+            # off; it reconnects with --since its last seq and loses nothing.
+            if not self.closing:
+                self.closing = True
+                self.daemon.log(f"client {id(self):x}: {MAX_BACKLOG} messages behind; disconnecting it")
+                try:
+                    self.sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            return
         self.out.put(("line", line))
 
     def reply(self, req, ok=True, **fields):
