@@ -1,5 +1,7 @@
 // Run the real CLI (bin/fractal-llm.js through tsx) as a child process.
+import Database from "better-sqlite3";
 import { execFileSync, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { expect } from "vitest";
 import { join, resolve } from "node:path";
 
@@ -73,3 +75,17 @@ export function csvMatchesJournal(csvText: string, j: AgentJournal, cells: numbe
   }
 }
 
+
+/** done_cells of the (only) sweep in a CLI's database, 0 while the file or its tables do not exist yet. */
+export function doneCellsOf(dbPath: string): number {
+  if (!existsSync(dbPath)) return 0;
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sweeps'").get();
+    if (!hasTable) return 0;
+    const row = db.prepare("SELECT done_cells FROM sweeps").get() as { done_cells: number } | undefined;
+    return row?.done_cells ?? 0;
+  } finally {
+    db.close();
+  }
+}

@@ -8,7 +8,7 @@ import { decodePng } from "../../src-main/analysis/png";
 import { AttachSession } from "../../src-main/core/agent-client";
 import { LocalTransport } from "../../src-main/core/local-transport";
 import { tempDir } from "../core/helpers";
-import { agentJournal, cli, csvMatchesJournal, lastLine, PYTHON, run } from "./helpers";
+import { agentJournal, cli, csvMatchesJournal, doneCellsOf, lastLine, PYTHON, run } from "./helpers";
 
 const homes: string[] = [];
 
@@ -86,13 +86,7 @@ describe("fractal-llm sweep --target local", () => {
 
   it("survives kill -9 of the daemon mid-sweep and a Ctrl-C of the CLI: every cell exactly once", async () => {
     const t = setup(16, 600);
-    const doneCells = (): number => {
-      if (!existsSync(t.db)) return 0;
-      const db = new Database(t.db, { readonly: true });
-      const row = db.prepare("SELECT done_cells FROM sweeps").get() as { done_cells: number } | undefined;
-      db.close();
-      return row?.done_cells ?? 0;
-    };
+    const doneCells = () => doneCellsOf(t.db);
     const waitFor = async (what: string, ok: () => boolean) => {
       for (let i = 0; i < 1200; i++) {
         if (ok()) return;
@@ -134,14 +128,7 @@ describe("fractal-llm sweep --target local", () => {
   it("a sweep cancelled on the agent while the CLI was away is reported as cancelled on the re-run, not waited for", async () => {
     const t = setup(16, 600);
     const first = cli(["sweep", "--spec", join(t.dir, "spec.json"), "--python", PYTHON], t.env);
-    for (let i = 0; i < 1200; i++) {
-      await new Promise((res) => setTimeout(res, 100));
-      if (!existsSync(t.db)) continue;
-      const db = new Database(t.db, { readonly: true });
-      const row = db.prepare("SELECT done_cells FROM sweeps").get() as { done_cells: number } | undefined;
-      db.close();
-      if (row && row.done_cells > 0) break;
-    }
+    for (let i = 0; i < 1200 && doneCellsOf(t.db) === 0; i++) await new Promise((res) => setTimeout(res, 100));
     process.kill(first.pid, "SIGINT");
     const r1 = await first.done;
     expect(r1.code, r1.stderr).toBe(130);

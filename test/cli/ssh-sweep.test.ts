@@ -1,12 +1,12 @@
 // The CLI against a real sshd on 127.0.0.1 (test/ssh/harness.ts): `--target <ssh config alias>` installs the
 // agent over SSH, runs the sweep in the node's daemon, and survives the connection being dropped mid-sweep.
 import Database from "better-sqlite3";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tempDir } from "../core/helpers";
 import { startSshFixture, type SshFixture } from "../ssh/harness";
-import { agentJournal, cli, csvMatchesJournal, lastLine, PYTHON, run } from "./helpers";
+import { agentJournal, cli, csvMatchesJournal, doneCellsOf, lastLine, PYTHON, run } from "./helpers";
 
 let fx: SshFixture;
 beforeAll(async () => { fx = await startSshFixture({ alias: "gpu-node" }); });
@@ -40,13 +40,7 @@ describe("fractal-llm sweep --target <ssh alias>", () => {
     mkdirSync(join(dir, "data"));
     // The client's HOME holds ~/.ssh/config (the alias), known_hosts and the key; no ssh-agent.
     const env = { HOME: fx.home, SSH_AUTH_SOCK: "", XDG_DATA_HOME: join(dir, "data"), FRACTAL_LLM_DB: db };
-    const doneCells = (): number => {
-      if (!existsSync(db)) return 0;
-      const d = new Database(db, { readonly: true });
-      const row = d.prepare("SELECT done_cells FROM sweeps").get() as { done_cells: number } | undefined;
-      d.close();
-      return row?.done_cells ?? 0;
-    };
+    const doneCells = () => doneCellsOf(db);
     const proc = cli(["sweep", "--spec", join(dir, "spec.json"), "--target", "gpu-node", "--python", PYTHON], env);
     let dropped = 0;
     for (let i = 0; i < 1200 && !dropped; i++) {
