@@ -9,6 +9,7 @@
 
 import { AttachSession, PROTOCOL_VERSION, type AgentMessage, tail } from "./agent-client";
 import { type JournalEvent, type Store, TERMINAL, type SweepStatus } from "./store";
+import { canonicalJson } from "./spec";
 import type { Transport } from "./transport";
 
 export interface Progress {
@@ -127,6 +128,10 @@ export async function runSweep(o: RunnerOptions): Promise<RunResult> {
         return;
       }
       if (m.sweep !== sweepId || typeof m.seq !== "number") return; // replayed markers, other sweeps
+      if (m.type === "sweep" && canonicalJson(m.spec) !== canonicalJson(store.sweep(sweepId)!.spec)) {
+        // Both sides normalise specs identically (test/core/spec.test.ts); a difference means mismatched versions.
+        o.onNotice?.(`warning: the agent's normalised spec for ${sweepId} differs from this client's; check the agent version`);
+      }
       pending.push(m as unknown as JournalEvent);
       if (m.type === "done") { finished = true; doneSeen(); }
     };
