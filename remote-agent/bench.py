@@ -111,6 +111,36 @@ def bench_mlp_cuda(args):
         print(f"  4096^2 x 1000-step frame: {time.perf_counter() - t0:.0f} s (target <= 180 s)")
 
 
+def _report_sft(label, r):
+    mfu = f"{r['mfu']:.1%} MFU" if r["mfu"] is not None else "MFU n/a (no known peak for this device)"
+    print(f"  {label}: {r['cells']} cells x {r['params']:,} params, batch {r['batch_size']} x {r['seq_len']} tokens, "
+          f"{r['precision']}: {r['step_s'] * 1e3:.0f} ms/step, {r['tokens_per_s']:,.0f} tokens/s, "
+          f"{r['model_flops_per_s'] / 1e9:,.1f} GFLOP/s, {mfu}", flush=True)
+
+
+@benchmark("gpt-cpu")
+def bench_gpt_cpu(args):
+    """Tiny-GPT SFT cells on CPU: a population of 8 replicas of the ~140K-parameter model, AdamW."""
+    from fractal_agent.sft import bench_sft
+    torch.set_num_threads(os.cpu_count())
+    print(f"gpt-cpu: tiny GPT population SFT on {platform.processor() or platform.machine()}, "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads, load {os.getloadavg()[0]:.1f}")
+    for cells in (1, 8):
+        _report_sft(f"K={cells}", bench_sft("cpu", "tiny", cells=cells, batch_size=8, seq_len=128))
+
+
+@benchmark("gpt-cuda")
+def bench_gpt_cuda(args):
+    """GPT-2-124M-shape SFT cells in bf16 on one GPU (target >= 45% MFU)."""
+    if not torch.cuda.is_available():
+        print("gpt-cuda: skipped (torch sees no CUDA device)")
+        return
+    from fractal_agent.sft import bench_sft
+    print(f"gpt-cuda: GPT-2-124M-shape population SFT on {torch.cuda.get_device_name()}, torch {torch.__version__}")
+    for cells in (1, 4, 8):
+        _report_sft(f"K={cells}", bench_sft("cuda", "gpt2-124m", cells=cells, batch_size=8, seq_len=128))
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--only", choices=sorted(BENCHMARKS), action="append", help="run only this benchmark (repeatable)")
