@@ -6,6 +6,7 @@ import { Canvas, useFrame, useThree } from "@react-three/fiber";
 import { useEffect, useMemo, useRef, useState } from "react";
 import type * as THREE from "three";
 import type { LayerData, SweepSummary } from "../../src-main/api/contract";
+import { perf } from "../perf";
 import { layerTexture, mapMaterial, mipLevel, setLayerUniforms } from "../shader";
 import {
   commitView, drawnSweeps, historyStep, home, hoverAt, openZoomDialog, selectAt, setView, setViewport, sweepCellAt, useUi,
@@ -18,25 +19,48 @@ function SweepQuad({ sweep, layer, order, isRoot }: { sweep: SweepSummary; layer
   const texture = useMemo(() => layerTexture(layer), [layer]);
   const levels = useMemo(() => texture.mipmaps.length, [texture]);
   const mesh = useRef<THREE.Mesh>(null);
+  const drawnTexture = useRef<THREE.DataTexture | null>(null);
   useEffect(() => () => texture.dispose(), [texture]);
   useEffect(() => () => material.dispose(), [material]);
   useEffect(() => setLayerUniforms(material, layer, texture, !isRoot), [material, layer, texture, isRoot]);
   useFrame(() => {
-    const { view, viewport } = useUi.getState();
+    const st = useUi.getState();
+    const { view, viewport } = st;
     const q = view && placeSweep(view, viewport, sweep.window, sweep.nx, sweep.ny);
-    mesh.current!.visible = !!q;
-    if (!q) return;
+    mesh.current!.visible = !!q && !hiddenByFiner(sweep, st);
+    if (!q || !mesh.current!.visible) return;
     const u = material.uniforms;
     u.uNdc.value.set(...q.ndc);
     u.uLocal.value.set(...q.local);
     u.uBase.value.set(q.base[0], q.base[1]);
     u.uLevel.value = mipLevel(q.cellsPerPixel, levels);
+    if (drawnTexture.current !== texture) {
+      drawnTexture.current = texture;
+      perf.firstFrame[sweep.id] ??= performance.now();
+      perf.layerDrawn[sweep.id] = performance.timeOrigin + performance.now();
+    }
   });
   return (
     <mesh ref={mesh} material={material} renderOrder={order} frustumCulled={false}>
       <planeGeometry args={[1, 1]} />
     </mesh>
   );
+}
+
+/**
+ * Is the sweep's visible part entirely covered by a finer, complete sweep drawn above it? Then drawing it would
+ * only be overdrawn (deep in a zoom every level covers the screen, and the software rasteriser pays per pixel).
+ */
+function hiddenByFiner(sweep: SweepSummary, st: ReturnType<typeof useUi.getState>): boolean {
+  if (!st.view) return false;
+  const vis = visibleWindow(st.view, st.viewport);
+  const drawn = drawnSweeps(st);
+  for (let k = drawn.findIndex((s) => s.id === sweep.id) + 1; k < drawn.length; k++) {
+    const f = drawn[k], w = f.window;
+    if (f.doneCells === f.cells && st.layers[f.id] && w.x0 <= Math.max(vis.x0, sweep.window.x0) && w.x1 >= Math.min(vis.x1, sweep.window.x1)
+      && w.y0 <= Math.max(vis.y0, sweep.window.y0) && w.y1 >= Math.min(vis.y1, sweep.window.y1)) return true;
+  }
+  return false;
 }
 
 /** Redraw (frameloop "demand") whenever the view or the data changes. */
@@ -212,7 +236,17 @@ export function MapView() {
       {size.width > 0 && (
         <Canvas className="map-canvas" linear flat frameloop="demand" dpr={1}
           gl={{ antialias: false, preserveDrawingBuffer: true, alpha: false }}
-          onCreated={({ gl }) => gl.setClearColor(0x20242b)}>
+          onCreated={(state) => {
+            state.gl.setClearColor(0x20242b);
+            const px = new Uint8Array(4);
+            perf.frame = () => {
+              const t0 = performance.now();
+              state.advance(t0, true);
+              const ctx = state.gl.getContext();
+              ctx.readPixels(0, 0, 1, 1, ctx.RGBA, ctx.UNSIGNED_BYTE, px); // waits for the GPU to finish the frame
+              return performance.now() - t0;
+            };
+          }}>
           <Invalidator />
           <Quads />
         </Canvas>

@@ -1,0 +1,15 @@
+// Diagnostics for scripts/bench-ui.ts, read from the page as window.__fractalPerf: when each sweep's texture
+// (first, and after each streaming update) first went to the GPU, and a hook that draws one frame
+// synchronously and waits for the GPU, to time frames without the display's vsync in the way.
+
+export interface FractalPerf {
+  /** performance.now() of the first frame that drew each sweep. */
+  firstFrame: Record<string, number>;
+  /** Epoch ms (timeOrigin + now) when each sweep's latest layer data was first drawn. */
+  layerDrawn: Record<string, number>;
+  /** Draw one frame now (useFrame callbacks + render) and wait for the GPU; returns milliseconds. */
+  frame: (() => number) | null;
+}
+
+export const perf: FractalPerf = { firstFrame: {}, layerDrawn: {}, frame: null };
+(globalThis as unknown as { __fractalPerf: FractalPerf }).__fractalPerf = perf;
