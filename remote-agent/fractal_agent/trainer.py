@@ -61,7 +61,10 @@ def run_cells(spec, cells, device):
             t0 = time.perf_counter()
             out = train_population(spec, [hparams[i] for i in idx], device)
             wall = time.perf_counter() - t0
-            summary = outcome.summarize(out["losses"], out["grad_norms"], crit["window"], crit["threshold"])
+            # A run shorter than the criterion window (an epochs-based SFT cell on a small dataset) is
+            # judged over all of its losses; the spec cannot know step counts that depend on the data.
+            window = min(crit["window"], out["losses"].shape[1])
+            summary = outcome.summarize(out["losses"], out["grad_norms"], window, crit["threshold"])
             for name in ("trainable", "stable", "score", "first_loss", "final_loss", "divergence_step"):
                 rows[name][idx] = summary[name]
             rows["wall_time"][idx] = wall / len(idx)

@@ -94,3 +94,25 @@ def test_gpt_cells_go_to_the_sft_trainer():
     direct = sft.train_population(spec, [cell_hparams(spec, 1), cell_hparams(spec, 0)], "cpu")
     np.testing.assert_array_equal(rows["final_loss"], direct["losses"][:, -1])
     np.testing.assert_array_equal(rows["heldout_loss"], direct["heldout_loss"])
+
+
+def test_a_run_shorter_than_the_window_is_judged_over_all_its_losses():
+    # epochs-based SFT on a small dataset: 8 conversations, batch 4 -> a handful of steps, window 50.
+    spec = validate({
+        "version": 1, "name": "short epochs run",
+        "model": {"family": "gpt", "checkpoint": "scratch",
+                  "config": {"n_layer": 1, "n_head": 1, "n_embd": 8, "block_size": 16, "vocab_size": 259}},
+        "data": {"dataset": "synthetic:copy", "size": 8, "seq_len": 16, "heldout": 2},
+        "train": {"optimizer": "sgd", "epochs": 1, "batch_size": 4, "precision": "float32"},
+        "axes": {"x": {"param": "lr", "scale": "log", "range": [-3, 3], "points": 2},
+                 "y": {"param": "weight_decay", "scale": "linear", "range": [0, 0.1], "points": 1}},
+        "criterion": {"window": 50},
+    })
+    from fractal_agent import sft
+    direct = sft.train_population(spec, [cell_hparams(spec, 0), cell_hparams(spec, 1)], "cpu")
+    T1 = direct["losses"].shape[1]
+    assert T1 < 50
+    rows = run_cells(spec, np.array([0, 1]), "cpu")
+    expected = outcome.summarize(direct["losses"], direct["grad_norms"], T1, 1.0)
+    np.testing.assert_array_equal(rows["trainable"], expected["trainable"])
+    np.testing.assert_array_equal(rows["score"], expected["score"])
