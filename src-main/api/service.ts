@@ -7,7 +7,7 @@
 
 import { sweepIdFor } from "../cli/main";
 import { estimateCost } from "../core/cost";
-import { cellHparams, cellXY, cellEdge, cellCentre, resolutionWarnings, snapToParentCells, zoomSpec } from "../core/grid";
+import { cellCentre, cellEdge, cellHparams, cellXY, fmtWindow, resolutionWarnings, snapToParentCells, zoomSpec } from "../core/grid";
 import { findLocalPython, LocalTransport } from "../core/local-transport";
 import { validate } from "../core/spec";
 import type { Store, SweepRow } from "../core/store";
@@ -154,7 +154,15 @@ export class ApiService implements Api {
       throw new ApiError(`target ${JSON.stringify(req.target)}: browser mode runs zoom sweeps on "local" only; `
         + "use `fractal-llm zoom --target ALIAS` for a remote host");
     }
-    const window = snapToParentCells(parent.spec, req.window);
+    const w = req.window, pw = parent.window;
+    if (!(w && w.x0 < w.x1 && w.y0 < w.y1)) throw new ApiError(`window must have x0 < x1 and y0 < y1, got ${JSON.stringify(w)}`);
+    if (!(w.x0 < pw.x1 && w.x1 > pw.x0 && w.y0 < pw.y1 && w.y1 > pw.y0)) {
+      throw new ApiError(`the box ${fmtWindow(w)} does not overlap sweep ${parent.id}'s window ${fmtWindow(pw)} (axis units)`);
+    }
+    // A box reaching past the parent is clipped to it; then snapped outward to whole parent cells.
+    const window = snapToParentCells(parent.spec, {
+      x0: Math.max(w.x0, pw.x0), x1: Math.min(w.x1, pw.x1), y0: Math.max(w.y0, pw.y0), y1: Math.min(w.y1, pw.y1),
+    });
     let raw;
     try {
       raw = zoomSpec(parent.spec, parent.id, window, req.points);
