@@ -139,6 +139,10 @@ def validate(raw):
     train = spec["train"] = _validate_train(spec.get("train"), family)
     axes = spec["axes"] = _validate_axes(spec.get("axes"), family)
     _validate_lr_coverage(train, axes, family)
+    swept = (axes["x"]["param"], axes["y"]["param"])
+    if family == "mlp" and "batch_size" in swept and train["optimizer"] != "sgd":
+        axis = "x" if swept[0] == "batch_size" else "y"
+        raise SpecError(f"axes.{axis}.param", "batch_size applies to minibatch training only; set train.optimizer to sgd")
     if family == "gpt" and "dataset_size" not in (axes["x"]["param"], axes["y"]["param"]) \
             and spec["data"]["size"] is None:
         raise SpecError("data.size", "required (number of training examples) unless an axis sweeps dataset_size")

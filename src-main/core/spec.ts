@@ -218,6 +218,10 @@ export function validate(raw: unknown): Spec {
   const train = (spec.train = validateTrain(get(spec, "train"), family));
   const axes = (spec.axes = validateAxes(get(spec, "axes"), family));
   validateLrCoverage(train, axes, family);
+  if (family === "mlp" && train.optimizer !== "sgd" && (axes.x.param === "batch_size" || axes.y.param === "batch_size")) {
+    const axis = axes.x.param === "batch_size" ? "x" : "y";
+    throw new SpecError(`axes.${axis}.param`, "batch_size applies to minibatch training only; set train.optimizer to sgd");
+  }
   if (family === "gpt" && axes.x.param !== "dataset_size" && axes.y.param !== "dataset_size"
       && (spec.data as DataSpec).size === null) {
     throw new SpecError("data.size", "required (number of training examples) unless an axis sweeps dataset_size");
