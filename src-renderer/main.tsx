@@ -1,15 +1,21 @@
-// Browser-mode entry: connect to the server's WebSocket with the token from our URL, then render.
+// Entry: use the Api the desktop shell's preload bridge exposes (window.fractalApi), else connect to browser
+// mode's WebSocket with the token from our URL. The UI itself only ever sees `Api`.
 import { createRoot } from "react-dom/client";
+import type { Api } from "../src-main/api/contract";
 import { connectWebSocket } from "./api-client";
 import { App } from "./App";
 import { start, useUi } from "./state";
 
 const params = new URLSearchParams(location.search);
-const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api?token=${encodeURIComponent(params.get("token") ?? "")}`;
-
 createRoot(document.getElementById("root")!).render(<App />);
 
-connectWebSocket(wsUrl).then(async (conn) => {
-  void conn.closed.then((c) => useUi.setState({ connection: "closed", connectionError: c.reason || `the server closed the connection (code ${c.code})` }));
-  await start(conn.api, params);
-}).catch((e: Error) => useUi.setState({ connection: "closed", connectionError: e.message }));
+const bridged = (globalThis as { fractalApi?: Api }).fractalApi;
+if (bridged) {
+  void start(bridged, params).catch((e: Error) => useUi.setState({ notices: [e.message] }));
+} else {
+  const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api?token=${encodeURIComponent(params.get("token") ?? "")}`;
+  connectWebSocket(wsUrl).then(async (conn) => {
+    void conn.closed.then((c) => useUi.setState({ connection: "closed", connectionError: c.reason || `the server closed the connection (code ${c.code})` }));
+    await start(conn.api, params);
+  }).catch((e: Error) => useUi.setState({ connection: "closed", connectionError: e.message }));
+}

@@ -78,17 +78,33 @@ function Surface({ field }: { field: HeightField }) {
   );
 }
 
+/** A marker over the cell selected on the map (selection is shared between the two views). */
+function Selected({ field, metric }: { field: HeightField; metric: LayerData }) {
+  const sel = useUi((s) => s.selected);
+  if (!sel || sel.sweepId !== metric.sweepId) return null;
+  const sx = Math.max(1, Math.ceil(metric.nx / MAX_SIDE)), sy = Math.max(1, Math.ceil(metric.ny / MAX_SIDE));
+  const i = Math.min(field.w - 1, Math.floor(sel.ix / sx)), j = Math.min(field.h - 1, Math.floor(sel.iy / sy));
+  const p = field.positions.subarray(3 * (j * field.w + i), 3 * (j * field.w + i) + 3);
+  return (
+    <mesh position={[p[0], p[2] + 0.03, -p[1]]}>
+      <sphereGeometry args={[0.015, 12, 8]} />
+      <meshBasicMaterial color="white" />
+    </mesh>
+  );
+}
+
 export function Surface3D() {
   const api = useUi((s) => s.api);
   const sweepId = useUi((s) => s.focusId);
   const done = useUi((s) => (s.focusId ? s.sweeps[s.focusId]?.doneCells : 0));
   const [metric, setMetric] = useState<LayerName>("finalLoss");
   const [field, setField] = useState<HeightField | null>(null);
+  const [metricData, setMetricData] = useState<LayerData | null>(null);
   useEffect(() => {
     if (!api || !sweepId) return;
     let live = true;
     void Promise.all([api.getLayer(sweepId, metric), api.getLayer(sweepId, "trainable")]).then(([m, t]) => {
-      if (live) setField(heightField(m, t));
+      if (live) { setField(heightField(m, t)); setMetricData(m); }
     });
     return () => { live = false; };
   }, [api, sweepId, metric, done]);
@@ -107,6 +123,7 @@ export function Surface3D() {
         <directionalLight position={[1, 2, 1]} intensity={2} />
         <Controls />
         {field && <Surface field={field} />}
+        {field && metricData && <Selected field={field} metric={metricData} />}
       </Canvas>
       <div className="muted surface-note" data-testid="surface-status">{field ? `${field.w}×${field.h} vertices; red plateau: diverged` : "loading…"}</div>
     </div>
