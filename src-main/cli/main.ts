@@ -18,6 +18,8 @@ import { sweepIdFor } from "../core/sweep-id";
 import { type HostRow, openStore, type Store, StoreError } from "../core/store";
 import { FatalAgentError, type Progress, runSweep } from "../core/sweep-runner";
 import type { Transport } from "../core/transport";
+import { cmdAnimate, cmdDimension, cmdReport } from "./analyse";
+import { UsageError } from "./errors";
 import { exportSweep, type ExportFormat } from "./export";
 
 export { sweepIdFor }; // kept importable from here for src-main/api (its home is core/sweep-id.ts)
@@ -29,20 +31,19 @@ const USAGE = `fractal-llm: trainability sweeps (Sohl-Dickstein 2024) from the c
   fractal-llm zoom --sweep ID --window x0,x1,y0,y1 --points N [--target ...] [--db FILE]
   fractal-llm sweeps [--db FILE]
   fractal-llm export --sweep ID --format csv|json|png --out FILE [--layer score|trainable|stable|finalLoss|heldoutLoss] [--db FILE]
+  fractal-llm dimension (--sweep ID [--sequence] | --mask FILE) [--layer trainable|stable] [--json] [--db FILE]
+  fractal-llm report --sweep ID [--sequence] [--format html|md] --out DIR [--layer trainable|stable] [--db FILE]
+  fractal-llm animate --sweep ID --out DIR [--frames N] [--width PX] [--db FILE]
+  fractal-llm web [--db FILE] [--port N] [--no-open] [--python PATH]
   fractal-llm hosts add ALIAS --hostname HOST [--port N] [--user USER] [--python PATH] [--agent-dir DIR]
   fractal-llm hosts list
   fractal-llm hosts test ALIAS [--identity KEY] [--accept-new-host-key]
 
 The database defaults to $FRACTAL_LLM_DB or the per-user app-data directory (${defaultDbPath()}).
 Re-running a sweep command resumes the same sweep (its id comes from the spec and target); --new starts another.
-The sweep id is printed as the last line of stdout.`;
+The sweep id is printed as the last line of stdout. --sequence takes the sweep's zoom path (its ancestors, root
+first) instead of the sweep alone. \`web\` serves the explorer UI on 127.0.0.1 with a random token in its URL.`;
 
-/** A user error: printed without a stack, exit code `code`. */
-class UsageError extends Error {
-  constructor(message: string, readonly code = 2) {
-    super(message);
-  }
-}
 
 const SSH_OPTIONS = {
   target: { type: "string" },
@@ -61,6 +62,10 @@ export async function main(argv: string[]): Promise<number> {
       case "sweeps": return cmdSweeps(rest);
       case "export": return cmdExport(rest);
       case "hosts": return await cmdHosts(rest);
+      case "dimension": return cmdDimension(rest, openDb);
+      case "report": return cmdReport(rest, openDb);
+      case "animate": return cmdAnimate(rest, openDb);
+      case "web": return await cmdWeb(rest);
       case undefined: case "help": case "--help": case "-h":
         process.stdout.write(USAGE + "\n");
         return cmd === undefined ? 2 : 0;
@@ -330,6 +335,28 @@ function cmdExport(argv: string[]): number {
   } finally {
     store.close();
   }
+}
+
+/** Browser mode: serve the UI and the API until interrupted. */
+async function cmdWeb(argv: string[]): Promise<number> {
+  const { values: o } = parseArgs({
+    args: argv,
+    options: { db: { type: "string" }, port: { type: "string" }, "no-open": { type: "boolean" }, python: { type: "string" } },
+  });
+  const port = o.port === undefined ? 0 : Number(o.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535, got ${o.port}`);
+  const dbPath = o.db ?? defaultDbPath();
+  mkdirSync(dirname(dbPath), { recursive: true });
+  const { startWebServer } = await import("../web/server");
+  const server = await startWebServer({ dbPath, port, open: !o["no-open"], python: o.python });
+  process.stdout.write(`Fractal LLM Explorer (browser mode) on ${server.url}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  await server.close();
+  return 0;
 }
 
 async function cmdHosts(argv: string[]): Promise<number> {

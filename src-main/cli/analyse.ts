@@ -1,0 +1,146 @@
+// The analysis commands of the CLI: fractal dimension, reports and zoom animations, over sweeps in the store
+// or mask files. The numbers come from src-main/analysis; this file only picks the maps and prints.
+
+import { parseArgs } from "node:util";
+import { fractalDimension, fractalDimensionLeastSquares, type DimensionEstimate, type Mask } from "../analysis/dimension";
+import { layerMask, type BinaryLayer, type SweepMap } from "../analysis/map";
+import { readMaskFile, sequenceDimension } from "../analysis/mask";
+import { analyse, writeReport, writeZoomAnimation } from "../analysis/report";
+import type { Store } from "../core/store";
+import { UsageError } from "./errors";
+import { sweepMap } from "./export";
+
+
+const LAYERS: readonly BinaryLayer[] = ["trainable", "stable"];
+
+function layerArg(v: string | undefined): BinaryLayer {
+  const layer = (v ?? "trainable") as BinaryLayer;
+  if (!LAYERS.includes(layer)) throw new UsageError(`--layer must be trainable or stable, got ${JSON.stringify(v)}`);
+  return layer;
+}
+
+/** The zoom path ending at `sweepId`: its ancestors, root first, then the sweep itself. */
+export function zoomPath(store: Store, sweepId: string): string[] {
+  const path: string[] = [];
+  for (let id: string | null = sweepId; id !== null; ) {
+    const s = store.sweep(id);
+    if (!s) throw new UsageError(`unknown sweep ${id} in ${store.path}; \`fractal-llm sweeps\` lists them`, 1);
+    path.unshift(id);
+    id = s.parent_id;
+  }
+  return path;
+}
+
+function mapsFor(store: Store, sweepId: string, sequence: boolean): SweepMap[] {
+  const ids = sequence ? zoomPath(store, sweepId) : [sweepId];
+  if (!sequence && !store.sweep(sweepId)) {
+    throw new UsageError(`unknown sweep ${sweepId} in ${store.path}; \`fractal-llm sweeps\` lists them`, 1);
+  }
+  return ids.map((id) => sweepMap(store, id));
+}
+
+function table(e: DimensionEstimate): string {
+  const lines = ["  box size   boxes on the boundary"];
+  e.sizes.forEach((s, i) => lines.push(`  ${String(s).padStart(8)}   ${e.counts[i]}`));
+  return lines.join("\n");
+}
+
+/** `dimension (--sweep ID [--sequence] | --mask FILE) [--layer trainable|stable] [--json]` */
+export function cmdDimension(argv: string[], openDb: (path: string | undefined) => Store): number {
+  const { values: o } = parseArgs({
+    args: argv,
+    options: { sweep: { type: "string" }, mask: { type: "string" }, sequence: { type: "boolean" },
+      layer: { type: "string" }, json: { type: "boolean" }, db: { type: "string" } },
+  });
+  if (!!o.sweep === !!o.mask) throw new UsageError("dimension needs exactly one of --sweep ID or --mask FILE (CSV of 0/1 rows, or PNG)");
+  const layer = layerArg(o.layer);
+  let mask: Mask;
+  if (o.mask) {
+    mask = readMaskFile(o.mask);
+  } else {
+    const store = openDb(o.db);
+    try {
+      const maps = mapsFor(store, o.sweep!, o.sequence ?? false);
+      if (maps.length > 1) return printSequence(maps, layer, o.json ?? false);
+      mask = layerMask(maps[0], layer);
+    } finally {
+      store.close();
+    }
+  }
+  const paper = fractalDimension(mask);
+  const lsq = fractalDimensionLeastSquares(mask);
+  if (o.json) {
+    process.stdout.write(JSON.stringify({ dimension: paper.dimension, method: paper.method, sizes: paper.sizes,
+      counts: paper.counts, localSlopes: paper.localSlopes, leastSquares: lsq }, null, 1) + "\n");
+  } else {
+    process.stdout.write(`fractal dimension of the ${o.mask ? "mask" : layer} boundary (${mask.width}x${mask.height} cells)\n`
+      + `  ${paper.dimension.toFixed(3)}  median local slope over log-spaced box sizes (the paper's estimator)\n`
+      + `  ${lsq.dimension.toFixed(3)}  least-squares slope over box sizes ${lsq.sizes.join(", ")} (the seed project's)\n`
+      + table(paper) + "\n");
+  }
+  return 0;
+}
+
+function printSequence(maps: SweepMap[], layer: BinaryLayer, json: boolean): number {
+  const seq = sequenceDimension(maps, layer);
+  if (json) {
+    process.stdout.write(JSON.stringify({ dimension: seq.dimension, pooled: seq.pooled, pooledLeastSquares: seq.pooledLeastSquares,
+      levels: seq.levels.map((l) => ({ level: l.level, dimension: l.estimate.dimension, sizes: l.estimate.sizes,
+        counts: l.estimate.counts, relativeSizes: l.relativeSizes })) }, null, 1) + "\n");
+    return 0;
+  }
+  process.stdout.write(`fractal dimension of the ${layer} boundary over a zoom sequence of ${maps.length} sweeps\n`
+    + `  ${seq.pooled.toFixed(3)}  pooled: median local slope over every level\n`
+    + `  ${seq.pooledLeastSquares.toFixed(3)}  pooled least squares (shared slope, one intercept per level)\n`);
+  for (const l of seq.levels) {
+    process.stdout.write(`level ${l.level}: ${l.estimate.dimension.toFixed(3)} (${maps[l.level].nx}x${maps[l.level].ny} cells)\n${table(l.estimate)}\n`);
+  }
+  return 0;
+}
+
+/** `report --sweep ID [--sequence] --format md|html --out DIR [--layer] [--title T]` */
+export function cmdReport(argv: string[], openDb: (path: string | undefined) => Store): number {
+  const { values: o } = parseArgs({
+    args: argv,
+    options: { sweep: { type: "string" }, sequence: { type: "boolean" }, format: { type: "string" }, out: { type: "string" },
+      layer: { type: "string" }, title: { type: "string" }, inline: { type: "boolean" }, db: { type: "string" } },
+  });
+  if (!o.sweep || !o.out) throw new UsageError("report needs --sweep ID --out DIR [--format md|html]");
+  const format = (o.format ?? "html") as "md" | "html";
+  if (format !== "md" && format !== "html") throw new UsageError(`--format must be md or html, got ${JSON.stringify(o.format)}`);
+  const store = openDb(o.db);
+  try {
+    const maps = mapsFor(store, o.sweep, o.sequence ?? false);
+    const title = o.title ?? store.sweep(o.sweep)!.name;
+    const written = writeReport(o.out, analyse(maps, { title, layer: layerArg(o.layer) }), format, { inline: o.inline ?? false });
+    process.stderr.write(`wrote ${written.join(", ")}\n`);
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+/** `animate --sweep ID --out DIR [--frames N] [--width PX]`: PNG frames zooming down the sweep's zoom path. */
+export function cmdAnimate(argv: string[], openDb: (path: string | undefined) => Store): number {
+  const { values: o } = parseArgs({
+    args: argv,
+    options: { sweep: { type: "string" }, out: { type: "string" }, frames: { type: "string" }, width: { type: "string" }, db: { type: "string" } },
+  });
+  if (!o.sweep || !o.out) throw new UsageError("animate needs --sweep ID (the deepest zoom) --out DIR");
+  const num = (v: string | undefined, name: string) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  const store = openDb(o.db);
+  try {
+    const maps = mapsFor(store, o.sweep, true);
+    if (maps.length < 2) throw new UsageError(`sweep ${o.sweep} has no parent: an animation zooms from a parent into its zoom sweeps`);
+    const written = writeZoomAnimation(o.out, maps, { framesPerLevel: num(o.frames, "frames"), width: num(o.width, "width") });
+    process.stderr.write(`wrote ${written.length} frames to ${o.out}\n`);
+    return 0;
+  } finally {
+    store.close();
+  }
+}
