@@ -27,6 +27,7 @@ uniform sampler2D uTex;
 uniform ivec2 uBase;
 uniform ivec2 uSize;
 uniform int uLevel;
+uniform int uCoarseLevels;
 uniform int uKind;
 uniform float uLo;
 uniform float uHi;
@@ -55,6 +56,12 @@ void main() {
   ivec2 cell = clamp(uBase + ivec2(floor(vLocal)), ivec2(0), uSize - 1);
   ivec2 size = textureSize(uTex, uLevel);
   float v = texelFetch(uTex, min(cell >> uLevel, size - 1), uLevel).r;
+  // Streaming, coarse first: the agent trains the grid points of stride 2^top first, then 2^(top-1), ...; a
+  // cell not done yet shows the nearest coarser grid point that is, so the map fills in like a progressive image.
+  for (int k = 1; k <= 13; k++) {
+    if (v > -1e29 || uLevel > 0 || k > uCoarseLevels) break;
+    v = texelFetch(uTex, (cell >> k) << k, 0).r;
+  }
   if (v < -1e29) {
     if (uHideNotDone) discard;
     outColor = vec4(uNotDone, 1.0);
@@ -121,7 +128,7 @@ export function mapMaterial(): THREE.RawShaderMaterial {
     transparent: true,
     uniforms: {
       uTex: { value: null }, uBase: { value: new THREE.Vector2(0, 0) }, uSize: { value: new THREE.Vector2(1, 1) },
-      uLevel: { value: 0 }, uKind: { value: 0 }, uLo: { value: 0 }, uHi: { value: 1 }, uHideNotDone: { value: false },
+      uLevel: { value: 0 }, uCoarseLevels: { value: 0 }, uKind: { value: 0 }, uLo: { value: 0 }, uHi: { value: 1 }, uHideNotDone: { value: false },
       uNdc: { value: new THREE.Vector4() }, uLocal: { value: new THREE.Vector4() },
       uSpectral: { value: SPECTRAL.map(rgb) }, uViridis: { value: VIRIDIS.map(rgb) },
       uNotDone: { value: rgb(NOT_DONE_RGB) }, uNonFinite: { value: rgb(NON_FINITE_RGB) }, uYes: { value: rgb(YES) }, uNo: { value: rgb(NO) },
@@ -129,8 +136,17 @@ export function mapMaterial(): THREE.RawShaderMaterial {
   });
 }
 
+/** Coarse-to-fine levels of an axis of n points, as the agent orders cells (grid.ts coarseToFine). */
+export function coarseLevels(n: number): number {
+  let top = 0;
+  while ((2 << top) * 4 <= n) top += 1;
+  return top;
+}
+
 export function setLayerUniforms(m: THREE.RawShaderMaterial, layer: LayerData, tex: THREE.DataTexture, hideNotDone: boolean): void {
   const u = m.uniforms;
+  const streaming = layer.doneCells < layer.nx * layer.ny;
+  u.uCoarseLevels.value = streaming ? Math.max(coarseLevels(layer.nx), coarseLevels(layer.ny)) : 0;
   u.uTex.value = tex;
   u.uSize.value.set(layer.nx, layer.ny);
   u.uKind.value = KIND[layer.kind];

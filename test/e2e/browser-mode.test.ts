@@ -11,8 +11,9 @@ import WebSocket from "ws";
 import { colourLayer } from "../../src-main/analysis/colour";
 import { decodePngRgba } from "../../src-main/analysis/png";
 import { sweepMap } from "../../src-main/cli/export";
-import { cellHparams } from "../../src-main/core/grid";
+import { cellHparams, coarseToFine } from "../../src-main/core/grid";
 import { openStore, type Store } from "../../src-main/core/store";
+import { encodeArray, encodeCells } from "../../src-main/core/tiles";
 import { REPO_ROOT } from "../../src-main/core/local-transport";
 import { buildRenderer, startWebServer, type WebServer } from "../../src-main/web/server";
 import { screenToWorld, type View, worldToScreen } from "../../src-renderer/view";
@@ -281,6 +282,38 @@ describe("browser mode", () => {
     await page.mouse.move(p.x, p.y);
     await expect.poll(() => page.locator("[data-testid=readout]").getAttribute("data-sweep")).toBe(c.id);
   }, 180_000);
+
+  it("fills a sweep that is still streaming coarse first: a cell not done shows its coarse grid point", async () => {
+    // A copy of the agent's results holding only the first coarse-to-fine level (stride 2^top = 4 on 24 points),
+    // ingested into a new sweep as the tiles of a sweep in progress.
+    const root = store.sweep(rootId)!;
+    const { order, levels } = coarseToFine(N, N);
+    const coarse = Array.from(order.subarray(0, levels.indexOf(1)));
+    expect(coarse.every((c) => (c % N) % 4 === 0 && Math.floor(c / N) % 4 === 0)).toBe(true);
+    const spec = { ...root.spec, name: "e2e streaming" };
+    store.createSweep({ id: "streaming", spec, target: "local" });
+    const pick = (name: string) => Float64Array.from(coarse, (c) => store.loadField(rootId, name)[c]);
+    store.ingest("streaming", "e2e", [{
+      seq: 1, type: "tile", sweep: "streaming", level: 0, count: coarse.length, curves: null,
+      fields: {
+        cell: encodeCells(coarse), score: encodeArray(pick("score"), "<f8"), final_loss: encodeArray(pick("final_loss"), "<f8"),
+        trainable: encodeArray(Uint8Array.from(pick("trainable")), "|u1"), stable: encodeArray(Uint8Array.from(pick("stable")), "|u1"),
+      },
+    }]);
+    await page.goto(`${server.url}&sweep=streaming`);
+    await page.waitForFunction(() => new URL(location.href).searchParams.get("sweep") === "streaming");
+    await settled();
+    const st = await viewState();
+    const img = await shot("08-coarse-first");
+    const expected = colourLayer(sweepMap(store, "streaming"), "score").rgba;
+    for (const [ix, iy] of [[5, 6], [13, 2], [22, 19], [3, 11]]) {
+      const g = (Math.floor(iy / 4) * 4) * N + Math.floor(ix / 4) * 4; // its coarse grid point
+      const px = pixel(img, ...Object.values(cellOnPage(st, root.window, N, ix, iy)) as [number, number]);
+      for (let k = 0; k < 3; k++) expect(Math.abs(px[k] - expected[4 * g + k])).toBeLessThanOrEqual(3);
+    }
+    await page.goto(`${server.url}&sweep=${rootId}`);
+    await settled();
+  });
 
   it("renders the 3-D loss surface with a red plateau of diverged cells", async () => {
     await page.locator("[data-testid=mode-surface]").click();
