@@ -106,10 +106,17 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
     });
   });
 
-  await new Promise<void>((res, rej) => {
-    http.once("error", rej);
-    http.listen(port, "127.0.0.1", () => res());
-  });
+  try {
+    await new Promise<void>((res, rej) => {
+      http.once("error", rej);
+      http.listen(port, "127.0.0.1", () => res());
+    });
+  } catch (e) {
+    service.close();
+    store.close();
+    const busy = (e as NodeJS.ErrnoException).code === "EADDRINUSE";
+    throw new Error(`cannot listen on 127.0.0.1:${port}: ${busy ? "the port is in use; pick another with --port, or 0 for any free port" : (e as Error).message}`);
+  }
   port = (http.address() as { port: number }).port;
   const url = `http://127.0.0.1:${port}/?token=${token}`;
   if (o.open) openInBrowser(url);
