@@ -1,6 +1,7 @@
 import { Breadcrumb, Inspector, LayerPicker, Legend, Library, ProgressPanel, Readout, ZoomDialog } from "./components/Panels";
 import { MapView } from "./components/MapView";
 import { Surface3D } from "./components/Surface3D";
+import { SweepEditor } from "./components/SweepEditor";
 import { home, useUi } from "./state";
 
 export function App() {
@@ -37,8 +38,9 @@ export function App() {
           <div className="tabs">
             <button className={panel === "inspector" ? "on" : ""} onClick={() => useUi.setState({ panel: "inspector" })}>inspector</button>
             <button data-testid="tab-library" className={panel === "library" ? "on" : ""} onClick={() => useUi.setState({ panel: "library" })}>library</button>
+            <button data-testid="tab-editor" className={panel === "editor" ? "on" : ""} onClick={() => useUi.setState({ panel: "editor" })}>new sweep</button>
           </div>
-          {panel === "inspector" ? <Inspector /> : <Library />}
+          {panel === "inspector" ? <Inspector /> : panel === "library" ? <Library /> : <SweepEditor />}
         </aside>
       </main>
       <footer>

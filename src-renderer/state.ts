@@ -32,7 +32,7 @@ export interface UiState {
   zoomDialog: ZoomDialogState | null;
   progress: Record<string, Progress>;
   notices: string[];
-  panel: "library" | "inspector";
+  panel: "library" | "inspector" | "editor";
 }
 
 export const useUi = create<UiState>(() => ({

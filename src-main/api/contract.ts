@@ -108,6 +108,13 @@ export interface ZoomPreview {
   warnings: string[];
 }
 
+/** A new sweep checked before it starts: the normalised spec, its cost and resolution warnings. */
+export interface SweepPreview {
+  spec: Spec;
+  cost: CostEstimate;
+  warnings: string[];
+}
+
 export type ApiEvent =
   | { type: "sweep-updated"; sweep: SweepSummary }
   | { type: "sweep-deleted"; id: string }
@@ -119,6 +126,10 @@ export interface Api {
   getSweep(id: string): Promise<SweepDetail>;
   getLayer(id: string, layer: LayerName): Promise<LayerData>;
   getCell(id: string, cell: number): Promise<CellDetail>;
+  /** Validate a raw spec (errors name the field) and estimate its cost on `target`. */
+  previewSweep(spec: unknown, target: string): Promise<SweepPreview>;
+  /** Record a new top-level sweep and start it on its target. */
+  startSweep(spec: unknown, target: string): Promise<SweepSummary>;
   previewZoom(req: ZoomRequest): Promise<ZoomPreview>;
   /** Record the child sweep and start it on its target; it streams in through "sweep-updated" events. */
   startZoom(req: ZoomRequest): Promise<SweepSummary>;
@@ -132,7 +143,8 @@ export interface Api {
 /** The request methods (everything but subscribe), for transports that dispatch by name. */
 export type ApiMethod = Exclude<keyof Api, "subscribe">;
 export const API_METHODS: readonly ApiMethod[] = [
-  "listSweeps", "getSweep", "getLayer", "getCell", "previewZoom", "startZoom", "renameSweep", "setTags", "deleteSweep",
+  "listSweeps", "getSweep", "getLayer", "getCell", "previewSweep", "startSweep", "previewZoom", "startZoom", "renameSweep",
+  "setTags", "deleteSweep",
 ];
 
 /** An error a transport carries back to the caller with its message intact. */

@@ -9,12 +9,12 @@ import { sweepIdFor } from "../cli/main";
 import { estimateCost } from "../core/cost";
 import { cellCentre, cellEdge, cellHparams, cellXY, fmtWindow, resolutionWarnings, snapToParentCells, zoomSpec } from "../core/grid";
 import { findLocalPython, LocalTransport } from "../core/local-transport";
-import { validate } from "../core/spec";
+import { type Spec, SpecError, validate } from "../core/spec";
 import type { Store, SweepRow } from "../core/store";
 import { runSweep } from "../core/sweep-runner";
 import {
   type Api, type ApiEvent, ApiError, type CellDetail, type LayerData, type LayerName, LAYER_NAMES, type SweepDetail,
-  type SweepSummary, type ZoomPreview, type ZoomRequest,
+  type SweepPreview, type SweepSummary, type ZoomPreview, type ZoomRequest,
 } from "./contract";
 import { buildLayer, LAYER_FIELD } from "./layers";
 
@@ -150,10 +150,7 @@ export class ApiService implements Api {
     if (req.steps !== null && !(Number.isInteger(req.steps) && req.steps >= 1)) {
       throw new ApiError(`steps must be a positive integer (or null for the parent's), got ${JSON.stringify(req.steps)}`);
     }
-    if (req.target !== "local") {
-      throw new ApiError(`target ${JSON.stringify(req.target)}: browser mode runs zoom sweeps on "local" only; `
-        + "use `fractal-llm zoom --target ALIAS` for a remote host");
-    }
+    this.checkTarget(req.target);
     const w = req.window, pw = parent.window;
     if (!(w && w.x0 < w.x1 && w.y0 < w.y1)) throw new ApiError(`window must have x0 < x1 and y0 < y1, got ${JSON.stringify(w)}`);
     if (!(w.x0 < pw.x1 && w.x1 > pw.x0 && w.y0 < pw.y1 && w.y1 > pw.y0)) {
@@ -171,7 +168,7 @@ export class ApiService implements Api {
     }
     if (req.name) raw.name = req.name;
     if (req.steps !== null) raw.train.steps = req.steps;
-    const spec = validate(raw);
+    const spec = this.validSpec(raw);
     return { spec, window, cost: estimateCost(spec, { device: "cpu" }), warnings: resolutionWarnings(spec) };
   }
 
@@ -179,12 +176,45 @@ export class ApiService implements Api {
     return this.zoomChild(req);
   }
 
+  private checkTarget(target: string): void {
+    if (target !== "local") {
+      throw new ApiError(`target ${JSON.stringify(target)}: browser mode runs sweeps on "local" only; `
+        + "use `fractal-llm sweep --target ALIAS` for a remote host");
+    }
+  }
+
+  private validSpec(raw: unknown): Spec {
+    try {
+      return validate(raw);
+    } catch (e) {
+      if (e instanceof SpecError) throw new ApiError(`spec field ${e.field}: ${e.detail}`);
+      throw e;
+    }
+  }
+
+  async previewSweep(raw: unknown, target: string): Promise<SweepPreview> {
+    this.checkTarget(target);
+    const spec = this.validSpec(raw);
+    if (spec.parent) throw new ApiError("spec field parent: a zoom is started from its parent's map (shift-drag a box), not here");
+    return { spec, cost: estimateCost(spec, { device: "cpu" }), warnings: resolutionWarnings(spec) };
+  }
+
+  async startSweep(raw: unknown, target: string): Promise<SweepSummary> {
+    const { spec } = await this.previewSweep(raw, target);
+    return this.launch(spec, target);
+  }
+
   async startZoom(req: ZoomRequest): Promise<SweepSummary> {
     const { spec } = this.zoomChild(req);
-    const id = sweepIdFor(spec, req.target, true);
+    return this.launch(spec, req.target);
+  }
+
+  /** Record the sweep and run it on the local agent in the background; progress arrives as events. */
+  private launch(spec: Spec, target: string): SweepSummary {
+    const id = sweepIdFor(spec, target, true);
     this.python ??= findLocalPython(this.opts.python);
     const transport = new LocalTransport({ python: this.python });
-    const row = this.store.createSweep({ id, spec, target: req.target });
+    const row = this.store.createSweep({ id, spec, target });
     const abort = new AbortController();
     this.running.set(id, abort);
     const onNotice = (message: string) => this.emit({ type: "notice", sweepId: id, message });

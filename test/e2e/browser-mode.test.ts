@@ -333,4 +333,37 @@ describe("browser mode", () => {
     expect(other).toBeGreaterThan(100);
     await page.locator("[data-testid=mode-map]").click();
   });
+
+  it("starts a sweep from the editor (live cost, errors naming the field), then renames, tags and deletes it in the library", async () => {
+    await page.locator("[data-testid=tab-editor]").click();
+    await page.locator("[data-testid=editor-preset]").selectOption({ label: "SFT: LR x warmup" });
+    await expect.poll(() => page.locator("[data-testid=editor-cost]").textContent()).toMatch(/^512 cells/);
+    const small = { ...SPEC, name: "e2e from editor", axes: { x: { ...SPEC.axes.x, points: 4 }, y: { ...SPEC.axes.y, points: 0 } } };
+    await page.locator("[data-testid=editor-spec]").fill(JSON.stringify(small));
+    await expect.poll(() => page.locator("[data-testid=editor-error]").textContent()).toMatch(/spec field axes\.y\.points/);
+    small.axes.y.points = 4;
+    await page.locator("[data-testid=editor-spec]").fill(JSON.stringify(small));
+    await expect.poll(() => page.locator("[data-testid=editor-cost]").textContent()).toMatch(/^16 cells, 1600 steps/);
+    await page.locator("[data-testid=editor-start]").click();
+    await expect.poll(() => page.locator("[data-testid=breadcrumb]").textContent()).toBe("e2e from editor");
+    const made = store.sweeps().find((s) => s.name === "e2e from editor")!;
+    await expect.poll(() => store.sweep(made.id)!.status, { timeout: 60_000, interval: 500 }).toBe("completed");
+    await shot("09-editor-sweep");
+
+    await page.locator("[data-testid=tab-library]").click();
+    const row = page.locator(`[data-testid=library-row][data-id="${made.id}"]`);
+    page.once("dialog", (d) => void d.accept("renamed in library"));
+    await row.getByRole("button", { name: "rename" }).click();
+    await expect.poll(() => store.sweep(made.id)?.name).toBe("renamed in library");
+    page.once("dialog", (d) => void d.accept("tiny, e2e"));
+    await row.getByRole("button", { name: "tag" }).click();
+    await expect.poll(() => row.locator(".tag").allTextContents()).toEqual(["e2e", "tiny"]);
+    await page.locator("[data-testid=library-search]").fill("tiny");
+    await expect.poll(() => page.locator("[data-testid=library-row]").count()).toBe(1);
+    await page.locator("[data-testid=library-search]").fill("");
+    page.once("dialog", (d) => void d.accept());
+    await row.getByRole("button", { name: "delete" }).click();
+    await expect.poll(() => store.sweep(made.id)).toBeUndefined();
+    await expect.poll(() => row.count()).toBe(0);
+  }, 120_000);
 });
