@@ -1,0 +1,148 @@
+// Regenerates resources/demo.sqlite, the maps the app opens on when the user has no sweeps of their own, with
+// the project's own pipeline: the fractal-llm CLI driving the real agent on the `local` target (CPU torch).
+//
+//   npm run demo:db                      # ~3-5 minutes on 2 CPU cores
+//   npm run demo:db -- --out FILE --python /usr/bin/python3
+//
+// What it holds (test/demo checks every line of this):
+//   * "paper MLP" : the paper's tanh MLP (width 8, 200 full-batch GD steps), LR(input) x LR(output), 128x128
+//     cells, and three zooms, each 64x64 on a window 1/5 of its parent's per axis, centred on the part of the parent's trainable/diverged boundary whose
+//     neighbourhood is closest to half trainable (so every level shows the boundary, not a flat colour);
+//   * "tiny SFT"  : the tiny GPT checkpoint (resources/tiny-gpt) fine-tuned on the synthetic chat families,
+//     LR x dataset size, 8x4 cells.
+// The database is written under a temporary name and renamed, so a failed run leaves the old one in place.
+
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { specWindow, type Window, zoomSpec } from "../src-main/core/grid";
+import { validate } from "../src-main/core/spec";
+import { openStore } from "../src-main/core/store";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const CLI = join(ROOT, "bin", "fractal-llm.js");
+
+export const DEMO_MLP_ROOT_POINTS = 128;
+export const DEMO_ZOOM_POINTS = 64;
+export const DEMO_ZOOM_LEVELS = 3;
+/** Each zoom's window is this fraction of its parent's, per axis (names say "zoom k (5^k x)"). */
+const ZOOM_FRACTION = 1 / 5;
+
+const MLP_SPEC = {
+  version: 1,
+  name: "paper MLP: LR(input) x LR(output)",
+  model: { family: "mlp", width: 8, activation: "tanh", data_multiple: 1.0, seed: 0 },
+  train: { optimizer: "gd", steps: 200, batch_size: null, precision: "float64" },
+  axes: {
+    x: { param: "lr.input", scale: "log", range: [-2, 3], points: DEMO_MLP_ROOT_POINTS },
+    y: { param: "lr.output", scale: "log", range: [-2, 3], points: DEMO_MLP_ROOT_POINTS },
+  },
+  criterion: { window: 20, threshold: 1.0 },
+  // Per-cell loss curves would make the file ~100 MB (2.4 kB a cell); the SFT map below keeps its curves.
+  record: { curves: false },
+};
+
+const SFT_SPEC = {
+  version: 1,
+  name: "tiny SFT: LR x dataset size",
+  model: { family: "gpt", checkpoint: "tiny", trainable: "all", seed: 0 },
+  data: { dataset: "synthetic:arithmetic,reverse,copy", seq_len: 64, heldout: 32, ood: "synthetic:sort", evals: [] },
+  train: {
+    optimizer: "adamw", batch_size: 4, epochs: 1, schedule: "cosine", warmup: 0.02, weight_decay: 0.1,
+    grad_clip: 1.0, precision: "float32",
+  },
+  axes: {
+    x: { param: "lr", scale: "log", range: [-5, 0], points: 8 },
+    y: { param: "dataset_size", scale: "log", range: [1, 2.5], points: 4 },
+  },
+  criterion: { window: 5, threshold: 1.0 },
+};
+
+/** Run the CLI; its last stdout line is the sweep id. Progress goes straight to our stderr. */
+function cli(args: string[]): string {
+  process.stderr.write(`$ fractal-llm ${args.join(" ")}\n`);
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  if (r.status !== 0) throw new Error(`fractal-llm ${args[0]} exited with ${r.status}; its stdout:\n${r.stdout}`);
+  const id = r.stdout.trim().split("\n").pop();
+  if (!id) throw new Error(`fractal-llm ${args[0]} printed no sweep id`);
+  return id;
+}
+
+/**
+ * The zoom window inside sweep `id`: a box ZOOM_FRACTION of the parent's size, centred on a boundary cell
+ * (trainable differs from a 4-neighbour) whose box is closest to half trainable; ties go to the cell nearest
+ * the parent's centre, so the choice is deterministic.
+ */
+export function boundaryWindow(trainable: ArrayLike<number>, nx: number, ny: number, w: Window): Window {
+  const bx = Math.max(2, Math.round(nx * ZOOM_FRACTION)), by = Math.max(2, Math.round(ny * ZOOM_FRACTION));
+  const at = (ix: number, iy: number) => trainable[iy * nx + ix];
+  let best: { ix: number; iy: number; score: number } | null = null;
+  for (let iy = by >> 1; iy < ny - (by >> 1); iy++) {
+    for (let ix = bx >> 1; ix < nx - (bx >> 1); ix++) {
+      const v = at(ix, iy);
+      if (at(ix - 1, iy) === v && at(ix + 1, iy) === v && at(ix, iy - 1) === v && at(ix, iy + 1) === v) continue;
+      let sum = 0;
+      for (let j = iy - (by >> 1); j < iy - (by >> 1) + by; j++) for (let i = ix - (bx >> 1); i < ix - (bx >> 1) + bx; i++) sum += at(i, j);
+      const score = Math.abs(sum / (bx * by) - 0.5) + 1e-6 * Math.hypot(ix - nx / 2, iy - ny / 2);
+      if (!best || score < best.score) best = { ix, iy, score };
+    }
+  }
+  if (!best) throw new Error("the sweep has no trainable/diverged boundary to zoom into; widen its window");
+  const dx = (w.x1 - w.x0) / nx, dy = (w.y1 - w.y0) / ny;
+  const x0 = w.x0 + (best.ix - (bx >> 1)) * dx, y0 = w.y0 + (best.iy - (by >> 1)) * dy;
+  return { x0, x1: x0 + bx * dx, y0, y1: y0 + by * dy };
+}
+
+function main(): void {
+  const { values } = parseArgs({
+    options: { out: { type: "string", default: join(ROOT, "resources", "demo.sqlite") }, python: { type: "string", default: "/usr/bin/python3" } },
+  });
+  const out = resolve(values.out!);
+  const work = mkdtempSync(join(tmpdir(), "fractal-demo-"));
+  const db = `${out}.tmp-${process.pid}`;
+  // Own agent home: the demo never touches the user's daemon or journals.
+  const agentHome = join(work, "agent-home");
+  process.env.FRACTAL_AGENT_HOME = agentHome;
+  const common = ["--target", "local", "--python", values.python!, "--db", db];
+  const t0 = Date.now();
+  try {
+    const mlpFile = join(work, "mlp.json"), sftFile = join(work, "sft.json");
+    writeFileSync(mlpFile, JSON.stringify(MLP_SPEC));
+    writeFileSync(sftFile, JSON.stringify(SFT_SPEC));
+
+    let id = cli(["sweep", "--spec", mlpFile, ...common]);
+    for (let level = 1; level <= DEMO_ZOOM_LEVELS; level++) {
+      // What `fractal-llm zoom` does (core/grid.ts zoomSpec), plus a name and no curves, run as a spec.
+      const store = openStore(db);
+      const row = store.sweep(id)!;
+      const win = boundaryWindow(store.loadField(id, "trainable"), row.spec.axes.x.points, row.spec.axes.y.points, specWindow(row.spec));
+      store.close();
+      const child = zoomSpec(row.spec, id, win, DEMO_ZOOM_POINTS);
+      child.name = `${MLP_SPEC.name} - zoom ${level} (${5 ** level}x)`;
+      child.record = { curves: false };
+      const file = join(work, `zoom${level}.json`);
+      writeFileSync(file, JSON.stringify(validate(child)));
+      id = cli(["sweep", "--spec", file, ...common]);
+    }
+    cli(["sweep", "--spec", sftFile, ...common]);
+
+    // A single self-contained file: fold the WAL back in before shipping it.
+    const store = openStore(db);
+    store.db.pragma("wal_checkpoint(TRUNCATE)");
+    store.close();
+    for (const suffix of ["-wal", "-shm"]) if (existsSync(db + suffix)) rmSync(db + suffix);
+    renameSync(db, out);
+    process.stderr.write(`wrote ${out} in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+  } finally {
+    // The local agent's daemon outlives the CLI (idle timeout); this one is ours alone, so stop it.
+    const pidFile = join(agentHome, "daemon.pid");
+    if (existsSync(pidFile)) process.kill(Number(readFileSync(pidFile, "utf8").trim()), "SIGTERM");
+    rmSync(work, { recursive: true, force: true });
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(db + suffix, { force: true });
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();
