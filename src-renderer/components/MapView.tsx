@@ -86,7 +86,7 @@ function Axes() {
   const root = useUi((s) => (s.rootId ? s.sweeps[s.rootId] : null));
   if (!view || !root) return null;
   const vis = visibleWindow(view, vp);
-  const xt = axisTicks(vis.x0, vis.x1, root.xAxis.scale, Math.max(2, Math.floor(vp.width / 110)));
+  const xt = axisTicks(vis.x0, vis.x1, root.xAxis.scale, Math.max(2, Math.floor(vp.width / 150)));
   const yt = axisTicks(vis.y0, vis.y1, root.yAxis.scale, Math.max(2, Math.floor(vp.height / 70)));
   return (
     <>

@@ -223,6 +223,41 @@ describe("browser mode", () => {
     expect(h.view.cx).toBeCloseTo(before.view.cx, 12);
   });
 
+  it("zooms ten decades into a cell edge on the boundary and still draws and picks both cells exactly", async () => {
+    const root = store.sweep(rootId)!;
+    const tr = store.loadField(rootId, "trainable");
+    // a row where a trainable cell meets an untrainable one
+    let ix = -1, iy = 0;
+    for (iy = 0; iy < N && ix < 0; iy++) for (let i = 0; i + 1 < N; i++) if (tr[iy * N + i] !== tr[iy * N + i + 1]) { ix = i; break; }
+    iy--;
+    expect(ix).toBeGreaterThanOrEqual(0);
+    const w = root.window, cw = (w.x1 - w.x0) / N, ch = (w.y1 - w.y0) / N;
+    const edge = w.x0 + (ix + 1) * cw; // grid.ts cellEdge
+    // Shareable view state: open the sweep with the view centred on the edge, then zoom at the centre pixel.
+    const home = (await viewState()).view;
+    await page.goto(`${server.url}&sweep=${rootId}&view=${edge},${w.y0 + (iy + 0.5) * ch},${home.sx},${home.sy}`);
+    await page.waitForFunction(() => new URL(location.href).searchParams.has("view"));
+    await settled();
+    let st = await viewState();
+    const vp = { width: Math.round(st.box.width), height: Math.round(st.box.height) };
+    const centre = { x: st.box.x + vp.width / 2, y: st.box.y + vp.height / 2 };
+    expect(Number.isInteger(centre.x)).toBe(true);
+    await page.mouse.move(centre.x, centre.y);
+    for (let k = 0; k < 80; k++) await page.mouse.wheel(0, -200); // exp(-0.3)^80: 10.4 decades
+    await settled();
+    st = await viewState();
+    expect(Math.log10(home.sx / st.view.sx)).toBeGreaterThan(10);
+    expect(st.view.cx).toBe(edge); // the anchor is exact in float64
+    const img = await shot("03b-ten-decades");
+    const expected = colourLayer(sweepMap(store, rootId), "score").rgba;
+    for (const [dx, cell] of [[-3, iy * N + ix], [2, iy * N + ix + 1]]) {
+      const px = pixel(img, centre.x + dx, centre.y);
+      for (let k = 0; k < 3; k++) expect(Math.abs(px[k] - expected[4 * cell + k]), `pixel ${dx} from the edge`).toBeLessThanOrEqual(3);
+      await page.mouse.move(centre.x + dx, centre.y);
+      await expect.poll(() => page.locator("[data-testid=readout]").getAttribute("data-cell")).toBe(String(cell));
+    }
+  });
+
   it("inspects a clicked cell: outcome, loss curve, grad-norm trace", async () => {
     await homeView();
     const win = store.sweep(rootId)!.window;
