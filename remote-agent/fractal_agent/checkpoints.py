@@ -1,0 +1,411 @@
+"""Loaders for pretrained checkpoints, all becoming a population model with named parameter groups.
+
+model.checkpoint (spec) -> load(checkpoint) -> Loaded(kind, cfg, state_dict, tokenizer, source):
+    tiny                  resources/tiny-gpt (sft.load_checkpoint), byte tokenizer
+    hf:<dir or org/name>  Hugging Face GPT-2 family (model_type "gpt2") or Llama-style (model_type
+                          "llama", e.g. SmolLM-135M): config.json + model.safetensors (or sharded
+                          model.safetensors.index.json, or pytorch_model.bin); tokenizer from the
+                          same directory (GPT-2: vocab.json + merges.txt; Llama-style: see below)
+    nanochat:<dir>        model_<step>.pt + meta_<step>.json (the highest step) + tokenizer.pkl
+Then build(loaded, K, device, dtype) makes K identical replicas (gpt.GPT or llama.RopeGPT).
+
+Where hf:<name> is looked for, in order: a local directory of that path; the Hugging Face cache
+($HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub) in its layout
+models--ORG--NAME/snapshots/<rev>/ (the revision refs/main names, else the only snapshot); else
+the files are downloaded with urllib from https://huggingface.co/<name>/resolve/main/ into that
+cache layout (needs internet on the node; $HF_TOKEN is sent when set). The download path is
+written to the real layout but cannot be exercised on the (offline) development machines.
+
+safetensors is parsed by hand (8-byte little-endian header length, JSON header of
+{name: {dtype, shape, data_offsets}}, then the raw little-endian buffer); the safetensors package
+is not needed. GPT-2's Conv1D weights are stored (in, out), which is gpt.GPT's layout already;
+Llama's nn.Linear weights are (out, in) and are transposed to llama.RopeGPT's (in, out).
+
+nanochat format (taken from nanochat's checkpoint_manager.py and gpt.py, Oct 2025): model_NNNNNN.pt
+is torch.save(model.state_dict()) with names transformer.wte.weight, transformer.h.{i}.attn.
+c_{q,k,v,proj}.weight, transformer.h.{i}.mlp.c_{fc,proj}.weight, lm_head.weight (nn.Linear
+(out, in); a torch.compile'd model's names start with _orig_mod.); meta_NNNNNN.json holds
+{"model_config": {sequence_len, vocab_size, n_layer, n_head, n_kv_head, n_embd}, ...}. The
+tokenizer is tokenizer.pkl in the checkpoint directory, its tokenizer/ subdirectory, or nanochat's
+base directory two levels up (~/.cache/nanochat/tokenizer/ for .../chatsft_checkpoints/d20).
+Architecture: see llama.py (RoPE with nanochat's rotation sign, QK RMS-norm, ReLU^2 MLP of width
+4C, weightless RMSNorm with eps = float32 machine epsilon (F.rms_norm's default), norm after the
+embedding, logits soft-capped at 15, untied). nanochat keeps its RoPE tables in bf16; here they
+are float32, a difference of the order of bf16 rounding.
+"""
+import json
+import os
+import re
+import struct
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import tokenizers as TK
+from .gpt import GPT, GPTConfig
+from .llama import RopeConfig, RopeGPT
+
+# ----------------------------------------------------------------------------- safetensors
+
+ST_DTYPES = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
+             "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8,
+             "BOOL": torch.bool}
+ST_NAMES = {v: k for k, v in ST_DTYPES.items()}
+
+
+def read_safetensors(path):
+    """{name: tensor} of a .safetensors file (CPU tensors in the stored dtype)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 8:
+        raise ValueError(f"{path}: too short for a safetensors file")
+    (n,) = struct.unpack("<Q", raw[:8])
+    if 8 + n > len(raw):
+        raise ValueError(f"{path}: header length {n} runs past the end of the file ({len(raw)} bytes)")
+    header = json.loads(raw[8:8 + n].decode("utf-8"))
+    buf = memoryview(raw)[8 + n:]
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        if info["dtype"] not in ST_DTYPES:
+            raise ValueError(f"{path}: tensor {name} has dtype {info['dtype']}; supported: {', '.join(ST_DTYPES)}")
+        dtype = ST_DTYPES[info["dtype"]]
+        start, end = info["data_offsets"]
+        shape = tuple(info["shape"])
+        count = int(np.prod(shape)) if shape else 1
+        itemsize = torch.empty(0, dtype=dtype).element_size()
+        if end - start != count * itemsize or end > len(buf):
+            raise ValueError(f"{path}: tensor {name} offsets {start}..{end} do not fit shape {shape} {info['dtype']}")
+        chunk = bytearray(buf[start:end])  # a writable copy: torch.frombuffer shares memory with it
+        t = torch.frombuffer(chunk, dtype=dtype) if count else torch.empty(0, dtype=dtype)
+        out[name] = t.reshape(shape)
+    return out
+
+
+def write_safetensors(path, tensors, metadata=None):
+    """Write {name: tensor} in the safetensors layout (names sorted, header padded with spaces to
+    a multiple of 8 bytes, as the reference writer does)."""
+    header, chunks, offset = {}, [], 0
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+    for name in sorted(tensors):
+        t = tensors[name].detach().cpu().contiguous()
+        data = t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b""
+        header[name] = {"dtype": ST_NAMES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        chunks.append(data)
+        offset += len(data)
+    h = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(chunks))
+
+
+def read_weights(directory):
+    """The state dict of an HF model directory: model.safetensors, sharded safetensors
+    (model.safetensors.index.json), or pytorch_model.bin."""
+    d = Path(directory)
+    if (d / "model.safetensors").is_file():
+        return read_safetensors(d / "model.safetensors")
+    if (d / "model.safetensors.index.json").is_file():
+        index = json.loads((d / "model.safetensors.index.json").read_text())
+        sd = {}
+        for shard in sorted(set(index["weight_map"].values())):
+            sd.update(read_safetensors(d / shard))
+        return sd
+    if (d / "pytorch_model.bin").is_file():
+        return torch.load(d / "pytorch_model.bin", map_location="cpu")
+    raise FileNotFoundError(f"{d}: no weights (model.safetensors, model.safetensors.index.json or pytorch_model.bin)")
+
+
+# ----------------------------------------------------------------------------- locating HF models
+
+HF_FILES = ("config.json", "model.safetensors", "vocab.json", "merges.txt", "tokenizer.json", "tokenizer_config.json")
+
+
+def hf_cache_dir():
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]) / "hub"
+    return Path.home() / ".cache" / "huggingface" / "hub"
+
+
+def _cached_snapshot(name, cache):
+    repo = cache / ("models--" + name.replace("/", "--"))
+    snaps = repo / "snapshots"
+    if not snaps.is_dir():
+        return None
+    ref = repo / "refs" / "main"
+    if ref.is_file() and (snaps / ref.read_text().strip()).is_dir():
+        return snaps / ref.read_text().strip()
+    found = sorted(p for p in snaps.iterdir() if (p / "config.json").is_file())
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise ValueError(f"{repo}: {len(found)} snapshots and no refs/main; pass the snapshot directory itself "
+                         f"(hf:{found[-1]})")
+    return None
+
+
+def _download(name, cache):
+    """Fetch the model's files from the hub into the cache layout (snapshots/main)."""
+    dest = cache / ("models--" + name.replace("/", "--")) / "snapshots" / "main"
+    dest.mkdir(parents=True, exist_ok=True)
+    headers = {"User-Agent": "fractal-agent"}
+    if os.environ.get("HF_TOKEN"):
+        headers["Authorization"] = f"Bearer {os.environ['HF_TOKEN']}"
+    got = []
+    for fname in HF_FILES + ("pytorch_model.bin",):
+        if fname == "pytorch_model.bin" and "model.safetensors" in got:
+            break
+        url = f"https://huggingface.co/{name}/resolve/main/{fname}"
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=60) as r:
+                tmp = dest / (fname + ".part")
+                with open(tmp, "wb") as f:
+                    while True:
+                        block = r.read(1 << 20)
+                        if not block:
+                            break
+                        f.write(block)
+                tmp.rename(dest / fname)
+                got.append(fname)
+        except urllib.error.HTTPError as e:
+            if e.code == 404:
+                continue  # optional file (e.g. merges.txt of a Llama tokenizer)
+            raise RuntimeError(f"downloading {url}: HTTP {e.code}") from None
+        except urllib.error.URLError as e:
+            raise RuntimeError(f"hf:{name}: not a local directory, not in the Hugging Face cache at {cache}, and "
+                               f"the hub is unreachable ({e.reason}); copy the model directory to the node and "
+                               f"use hf:<directory>") from None
+    if "config.json" not in got:
+        raise RuntimeError(f"hf:{name}: the hub has no config.json for it")
+    (dest.parent.parent / "refs").mkdir(exist_ok=True)
+    (dest.parent.parent / "refs" / "main").write_text("main")
+    return dest
+
+
+def resolve_hf(name, download=True):
+    """Directory holding an HF model: local path, cache snapshot, or a fresh download."""
+    p = Path(name).expanduser()
+    if p.is_dir():
+        if not (p / "config.json").is_file():
+            raise FileNotFoundError(f"hf:{name}: directory has no config.json")
+        return p
+    if not re.fullmatch(r"[\w.-]+(/[\w.-]+)?", name):
+        raise FileNotFoundError(f"hf:{name}: no such directory, and not a hub name like org/model")
+    cache = hf_cache_dir()
+    snap = _cached_snapshot(name, cache)
+    if snap is not None:
+        return snap
+    if not download:
+        raise FileNotFoundError(f"hf:{name}: not in the Hugging Face cache at {cache}")
+    return _download(name, cache)
+
+
+# ----------------------------------------------------------------------------- HF GPT-2 and Llama
+
+def _require(cfg, key, want, where):
+    have = cfg.get(key, want)
+    if have != want:
+        raise ValueError(f"{where}: {key} = {have!r} is not supported (this agent implements {want!r})")
+
+
+def gpt2_from_hf(hf_cfg, sd, where):
+    """(GPTConfig, state dict in gpt.GPT names) from HF GPT-2 config + weights."""
+    _require(hf_cfg, "activation_function", "gelu_new", where)
+    _require(hf_cfg, "layer_norm_epsilon", 1e-5, where)
+    for key in ("scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn"):
+        _require(hf_cfg, key, False, where)
+    tie = hf_cfg.get("tie_word_embeddings", True)
+    cfg = GPTConfig(n_layer=hf_cfg["n_layer"], n_head=hf_cfg["n_head"], n_embd=hf_cfg["n_embd"],
+                    block_size=hf_cfg["n_positions"], vocab_size=hf_cfg["vocab_size"], tie_embeddings=tie)
+    out = {}
+    for name, t in sd.items():
+        n = name[len("transformer."):] if name.startswith("transformer.") else name
+        if n.endswith(".attn.bias") or n.endswith(".attn.masked_bias"):
+            continue  # causal-mask buffers of older checkpoints, not parameters
+        if n == "lm_head.weight":
+            if tie:
+                continue  # the tied copy of wte
+            n = "lm_head"
+        elif n in ("wte.weight", "wpe.weight"):
+            n = n[:-len(".weight")]
+        out[n] = t.float() if t.is_floating_point() else t
+    return cfg, out
+
+
+LLAMA_MAP = {"q_proj": "self_attn.q_proj", "k_proj": "self_attn.k_proj", "v_proj": "self_attn.v_proj",
+             "o_proj": "self_attn.o_proj", "gate_proj": "mlp.gate_proj", "up_proj": "mlp.up_proj",
+             "down_proj": "mlp.down_proj"}
+
+
+def llama_from_hf(hf_cfg, sd, where):
+    """(RopeConfig, state dict in llama.RopeGPT names) from an HF Llama-style config + weights."""
+    _require(hf_cfg, "hidden_act", "silu", where)
+    _require(hf_cfg, "rope_scaling", None, where)
+    _require(hf_cfg, "attention_bias", False, where)
+    _require(hf_cfg, "mlp_bias", False, where)
+    C, H = hf_cfg["hidden_size"], hf_cfg["num_attention_heads"]
+    if hf_cfg.get("head_dim", C // H) != C // H:
+        raise ValueError(f"{where}: head_dim {hf_cfg['head_dim']} != hidden_size / num_attention_heads is not supported")
+    tie = hf_cfg.get("tie_word_embeddings", False)
+    cfg = RopeConfig(n_layer=hf_cfg["num_hidden_layers"], n_head=H, n_kv_head=hf_cfg.get("num_key_value_heads", H),
+                     n_embd=C, intermediate_size=hf_cfg["intermediate_size"],
+                     block_size=hf_cfg["max_position_embeddings"], vocab_size=hf_cfg["vocab_size"],
+                     rope_theta=float(hf_cfg.get("rope_theta", 10000.0)), norm_eps=float(hf_cfg.get("rms_norm_eps", 1e-6)),
+                     tie_embeddings=tie, mlp="swiglu")
+    out = {}
+    for name, t in sd.items():
+        t = t.float()
+        if name.endswith("rotary_emb.inv_freq"):
+            continue  # a buffer recomputed from rope_theta
+        if name == "lm_head.weight":
+            if not tie:
+                out["lm_head"] = t
+            continue
+        n = name[len("model."):] if name.startswith("model.") else name
+        if n == "embed_tokens.weight":
+            out["embed_tokens"] = t
+            continue
+        m = re.fullmatch(r"layers\.(\d+)\.(?:self_attn|mlp)\.(\w+)\.weight", n)
+        if m and m.group(2) in LLAMA_MAP:
+            out[f"layers.{m.group(1)}.{LLAMA_MAP[m.group(2)]}.weight"] = t.t().contiguous()  # (out, in) -> (in, out)
+        else:
+            out[n] = t  # norms keep their names; anything unknown fails in load_single_state_dict
+    return cfg, out
+
+
+def llama_tokenizer(directory):
+    """Tokenizer of a Llama-style HF model: tokenizer.json with a byte-level BPE model (SmolLM's is
+    GPT-2 style), read as vocab + merges; role markers as for GPT-2 but the end token is the
+    model's eos. Needs the tokenizer.json layout {"model": {"type": "BPE", "vocab", "merges"},
+    "added_tokens": [...]}."""
+    d = Path(directory)
+    tj = json.loads((d / "tokenizer.json").read_text(encoding="utf-8"))
+    model = tj["model"]
+    if model.get("type") != "BPE":
+        raise ValueError(f"{d}/tokenizer.json: model type {model.get('type')!r}; only byte-level BPE is supported")
+    byte_dec = {c: b for b, c in TK.bytes_to_unicode().items()}
+    ranks = {bytes(byte_dec[c] for c in tok): i for tok, i in model["vocab"].items()}
+    specials = {a["content"]: a["id"] for a in tj.get("added_tokens", [])}
+    for s in specials:
+        ranks.pop(bytes(byte_dec.get(c, 0) for c in s), None)
+    # HF's BPE applies merges in merge order; BytePairEncoding merges by id. They agree when the
+    # merged tokens' ids increase with the merge order (true of vocabularies trained by HF tokenizers).
+    merges = [m.split(" ") if isinstance(m, str) else m for m in model["merges"]]
+    ids = [ranks[bytes(byte_dec[c] for c in a + b)] for a, b in merges]
+    if any(x >= y for x, y in zip(ids, ids[1:])):
+        raise ValueError(f"{d}/tokenizer.json: merged tokens' ids are not in merge order; this tokenizer is not supported")
+    cfg = json.loads((d / "config.json").read_text())
+    eos = cfg.get("eos_token_id")
+    name = next((s for s, i in specials.items() if i == eos), None)
+    if name is None:
+        raise ValueError(f"{d}: eos_token_id {eos} is not an added token of tokenizer.json")
+    bpe = TK.BytePairEncoding(ranks, TK.GPT2_PATTERN, specials, name="llama")
+    tok = TK.GPT2ChatTokenizer.__new__(TK.GPT2ChatTokenizer)
+    tok.bpe, tok.stop_id, tok.pad_id, tok.vocab_size, tok.prefix = bpe, eos, eos, max(bpe.vocab_size, cfg["vocab_size"]), []
+    return tok
+
+
+# ----------------------------------------------------------------------------- nanochat
+
+def nanochat_from_state(model_config, sd):
+    mc = model_config
+    cfg = RopeConfig(n_layer=mc["n_layer"], n_head=mc["n_head"], n_kv_head=mc.get("n_kv_head", mc["n_head"]),
+                     n_embd=mc["n_embd"], intermediate_size=4 * mc["n_embd"], block_size=mc["sequence_len"],
+                     vocab_size=mc["vocab_size"], rope_theta=10000.0, norm_eps=float(torch.finfo(torch.float32).eps),
+                     tie_embeddings=False, mlp="relu2", norm_weights=False, qk_norm=True, embed_norm=True,
+                     logit_softcap=15.0, rope_sign=-1)
+    names = {"attn.c_q": "self_attn.q_proj", "attn.c_k": "self_attn.k_proj", "attn.c_v": "self_attn.v_proj",
+             "attn.c_proj": "self_attn.o_proj", "mlp.c_fc": "mlp.up_proj", "mlp.c_proj": "mlp.down_proj"}
+    out = {}
+    for name, t in sd.items():
+        n = name[len("_orig_mod."):] if name.startswith("_orig_mod.") else name
+        t = t.float()
+        if n == "transformer.wte.weight":
+            out["embed_tokens"] = t
+        elif n == "lm_head.weight":
+            out["lm_head"] = t
+        else:
+            m = re.fullmatch(r"transformer\.h\.(\d+)\.(attn\.c_\w+|mlp\.c_\w+)\.weight", n)
+            if not m or m.group(2) not in names:
+                raise ValueError(f"nanochat checkpoint: unexpected tensor {name!r}")
+            out[f"layers.{m.group(1)}.{names[m.group(2)]}.weight"] = t.t().contiguous()
+    return cfg, out
+
+
+def nanochat_files(directory):
+    """(model_*.pt, meta_*.json, step) of the highest step in a nanochat checkpoint directory."""
+    d = Path(directory)
+    steps = sorted(int(m.group(1)) for p in d.glob("model_*.pt") if (m := re.fullmatch(r"model_(\d+)\.pt", p.name)))
+    if not steps:
+        raise FileNotFoundError(f"nanochat:{d}: no model_<step>.pt files")
+    step = steps[-1]
+    model = next(p for p in d.glob("model_*.pt") if int(p.stem[len("model_"):]) == step)
+    meta = d / f"meta_{model.stem[len('model_'):]}.json"
+    if not meta.is_file():
+        raise FileNotFoundError(f"nanochat:{d}: {model.name} has no {meta.name}")
+    return model, meta, step
+
+
+def nanochat_tokenizer_path(directory):
+    d = Path(directory)
+    for p in (d / "tokenizer.pkl", d / "tokenizer" / "tokenizer.pkl", d.parent.parent / "tokenizer" / "tokenizer.pkl"):
+        if p.is_file():
+            return p
+    raise FileNotFoundError(f"nanochat:{d}: tokenizer.pkl not found in the directory, its tokenizer/ or "
+                            f"{d.parent.parent / 'tokenizer'}")
+
+
+# ----------------------------------------------------------------------------- entry points
+
+@dataclass
+class Loaded:
+    kind: str        # "gpt" (gpt.GPT) or "rope" (llama.RopeGPT)
+    cfg: object      # GPTConfig or RopeConfig
+    state_dict: dict
+    tokenizer: object
+    source: str      # the directory or file it came from
+
+
+def load(checkpoint, resources=None):
+    """Loaded for a spec's model.checkpoint other than "scratch"."""
+    if checkpoint == "tiny":
+        from . import sft  # sft imports this module at call time only
+        path = (resources or sft.resources_dir()) / "tiny-gpt"
+        cfg, sd = sft.load_checkpoint(path)
+        return Loaded("gpt", cfg, sd, TK.ByteChatTokenizer(), str(path))
+    if checkpoint.startswith("hf:"):
+        d = resolve_hf(checkpoint[3:])
+        hf_cfg = json.loads((d / "config.json").read_text())
+        where = f"{d}/config.json"
+        kind = hf_cfg.get("model_type")
+        sd = read_weights(d)
+        if kind == "gpt2":
+            cfg, sd = gpt2_from_hf(hf_cfg, sd, where)
+            return Loaded("gpt", cfg, sd, TK.load_gpt2_tokenizer(d), str(d))
+        if kind == "llama":
+            cfg, sd = llama_from_hf(hf_cfg, sd, where)
+            return Loaded("rope", cfg, sd, llama_tokenizer(d), str(d))
+        raise ValueError(f"{where}: model_type {kind!r} is not supported; supported: gpt2, llama")
+    if checkpoint.startswith("nanochat:"):
+        d = Path(checkpoint[len("nanochat:"):]).expanduser()
+        model_path, meta_path, _ = nanochat_files(d)
+        meta = json.loads(meta_path.read_text())
+        if "model_config" not in meta:
+            raise ValueError(f"{meta_path}: no model_config")
+        cfg, sd = nanochat_from_state(meta["model_config"], torch.load(model_path, map_location="cpu"))
+        return Loaded("rope", cfg, sd, TK.load_nanochat_tokenizer(nanochat_tokenizer_path(d)), str(model_path))
+    raise ValueError(f"model.checkpoint: unknown checkpoint {checkpoint!r}; use tiny, scratch, hf:<dir or name> "
+                     f"or nanochat:<dir>")
+
+
+def build(loaded, K, device=None, dtype=None):
+    """K identical replicas of a Loaded checkpoint."""
+    cls = GPT if loaded.kind == "gpt" else RopeGPT
+    return cls(loaded.cfg, K, device, dtype).load_single_state_dict(loaded.state_dict)
