@@ -99,8 +99,11 @@ def render(conv):
     return ids, mask
 
 
-def pack(convs, seq_len):
+def pack(convs, seq_len, tokenizer=None):
     """Pack rendered conversations back to back into rows for next-token training.
+
+    tokenizer: any tokenizer of tokenizers.py (its render() and pad_id); default this module's
+    byte tokenizer.
 
     Returns (tokens, mask), both (P, seq_len + 1): inputs are tokens[:, :-1], targets tokens[:, 1:]
     and the loss mask for those targets is mask[:, 1:]. The mask travels token by token with the
@@ -108,16 +111,17 @@ def pack(convs, seq_len):
     one token (row r is stream[r*seq_len : r*seq_len + seq_len + 1]) so each stream token is a
     target exactly once, and the tail is padded with <|end|> at mask 0. Attention may cross a
     conversation boundary inside a row (as in nanoGPT); the boundary is <|end|><|user|>."""
+    render_, pad = (render, END) if tokenizer is None else (tokenizer.render, tokenizer.pad_id)
     ids, mask = [], []
     for c in convs:
-        i, m = render(c)
+        i, m = render_(c)
         ids += i
         mask += m
     if len(ids) < 2:
         raise ValueError("pack: need at least one conversation")
     rows = -(-(len(ids) - 1) // seq_len)  # ceil
     total = rows * seq_len + 1
-    ids += [END] * (total - len(ids))
+    ids += [pad] * (total - len(ids))
     mask += [0] * (total - len(mask))
     ids_t = torch.tensor(ids, dtype=torch.int64)
     mask_t = torch.tensor(mask, dtype=torch.bool)
