@@ -154,7 +154,6 @@ def _cached_snapshot(name, cache):
 def _download(name, cache):
     """Fetch the model's files from the hub into the cache layout (snapshots/main)."""
     dest = cache / ("models--" + name.replace("/", "--")) / "snapshots" / "main"
-    dest.mkdir(parents=True, exist_ok=True)
     headers = {"User-Agent": "fractal-agent"}
     if os.environ.get("HF_TOKEN"):
         headers["Authorization"] = f"Bearer {os.environ['HF_TOKEN']}"
@@ -165,6 +164,7 @@ def _download(name, cache):
         url = f"https://huggingface.co/{name}/resolve/main/{fname}"
         try:
             with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=60) as r:
+                dest.mkdir(parents=True, exist_ok=True)
                 tmp = dest / (fname + ".part")
                 with open(tmp, "wb") as f:
                     while True:

@@ -27,8 +27,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import checkpoints as CK
 from . import data as D
+from . import evals as E
 from .gpt import GPT, GPTConfig, GROUPS, PRESETS, masked_loss
+from .lora import add_lora
+from .tokenizers import ByteChatTokenizer
 
 CHECKPOINT_FORMAT = "fractal-gpt/1"
 WSD_DECAY_FRACTION = 0.2  # wsd: the last 20% of steps decay linearly to 0 (nanochat's warmdown)
@@ -72,19 +76,36 @@ def load_checkpoint(path):
     return GPTConfig.from_dict(cfg), sd
 
 
-def build_model(model_spec, K, device, dtype):
-    """K identical replicas of the spec's model (spec["model"] of a validated gpt spec)."""
+@lru_cache(maxsize=2)
+def _load_pretrained(checkpoint):
+    """hf:/nanochat: checkpoints read once per process (every population of a sweep starts from them)."""
+    return CK.load(checkpoint)
+
+
+def build(model_spec, K, device, dtype):
+    """(model, tokenizer): K identical replicas of the spec's model (spec["model"] of a validated
+    gpt spec) and the tokenizer its data must use (checkpoints.py; byte-level for tiny/scratch)."""
     ckpt = model_spec["checkpoint"]
     if ckpt == "tiny":
         cfg, sd = load_checkpoint(resources_dir() / "tiny-gpt")
-        return GPT(cfg, K, device, dtype).load_single_state_dict(sd)
+        return GPT(cfg, K, device, dtype).load_single_state_dict(sd), ByteChatTokenizer()
     if ckpt == "scratch":
         cfg = GPTConfig(**model_spec["config"])
-        return GPT(cfg, K, device, dtype).init_weights(model_spec["seed"])
+        return GPT(cfg, K, device, dtype).init_weights(model_spec["seed"]), ByteChatTokenizer()
     if ckpt.startswith("hf:") or ckpt.startswith("nanochat:"):
-        raise NotImplementedError(f"model.checkpoint {ckpt!r}: Hugging Face and nanochat checkpoints arrive with "
-                                  f"issue 7 (real fine-tuning); this agent trains 'tiny' or 'scratch'")
+        loaded = _load_pretrained(ckpt)
+        return CK.build(loaded, K, device, dtype), loaded.tokenizer
     raise ValueError(f"model.checkpoint: unknown checkpoint {ckpt!r}")
+
+
+def build_model(model_spec, K, device, dtype):
+    """K identical replicas of the spec's model (without its tokenizer; see build)."""
+    return build(model_spec, K, device, dtype)[0]
+
+
+@lru_cache(maxsize=8)
+def _eval_items(entry):
+    return E.load_items(entry)
 
 
 # ----------------------------------------------------------------------------- schedules
@@ -258,7 +279,9 @@ def train_population(spec, hparams, device="cpu"):
     Returns numpy arrays: losses (K, T+1) f8, grad_norms (K, T) f8, heldout_loss (K,) f8 (final
     weights, the first data.heldout conversations of data.dataset; NaN when heldout is 0), ood_loss
     (K,) f8 (the same on the first data.heldout conversations of data.ood; NaN when ood is null),
-    flops (K,) f8 (training plus evaluation forwards), and ints steps, tokens_per_step."""
+    flops (K,) f8 (training plus evaluation forwards), evals {task: {"acc": (K,), "acc_norm": (K,)}}
+    for data.evals (empty when none), and ints steps, tokens_per_step.
+    With model.trainable "lora", hparams carry lora_rank (cells of one call may differ in it)."""
     model_spec, data_spec, train_spec = spec["model"], spec["data"], spec["train"]
     K = len(hparams)
     batch_size = int(_shared(hparams, "batch_size"))
@@ -267,29 +290,33 @@ def train_population(spec, hparams, device="cpu"):
     seq_len, seed = data_spec["seq_len"], model_spec["seed"]
 
     dtype, autocast = _dtypes(train_spec["precision"], device)
-    model = build_model(model_spec, K, device, dtype)
+    model, tok = build(model_spec, K, device, dtype)
     cfg = model.cfg
+    lora = model_spec["trainable"] == "lora"
     if seq_len > cfg.block_size:
         raise ValueError(f"data.seq_len {seq_len} exceeds the model's block_size {cfg.block_size}")
-    if cfg.vocab_size < D.VOCAB_SIZE:
-        raise ValueError(f"model vocab_size {cfg.vocab_size} is smaller than the byte tokenizer's {D.VOCAB_SIZE}")
-    if cfg.tie_embeddings and any(h["lr.unembed"] != h["lr.embed"] for h in hparams):
+    if cfg.vocab_size < tok.vocab_size:
+        raise ValueError(f"model vocab_size {cfg.vocab_size} is smaller than its {tok.name} tokenizer's {tok.vocab_size}")
+    if cfg.tie_embeddings and not lora and any(h["lr.unembed"] != h["lr.embed"] for h in hparams):
         raise ValueError("lr.unembed must equal lr.embed: this model ties its unembedding to the token embedding")
 
     # data: packed on CPU once, shared by every replica
     D.check_ood(data_spec["dataset"], data_spec["ood"])
     train_convs, held_convs = _split(data_spec["dataset"], size, data_spec["heldout"], seed)
-    tr_tok, tr_mask = D.pack(train_convs, seq_len)
-    ho_tok, ho_mask = D.pack(held_convs, seq_len) if held_convs else (tr_tok[:0], tr_mask[:0])
+    tr_tok, tr_mask = D.pack(train_convs, seq_len, tok)
+    ho_tok, ho_mask = D.pack(held_convs, seq_len, tok) if held_convs else (tr_tok[:0], tr_mask[:0])
     steps = num_steps(train_spec, tr_tok.shape[0], batch_size, seq_len, tokens)
     order = batch_order(tr_tok.shape[0], batch_size, steps + 1, seed + 1)
 
     # optimiser state: per-group (K,) LRs times a (K, T) schedule
-    trainable = GROUPS if model_spec["trainable"] == "all" else tuple(model_spec["trainable"])
-    groups = {g: ps for g, ps in model.param_groups().items() if g in trainable and ps}
-    for g, ps in model.param_groups().items():
-        for p in ps:
-            p.requires_grad_(g in groups)
+    if lora:  # adapters on attn/mlp matrices, trained with lr.attn / lr.mlp; the rest frozen
+        groups = add_lora(model, [int(h["lora_rank"]) for h in hparams], seed)
+    else:
+        trainable = GROUPS if model_spec["trainable"] == "all" else tuple(model_spec["trainable"])
+        groups = {g: ps for g, ps in model.param_groups().items() if g in trainable and ps}
+        for g, ps in model.param_groups().items():
+            for p in ps:
+                p.requires_grad_(g in groups)
     params = [p for ps in groups.values() for p in ps]
     if not params:
         raise ValueError(f"model.trainable {model_spec['trainable']!r} selects no parameters of this model "
@@ -325,14 +352,18 @@ def train_population(spec, hparams, device="cpu"):
     ood_tok, ood_mask = tr_tok[:0], tr_mask[:0]
     if data_spec["ood"] is not None and data_spec["heldout"] > 0:  # the OOD stream's first `heldout` chats
         _, ood_convs = _split(data_spec["ood"], 0, data_spec["heldout"], seed)
-        ood_tok, ood_mask = D.pack(ood_convs, seq_len)
+        ood_tok, ood_mask = D.pack(ood_convs, seq_len, tok)
     ood_loss = _eval_loss(model, ood_tok, ood_mask, batch_size, device, autocast)
+    items = {e: _eval_items(e) for e in data_spec["evals"]}
+    mc = E.evaluate(model, tok, data_spec["evals"], batch_size, device, autocast, items) if items else {}
 
     fpt = cfg.flops_per_token(seq_len)
     train_tokens = steps * batch_size * seq_len
     eval_tokens = (batch_size + ho_tok.shape[0] + ood_tok.shape[0]) * seq_len
     flops = fpt * train_tokens + fpt / 3 * eval_tokens  # a forward pass is a third of forward+backward
+    flops += E.eval_flops(cfg, tok, items) if items else 0.0
     return {
+        "evals": {task: {"acc": r["acc"], "acc_norm": r["acc_norm"]} for task, r in mc.items()},
         "losses": losses.cpu().numpy(),
         "grad_norms": grad_norms.cpu().numpy(),
         "heldout_loss": np.asarray(heldout_loss, dtype=np.float64),
@@ -341,6 +372,26 @@ def train_population(spec, hparams, device="cpu"):
         "steps": steps,
         "tokens_per_step": batch_size * seq_len,
     }
+
+
+def base_metrics(spec, device="cpu"):
+    """The untrained checkpoint's held-out loss, OOD loss and data.evals results (scalars), to be
+    recorded once per sweep so that forgetting shows as the difference from each cell's numbers."""
+    model_spec, data_spec, train_spec = spec["model"], spec["data"], spec["train"]
+    dtype, autocast = _dtypes(train_spec["precision"], device)
+    model, tok = build(model_spec, 1, device, dtype)
+    seq_len, seed, bs = data_spec["seq_len"], model_spec["seed"], train_spec["batch_size"]
+    out = {"heldout_loss": float("nan"), "ood_loss": float("nan"), "evals": {}}
+    if data_spec["heldout"] > 0:
+        for key, dataset in (("heldout_loss", data_spec["dataset"]), ("ood_loss", data_spec["ood"])):
+            if dataset is not None:
+                _, held = _split(dataset, 0, data_spec["heldout"], seed)
+                t, m = D.pack(held, seq_len, tok)
+                out[key] = float(_eval_loss(model, t, m, bs, device, autocast)[0])
+    items = {e: _eval_items(e) for e in data_spec["evals"]}
+    for task, r in E.evaluate(model, tok, data_spec["evals"], bs, device, autocast, items).items():
+        out["evals"][task] = {"acc": float(r["acc"][0]), "acc_norm": float(r["acc_norm"][0]), "n": r["n"]}
+    return out
 
 
 # ----------------------------------------------------------------------------- benchmark

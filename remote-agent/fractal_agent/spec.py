@@ -31,13 +31,16 @@ AXIS_PARAMS = {
     "mlp": ("lr", "lr.input", "lr.output", "init_offset", "batch_size", "dataset_size",
             "weight_decay", "warmup"),
     "gpt": ("lr", "lr.attn", "lr.mlp", "lr.embed", "lr.unembed", "lr.norm", "dataset_size",
-            "tokens", "batch_size", "warmup", "weight_decay"),
+            "tokens", "batch_size", "warmup", "weight_decay", "lora_rank"),
 }
-INTEGER_PARAMS = ("batch_size", "dataset_size", "tokens")
+INTEGER_PARAMS = ("batch_size", "dataset_size", "tokens", "lora_rank")
+EVAL_TASKS = ("hellaswag", "arc_challenge", "piqa", "winogrande")  # multiple-choice data.evals
+LORA_RANK_DEFAULT = 8
+LORA_RANK_MAX = 4096
 
 TOP_KEYS = ("version", "name", "model", "data", "train", "axes", "criterion", "parent", "record")
 MLP_MODEL_KEYS = ("family", "width", "activation", "data_multiple", "datapoints", "seed")
-GPT_MODEL_KEYS = ("family", "checkpoint", "config", "trainable", "seed")
+GPT_MODEL_KEYS = ("family", "checkpoint", "config", "trainable", "lora_rank", "seed")
 GPT_CONFIG_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "vocab_size")
 DATA_KEYS = ("dataset", "size", "seq_len", "heldout", "ood", "evals")
 TRAIN_KEYS = ("optimizer", "steps", "epochs", "batch_size", "schedule", "warmup", "weight_decay",
@@ -139,6 +142,9 @@ def validate(raw):
     train = spec["train"] = _validate_train(spec.get("train"), family)
     axes = spec["axes"] = _validate_axes(spec.get("axes"), family)
     _validate_lr_coverage(train, axes, family)
+    for a in ("x", "y"):
+        if axes[a]["param"] == "lora_rank" and model.get("trainable") != "lora":
+            raise SpecError(f"axes.{a}.param", "lora_rank applies only with model.trainable \"lora\"")
     swept = (axes["x"]["param"], axes["y"]["param"])
     if family == "mlp" and "batch_size" in swept and train["optimizer"] != "sgd":
         axis = "x" if swept[0] == "batch_size" else "y"
@@ -205,12 +211,16 @@ def _validate_gpt_model(model):
     elif "config" in model:
         raise SpecError("model.config", "applies only to checkpoint scratch (other checkpoints carry their own)")
     trainable = model.get("trainable", "all")
-    if trainable != "all":
+    if trainable not in ("all", "lora"):
         if not isinstance(trainable, list) or not trainable:
-            raise SpecError("model.trainable", f"must be \"all\" or a non-empty list of groups from {_allowed(GPT_GROUPS)}")
+            raise SpecError("model.trainable", f"must be \"all\", \"lora\" or a non-empty list of groups from {_allowed(GPT_GROUPS)}")
         for i, g in enumerate(trainable):
             _choice(g, f"model.trainable[{i}]", GPT_GROUPS)
     model["trainable"] = trainable
+    if trainable == "lora":
+        model["lora_rank"] = _int(model.get("lora_rank", LORA_RANK_DEFAULT), "model.lora_rank", lo=1, hi=LORA_RANK_MAX)
+    elif "lora_rank" in model:
+        raise SpecError("model.lora_rank", "applies only to model.trainable \"lora\"")
     model["seed"] = _int(model.get("seed", 0), "model.seed", lo=0)
 
 
@@ -232,10 +242,18 @@ def _validate_data(data):
             raise SpecError("data.ood", f"must be synthetic[:families], smoltalk[:subset] or jsonl:<path>, got {ood!r}")
     data["ood"] = ood
     evals = data.get("evals", [])
-    if evals:
-        # Multiple-choice evaluations come with the real fine-tuning work (issue 7); refuse rather than ignore.
-        raise SpecError("data.evals", "multiple-choice evaluations are not supported by this agent version; use []")
-    data["evals"] = []
+    if not isinstance(evals, list):
+        raise SpecError("data.evals", f"must be a list of \"task\" or \"task:n\" strings (tasks: {_allowed(EVAL_TASKS)})")
+    seen = set()
+    for i, e in enumerate(evals):
+        task, _, n = e.partition(":") if isinstance(e, str) else (None, None, None)
+        if task not in EVAL_TASKS or (n and not (n.isdigit() and int(n) >= 1)) or (isinstance(e, str) and e.endswith(":")):
+            raise SpecError(f"data.evals[{i}]", f"must be \"task\" or \"task:n\" with task one of {_allowed(EVAL_TASKS)} "
+                                                f"and n a positive integer (the first n items), got {e!r}")
+        if task in seen:
+            raise SpecError(f"data.evals[{i}]", f"task {task} is listed twice")
+        seen.add(task)
+    data["evals"] = list(evals)
     return data
 
 
@@ -377,7 +395,7 @@ def cell_hparams(spec, index):
     if family == "mlp":
         hp.update(init_offset=0.0, dataset_size=None)
     else:
-        hp.update(dataset_size=spec["data"]["size"], tokens=None)
+        hp.update(dataset_size=spec["data"]["size"], tokens=None, lora_rank=spec["model"].get("lora_rank"))
     for axis, i in ((ax, ix), (ay, iy)):
         v = axis_value(axis, i)
         if axis["param"] == "lr":

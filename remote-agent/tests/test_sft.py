@@ -136,10 +136,14 @@ def test_resources_env_var_locates_checkpoint(tmp_path, monkeypatch):
         sft.build_model({"checkpoint": "tiny"}, 1, "cpu", torch.float32)
 
 
-@pytest.mark.parametrize("ckpt", ["hf:gpt2", "nanochat:/models/d20"])
-def test_hf_and_nanochat_checkpoints_refuse_clearly(ckpt):
-    with pytest.raises(NotImplementedError, match="issue 7"):
+@pytest.mark.parametrize("ckpt, error, message", [
+    ("hf:no-such-org/no-such-model", RuntimeError, "hub is unreachable|HTTP|no config.json"),
+    ("nanochat:/nonexistent/d20", FileNotFoundError, "no model_<step>.pt")])
+def test_missing_hf_and_nanochat_checkpoints_fail_clearly(ckpt, error, message, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))  # offline here: the download attempt fails fast
+    with pytest.raises(error, match=message):
         sft.build_model({"checkpoint": ckpt}, 1, "cpu", torch.float32)
+    assert list(tmp_path.iterdir()) == []  # a failed download leaves nothing behind
 
 
 def test_schedules():
