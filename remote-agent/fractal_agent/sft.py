@@ -273,7 +273,7 @@ def _eval_loss(model, tokens, mask, batch_size, device, autocast):
     return (total / max(count, 1.0)).cpu().numpy()
 
 
-def train_population(spec, hparams, device="cpu"):
+def train_population(spec, hparams, device="cpu", keep_model=False):
     """Train K = len(hparams) cells of a validated gpt spec; see the module docstring.
 
     Returns numpy arrays: losses (K, T+1) f8, grad_norms (K, T) f8, heldout_loss (K,) f8 (final
@@ -281,7 +281,8 @@ def train_population(spec, hparams, device="cpu"):
     (K,) f8 (the same on the first data.heldout conversations of data.ood; NaN when ood is null),
     flops (K,) f8 (training plus evaluation forwards), evals {task: {"acc": (K,), "acc_norm": (K,)}}
     for data.evals (empty when none), and ints steps, tokens_per_step.
-    With model.trainable "lora", hparams carry lora_rank (cells of one call may differ in it)."""
+    With model.trainable "lora", hparams carry lora_rank (cells of one call may differ in it).
+    keep_model: also return the trained population model and its tokenizer ("model", "tokenizer")."""
     model_spec, data_spec, train_spec = spec["model"], spec["data"], spec["train"]
     K = len(hparams)
     batch_size = int(_shared(hparams, "batch_size"))
@@ -362,7 +363,9 @@ def train_population(spec, hparams, device="cpu"):
     eval_tokens = (batch_size + ho_tok.shape[0] + ood_tok.shape[0]) * seq_len
     flops = fpt * train_tokens + fpt / 3 * eval_tokens  # a forward pass is a third of forward+backward
     flops += E.eval_flops(cfg, tok, items) if items else 0.0
+    kept = {"model": model, "tokenizer": tok} if keep_model else {}
     return {
+        **kept,
         "evals": {task: {"acc": r["acc"], "acc_norm": r["acc_norm"]} for task, r in mc.items()},
         "losses": losses.cpu().numpy(),
         "grad_norms": grad_norms.cpu().numpy(),

