@@ -14,6 +14,7 @@ import { ApiService } from "../api/service";
 import { REPO_ROOT } from "../core/local-transport";
 import { appDataDir, defaultDbPath } from "../core/paths";
 import { openStore } from "../core/store";
+import { CSP } from "./csp";
 import { seedDemoIfEmpty } from "./demo";
 import { APP_HOST, APP_ORIGIN, APP_SCHEME, EVENT_CHANNEL, type IpcMainLike, registerApiHandlers } from "./ipc";
 import { DEFAULT_SIZE, loadWindowState, type Rect, saveWindowState } from "./window-state";
@@ -21,15 +22,6 @@ import { DEFAULT_SIZE, loadWindowState, type Rect, saveWindowState } from "./win
 /** Printed on stdout once the window has loaded: scripts/start.mjs waits for it before trusting Electron. */
 export const READY_LINE = "fractal-llm: desktop window open";
 
-/**
- * The app's Content Security Policy: only its own origin; inline styles for the UI's components, no inline or
- * eval'd scripts, no network but its own origin, no plugins, frames, forms or <base>.
- */
-export const CSP = [
-  "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data: blob:",
-  "font-src 'self' data:", "connect-src 'self'", "worker-src 'self' blob:", "object-src 'none'", "base-uri 'none'",
-  "frame-src 'none'", "frame-ancestors 'none'", "form-action 'none'",
-].join("; ");
 
 // ------------------------------------------------------------------------- the parts of electron we use
 
@@ -203,10 +195,8 @@ async function main(electron: ElectronMain): Promise<void> {
   await win.loadURL(`${APP_ORIGIN}/index.html`);
 }
 
-const electron = createRequire(import.meta.url)("electron") as ElectronMain | string;
-// Run under plain Node, `require("electron")` gives the path of the binary instead of the API.
-if (typeof electron === "string") throw new Error("src-main/electron/main.ts runs inside Electron: use `npm start`");
-main(electron).catch((e: Error) => {
+if (!process.versions.electron) throw new Error("dist/electron/main.mjs runs inside Electron; start the app with `npm start`");
+main(createRequire(import.meta.url)("electron") as ElectronMain).catch((e: Error) => {
   process.stderr.write(`fractal-llm: ${e.stack ?? e.message}\n`);
   process.exit(1);
 });
