@@ -219,6 +219,7 @@ def gpt2_from_hf(hf_cfg, sd, where):
     """(GPTConfig, state dict in gpt.GPT names) from HF GPT-2 config + weights."""
     _require(hf_cfg, "activation_function", "gelu_new", where)
     _require(hf_cfg, "layer_norm_epsilon", 1e-5, where)
+    _require(hf_cfg, "scale_attn_weights", True, where)
     for key in ("scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn"):
         _require(hf_cfg, key, False, where)
     tie = hf_cfg.get("tie_word_embeddings", True)
@@ -282,8 +283,8 @@ def llama_from_hf(hf_cfg, sd, where):
 
 def llama_tokenizer(directory):
     """Tokenizer of a Llama-style HF model: tokenizer.json with a byte-level BPE model (SmolLM's is
-    GPT-2 style), read as vocab + merges; role markers as for GPT-2 but the end token is the
-    model's eos. Needs the tokenizer.json layout {"model": {"type": "BPE", "vocab", "merges"},
+    GPT-2 style), read as vocab + merges, split with GPT-2's pattern; role markers as plain text as
+    for GPT-2 (the base model knows no chat tokens), the end of a reply being the model's eos. Needs the tokenizer.json layout {"model": {"type": "BPE", "vocab", "merges"},
     "added_tokens": [...]}."""
     d = Path(directory)
     tj = json.loads((d / "tokenizer.json").read_text(encoding="utf-8"))
@@ -306,10 +307,7 @@ def llama_tokenizer(directory):
     name = next((s for s, i in specials.items() if i == eos), None)
     if name is None:
         raise ValueError(f"{d}: eos_token_id {eos} is not an added token of tokenizer.json")
-    bpe = TK.BytePairEncoding(ranks, TK.GPT2_PATTERN, specials, name="llama")
-    tok = TK.GPT2ChatTokenizer.__new__(TK.GPT2ChatTokenizer)
-    tok.bpe, tok.stop_id, tok.pad_id, tok.vocab_size, tok.prefix = bpe, eos, eos, max(bpe.vocab_size, cfg["vocab_size"]), []
-    return tok
+    return TK.GPT2ChatTokenizer(TK.BytePairEncoding(ranks, TK.GPT2_PATTERN, specials, name="llama"), end_token=name)
 
 
 # ----------------------------------------------------------------------------- nanochat

@@ -183,13 +183,16 @@ def _merge_system(msgs):
 
 
 class GPT2ChatTokenizer:
+    """Plain-text role markers (see the module docstring) over a byte-level BPE."""
     name = "gpt2"
 
-    def __init__(self, bpe):
+    def __init__(self, bpe, end_token="<|endoftext|>"):
+        """end_token: the special token closing each reply (GPT-2's <|endoftext|>; a Llama-style
+        model's eos)."""
         self.bpe = bpe
-        if "<|endoftext|>" not in bpe.specials:
-            raise ValueError("GPT-2 tokenizer: the vocab has no <|endoftext|>")
-        self.stop_id = self.pad_id = bpe.specials["<|endoftext|>"]
+        if end_token not in bpe.specials:
+            raise ValueError(f"chat tokenizer: the vocab has no {end_token}")
+        self.stop_id = self.pad_id = bpe.specials[end_token]
         self.vocab_size = bpe.vocab_size
         self.prefix = []
 

