@@ -13,6 +13,7 @@ Datasets (spec data.dataset / data.ood):
     synthetic[:fam1,fam2]  deterministic generated chats, families listed in FAMILIES (default all)
     jsonl:<path>           one {"messages": [{"role": "user"|"assistant"|"system", "content": str}]} per line
     smoltalk[:subset]      HuggingFaceTB/smoltalk through the `datasets` package (if installed)
+    smol-smoltalk          HuggingFaceTB/smol-smoltalk (SmolTalk filtered for small models), the same way
 Every dataset is an ordered stream of conversations. The held-out split is the first `heldout`
 conversations of the stream and the training set the next `size`, so a smaller training set is an
 exact prefix of a larger one and never overlaps the held-out split. Synthetic streams contain no
@@ -240,14 +241,15 @@ def write_jsonl(path, convs):
             f.write(json.dumps({"messages": c["messages"]}, ensure_ascii=False) + "\n")
 
 
-def _smoltalk(subset, n):
+def _smoltalk(subset, n, repo="HuggingFaceTB/smoltalk"):
     if importlib.util.find_spec("datasets") is None:
         raise RuntimeError(
-            "dataset smoltalk needs the Hugging Face `datasets` package (with the dataset in its local "
+            f"dataset {repo} needs the Hugging Face `datasets` package (with the dataset in its local "
             "cache, since GPU nodes have no internet), which is not installed here. Install it, or "
             "export the rows to a SmolTalk-style file and use data.dataset = \"jsonl:<path>\".")
     import datasets  # optional dependency, only for this dataset
-    ds = datasets.load_dataset("HuggingFaceTB/smoltalk", subset or "all", split="train")
+    ds = datasets.load_dataset(repo, subset or "all", split="train") if repo.endswith("/smoltalk") \
+        else datasets.load_dataset(repo, split="train")
     out = []
     for i in range(min(n, len(ds))):
         row = {"messages": [{"role": m["role"], "content": m["content"]} for m in ds[i]["messages"]]}
@@ -267,8 +269,12 @@ def load_stream(dataset, n, seed=0):
         rows = read_jsonl(arg)
     elif kind == "smoltalk":
         rows = _smoltalk(arg, n)
+    elif kind == "smol-smoltalk":
+        if arg:
+            raise ValueError(f"dataset {dataset!r}: smol-smoltalk has no subsets")
+        rows = _smoltalk(None, n, "HuggingFaceTB/smol-smoltalk")
     else:
-        raise ValueError(f"dataset {dataset!r}: must be synthetic[:families], smoltalk[:subset] or jsonl:<path>")
+        raise ValueError(f"dataset {dataset!r}: must be synthetic[:families], smoltalk[:subset], smol-smoltalk or jsonl:<path>")
     if len(rows) < n:
         raise ValueError(f"dataset {dataset!r} has {len(rows)} conversations, the sweep needs {n} "
                          f"(data.heldout + the largest dataset_size)")

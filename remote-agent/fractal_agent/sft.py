@@ -361,7 +361,10 @@ def train_population(spec, hparams, device="cpu", keep_model=False):
     fpt = cfg.flops_per_token(seq_len)
     train_tokens = steps * batch_size * seq_len
     eval_tokens = (batch_size + ho_tok.shape[0] + ood_tok.shape[0]) * seq_len
-    flops = fpt * train_tokens + fpt / 3 * eval_tokens  # a forward pass is a third of forward+backward
+    # a forward pass is a third of forward+backward; LoRA skips the frozen weights' gradients (about
+    # a third: forward 2N, input gradients 2N, no weight gradients 2N; the adapters' own FLOPs are negligible)
+    train_fpt = fpt * 2 / 3 if lora else fpt
+    flops = train_fpt * train_tokens + fpt / 3 * eval_tokens
     flops += E.eval_flops(cfg, tok, items) if items else 0.0
     kept = {"model": model, "tokenizer": tok} if keep_model else {}
     return {

@@ -49,7 +49,7 @@ AXIS_KEYS = ("param", "scale", "range", "points")
 CRITERION_KEYS = ("window", "threshold")
 PARENT_KEYS = ("sweep",)
 RECORD_KEYS = ("curves",)
-DATASET_PREFIXES = ("synthetic", "smoltalk", "jsonl")
+DATASET_PREFIXES = ("synthetic", "smoltalk", "smol-smoltalk", "jsonl")
 
 # Sweeps with more cells than this do not journal per-cell curves unless record.curves says so:
 # 16M curves of 256 points would not fit the 50 MB budget of a 4096^2 map.
@@ -228,7 +228,7 @@ def _validate_data(data):
     data = _obj(data, "data", DATA_KEYS)
     ds = _str(data.get("dataset", "synthetic"), "data.dataset")
     if ds.split(":", 1)[0] not in DATASET_PREFIXES:
-        raise SpecError("data.dataset", f"must be synthetic[:families], smoltalk[:subset] or jsonl:<path>, got {ds!r}")
+        raise SpecError("data.dataset", f"must be synthetic[:families], smoltalk[:subset], smol-smoltalk or jsonl:<path>, got {ds!r}")
     if ds.startswith("jsonl") and not ds.startswith("jsonl:"):
         raise SpecError("data.dataset", "jsonl needs a path: jsonl:<path>")
     data["dataset"] = ds
@@ -239,7 +239,7 @@ def _validate_data(data):
     if ood is not None:
         ood = _str(ood, "data.ood")
         if ood.split(":", 1)[0] not in DATASET_PREFIXES:
-            raise SpecError("data.ood", f"must be synthetic[:families], smoltalk[:subset] or jsonl:<path>, got {ood!r}")
+            raise SpecError("data.ood", f"must be synthetic[:families], smoltalk[:subset], smol-smoltalk or jsonl:<path>, got {ood!r}")
     data["ood"] = ood
     evals = data.get("evals", [])
     if not isinstance(evals, list):

@@ -116,3 +116,17 @@ def test_jsonl_round_trip_and_errors(tmp_path):
 def test_smoltalk_without_datasets_fails_with_guidance():
     with pytest.raises(RuntimeError, match=r"needs the Hugging Face `datasets` package.*jsonl:<path>"):
         D.load_split("smoltalk", 10, 2)
+
+
+@pytest.mark.parametrize("dataset", ["smoltalk", "smol-smoltalk"])
+def test_hub_datasets_need_the_datasets_package(dataset):
+    import importlib.util
+    from fractal_agent.spec import validate
+    from conftest import fixture_spec
+    raw = fixture_spec("gpt-tiny-sft-lr-dataset")
+    raw["data"]["dataset"] = dataset
+    assert validate(raw)["data"]["dataset"] == dataset
+    if importlib.util.find_spec("datasets") is not None:
+        pytest.skip("datasets is installed: the refusal path is not reachable")
+    with pytest.raises(RuntimeError, match="needs the Hugging Face `datasets` package"):
+        D.load_stream(dataset, 4)
