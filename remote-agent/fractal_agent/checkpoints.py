@@ -12,9 +12,10 @@ Then build(loaded, K, device, dtype) makes K identical replicas (gpt.GPT or llam
 Where hf:<name> is looked for, in order: a local directory of that path; the Hugging Face cache
 ($HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub) in its layout
 models--ORG--NAME/snapshots/<rev>/ (the revision refs/main names, else the only snapshot); else
-the files are downloaded with urllib from https://huggingface.co/<name>/resolve/main/ into that
-cache layout (needs internet on the node; $HF_TOKEN is sent when set). The download path is
-written to the real layout but cannot be exercised on the (offline) development machines.
+the files are downloaded with urllib from $HF_ENDPOINT (default https://huggingface.co, the variable
+huggingface_hub also reads for mirrors)/<name>/resolve/main/ into that cache layout ($HF_TOKEN is
+sent when set). The tests exercise the download against a local HTTP server in the hub's URL
+layout; the real hub cannot be reached from the development machines.
 
 safetensors is parsed by hand (8-byte little-endian header length, JSON header of
 {name: {dtype, shape, data_offsets}}, then the raw little-endian buffer); the safetensors package
@@ -28,6 +29,8 @@ c_{q,k,v,proj}.weight, transformer.h.{i}.mlp.c_{fc,proj}.weight, lm_head.weight 
 {"model_config": {sequence_len, vocab_size, n_layer, n_head, n_kv_head, n_embd}, ...}. The
 tokenizer is tokenizer.pkl in the checkpoint directory, its tokenizer/ subdirectory, or nanochat's
 base directory two levels up (~/.cache/nanochat/tokenizer/ for .../chatsft_checkpoints/d20).
+Later nanochat versions (per-layer resid/x0 lambdas, value embeddings, padded vocabularies) have
+extra tensors and are refused naming the first unexpected one.
 Architecture: see llama.py (RoPE with nanochat's rotation sign, QK RMS-norm, ReLU^2 MLP of width
 4C, weightless RMSNorm with eps = float32 machine epsilon (F.rms_norm's default), norm after the
 embedding, logits soft-capped at 15, untied). nanochat keeps its RoPE tables in bf16; here they
@@ -161,7 +164,7 @@ def _download(name, cache):
     for fname in HF_FILES + ("pytorch_model.bin",):
         if fname == "pytorch_model.bin" and "model.safetensors" in got:
             break
-        url = f"https://huggingface.co/{name}/resolve/main/{fname}"
+        url = f"{os.environ.get('HF_ENDPOINT', 'https://huggingface.co').rstrip('/')}/{name}/resolve/main/{fname}"
         try:
             with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=60) as r:
                 dest.mkdir(parents=True, exist_ok=True)

