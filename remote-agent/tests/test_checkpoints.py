@@ -482,3 +482,12 @@ def test_hf_download_into_the_cache_layout(tmp_path, monkeypatch):
     local = CK.load(f"hf:{served / 'tiny-org' / 'gpt2' / 'resolve' / 'main'}")
     for k, v in local.state_dict.items():
         assert torch.equal(loaded.state_dict[k], v), k
+
+
+def test_later_nanochat_architecture_is_refused_by_name(tmp_path):
+    ck, _ = write_nanochat(tmp_path)
+    sd = torch.load(ck / "model_000650.pt")
+    sd["resid_lambdas"] = torch.ones(2)
+    torch.save(sd, ck / "model_000650.pt")
+    with pytest.raises(ValueError, match="unexpected tensor 'resid_lambdas'"):
+        CK.load(f"nanochat:{ck}")
