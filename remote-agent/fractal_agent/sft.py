@@ -103,8 +103,12 @@ def build_model(model_spec, K, device, dtype):
     return build(model_spec, K, device, dtype)[0]
 
 
-@lru_cache(maxsize=8)
 def _eval_items(entry):
+    return _eval_items_in(entry, str(E.evals_dir()))
+
+
+@lru_cache(maxsize=8)
+def _eval_items_in(entry, directory):  # keyed by the directory too: FRACTAL_AGENT_EVALS may change
     return E.load_items(entry)
 
 
