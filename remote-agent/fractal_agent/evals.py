@@ -48,7 +48,7 @@ def parse_eval(entry):
     task, _, n = entry.partition(":")
     if task not in TASKS:
         raise ValueError(f"data.evals: unknown task {task!r}; tasks: {', '.join(TASKS)}")
-    if n and not (n.isdigit() and int(n) > 0):
+    if (entry.endswith(":") or n) and not (n and all(c in "0123456789" for c in n) and int(n) > 0):
         raise ValueError(f"data.evals: {entry!r}: the count after ':' must be a positive integer")
     return task, int(n) if n else None
 

@@ -246,8 +246,9 @@ def _validate_data(data):
         raise SpecError("data.evals", f"must be a list of \"task\" or \"task:n\" strings (tasks: {_allowed(EVAL_TASKS)})")
     seen = set()
     for i, e in enumerate(evals):
-        task, _, n = e.partition(":") if isinstance(e, str) else (None, None, None)
-        if task not in EVAL_TASKS or (n and not (n.isdigit() and int(n) >= 1)) or (isinstance(e, str) and e.endswith(":")):
+        task, sep, n = e.partition(":") if isinstance(e, str) else (None, "", "")
+        count_ok = not sep or (n != "" and all(c in "0123456789" for c in n) and int(n) >= 1)
+        if task not in EVAL_TASKS or not count_ok:
             raise SpecError(f"data.evals[{i}]", f"must be \"task\" or \"task:n\" with task one of {_allowed(EVAL_TASKS)} "
                                                 f"and n a positive integer (the first n items), got {e!r}")
         if task in seen:

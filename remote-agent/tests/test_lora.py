@@ -104,7 +104,7 @@ def test_spec_lora_fields():
 
 @pytest.mark.parametrize("evals, ok", [(["hellaswag:200", "arc_challenge"], True), (["piqa:0"], False),
                                        (["mmlu:5"], False), (["piqa", "piqa:3"], False), ("hellaswag", False),
-                                       (["winogrande:"], False)])
+                                       (["winogrande:"], False), (["piqa:²"], False), (["piqa:-1"], False)])
 def test_spec_evals(evals, ok):
     raw = copy.deepcopy(RAW)
     raw["data"]["evals"] = evals
