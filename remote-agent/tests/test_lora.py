@@ -113,3 +113,28 @@ def test_spec_evals(evals, ok):
     else:
         with pytest.raises(SpecError, match="data.evals"):
             validate(raw)
+
+
+def test_rope_model_replicas_independent_and_lora_covers_its_matrices():
+    """RoPE population model: a NaN replica leaves the others' logits and gradients alone; LoRA wraps
+    q, k, v, o, gate, up, down of every layer."""
+    from fractal_agent.llama import RopeConfig, RopeGPT
+    cfg = RopeConfig(n_layer=2, n_head=4, n_kv_head=2, n_embd=16, intermediate_size=24, block_size=16, vocab_size=50)
+    single = RopeGPT(cfg, K=1).init_weights(3)
+    pop = RopeGPT(cfg, K=2).init_weights(3)
+    with torch.no_grad():
+        for p in pop.parameters():
+            p[1].fill_(float("nan"))
+    x = torch.randint(0, 50, (2, 3, 10), generator=torch.Generator().manual_seed(0))
+    x[1] = x[0]
+    mask = torch.ones(3, 9, dtype=torch.bool)
+    lp = masked_loss(pop(x[:, :, :-1]), x[0, :, 1:], mask)
+    ls = masked_loss(single(x[:1, :, :-1]), x[0, :, 1:], mask)
+    lp.sum().backward()
+    ls.sum().backward()
+    assert torch.isnan(lp[1])
+    torch.testing.assert_close(lp[0], ls[0], rtol=1e-6, atol=1e-6)
+    for (name, p), q in zip(pop.named_parameters(), single.parameters()):
+        torch.testing.assert_close(p.grad[0], q.grad[0], rtol=1e-5, atol=1e-7, msg=name)
+    groups = add_lora(RopeGPT(cfg, K=1).init_weights(0), [2], seed=0)
+    assert len(groups["attn"]) == 2 * 4 * 2 and len(groups["mlp"]) == 2 * 3 * 2  # (A, B) per matrix
