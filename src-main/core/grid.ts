@@ -63,7 +63,7 @@ export function cellHparams(spec: Spec, index: number): Record<string, number | 
   hp.weight_decay = spec.train.weight_decay;
   hp.batch_size = spec.train.batch_size;
   if (spec.model.family === "mlp") Object.assign(hp, { init_offset: 0.0, dataset_size: null });
-  else Object.assign(hp, { dataset_size: spec.data!.size, tokens: null });
+  else Object.assign(hp, { dataset_size: spec.data!.size, tokens: null, lora_rank: spec.model.lora_rank ?? null });
   for (const [axis, i] of [[spec.axes.x, ix], [spec.axes.y, iy]] as const) {
     const v = axisValue(axis, i);
     if (axis.param === "lr") for (const g of groups) hp[`lr.${g}`] = v;

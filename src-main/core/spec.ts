@@ -18,13 +18,16 @@ const SCALES = ["log", "linear"] as const;
 export const AXIS_PARAMS = {
   mlp: ["lr", "lr.input", "lr.output", "init_offset", "batch_size", "dataset_size", "weight_decay", "warmup"],
   gpt: ["lr", "lr.attn", "lr.mlp", "lr.embed", "lr.unembed", "lr.norm", "dataset_size", "tokens", "batch_size",
-    "warmup", "weight_decay"],
+    "warmup", "weight_decay", "lora_rank"],
 } as const;
-export const INTEGER_PARAMS = ["batch_size", "dataset_size", "tokens"];
+export const INTEGER_PARAMS = ["batch_size", "dataset_size", "tokens", "lora_rank"];
+export const EVAL_TASKS = ["hellaswag", "arc_challenge", "piqa", "winogrande"]; // multiple-choice data.evals
+const LORA_RANK_DEFAULT = 8;
+const LORA_RANK_MAX = 4096;
 
 const TOP_KEYS = ["version", "name", "model", "data", "train", "axes", "criterion", "parent", "record"];
 const MLP_MODEL_KEYS = ["family", "width", "activation", "data_multiple", "datapoints", "seed"];
-const GPT_MODEL_KEYS = ["family", "checkpoint", "config", "trainable", "seed"];
+const GPT_MODEL_KEYS = ["family", "checkpoint", "config", "trainable", "lora_rank", "seed"];
 const GPT_CONFIG_KEYS = ["n_layer", "n_head", "n_embd", "block_size", "vocab_size"];
 const DATA_KEYS = ["dataset", "size", "seq_len", "heldout", "ood", "evals"];
 const TRAIN_KEYS = ["optimizer", "steps", "epochs", "batch_size", "schedule", "warmup", "weight_decay", "grad_clip",
@@ -33,7 +36,7 @@ const AXIS_KEYS = ["param", "scale", "range", "points"];
 const CRITERION_KEYS = ["window", "threshold"];
 const PARENT_KEYS = ["sweep"];
 const RECORD_KEYS = ["curves"];
-const DATASET_PREFIXES = ["synthetic", "smoltalk", "jsonl"];
+const DATASET_PREFIXES = ["synthetic", "smoltalk", "smol-smoltalk", "jsonl"];
 
 /** Sweeps with more cells than this do not journal per-cell curves unless record.curves says so. */
 export const CURVES_DEFAULT_MAX_CELLS = 128 * 128;
@@ -49,7 +52,8 @@ export interface MlpModel {
 }
 export interface GptConfig { n_layer: number; n_head: number; n_embd: number; block_size: number; vocab_size: number }
 export interface GptModel {
-  family: "gpt"; checkpoint: string; config?: GptConfig; trainable: "all" | string[]; seed: number;
+  family: "gpt"; checkpoint: string; config?: GptConfig; trainable: "all" | "lora" | string[]; lora_rank?: number;
+  seed: number;
 }
 export interface DataSpec {
   dataset: string; size: number | null; seq_len: number; heldout: number; ood: string | null; evals: string[];
@@ -218,6 +222,11 @@ export function validate(raw: unknown): Spec {
   const train = (spec.train = validateTrain(get(spec, "train"), family));
   const axes = (spec.axes = validateAxes(get(spec, "axes"), family));
   validateLrCoverage(train, axes, family);
+  for (const a of ["x", "y"] as const) {
+    if (axes[a].param === "lora_rank" && model.trainable !== "lora") {
+      throw new SpecError(`axes.${a}.param`, 'lora_rank applies only with model.trainable "lora"');
+    }
+  }
   if (family === "mlp" && train.optimizer !== "sgd" && (axes.x.param === "batch_size" || axes.y.param === "batch_size")) {
     const axis = axes.x.param === "batch_size" ? "x" : "y";
     throw new SpecError(`axes.${axis}.param`, "batch_size applies to minibatch training only; set train.optimizer to sgd");
@@ -293,11 +302,16 @@ function validateGptModel(model: Obj): void {
     throw new SpecError("model.config", "applies only to checkpoint scratch (other checkpoints carry their own)");
   }
   const trainable = get(model, "trainable", "all");
-  if (trainable !== "all") {
+  if (trainable !== "all" && trainable !== "lora") {
     if (!Array.isArray(trainable) || trainable.length === 0) {
-      throw new SpecError("model.trainable", `must be "all" or a non-empty list of groups from ${allowed(GPT_GROUPS)}`);
+      throw new SpecError("model.trainable", `must be "all", "lora" or a non-empty list of groups from ${allowed(GPT_GROUPS)}`);
     }
     trainable.forEach((g, i) => choice(g, `model.trainable[${i}]`, GPT_GROUPS));
+  }
+  if (trainable === "lora") {
+    model.lora_rank = int(get(model, "lora_rank", LORA_RANK_DEFAULT), "model.lora_rank", 1, LORA_RANK_MAX);
+  } else if (has(model, "lora_rank")) {
+    throw new SpecError("model.lora_rank", 'applies only to model.trainable "lora"');
   }
   model.trainable = trainable;
   model.seed = int(get(model, "seed", 0), "model.seed", 0);
@@ -311,7 +325,7 @@ function validateData(raw: unknown): DataSpec {
   const data = obj(raw, "data", DATA_KEYS);
   const ds = str(get(data, "dataset", "synthetic"), "data.dataset");
   if (!datasetOk(ds)) {
-    throw new SpecError("data.dataset", `must be synthetic[:families], smoltalk[:subset] or jsonl:<path>, got ${pyRepr(ds)}`);
+    throw new SpecError("data.dataset", `must be synthetic[:families], smoltalk[:subset], smol-smoltalk or jsonl:<path>, got ${pyRepr(ds)}`);
   }
   if (ds.startsWith("jsonl") && !ds.startsWith("jsonl:")) throw new SpecError("data.dataset", "jsonl needs a path: jsonl:<path>");
   data.dataset = ds;
@@ -322,24 +336,27 @@ function validateData(raw: unknown): DataSpec {
   if (ood !== null) {
     ood = str(ood, "data.ood");
     if (!datasetOk(ood as string)) {
-      throw new SpecError("data.ood", `must be synthetic[:families], smoltalk[:subset] or jsonl:<path>, got ${pyRepr(ood)}`);
+      throw new SpecError("data.ood", `must be synthetic[:families], smoltalk[:subset], smol-smoltalk or jsonl:<path>, got ${pyRepr(ood)}`);
     }
   }
   data.ood = ood;
   const evals = get(data, "evals", []);
-  if (pyTruthy(evals)) {
-    // Multiple-choice evaluations come with the real fine-tuning work (issue 7); refuse rather than ignore.
-    throw new SpecError("data.evals", "multiple-choice evaluations are not supported by this agent version; use []");
+  if (!Array.isArray(evals)) {
+    throw new SpecError("data.evals", `must be a list of "task" or "task:n" strings (tasks: ${allowed(EVAL_TASKS)})`);
   }
-  data.evals = [];
+  const seen = new Set<string>();
+  evals.forEach((e: unknown, i: number) => {
+    const [task, n] = typeof e === "string" ? [e.split(":", 1)[0], e.includes(":") ? e.slice(e.indexOf(":") + 1) : null] : [null, null];
+    const countOk = n === null || (/^[0-9]+$/.test(n) && Number(n) >= 1);
+    if (task === null || !EVAL_TASKS.includes(task) || !countOk) {
+      throw new SpecError(`data.evals[${i}]`, `must be "task" or "task:n" with task one of ${allowed(EVAL_TASKS)} `
+        + `and n a positive integer (the first n items), got ${pyRepr(e)}`);
+    }
+    if (seen.has(task)) throw new SpecError(`data.evals[${i}]`, `task ${task} is listed twice`);
+    seen.add(task);
+  });
+  data.evals = [...evals];
   return data as unknown as DataSpec;
-}
-
-function pyTruthy(v: unknown): boolean {
-  if (v === null || v === false || v === 0 || v === "") return false;
-  if (Array.isArray(v)) return v.length > 0;
-  if (isObj(v)) return Object.keys(v).length > 0;
-  return true;
 }
 
 function validateTrain(raw: unknown, family: Family): TrainSpec {
