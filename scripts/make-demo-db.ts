@@ -55,7 +55,7 @@ const SFT_SPEC = {
     grad_clip: 1.0, precision: "float32",
   },
   axes: {
-    x: { param: "lr", scale: "log", range: [-5, 0], points: 8 },
+    x: { param: "lr", scale: "log", range: [-4, 1], points: 8 },
     y: { param: "dataset_size", scale: "log", range: [1, 2.5], points: 4 },
   },
   criterion: { window: 5, threshold: 1.0 },
@@ -113,6 +113,8 @@ function main(): void {
     writeFileSync(mlpFile, JSON.stringify(MLP_SPEC));
     writeFileSync(sftFile, JSON.stringify(SFT_SPEC));
 
+    // The SFT map first: with no sweep named, the UI opens the most recently updated one, the deepest zoom.
+    cli(["sweep", "--spec", sftFile, ...common]);
     let id = cli(["sweep", "--spec", mlpFile, ...common]);
     for (let level = 1; level <= DEMO_ZOOM_LEVELS; level++) {
       // What `fractal-llm zoom` does (core/grid.ts zoomSpec), plus a name and no curves, run as a spec.
@@ -127,7 +129,6 @@ function main(): void {
       writeFileSync(file, JSON.stringify(validate(child)));
       id = cli(["sweep", "--spec", file, ...common]);
     }
-    cli(["sweep", "--spec", sftFile, ...common]);
 
     // A single self-contained file: fold the WAL back in before shipping it.
     const store = openStore(db);
