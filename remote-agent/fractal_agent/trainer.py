@@ -21,7 +21,8 @@ def run_cells(spec, cells, device):
 
     Returns a dict of numpy arrays, one row per cell in the order of `cells`: cell, trainable,
     stable, score, first_loss, final_loss, divergence_step, heldout_loss, ood_loss (NaN where not
-    configured; always NaN for mlp), wall_time (the population's seconds / K), flops, and when
+    configured; always NaN for mlp), wall_time (the population's seconds / K), flops, for each
+    multiple-choice task in spec["data"]["evals"]: eval.<task>.acc and eval.<task>.acc_norm, and when
     spec["record"]["curves"]: trace_step (P,), loss_trace (K, P), grad_norm_trace (K, P).
     """
     cells = np.asarray(cells, dtype=np.int64)
@@ -49,6 +50,10 @@ def run_cells(spec, cells, device):
         "wall_time": np.zeros(K),
         "flops": np.zeros(K),
     }
+    tasks = [e.split(":", 1)[0] for e in spec["data"]["evals"]] if family == "gpt" else []
+    for task in tasks:
+        rows[f"eval.{task}.acc"] = np.full(K, np.nan)
+        rows[f"eval.{task}.acc_norm"] = np.full(K, np.nan)
     curves = spec["record"]["curves"]
     traces = {}
     train_population = TRAINERS[family]
@@ -73,6 +78,9 @@ def run_cells(spec, cells, device):
             else:
                 for name in ("heldout_loss", "ood_loss", "flops"):
                     rows[name][idx] = out[name]
+                for task in tasks:
+                    for metric in ("acc", "acc_norm"):
+                        rows[f"eval.{task}.{metric}"][idx] = out["evals"][task][metric]
             if curves:
                 traces.setdefault(summary["trace_step"].tobytes(), []).append((idx, summary))
 

@@ -116,3 +116,28 @@ def test_a_run_shorter_than_the_window_is_judged_over_all_its_losses():
     expected = outcome.summarize(direct["losses"], direct["grad_norms"], T1, 1.0)
     np.testing.assert_array_equal(rows["trainable"], expected["trainable"])
     np.testing.assert_array_equal(rows["score"], expected["score"])
+
+
+def test_multiple_choice_evals_reach_the_rows(tmp_path, monkeypatch):
+    import json
+    rows_in = [{"goal": "open a jar", "sol1": "twist the lid", "sol2": "eat the lid", "label": 0},
+               {"goal": "dry a towel", "sol1": "hang it up", "sol2": "put it in water", "label": 0}]
+    (tmp_path / "piqa.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows_in))
+    monkeypatch.setenv("FRACTAL_AGENT_EVALS", str(tmp_path))
+    spec = validate({
+        "version": 1, "name": "evals via run_cells",
+        "model": {"family": "gpt", "checkpoint": "scratch",
+                  "config": {"n_layer": 1, "n_head": 1, "n_embd": 8, "block_size": 32, "vocab_size": 259}},
+        "data": {"dataset": "synthetic:arithmetic", "size": 8, "seq_len": 16, "heldout": 2, "evals": ["piqa:2"]},
+        "train": {"optimizer": "sgd", "steps": 2, "batch_size": 2, "precision": "float32"},
+        "axes": {"x": {"param": "lr", "scale": "log", "range": [-3, 0], "points": 2},
+                 "y": {"param": "weight_decay", "scale": "linear", "range": [0, 0.1], "points": 1}},
+        "criterion": {"window": 2},
+    })
+    rows = run_cells(spec, np.array([0, 1]), "cpu")
+    from fractal_agent import sft
+    direct = sft.train_population(spec, [cell_hparams(spec, 0), cell_hparams(spec, 1)], "cpu")
+    for metric in ("acc", "acc_norm"):
+        got = rows[f"eval.piqa.{metric}"]
+        assert got.shape == (2,) and np.isfinite(got).all()
+        np.testing.assert_array_equal(got, direct["evals"]["piqa"][metric])
