@@ -130,9 +130,11 @@ function main(): void {
       id = cli(["sweep", "--spec", file, ...common]);
     }
 
-    // A single self-contained file: fold the WAL back in before shipping it.
+    // A single self-contained file: fold the WAL back in and leave WAL mode, so that opening the shipped file
+    // (read-only, perhaps in a read-only install directory) creates no -wal/-shm files beside it.
     const store = openStore(db);
     store.db.pragma("wal_checkpoint(TRUNCATE)");
+    store.db.pragma("journal_mode = DELETE");
     store.close();
     for (const suffix of ["-wal", "-shm"]) if (existsSync(db + suffix)) rmSync(db + suffix);
     renameSync(db, out);

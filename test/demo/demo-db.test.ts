@@ -1,6 +1,7 @@
 // resources/demo.sqlite (scripts/make-demo-db.ts) opens with this build's store and holds what it claims: the
 // paper-MLP zoom sequence (root + DEMO_ZOOM_LEVELS zooms, each inside its parent, 1/5 of its size, across the
 // trainable/diverged boundary) and the tiny-GPT SFT map (LR x dataset size), every cell done, from the agent.
+import Database from "better-sqlite3";
 import { copyFileSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,8 +30,11 @@ const allDone = (s: SweepRow) => {
   return done.length === s.cells && done.every((d) => d === 1);
 };
 
-it("is small enough to ship", () => {
+it("is one small self-contained file: no WAL, so reading it writes nothing beside it", () => {
   expect(statSync(DEMO).size).toBeLessThan(5 * 2 ** 20);
+  const db = new Database(DEMO, { readonly: true, fileMustExist: true });
+  expect(db.pragma("journal_mode", { simple: true })).toBe("delete");
+  db.close();
 });
 
 describe("paper-MLP zoom sequence", () => {
