@@ -104,7 +104,7 @@ function argValue(argv: string[], flag: string): string | undefined {
 
 // -------------------------------------------------------------------------------------------------- menu
 
-function menuTemplate(isMac: boolean, openDocs: () => void): unknown[] {
+function menuTemplate(isMac: boolean): unknown[] {
   return [
     ...(isMac ? [{ role: "appMenu" }] : []),
     { label: "File", submenu: [isMac ? { role: "close" } : { role: "quit" }] },
@@ -117,7 +117,7 @@ function menuTemplate(isMac: boolean, openDocs: () => void): unknown[] {
       ],
     },
     { role: "windowMenu" },
-    { role: "help", submenu: [{ label: "Documentation", click: openDocs }] },
+    { role: "help", submenu: [{ role: "about" }] },
   ];
 }
 
@@ -160,8 +160,7 @@ async function main(electron: ElectronMain): Promise<void> {
   });
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, cb) => cb(false));
   registerApiHandlers(electron.ipcMain, service);
-  Menu.setApplicationMenu(Menu.buildFromTemplate(menuTemplate(process.platform === "darwin",
-    () => void shell.openExternal("https://github.com/fractal-llm/fractal-llm-explorer#readme"))));
+  Menu.setApplicationMenu(Menu.buildFromTemplate(menuTemplate(process.platform === "darwin")));
 
   const stateFile = join(appDataDir(), "window-state.json");
   const saved = loadWindowState(stateFile, screen.getAllDisplays().map((d) => d.workArea));
