@@ -1,7 +1,7 @@
 // Regenerates resources/demo.sqlite, the maps the app opens on when the user has no sweeps of their own, with
 // the project's own pipeline: the fractal-llm CLI driving the real agent on the `local` target (CPU torch).
 //
-//   npm run demo:db                      # ~3-5 minutes on 2 CPU cores
+//   npm run demo:db                      # ~3 minutes on 2 idle CPU cores, ~9 on a busy machine
 //   npm run demo:db -- --out FILE --python /usr/bin/python3
 //
 // What it holds (test/demo checks every line of this):
