@@ -174,7 +174,7 @@ async function main(): Promise<void> {
     await page.waitForTimeout(400);
     const endView = new URL(page.url()).searchParams.get("view")!.split(",").map(Number);
     const decades = Math.log10((RANGE[1] - RANGE[0]) / (endView[2] * box.width));
-    console.log(`zooming ${decades.toFixed(1)} decades in ${ZOOM_STEPS} steps over ${N}x${N} + 1024^2 + 512^2 nested: `
+    console.log(`zooming ${decades.toFixed(1)} decades in ${ZOOM_STEPS} steps over ${N}x${N} with 1024^2 and 512^2 zooms nested inside: `
       + `draw p50 ${ms(pct(zoom.draws, 0.5))} p95 ${ms(pct(zoom.draws, 0.95))}; `
       + `rAF interval p50 ${ms(pct(zoom.intervals, 0.5))} p95 ${ms(pct(zoom.intervals, 0.95))} (target <= 16 ms)`);
     await page.screenshot({ path: join(BENCH, "ui-zoomed.png") });

@@ -58,9 +58,11 @@ void main() {
   float v = texelFetch(uTex, min(cell >> uLevel, size - 1), uLevel).r;
   // Streaming, coarse first: the agent trains the grid points of stride 2^top first, then 2^(top-1), ...; a
   // cell not done yet shows the nearest coarser grid point that is, so the map fills in like a progressive image.
-  for (int k = 1; k <= 13; k++) {
-    if (v > -1e29 || uLevel > 0 || k > uCoarseLevels) break;
-    v = texelFetch(uTex, (cell >> k) << k, 0).r;
+  if (v < -1e29 && uLevel == 0 && uCoarseLevels > 0) {
+    for (int k = 1; k <= 13; k++) {
+      if (v > -1e29 || k > uCoarseLevels) break;
+      v = texelFetch(uTex, (cell >> k) << k, 0).r;
+    }
   }
   if (v < -1e29) {
     if (uHideNotDone) discard;
