@@ -9,7 +9,12 @@ import { localAgentHome } from "./paths";
 import type { AgentProcess, Transport } from "./transport";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-export const AGENT_DIR = join(REPO_ROOT, "remote-agent");
+
+/** The directory that holds the fractal_agent package: $FRACTAL_AGENT_DIR (a packaged app points it at its
+ *  unpacked resources/remote-agent, since Python cannot import from inside app.asar), else the checkout's. */
+export function agentDir(): string {
+  return process.env.FRACTAL_AGENT_DIR ?? join(REPO_ROOT, "remote-agent");
+}
 
 /** Interpreters tried, in order, when none is configured. Debian's /usr/bin/python3 is where apt puts torch. */
 const CANDIDATES = ["python3", "/usr/bin/python3"];
@@ -17,7 +22,7 @@ const CANDIDATES = ["python3", "/usr/bin/python3"];
 /** The agent's `env` probe run by `python` (null if it printed no JSON, e.g. the interpreter does not exist). */
 function envOf(python: string): Record<string, unknown> | null {
   const r = spawnSync(python, ["-m", "fractal_agent", "env"], {
-    cwd: REPO_ROOT, env: { ...process.env, PYTHONPATH: AGENT_DIR }, encoding: "utf8", timeout: 120_000,
+    cwd: agentDir(), env: { ...process.env, PYTHONPATH: agentDir() }, encoding: "utf8", timeout: 120_000,
   });
   try {
     return JSON.parse(r.stdout);
@@ -60,8 +65,8 @@ export class LocalTransport implements Transport {
   async agent(args: string[]): Promise<AgentProcess> {
     mkdirSync(this.home, { recursive: true, mode: 0o700 });
     const child = spawn(this.python, ["-m", "fractal_agent", ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, PYTHONPATH: AGENT_DIR, FRACTAL_AGENT_HOME: this.home, PYTHONUNBUFFERED: "1" },
+      cwd: agentDir(),
+      env: { ...process.env, PYTHONPATH: agentDir(), FRACTAL_AGENT_HOME: this.home, PYTHONUNBUFFERED: "1" },
       stdio: ["pipe", "pipe", "pipe"],
     });
     const exited = new Promise<{ code: number | null; signal: string | null }>((res) => {

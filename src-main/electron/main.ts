@@ -147,6 +147,9 @@ async function main(electron: ElectronMain): Promise<void> {
   });
 
   await app.whenReady();
+  // Python cannot import the agent from inside app.asar: a packaged app runs local sweeps from the unpacked
+  // extraResource (electron-builder.yml ships remote-agent/ beside resources/).
+  if (app.isPackaged) process.env.FRACTAL_AGENT_DIR ??= join((process as { resourcesPath?: string }).resourcesPath!, "remote-agent");
 
   const dbPath = argValue(process.argv, "--db") ?? defaultDbPath();
   const seeded = seedDemoIfEmpty(dbPath, join(resourcesDir(app.isPackaged), "demo.sqlite"));
