@@ -148,7 +148,28 @@ class Block(nn.Module):
         return x + self.mlp(self.ln_2(x))
 
 
-class GPT(nn.Module):
+class ReplicaWeights:
+    """Checkpoint I/O for a population model, whose every parameter has a leading replica dim K."""
+
+    def single_state_dict(self, k=0):
+        """Replica k's weights with plain names and no replica dim (the checkpoint format)."""
+        return {name: p.detach()[k].clone() for name, p in self.named_parameters()}
+
+    @torch.no_grad()
+    def load_single_state_dict(self, sd):
+        """Copy one model's weights (plain names, no replica dim) into every replica."""
+        own = dict(self.named_parameters())
+        if set(sd) != set(own):
+            raise ValueError(f"state dict mismatch: missing {sorted(set(own) - set(sd))}, "
+                             f"unexpected {sorted(set(sd) - set(own))}")
+        for name, p in own.items():
+            if tuple(sd[name].shape) != tuple(p.shape[1:]):
+                raise ValueError(f"state dict {name}: shape {tuple(sd[name].shape)}, model wants {tuple(p.shape[1:])}")
+            p.copy_(sd[name].to(device=p.device, dtype=p.dtype).expand_as(p))
+        return self
+
+
+class GPT(ReplicaWeights, nn.Module):
     """K replicas of a GPT. Parameters are allocated uninitialised: call init_weights(seed) or
     load_single_state_dict(sd) (the meta device works for counting without allocation)."""
 
@@ -190,23 +211,6 @@ class GPT(nn.Module):
                     std = 0.02 / math.sqrt(2 * self.cfg.n_layer)
                 w = torch.randn(shape, generator=g) * std
             p.copy_(w.to(p.dtype).expand_as(p))
-        return self
-
-    def single_state_dict(self, k=0):
-        """Replica k's weights with plain names and no replica dim (the checkpoint format)."""
-        return {name: p.detach()[k].clone() for name, p in self.named_parameters()}
-
-    @torch.no_grad()
-    def load_single_state_dict(self, sd):
-        """Copy one model's weights (plain names, no replica dim) into every replica."""
-        own = dict(self.named_parameters())
-        if set(sd) != set(own):
-            raise ValueError(f"state dict mismatch: missing {sorted(set(own) - set(sd))}, "
-                             f"unexpected {sorted(set(sd) - set(own))}")
-        for name, p in own.items():
-            if tuple(sd[name].shape) != tuple(p.shape[1:]):
-                raise ValueError(f"state dict {name}: shape {tuple(sd[name].shape)}, model wants {tuple(p.shape[1:])}")
-            p.copy_(sd[name].to(device=p.device, dtype=p.dtype).expand_as(p))
         return self
 
     # ------------------------------------------------------------------ forward

@@ -28,6 +28,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .gpt import ReplicaWeights
+
 GROUPS = ("attn", "mlp", "embed", "unembed", "norm")
 _HAS_SDPA = hasattr(F, "scaled_dot_product_attention")
 
@@ -199,7 +201,7 @@ class RopeBlock(nn.Module):
         return x + self.mlp(self.post_attention_layernorm(x))
 
 
-class RopeGPT(nn.Module):
+class RopeGPT(ReplicaWeights, nn.Module):
     """K replicas of a RoPE decoder; same interface as gpt.GPT (param_groups, init_weights,
     single_state_dict, load_single_state_dict, forward)."""
 
@@ -226,21 +228,6 @@ class RopeGPT(nn.Module):
         for name, p in self.named_parameters():
             w = torch.ones(p.shape[1:]) if name.endswith("norm.weight") else torch.randn(p.shape[1:], generator=g) * 0.02
             p.copy_(w.to(p.dtype).expand_as(p))
-        return self
-
-    def single_state_dict(self, k=0):
-        return {name: p.detach()[k].clone() for name, p in self.named_parameters()}
-
-    @torch.no_grad()
-    def load_single_state_dict(self, sd):
-        own = dict(self.named_parameters())
-        if set(sd) != set(own):
-            raise ValueError(f"state dict mismatch: missing {sorted(set(own) - set(sd))}, "
-                             f"unexpected {sorted(set(sd) - set(own))}")
-        for name, p in own.items():
-            if tuple(sd[name].shape) != tuple(p.shape[1:]):
-                raise ValueError(f"state dict {name}: shape {tuple(sd[name].shape)}, model wants {tuple(p.shape[1:])}")
-            p.copy_(sd[name].to(device=p.device, dtype=p.dtype).expand_as(p))
         return self
 
     def forward(self, idx):
