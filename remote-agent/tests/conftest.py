@@ -39,3 +39,14 @@ def mlp_spec(width=4, activation="tanh", steps=20, x=("lr.input", "log", [-2.0, 
     if record is not None:
         raw["record"] = record
     return validate(copy.deepcopy(raw))
+
+
+def tiny_spec(nx=8, ny=8, steps=50):
+    """The raw JSON of a fast MLP sweep (width 4) for tests that run the agent's processes."""
+    return {
+        "version": 1, "name": "tiny",
+        "model": {"family": "mlp", "width": 4, "activation": "tanh", "seed": 0},
+        "train": {"optimizer": "gd", "steps": steps},
+        "axes": {"x": {"param": "lr.input", "scale": "log", "range": [-1, 2], "points": nx},
+                 "y": {"param": "lr.output", "scale": "log", "range": [-1, 2], "points": ny}},
+    }

@@ -13,6 +13,7 @@ import pytest
 from fractal_agent import AGENT_VERSION, PROTOCOL_VERSION, tiles
 from fractal_agent import spec as S
 from fractal_agent.journal import Journal, read_events
+from conftest import tiny_spec
 
 AGENT_DIR = pathlib.Path(__file__).resolve().parents[1]
 FIXTURES = AGENT_DIR.parent / "test" / "fixtures" / "specs"
@@ -27,16 +28,6 @@ def agent_env():
 def agent(*args, timeout=120):
     return subprocess.run([PYTHON, "-m", "fractal_agent", *map(str, args)], env=agent_env(),
                           capture_output=True, text=True, timeout=timeout)
-
-
-def tiny_spec(nx=8, ny=8, steps=50):
-    return {
-        "version": 1, "name": "tiny",
-        "model": {"family": "mlp", "width": 4, "activation": "tanh", "seed": 0},
-        "train": {"optimizer": "gd", "steps": steps},
-        "axes": {"x": {"param": "lr.input", "scale": "log", "range": [-1, 2], "points": nx},
-                 "y": {"param": "lr.output", "scale": "log", "range": [-1, 2], "points": ny}},
-    }
 
 
 def write_spec(tmp_path, spec, name="spec.json"):

@@ -14,21 +14,12 @@ import pytest
 
 from fractal_agent import AGENT_VERSION, PROTOCOL_VERSION, tiles
 from fractal_agent.journal import read_events
+from conftest import tiny_spec
 
 AGENT_DIR = pathlib.Path(__file__).resolve().parents[1]
 FIXTURES = AGENT_DIR.parent / "test" / "fixtures" / "specs"
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 ENV = dict(os.environ, PYTHONPATH=str(AGENT_DIR))
-
-
-def tiny_spec(nx=8, ny=8, steps=50):
-    return {
-        "version": 1, "name": "tiny",
-        "model": {"family": "mlp", "width": 4, "activation": "tanh", "seed": 0},
-        "train": {"optimizer": "gd", "steps": steps},
-        "axes": {"x": {"param": "lr.input", "scale": "log", "range": [-1, 2], "points": nx},
-                 "y": {"param": "lr.output", "scale": "log", "range": [-1, 2], "points": ny}},
-    }
 
 
 class Daemons:
