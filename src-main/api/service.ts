@@ -5,7 +5,7 @@
 // poll of the sweeps table (cheap: one indexed query) that also sees sweeps written by other processes, such
 // as a `fractal-llm sweep` running in a terminal against the same database.
 
-import { sweepIdFor } from "../cli/main";
+import { sweepIdFor } from "../core/sweep-id";
 import { estimateCost } from "../core/cost";
 import { cellCentre, cellEdge, cellHparams, cellXY, fmtWindow, resolutionWarnings, snapToParentCells, zoomSpec } from "../core/grid";
 import { findLocalPython, LocalTransport } from "../core/local-transport";

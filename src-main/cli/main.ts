@@ -22,7 +22,6 @@ import { cmdAnimate, cmdDimension, cmdReport } from "./analyse";
 import { UsageError } from "./errors";
 import { exportSweep, type ExportFormat } from "./export";
 
-export { sweepIdFor }; // kept importable from here for src-main/api (its home is core/sweep-id.ts)
 
 const USAGE = `fractal-llm: trainability sweeps (Sohl-Dickstein 2024) from the command line
 
