@@ -115,6 +115,59 @@ export interface SweepPreview {
   warnings: string[];
 }
 
+/** Which boundary an analysis measures, and whether it pools the sweep's zoom path (root first). */
+export interface AnalysisOptions {
+  layer: "trainable" | "stable";
+  sequence: boolean;
+}
+
+/** A number or the reason it cannot be computed (e.g. the map is incomplete, or has no boundary). */
+export type Computed<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/** A box-counting estimate (analysis/dimension.ts DimensionEstimate). */
+export interface DimensionFit {
+  dimension: number;
+  method: "median-local-slope" | "least-squares";
+  sizes: number[];
+  counts: number[];
+  localSlopes: number[];
+}
+
+/** Power law max_x = 10^intercept * y^exponent through the per-row edge (analysis/rules.ts PowerLaw). */
+export interface EdgePowerLaw {
+  exponent: number;
+  intercept: number;
+  exponentCI: [number, number];
+  exponentStdErr: number;
+  r2: number;
+  n: number;
+  excluded: number;
+  edge: "contiguous" | "any";
+  xParam: string;
+  yParam: string;
+  /** The fitted law in axis units over the sweep's y range, to draw over the map. */
+  curve: [number, number][];
+}
+
+/**
+ * Fractal dimension and edge of stability of one sweep (src-main/analysis over the store). Coordinates are axis
+ * units. `levels` is the zoom path root first when `sequence` was asked and the sweep has a parent, else just
+ * the sweep; boundary, edge and power law are always of the sweep itself.
+ */
+export interface SweepAnalysis {
+  sweepId: string;
+  layer: "trainable" | "stable";
+  levels: { sweepId: string; paper: Computed<DimensionFit>; leastSquares: Computed<DimensionFit> }[];
+  /** Pooled over the zoom path (median of every level's local slopes); null for a single sweep. */
+  sequence: Computed<{ dimension: number; pooledLeastSquares: number }> | null;
+  /** Log-log plot of box count vs box size, one series per level (analysis/report.ts dimensionSvg); null if none. */
+  plotSvg: string | null;
+  boundary: { points: [number, number][]; closed: boolean }[];
+  /** Per row: the largest x such that every cell at or below it trains; censored when the whole row does. */
+  edge: { y: number; x: number; censored: boolean }[];
+  powerLaw: Computed<EdgePowerLaw>;
+}
+
 export type ApiEvent =
   | { type: "sweep-updated"; sweep: SweepSummary }
   | { type: "sweep-deleted"; id: string }
@@ -126,6 +179,8 @@ export interface Api {
   getSweep(id: string): Promise<SweepDetail>;
   getLayer(id: string, layer: LayerName): Promise<LayerData>;
   getCell(id: string, cell: number): Promise<CellDetail>;
+  /** Fractal dimension (per level and pooled), boundary polylines and the edge power law of a sweep's layer. */
+  getAnalysis(id: string, options: AnalysisOptions): Promise<SweepAnalysis>;
   /** Validate a raw spec (errors name the field) and estimate its cost on `target`. */
   previewSweep(spec: unknown, target: string): Promise<SweepPreview>;
   /** Record a new top-level sweep and start it on its target. */
@@ -143,7 +198,7 @@ export interface Api {
 /** The request methods (everything but subscribe), for transports that dispatch by name. */
 export type ApiMethod = Exclude<keyof Api, "subscribe">;
 export const API_METHODS: readonly ApiMethod[] = [
-  "listSweeps", "getSweep", "getLayer", "getCell", "previewSweep", "startSweep", "previewZoom", "startZoom", "renameSweep",
+  "listSweeps", "getSweep", "getLayer", "getCell", "getAnalysis", "previewSweep", "startSweep", "previewZoom", "startZoom", "renameSweep",
   "setTags", "deleteSweep",
 ];
 

@@ -13,9 +13,10 @@ import { type Spec, SpecError, validate } from "../core/spec";
 import type { Store, SweepRow } from "../core/store";
 import { runSweep } from "../core/sweep-runner";
 import {
-  type Api, type ApiEvent, ApiError, type CellDetail, type LayerData, type LayerName, LAYER_NAMES, type SweepDetail,
-  type SweepPreview, type SweepSummary, type ZoomPreview, type ZoomRequest,
+  type AnalysisOptions, type Api, type ApiEvent, ApiError, type CellDetail, type LayerData, type LayerName, LAYER_NAMES, type SweepDetail,
+  type SweepAnalysis, type SweepPreview, type SweepSummary, type ZoomPreview, type ZoomRequest,
 } from "./contract";
+import { sweepAnalysis } from "./analysis";
 import { buildLayer, LAYER_FIELD } from "./layers";
 
 export interface ServiceOptions {
@@ -140,6 +141,14 @@ export class ApiService implements Api {
       bounds: { x0: cellEdge(x, ix), x1: cellEdge(x, ix + 1), y0: cellEdge(y, iy), y1: cellEdge(y, iy + 1) },
       hparams: cellHparams(s.spec, cell), done, outcome, curve: this.store.curve(id, cell) ?? null,
     };
+  }
+
+  async getAnalysis(id: string, options: AnalysisOptions): Promise<SweepAnalysis> {
+    this.row(id);
+    const { layer, sequence } = options ?? {};
+    if (layer !== "trainable" && layer !== "stable") throw new ApiError(`layer must be trainable or stable, got ${JSON.stringify(layer)}`);
+    if (typeof sequence !== "boolean") throw new ApiError(`sequence must be true or false, got ${JSON.stringify(sequence)}`);
+    return sweepAnalysis(this.store, id, { layer, sequence });
   }
 
   private zoomChild(req: ZoomRequest): ZoomPreview {

@@ -132,6 +132,13 @@ export const ARG_CHECKS: { [M in ApiMethod]: Checker<M> } = {
     return [str(a[0], "id", 200), layer as (typeof LAYER_NAMES)[number]];
   },
   getCell: (a) => (arity("getCell", a, ["id", "cell"]), [str(a[0], "id", 200), int(a[1], "cell", 0)]),
+  getAnalysis: (a) => {
+    arity("getAnalysis", a, ["id", "options"]);
+    const o = plainObject(a[1], "options", ["layer", "sequence"], ["layer", "sequence"]);
+    if (o.layer !== "trainable" && o.layer !== "stable") throw new ArgError(`options.layer must be trainable or stable, got ${show(o.layer)}`);
+    if (typeof o.sequence !== "boolean") throw new ArgError(`options.sequence must be true or false, got ${show(o.sequence)}`);
+    return [str(a[0], "id", 200), { layer: o.layer, sequence: o.sequence }];
+  },
   previewSweep: (a) => (arity("previewSweep", a, ["spec", "target"]), [specObject(a[0]), str(a[1], "target", 500)]),
   startSweep: (a) => (arity("startSweep", a, ["spec", "target"]), [specObject(a[0]), str(a[1], "target", 500)]),
   previewZoom: (a) => (arity("previewZoom", a, ["req"]), [zoomRequest(a[0])]),

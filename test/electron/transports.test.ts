@@ -60,6 +60,7 @@ describe("both transports", () => {
     getSweep: () => [sftId],
     getLayer: () => [rootId, "trainable"],
     getCell: () => [sftId, 5],
+    getAnalysis: () => [rootId, { layer: "trainable", sequence: false }],
     previewSweep: () => [{ version: 1, name: "no axes", model: { family: "mlp" } }, "local"],
     startSweep: () => [{ version: 1, name: "bad", model: { family: "nope" } }, "local"],
     previewZoom: () => [{ parentId: rootId, window: { x0: 0, x1: 0.4, y0: 0, y1: 0.4 }, points: 16, steps: null, target: "local" }],

@@ -1,0 +1,32 @@
+// getAnalysis (contract.ts SweepAnalysis) over the store: picks the sweep's maps and hands them to
+// src-main/analysis, which computes every number; this file only shapes the result as plain JSON.
+
+import { boundaryPolylines } from "../analysis/boundary";
+import { analyse, dimensionSvg } from "../analysis/report";
+import { zoomPath } from "../cli/analyse";
+import { sweepMap } from "../cli/export";
+import type { Store } from "../core/store";
+import type { AnalysisOptions, SweepAnalysis } from "./contract";
+
+export function sweepAnalysis(store: Store, sweepId: string, options: AnalysisOptions): SweepAnalysis {
+  const { layer, sequence } = options;
+  const ids = sequence ? zoomPath(store, sweepId) : [sweepId];
+  const maps = ids.map((id) => sweepMap(store, id));
+  const focus = maps[maps.length - 1];
+  // The sweep itself: its dimension, rules of thumb and power law; the path (when pooled): every level.
+  const own = analyse([focus], { title: sweepId, layer });
+  const path = maps.length > 1 ? analyse(maps, { title: sweepId, layer }) : own;
+  const plotted = path.levels.flatMap((l, i) => (l.paper.ok ? [{ label: maps.length > 1 ? `level ${i}` : layer, estimate: l.paper.value }] : []));
+  return {
+    sweepId,
+    layer,
+    levels: path.levels.map((l, i) => ({ sweepId: ids[i], paper: l.paper, leastSquares: l.leastSquares })),
+    sequence: path.sequence && (path.sequence.ok
+      ? { ok: true, value: { dimension: path.sequence.value.dimension, pooledLeastSquares: path.sequence.value.pooledLeastSquares } }
+      : path.sequence),
+    plotSvg: plotted.length ? dimensionSvg(plotted, 360, 250) : null,
+    boundary: boundaryPolylines(focus, layer),
+    edge: own.rows.flatMap((r) => (r.edgeContiguous ? [{ y: r.y, x: r.edgeContiguous.x, censored: r.censored }] : [])),
+    powerLaw: own.powerLaw,
+  };
+}
