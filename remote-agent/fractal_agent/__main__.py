@@ -116,7 +116,7 @@ def cmd_run(args):
         error = None
         try:
             status = scheduler.run(spec, cells, levels, devs, on_tile, lambda: stop["signal"] is not None,
-                                   j.sync_if_due, population=args.population)
+                                   j.sync_if_due, population=args.population, on_base=scheduler.base_wanted(j, j.append_base))
         except scheduler.WorkerError as e:
             status, error = "failed", str(e)
         j.append_done(status, error)

@@ -374,7 +374,12 @@ class Daemon:
 
         error = None
         try:
-            status = scheduler.run(sw.spec, cells, levels, self.devices, on_tile, sw.cancel.is_set, on_idle)
+            def on_base(metrics):
+                with self.lock:
+                    j.append_base(metrics)
+
+            status = scheduler.run(sw.spec, cells, levels, self.devices, on_tile, sw.cancel.is_set, on_idle,
+                                   on_base=scheduler.base_wanted(j, on_base))
         except Exception as e:
             status, error = "failed", str(e)
             self.log(f"sweep {sw.id}: failed: {traceback.format_exc()}")

@@ -34,7 +34,7 @@ SPEC = "spec.json"
 ENV = "env.json"
 SYNC_EVENTS = 64
 SYNC_SECONDS = 0.2
-EVENT_TYPES = ("sweep", "resume", "tile", "done")
+EVENT_TYPES = ("sweep", "resume", "base", "tile", "done")
 DONE_STATUSES = ("completed", "cancelled", "failed")
 _SEQ_PREFIX = re.compile(rb'^\{"seq":(\d+),')
 
@@ -195,7 +195,7 @@ class Journal:
         os.fsync(self.fd)
 
     def _scan(self):
-        self.sweep_id = self.spec = None
+        self.sweep_id = self.spec = self.base = None
         self.last_seq, self.status, self.done, self.total = 0, None, None, 0
         for ev in read_events(self.path, warn=self.warn):
             self.last_seq = ev["seq"]
@@ -218,6 +218,8 @@ class Journal:
                 self.status = None
             elif ev["type"] == "resume":
                 self.status = None
+            elif ev["type"] == "base":
+                self.base = ev["metrics"]
             elif ev["type"] == "done":
                 self.status = ev["status"]
         if self.sweep_id is None:
@@ -265,6 +267,15 @@ class Journal:
             raise JournalError(f"refusing to record cell(s) twice: {cells[self.done[cells]][:5].tolist()}")
         out = self.append({"type": "tile", "sweep": self.sweep_id, "level": int(level), **tiles.pack(results)})
         self.done[cells] = True
+        return out
+
+    def append_base(self, metrics):
+        """The untrained model's numbers (held-out and OOD loss, evals), recorded once per sweep so
+        that each cell's forgetting shows as its difference from them."""
+        if self.base is not None:
+            raise JournalError(f"{self.path}: base metrics are already recorded")
+        out = self.append({"type": "base", "sweep": self.sweep_id, "metrics": metrics})
+        self.base = metrics
         return out
 
     def append_resume(self, env):

@@ -117,6 +117,14 @@ def _worker(spec, device, threads, tasks, results, parent_pid):
             continue
         if task is None:
             return
+        if task == "base":
+            try:
+                from . import sft
+                results.put(("base", _plain(sft.base_metrics(spec, device))))
+            except Exception:
+                results.put(("error", None, device, traceback.format_exc()))
+                return
+            continue
         chunk_id, level, cells = task
         try:
             results.put(("ok", chunk_id, level, trainer.run_cells(spec, cells, device)))
@@ -125,15 +133,36 @@ def _worker(spec, device, threads, tasks, results, parent_pid):
             return
 
 
-def run(spec, cells, levels, devs, on_tile, should_stop=lambda: False, on_idle=lambda: None, population=None):
+def _plain(x):
+    """Base metrics -> JSON the journal accepts: numpy scalars to Python numbers, NaN (a loss that
+    is not configured) to null, since JSON has no NaN."""
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, (np.floating, np.integer)):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def base_wanted(journal, record):
+    """`record` when the journal's sweep is an SFT sweep whose base metrics are not recorded yet, else None."""
+    return record if journal.spec["model"]["family"] == "gpt" and journal.base is None else None
+
+
+def run(spec, cells, levels, devs, on_tile, should_stop=lambda: False, on_idle=lambda: None, population=None,
+        on_base=None):
     """Train `cells` (coarse-to-fine, with their `levels`) on workers for `devs`.
+
+    With `on_base`, the first worker also measures the untrained model (sft.base_metrics) before any
+    cell and on_base(metrics) is called with the result (GPT sweeps record it once per sweep).
 
     Calls on_tile(level, results) in this process for every finished chunk, on_idle() about every
     0.2 s while waiting. Returns "completed", or "cancelled" when should_stop() turned true before
     every chunk was handed out. Raises WorkerError when a worker fails (its traceback in the message).
     `population` caps the cells per chunk (default: the smallest population_size() of the workers).
     """
-    if len(cells) == 0:
+    if len(cells) == 0 and on_base is None:
         return "completed"
     ctx = mp.get_context("spawn")
     tasks, results = ctx.Queue(), ctx.Queue()
@@ -145,6 +174,9 @@ def run(spec, cells, levels, devs, on_tile, should_stop=lambda: False, on_idle=l
         p.start()
     ready, todo = [], None
     handed, in_flight, stopping = 0, 0, False
+    if on_base is not None:
+        tasks.put("base")
+        in_flight += 1
     try:
         while True:
             stopping = stopping or should_stop()
@@ -174,6 +206,10 @@ def run(spec, cells, levels, devs, on_tile, should_stop=lambda: False, on_idle=l
                 raise WorkerError(f"trainer failed on {msg[2]}:\n{msg[3]}")
             if msg[0] == "ready":
                 ready.append(msg[2])
+                continue
+            if msg[0] == "base":
+                in_flight -= 1
+                on_base(msg[1])
                 continue
             in_flight -= 1
             on_tile(msg[2], msg[3])
