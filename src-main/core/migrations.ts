@@ -70,4 +70,8 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (sweep_id, host)
   );
   `,
+  // 2: the untrained model's numbers of an SFT sweep (the agent's base event), so forgetting shows per cell.
+  `
+  ALTER TABLE sweeps ADD COLUMN base TEXT;  -- JSON: heldout_loss, ood_loss (null: not configured), evals
+  `,
 ];

@@ -31,12 +31,20 @@ export interface SweepRow {
   id: string; name: string; spec: Spec; parent_id: string | null; window: Window; nx: number; ny: number;
   cells: number; done_cells: number; target: string; status: SweepStatus; env: unknown | null; seed: number;
   error: string | null; created_at: string; updated_at: string;
+  /** SFT sweeps: the untrained model's held-out and OOD loss and evals (null until the agent measured them). */
+  base: BaseMetrics | null;
+}
+
+export interface BaseMetrics {
+  heldout_loss: number | null; ood_loss: number | null;
+  evals: Record<string, { acc: number; acc_norm: number; n: number }>;
 }
 
 /** A journal event as the agent sends it (ARCHITECTURE.md "Journal events"). */
 export type JournalEvent =
   | { seq: number; type: "sweep"; sweep: string; spec: unknown; env: unknown; cells: number }
   | { seq: number; type: "resume"; sweep: string; [k: string]: unknown }
+  | { seq: number; type: "base"; sweep: string; metrics: BaseMetrics }
   | TileEvent
   | { seq: number; type: "done"; sweep: string; status: "completed" | "cancelled" | "failed"; error: string | null };
 
@@ -109,6 +117,7 @@ export class Store {
       addDone: db.prepare("UPDATE sweeps SET done_cells = done_cells + ?, updated_at = ? WHERE id = ?"),
       setStatus: db.prepare("UPDATE sweeps SET status = ?, error = ?, updated_at = ? WHERE id = ?"),
       setEnv: db.prepare("UPDATE sweeps SET env = ?, updated_at = ? WHERE id = ?"),
+      setBase: db.prepare("UPDATE sweeps SET base = ?, updated_at = ? WHERE id = ?"),
     };
   }
 
@@ -193,6 +202,8 @@ export class Store {
           if (!TERMINAL.includes(sweep.status)) status = { status: "running", error: null };
         } else if (ev.type === "resume") {
           status = { status: "running", error: null };
+        } else if (ev.type === "base") {
+          this.q.setBase.run(JSON.stringify(ev.metrics), now(), sweepId);
         } else if (ev.type === "tile") {
           res.newCells += this.applyTile(sweep, decodeTile(ev), blocks, dones);
           if (status === null || TERMINAL.includes(status.status)) status = { status: "running", error: null };
@@ -364,6 +375,7 @@ function rowToSweep(r: Record<string, unknown>): SweepRow {
     nx: r.nx as number, ny: r.ny as number, cells: r.cells as number, done_cells: r.done_cells as number,
     target: r.target as string, status: r.status as SweepStatus, env: r.env === null ? null : JSON.parse(r.env as string),
     seed: r.seed as number, error: r.error as string | null, created_at: r.created_at as string, updated_at: r.updated_at as string,
+    base: r.base === null || r.base === undefined ? null : JSON.parse(r.base as string),
   };
 }
 
