@@ -1,4 +1,4 @@
-"""CLI: python3 -m fractal_agent env | validate | run | daemon | attach | pretrain
+"""CLI: python3 -m fractal_agent env | validate | run | samples | daemon | attach | pretrain
 
 Exit codes: 0 ok, 1 runtime failure (sweep failed, daemon unreachable, torch missing), 2 bad input
 (spec error, unreadable file, bad arguments), 130 interrupted (the sweep is journalled as cancelled).
@@ -71,6 +71,21 @@ class Progress:
                 f"{rate:.1f} cells/s, ETA {eta}")
         print(("\r" + line + "\x1b[K") if self.tty else line, end="\n" if final or not self.tty else "",
               file=sys.stderr, flush=True)
+
+
+def cmd_samples(args):
+    """Re-run one cell of an SFT sweep and answer prompts with the base and the fine-tuned model."""
+    spec = _spec_from_file(args.spec)
+    from .spec import cell_count
+    if spec["model"]["family"] != "gpt":
+        return _fail(f"error: samples need a language model sweep (model.family gpt), not {spec['model']['family']}", 2)
+    if not 0 <= args.cell < cell_count(spec):
+        return _fail(f"error: --cell must be in 0..{cell_count(spec) - 1} (row-major: iy * nx + ix), got {args.cell}", 2)
+    import torch
+    from .samples import cell_samples
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    print(json.dumps(cell_samples(spec, args.cell, args.prompt, device, args.max_new_tokens)))
+    return 0
 
 
 def cmd_run(args):
@@ -185,6 +200,13 @@ def main(argv=None):
     p.add_argument("--population", type=positive_int,
                    help="most cells trained together in one chunk (default: the trainer's maximum)")
 
+    p = sub.add_parser("samples", help="re-run one SFT cell; print base and fine-tuned answers to prompts as JSON")
+    p.add_argument("spec")
+    p.add_argument("--cell", type=int, required=True, help="cell index, row-major (iy * nx + ix)")
+    p.add_argument("--prompt", action="append", required=True, help="a user message to answer (repeatable)")
+    p.add_argument("--max-new-tokens", type=positive_int, default=64)
+    p.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda when a GPU is visible, else cpu")
+
     home_help = "daemon home (default $FRACTAL_AGENT_HOME or ~/.fractal-agent)"
     p = sub.add_parser("daemon", help="start the detached daemon (one per user) unless it runs")
     p.add_argument("--home", help=home_help)
@@ -211,7 +233,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.command == "attach" and args.since < 0:
         ap.error(f"--since must be >= 0, got {args.since}")
-    return {"env": cmd_env, "validate": cmd_validate, "run": cmd_run, "daemon": cmd_daemon,
+    return {"env": cmd_env, "validate": cmd_validate, "run": cmd_run, "samples": cmd_samples, "daemon": cmd_daemon,
             "attach": cmd_attach}[args.command](args)
 
 

@@ -87,6 +87,60 @@ export interface CellDetail {
   curve: { step: Int32Array; loss: Float32Array; gradNorm: Float32Array } | null;
 }
 
+/** A host the UI can test: a Host alias of ~/.ssh/config (no wildcards), a host saved in the store, or both. */
+export interface HostInfo {
+  alias: string;
+  source: "ssh-config" | "store" | "both";
+  /** From the store; null for a config-only alias (ssh config resolves it when connecting). */
+  hostname: string | null;
+  port: number | null;
+  user: string | null;
+  /** The Python to try first on the node; null: probe. */
+  python: string | null;
+}
+
+/** A host to save in the store (`fractal-llm hosts add`). */
+export interface NewHost {
+  alias: string;
+  hostname: string;
+  port: number;
+  user: string | null;
+  python: string | null;
+}
+
+/** One interpreter the probe tried on a host: what the agent's `env` reported, or why it cannot run the agent. */
+export interface InterpreterInfo {
+  candidate: string;
+  path: string | null;
+  ok: boolean;
+  problem: string | null;
+  python: string | null;
+  torch: string | null;
+  cuda: string | null;
+  cudaAvailable: boolean;
+  /** "name (memory GiB)" per GPU. */
+  gpus: string[];
+}
+
+/**
+ * A connection test (connect, verify the host key, install the agent, probe interpreters). A refused host key is
+ * a result: "unknown" can be accepted (testHost again with acceptNewHostKey, which saves it in the app's trust
+ * list); "changed" and "revoked" cannot.
+ */
+export type HostTestResult =
+  | { status: "ok"; alias: string; label: string; installDir: string; python: string; interpreters: InterpreterInfo[] }
+  | {
+    status: "host-key"; alias: string; message: string;
+    hostKey: {
+      problem: "unknown" | "changed" | "revoked"; host: string; port: number; keyType: string;
+      /** OpenSSH format, SHA256:... */
+      fingerprint: string;
+      /** For "changed": the fingerprints on record. */
+      knownFingerprints: string[];
+    };
+  }
+  | { status: "error"; alias: string; kind: string; message: string };
+
 /** A zoom into a box of a parent sweep (shift-drag on the map). */
 export interface ZoomRequest {
   parentId: string;
@@ -192,6 +246,12 @@ export interface Api {
   setTags(id: string, tags: string[]): Promise<SweepSummary>;
   /** Delete a sweep with its results and every zoom below it. */
   deleteSweep(id: string): Promise<void>;
+  /** Hosts from ~/.ssh/config and the store. */
+  listHosts(): Promise<HostInfo[]>;
+  /** Save (or update) a host in the store. */
+  addHost(host: NewHost): Promise<HostInfo>;
+  /** Connect to a host, install the agent and probe its interpreters. */
+  testHost(alias: string, options: { acceptNewHostKey: boolean }): Promise<HostTestResult>;
   subscribe(listener: (e: ApiEvent) => void): () => void;
 }
 
@@ -199,7 +259,7 @@ export interface Api {
 export type ApiMethod = Exclude<keyof Api, "subscribe">;
 export const API_METHODS: readonly ApiMethod[] = [
   "listSweeps", "getSweep", "getLayer", "getCell", "getAnalysis", "previewSweep", "startSweep", "previewZoom", "startZoom", "renameSweep",
-  "setTags", "deleteSweep",
+  "setTags", "deleteSweep", "listHosts", "addHost", "testHost",
 ];
 
 /** An error a transport carries back to the caller with its message intact. */

@@ -17,6 +17,8 @@ import {
   type SweepAnalysis, type SweepPreview, type SweepSummary, type ZoomPreview, type ZoomRequest,
 } from "./contract";
 import { sweepAnalysis } from "./analysis";
+import type { HostInfo, HostTestResult, NewHost } from "./contract";
+import { addHost, listHosts, testHost } from "./hosts";
 import { buildLayer, LAYER_FIELD } from "./layers";
 
 export interface ServiceOptions {
@@ -24,6 +26,12 @@ export interface ServiceOptions {
   python?: string;
   /** How often to look for sweeps changed by other processes. */
   pollMs?: number;
+  /** Home directory whose .ssh/ (config, known_hosts, keys) the host manager uses (default $HOME). */
+  home?: string;
+  /** The app's host-key trust list (default: the SSH module's per-user file). */
+  trustFile?: string;
+  /** ssh-agent socket for host tests (default $SSH_AUTH_SOCK); null: none. */
+  agentSocket?: string | null;
 }
 
 // Tags are the UI's own metadata; the store has no column for them yet, so they live in a side table that
@@ -278,6 +286,25 @@ export class ApiService implements Api {
       for (const sid of order) this.store.db.prepare("DELETE FROM sweeps WHERE id = ?").run(sid);
     })();
     this.poll();
+  }
+
+  private hostOptions() {
+    const home = this.opts.home ?? process.env.HOME;
+    if (!home) throw new ApiError("no home directory to read .ssh/config from: set HOME");
+    return { home, trustFile: this.opts.trustFile, agentSocket: this.opts.agentSocket };
+  }
+
+  async listHosts(): Promise<HostInfo[]> {
+    return listHosts(this.store, this.hostOptions());
+  }
+
+  async addHost(host: NewHost): Promise<HostInfo> {
+    return addHost(this.store, host);
+  }
+
+  async testHost(alias: string, options: { acceptNewHostKey: boolean }): Promise<HostTestResult> {
+    if (typeof alias !== "string" || !alias) throw new ApiError(`host alias must be a non-empty string, got ${JSON.stringify(alias)}`);
+    return testHost(this.store, alias, options?.acceptNewHostKey === true, this.hostOptions());
   }
 }
 

@@ -7,7 +7,7 @@
 // contract names; a refusal comes back as { error } and the bridge throws it as an ApiError with the message
 // intact (Electron would otherwise wrap a thrown error's message in "Error invoking remote method ...").
 
-import { type Api, type ApiEvent, ApiError, type ApiMethod, API_METHODS, LAYER_NAMES, type ZoomRequest } from "../api/contract";
+import { type Api, type ApiEvent, ApiError, type ApiMethod, API_METHODS, LAYER_NAMES, type NewHost, type ZoomRequest } from "../api/contract";
 
 /** The app's pages are served from this origin by a privileged custom scheme (main.ts). */
 export const APP_SCHEME = "app";
@@ -87,6 +87,18 @@ function plainObject(v: unknown, what: string, allowed: string[], required: stri
   return o;
 }
 
+function optionalStr(v: unknown, what: string, max: number): string | null {
+  return v === null ? null : str(v, what, max);
+}
+
+function newHost(v: unknown): NewHost {
+  const o = plainObject(v, "host", ["alias", "hostname", "port", "user", "python"], ["alias", "hostname", "port", "user", "python"]);
+  return {
+    alias: str(o.alias, "host.alias", 200), hostname: str(o.hostname, "host.hostname", 500), port: int(o.port, "host.port", 1),
+    user: optionalStr(o.user, "host.user", 200), python: optionalStr(o.python, "host.python", 1000),
+  };
+}
+
 function zoomRequest(v: unknown): ZoomRequest {
   const o = plainObject(v, "req", ["parentId", "window", "points", "steps", "target", "name"], ["parentId", "window", "points", "steps", "target"]);
   const w = plainObject(o.window, "req.window", ["x0", "x1", "y0", "y1"], ["x0", "x1", "y0", "y1"]);
@@ -151,6 +163,14 @@ export const ARG_CHECKS: { [M in ApiMethod]: Checker<M> } = {
     return [str(a[0], "id", 200), tags.map((t, i) => str(t, `tags[${i}]`, 100))];
   },
   deleteSweep: (a) => (arity("deleteSweep", a, ["id"]), [str(a[0], "id", 200)]),
+  listHosts: (a) => (arity("listHosts", a, []), []),
+  addHost: (a) => (arity("addHost", a, ["host"]), [newHost(a[0])]),
+  testHost: (a) => {
+    arity("testHost", a, ["alias", "options"]);
+    const o = plainObject(a[1], "options", ["acceptNewHostKey"], ["acceptNewHostKey"]);
+    if (typeof o.acceptNewHostKey !== "boolean") throw new ArgError(`options.acceptNewHostKey must be true or false, got ${show(o.acceptNewHostKey)}`);
+    return [str(a[0], "alias", 200), { acceptNewHostKey: o.acceptNewHostKey }];
+  },
 };
 
 /**

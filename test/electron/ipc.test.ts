@@ -107,6 +107,11 @@ describe("argument check", () => {
     ["setTags", ["some-sweep", "a,b"], /tags must be an array of at most 100 strings/],
     ["setTags", ["some-sweep", ["ok", 7]], /tags\[1\] must be a non-empty string/],
     ["deleteSweep", ["some-sweep", "and more"], /deleteSweep takes 1 argument \(id\), got 2/],
+    ["listHosts", [1], /listHosts takes 0 arguments \(none\), got 1/],
+    ["addHost", [{ alias: "a", hostname: "h", port: 22, user: null }], /host\.python is missing/],
+    ["addHost", [{ alias: "a", hostname: "h", port: 0, user: null, python: null }], /host\.port must be an integer >= 1/],
+    ["testHost", ["gpu", { acceptNewHostKey: "yes" }], /options\.acceptNewHostKey must be true or false, got "yes"/],
+    ["testHost", ["gpu"], /testHost takes 2 arguments \(alias, options\), got 1/],
   ];
 
   it("covers every method", () => {

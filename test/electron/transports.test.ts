@@ -68,6 +68,9 @@ describe("both transports", () => {
     renameSweep: () => ["no-such-sweep", "x"],
     setTags: () => ["no-such-sweep", ["a"]],
     deleteSweep: () => ["no-such-sweep"],
+    listHosts: () => [],
+    addHost: () => [{ alias: "local", hostname: "example.org", port: 22, user: null, python: null }],
+    testHost: () => ["no-such-host", { acceptNewHostKey: false }],
   };
 
   it("the call table covers the contract", () => {

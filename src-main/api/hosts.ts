@@ -1,0 +1,111 @@
+// The host manager behind the API: hosts named in ~/.ssh/config (Host aliases without wildcards) merged with the
+// store's hosts table, and "test connection" = the SSH module's connect + install + probe, turned into a typed,
+// JSON-able result. A host key we refuse is a result, not an error, so the UI can show its fingerprint and ask.
+
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import SSHConfig from "ssh-config";
+import type { HostRow, Store } from "../core/store";
+import { ApiError, type HostInfo, type HostTestResult, type InterpreterInfo, type NewHost } from "./contract";
+
+export interface HostOptions {
+  /** Home directory holding .ssh/config and .ssh/known_hosts (default $HOME). */
+  home: string;
+  /** The app's host-key trust list (default: the SSH module's per-user file). */
+  trustFile?: string;
+  /** ssh-agent socket (default $SSH_AUTH_SOCK); null: no agent. */
+  agentSocket?: string | null;
+}
+
+/** Host aliases in `home`/.ssh/config that name one host (no wildcards or negations), in file order. */
+export function configAliases(home: string): string[] {
+  const file = join(home, ".ssh", "config");
+  if (!existsSync(file)) return [];
+  const out: string[] = [];
+  for (const line of SSHConfig.parse(readFileSync(file, "utf8"))) {
+    if (line.type !== SSHConfig.DIRECTIVE || !/^host$/i.test(line.param)) continue;
+    const names = typeof line.value === "string" ? [line.value] : line.value.map((v) => v.val);
+    for (const n of names) if (!/[*?!]/.test(n) && !out.includes(n)) out.push(n);
+  }
+  return out;
+}
+
+export function listHosts(store: Store, o: HostOptions): HostInfo[] {
+  const saved = new Map(store.hosts().map((h) => [h.alias, h]));
+  const hosts: HostInfo[] = [];
+  for (const alias of configAliases(o.home)) {
+    const h = saved.get(alias);
+    saved.delete(alias);
+    hosts.push(h ? { ...info(h), source: "both" } : { alias, source: "ssh-config", hostname: null, port: null, user: null, python: null });
+  }
+  for (const h of saved.values()) hosts.push(info(h));
+  return hosts;
+}
+
+function info(h: HostRow): HostInfo {
+  return { alias: h.alias, source: "store", hostname: h.hostname, port: h.port, user: h.user, python: h.python };
+}
+
+export function addHost(store: Store, h: NewHost): HostInfo {
+  if (typeof h.alias !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(h.alias) || h.alias === "local") {
+    throw new ApiError(`host alias must be letters, digits, '.', '_' or '-' (and not "local"), got ${JSON.stringify(h.alias)}`);
+  }
+  if (typeof h.hostname !== "string" || !/^[^\s@/]+$/.test(h.hostname)) {
+    throw new ApiError(`hostname must be a host name or address without spaces, '@' or '/', got ${JSON.stringify(h.hostname)}`);
+  }
+  if (!(Number.isInteger(h.port) && h.port >= 1 && h.port <= 65535)) throw new ApiError(`port must be 1-65535, got ${JSON.stringify(h.port)}`);
+  const user = h.user?.trim() || null, python = h.python?.trim() || null;
+  store.addHost({ alias: h.alias, hostname: h.hostname, port: h.port, user, python, agent_dir: null });
+  return info(store.host(h.alias)!);
+}
+
+/** ssh:// address of a stored host (what the CLI connects to); a config-only alias is used as it is. */
+function address(h: HostRow): string {
+  return `ssh://${h.user ? encodeURIComponent(h.user) + "@" : ""}${h.hostname.includes(":") ? `[${h.hostname}]` : h.hostname}:${h.port}`;
+}
+
+/** Connect, install the agent and probe its interpreters; report what was found, or why it could not. */
+export async function testHost(store: Store, alias: string, acceptNewHostKey: boolean, o: HostOptions): Promise<HostTestResult> {
+  const saved = store.host(alias);
+  if (!saved && !configAliases(o.home).includes(alias)) {
+    throw new ApiError(`unknown host ${JSON.stringify(alias)}: not in ${join(o.home, ".ssh", "config")} nor saved in ${store.path}; add it first`);
+  }
+  const ssh = await import("../ssh/index");
+  let t;
+  try {
+    t = await ssh.openSshTransport(saved ? address(saved) : alias, {
+      home: o.home, trustFile: o.trustFile, acceptNewHostKey, python: saved?.python ?? undefined,
+      remoteRoot: saved?.agent_dir ?? undefined, agentSocket: o.agentSocket,
+      // The UI cannot type a passphrase into a connection test; ssh-agent or an unencrypted key is needed.
+      passphrase: async (key) => { throw new ssh.SshError("auth", alias, `${key} is encrypted; load it into ssh-agent to use it from the UI`); },
+    });
+  } catch (e) {
+    if (e instanceof ssh.HostKeyError) {
+      return {
+        status: "host-key", alias, message: e.message,
+        hostKey: { problem: e.problem, host: e.host, port: e.port, keyType: e.keyType, fingerprint: e.fingerprint, knownFingerprints: e.knownFingerprints },
+      };
+    }
+    if (e instanceof ssh.SshError) return { status: "error", alias, kind: e.kind, message: e.message };
+    throw e;
+  }
+  try {
+    return {
+      status: "ok", alias, label: t.label, installDir: t.install.dir, python: t.python,
+      interpreters: t.probeResult.tried.map(interpreter),
+    };
+  } finally {
+    await t.close();
+  }
+}
+
+function interpreter(r: { candidate: string; path: string | null; env: Record<string, unknown> | null; ok: boolean; problem: string | null }): InterpreterInfo {
+  const e = r.env ?? {};
+  const s = (v: unknown) => (typeof v === "string" ? v : null);
+  const gpus = Array.isArray(e.gpus) ? e.gpus.map((g: { name?: unknown; memory?: unknown }) =>
+    `${String(g.name)}${typeof g.memory === "number" ? ` (${(g.memory / 2 ** 30).toFixed(0)} GiB)` : ""}`) : [];
+  return {
+    candidate: r.candidate, path: r.path, ok: r.ok, problem: r.problem,
+    python: s(e.python), torch: s(e.torch), cuda: s(e.cuda), cudaAvailable: e.cuda_available === true, gpus,
+  };
+}
