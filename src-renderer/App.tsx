@@ -1,4 +1,5 @@
 import { Breadcrumb, Inspector, LayerPicker, Legend, Library, ProgressPanel, Readout, ZoomDialog } from "./components/Panels";
+import { HostManager } from "./components/HostManager";
 import { MapView } from "./components/MapView";
 import { Surface3D } from "./components/Surface3D";
 import { SweepEditor } from "./components/SweepEditor";
@@ -39,8 +40,9 @@ export function App() {
             <button className={panel === "inspector" ? "on" : ""} onClick={() => useUi.setState({ panel: "inspector" })}>inspector</button>
             <button data-testid="tab-library" className={panel === "library" ? "on" : ""} onClick={() => useUi.setState({ panel: "library" })}>library</button>
             <button data-testid="tab-editor" className={panel === "editor" ? "on" : ""} onClick={() => useUi.setState({ panel: "editor" })}>new sweep</button>
+            <button data-testid="tab-hosts" className={panel === "hosts" ? "on" : ""} onClick={() => useUi.setState({ panel: "hosts" })}>hosts</button>
           </div>
-          {panel === "inspector" ? <Inspector /> : panel === "library" ? <Library /> : <SweepEditor />}
+          {panel === "inspector" ? <Inspector /> : panel === "library" ? <Library /> : panel === "hosts" ? <HostManager /> : <SweepEditor />}
         </aside>
       </main>
       <footer>

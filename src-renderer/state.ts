@@ -32,7 +32,7 @@ export interface UiState {
   zoomDialog: ZoomDialogState | null;
   progress: Record<string, Progress>;
   notices: string[];
-  panel: "library" | "inspector" | "editor";
+  panel: "library" | "inspector" | "editor" | "hosts";
 }
 
 export const useUi = create<UiState>(() => ({

@@ -29,6 +29,9 @@ export interface WebServerOptions {
   open?: boolean;
   /** Python for local zoom sweeps (default: found as the CLI does). */
   python?: string;
+  /** The host manager's home (.ssh/config, known_hosts, keys; default $HOME) and host-key trust list. */
+  home?: string;
+  trustFile?: string;
 }
 
 export interface WebServer {
@@ -67,7 +70,7 @@ export async function buildRenderer(): Promise<void> {
 export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   await ensureRendererBuilt();
   const store = openStore(o.dbPath);
-  const service = new ApiService(store, { python: o.python });
+  const service = new ApiService(store, { python: o.python, home: o.home, trustFile: o.trustFile });
   const token = randomBytes(18).toString("base64url");
   let port = o.port ?? 0;
 

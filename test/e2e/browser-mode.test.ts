@@ -1,7 +1,7 @@
 // End to end: a real sweep trained by the agent (through the CLI) into a real database, served by browser mode
 // and driven in headless Chromium (swiftshader WebGL2). Screenshots go to test-artifacts/ui/.
 
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +17,7 @@ import { encodeArray, encodeCells } from "../../src-main/core/tiles";
 import { REPO_ROOT } from "../../src-main/core/local-transport";
 import { buildRenderer, startWebServer, type WebServer } from "../../src-main/web/server";
 import { screenToWorld, type View, worldToScreen } from "../../src-renderer/view";
+import { startSshFixture, type SshFixture } from "../ssh/harness";
 
 const ARTIFACTS = join(REPO_ROOT, "test-artifacts", "ui");
 const PYTHON = "/usr/bin/python3";
@@ -28,6 +29,7 @@ const SPEC = {
   axes: { x: { param: "lr.input", scale: "log", range: [-1, 3], points: N }, y: { param: "lr.output", scale: "log", range: [-1, 3], points: N } },
 };
 
+let sshFx: SshFixture;
 let dir: string, dbPath: string, server: WebServer, browser: Browser, page: Page, store: Store, rootId: string;
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -92,7 +94,9 @@ beforeAll(async () => {
   ]);
   expect(sweep.code, sweep.stderr).toBe(0);
   rootId = sweep.stdout.trim().split("\n").pop()!;
-  server = await startWebServer({ dbPath, port: 0, open: false, python: PYTHON });
+  // The host manager reads a temp HOME whose ~/.ssh/config names a real sshd (test/ssh/harness.ts).
+  sshFx = await startSshFixture({ alias: "e2e-gpu" });
+  server = await startWebServer({ dbPath, port: 0, open: false, python: PYTHON, home: sshFx.home, trustFile: sshFx.trustFile });
   store = openStore(dbPath);
   browser = await chromium.launch({
     executablePath: "/usr/bin/chromium", headless: true,
@@ -112,6 +116,7 @@ afterAll(async () => {
   await browser?.close();
   await server?.service.idle();
   await server?.close();
+  await sshFx?.stop();
   store?.close();
   // stop the local agent daemon this test started (it would exit on its idle timeout anyway)
   await run(PYTHON, ["-c", "import os,signal,sys; p=open(sys.argv[1]).read().split()[0]; os.kill(int(p), signal.SIGTERM)",
@@ -400,5 +405,20 @@ describe("browser mode", () => {
     await row.getByRole("button", { name: "delete" }).click();
     await expect.poll(() => store.sweep(made.id)).toBeUndefined();
     await expect.poll(() => row.count()).toBe(0);
+  }, 120_000);
+
+  it("host manager: lists the ssh config alias, prompts with the SHA256 fingerprint of an unknown key, accept connects", async () => {
+    writeFileSync(join(sshFx.home, ".ssh", "known_hosts"), ""); // the harness trusts its sshd; make its key unknown
+    const fp = execFileSync("ssh-keygen", ["-l", "-E", "sha256", "-f", `${sshFx.sshd.hostKey.path}.pub`], { encoding: "utf8" }).split(" ")[1]!;
+    await page.locator("[data-testid=tab-hosts]").click();
+    const row = page.locator('[data-testid=host-row][data-alias="e2e-gpu"]');
+    await expect.poll(() => row.count()).toBe(1);
+    await row.locator("[data-testid=host-test]").click();
+    await expect.poll(() => row.locator("[data-testid=hostkey-fingerprint]").textContent(), { timeout: 30_000 }).toBe(fp);
+    await shot("10-host-key-prompt");
+    await row.locator("[data-testid=hostkey-accept]").click();
+    await expect.poll(() => row.locator("[data-testid=host-ok]").textContent(), { timeout: 60_000 }).toMatch(/runs with/);
+    expect(await row.locator("table.interpreters").textContent()).toMatch(/torch/);
+    await shot("11-host-tested");
   }, 120_000);
 });

@@ -1,0 +1,135 @@
+// Host manager: hosts from ~/.ssh/config and the store, "test connection" (connect, install the agent, probe the
+// interpreters: python / torch / CUDA / GPUs each), the host-key prompt with its SHA256 fingerprint, and a form
+// that saves a host. A changed or revoked key is shown as refused, with no way to accept it from here.
+
+import { useCallback, useEffect, useState } from "react";
+import type { HostInfo, HostTestResult, NewHost } from "../../src-main/api/contract";
+import { useUi } from "../state";
+
+type Test = { running: boolean; result: HostTestResult | null; error: string | null };
+
+export function HostManager() {
+  const api = useUi((s) => s.api);
+  const [hosts, setHosts] = useState<HostInfo[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const [tests, setTests] = useState<Record<string, Test>>({});
+
+  const refresh = useCallback(() => {
+    if (!api) return;
+    api.listHosts().then((h) => { setHosts(h); setError(null); }, (e: Error) => setError(e.message));
+  }, [api]);
+  useEffect(refresh, [refresh]);
+
+  const test = async (alias: string, acceptNewHostKey: boolean) => {
+    setTests((t) => ({ ...t, [alias]: { running: true, result: null, error: null } }));
+    try {
+      const result = await api!.testHost(alias, { acceptNewHostKey });
+      setTests((t) => ({ ...t, [alias]: { running: false, result, error: null } }));
+    } catch (e) {
+      setTests((t) => ({ ...t, [alias]: { running: false, result: null, error: (e as Error).message } }));
+    }
+  };
+  const reject = (alias: string) => setTests((t) => ({ ...t, [alias]: { running: false, result: null, error: "host key rejected; not connected" } }));
+
+  return (
+    <div className="hosts" data-testid="hosts">
+      {error && <div className="error">{error}</div>}
+      {hosts.length === 0 && <div className="muted">No hosts in ~/.ssh/config or saved yet.</div>}
+      {hosts.map((h) => {
+        const t = tests[h.alias];
+        return (
+          <div key={h.alias} className="host-row" data-testid="host-row" data-alias={h.alias}>
+            <b>{h.alias}</b>{" "}
+            <span className="muted">
+              {h.hostname ? `${h.user ? h.user + "@" : ""}${h.hostname}:${h.port}` : "from ~/.ssh/config"}
+              {h.source === "both" ? " (saved, in ~/.ssh/config)" : h.source === "store" ? " (saved)" : ""}
+              {h.python ? ` python ${h.python}` : ""}
+            </span>{" "}
+            <button data-testid="host-test" disabled={t?.running} onClick={() => void test(h.alias, false)}>
+              {t?.running ? "testing…" : "test connection"}
+            </button>
+            {t?.error && <div className="error" data-testid="host-error">{t.error}</div>}
+            {t?.result && <TestResult r={t.result} onAccept={() => void test(h.alias, true)} onReject={() => reject(h.alias)} />}
+          </div>
+        );
+      })}
+      <AddHost onAdded={refresh} />
+    </div>
+  );
+}
+
+function TestResult({ r, onAccept, onReject }: { r: HostTestResult; onAccept: () => void; onReject: () => void }) {
+  if (r.status === "error") return <div className="error" data-testid="host-error">{r.kind}: {r.message}</div>;
+  if (r.status === "host-key") {
+    const k = r.hostKey;
+    if (k.problem === "unknown") {
+      return (
+        <div className="hostkey" data-testid="hostkey-prompt">
+          <div>The host key of {k.host}:{k.port} is not known yet. Check that its {k.keyType} fingerprint is</div>
+          <code data-testid="hostkey-fingerprint">{k.fingerprint}</code>
+          <div className="buttons">
+            <button data-testid="hostkey-accept" onClick={onAccept}>accept and connect</button>
+            <button data-testid="hostkey-reject" onClick={onReject}>reject</button>
+          </div>
+        </div>
+      );
+    }
+    return (
+      <div className="hostkey error" data-testid="hostkey-refused">
+        <div>Refused: the host key of {k.host}:{k.port} is {k.problem}. Connections stay refused until the key is checked and the
+          old entry removed by hand.</div>
+        <div>new: <code data-testid="hostkey-fingerprint">{k.fingerprint}</code></div>
+        {k.knownFingerprints.map((f) => <div key={f}>on record: <code>{f}</code></div>)}
+      </div>
+    );
+  }
+  return (
+    <div className="host-ok" data-testid="host-ok">
+      <div>connected to {r.label}; agent in {r.installDir}; runs with <code>{r.python}</code></div>
+      <table className="interpreters">
+        <thead><tr><th>interpreter</th><th>python</th><th>torch</th><th>CUDA</th><th>GPUs</th></tr></thead>
+        <tbody>
+          {r.interpreters.map((i) => (
+            <tr key={`${i.candidate}|${i.path}`} className={i.ok ? "" : "muted"}>
+              <td title={i.path ?? ""}>{i.candidate}{i.path === r.python ? " ✓" : ""}</td>
+              <td>{i.python ?? "—"}</td>
+              <td>{i.torch ?? (i.problem ?? "—")}</td>
+              <td>{i.cudaAvailable ? i.cuda ?? "yes" : "no"}</td>
+              <td>{i.gpus.length ? i.gpus.join(", ") : "none"}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function AddHost({ onAdded }: { onAdded: () => void }) {
+  const api = useUi((s) => s.api);
+  const [h, setH] = useState({ alias: "", hostname: "", port: "22", user: "", python: "" });
+  const [error, setError] = useState<string | null>(null);
+  const field = (k: keyof typeof h, label: string) => (
+    <label className="field" style={{ display: "block" }}>{label}{" "}
+      <input data-testid={`host-add-${k}`} value={h[k]} onChange={(e) => setH({ ...h, [k]: e.target.value })} />
+    </label>
+  );
+  const add = async () => {
+    const host: NewHost = { alias: h.alias.trim(), hostname: h.hostname.trim(), port: Number(h.port), user: h.user.trim() || null, python: h.python.trim() || null };
+    try {
+      await api!.addHost(host);
+      setError(null);
+      setH({ alias: "", hostname: "", port: "22", user: "", python: "" });
+      onAdded();
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  return (
+    <div className="host-add" data-testid="host-add">
+      <h3>add a host</h3>
+      {field("alias", "alias")}{field("hostname", "hostname")}{field("port", "port")}{field("user", "user")}{field("python", "python")}
+      {error && <div className="error">{error}</div>}
+      <div className="buttons"><button data-testid="host-add-save" disabled={!h.alias || !h.hostname} onClick={() => void add()}>save host</button></div>
+    </div>
+  );
+}
