@@ -1,4 +1,5 @@
 import { Breadcrumb, Inspector, LayerPicker, Legend, Library, ProgressPanel, Readout, ZoomDialog } from "./components/Panels";
+import { AnalysisPanel } from "./components/AnalysisPanel";
 import { HostManager } from "./components/HostManager";
 import { MapView } from "./components/MapView";
 import { Surface3D } from "./components/Surface3D";
@@ -36,6 +37,7 @@ export function App() {
         <aside>
           <Legend />
           <Readout />
+          <AnalysisPanel />
           <div className="tabs">
             <button className={panel === "inspector" ? "on" : ""} onClick={() => useUi.setState({ panel: "inspector" })}>inspector</button>
             <button data-testid="tab-library" className={panel === "library" ? "on" : ""} onClick={() => useUi.setState({ panel: "library" })}>library</button>

@@ -12,6 +12,7 @@ import {
   commitView, drawnSweeps, historyStep, home, hoverAt, openZoomDialog, selectAt, setView, setViewport, sweepCellAt, useUi,
 } from "../state";
 import { axisTicks } from "../ticks";
+import { EdgeOverlay } from "./AnalysisPanel";
 import { pan, placeSweep, screenToWorld, visibleWindow, worldToScreen, zoomAt } from "../view";
 
 function SweepQuad({ sweep, layer, order, isRoot }: { sweep: SweepSummary; layer: LayerData; order: number; isRoot: boolean }) {
@@ -252,6 +253,7 @@ export function MapView() {
         </Canvas>
       )}
       <Axes />
+      <EdgeOverlay />
       <BoxOverlay />
     </div>
   );
