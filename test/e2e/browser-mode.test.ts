@@ -9,6 +9,8 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { colourLayer } from "../../src-main/analysis/colour";
+import { fractalDimension } from "../../src-main/analysis/dimension";
+import { layerMask } from "../../src-main/analysis/map";
 import { decodePngRgba } from "../../src-main/analysis/png";
 import { sweepMap } from "../../src-main/cli/export";
 import { cellHparams, coarseToFine } from "../../src-main/core/grid";
@@ -16,6 +18,7 @@ import { openStore, type Store } from "../../src-main/core/store";
 import { encodeArray, encodeCells } from "../../src-main/core/tiles";
 import { REPO_ROOT } from "../../src-main/core/local-transport";
 import { buildRenderer, startWebServer, type WebServer } from "../../src-main/web/server";
+import { formatSig } from "../../src-renderer/ticks";
 import { screenToWorld, type View, worldToScreen } from "../../src-renderer/view";
 import { startSshFixture, type SshFixture } from "../ssh/harness";
 
@@ -171,6 +174,83 @@ describe("browser mode", () => {
     }
     expect(trainable).toBeGreaterThan(20); // the spec's range shows both outcomes
     expect(untrainable).toBeGreaterThan(20);
+    await page.locator("[data-testid=layer]").selectOption("score");
+    await page.waitForTimeout(300);
+  });
+
+  it("shows the sweep's fractal dimension with its log-log plot, and draws the edge of stability over the map", async () => {
+    // The panel measures the sweep the page has open (the root): the value the service and the analysis code give.
+    const want = await server.service.getAnalysis(rootId, { layer: "trainable", sequence: true });
+    const direct = fractalDimension(layerMask(sweepMap(store, rootId), "trainable"));
+    const paper = want.levels[0].paper;
+    if (!paper.ok) throw new Error(`the e2e sweep should have a measurable boundary: ${paper.reason}`);
+    expect(paper.value).toEqual(direct);
+    await expect.poll(() => page.locator("[data-testid=analysis-dimension]").textContent()).toBe(direct.dimension.toFixed(3));
+    expect(await page.locator("[data-testid=analysis-plot] svg circle").count()).toBe(direct.sizes.length);
+    const law = want.powerLaw;
+
+    // Overlay off, then on, over the trainable layer (red / blue, so the white boundary stands out).
+    await homeView();
+    await page.locator("[data-testid=layer]").selectOption("trainable");
+    await page.waitForTimeout(500);
+    expect(await page.locator("[data-testid=edge-overlay]").count()).toBe(0);
+    const off = await shot("10-edge-overlay-off");
+    await page.locator("[data-testid=edge-overlay-toggle]").check();
+    await expect.poll(() => page.locator("[data-testid=edge-boundary]").getAttribute("d")).toMatch(/^M[\d.\- ]+L/);
+    const on = await shot("10-edge-overlay-on");
+    expect(await page.locator("[data-testid=edge-legend]").textContent()).toContain(
+      law.ok ? `(95% CI ${formatSig(law.value.exponentCI[0], 3)} … ${formatSig(law.value.exponentCI[1], 3)})` : `no power law: ${law.reason}`);
+    if (law.ok) expect(await page.locator("[data-testid=edge-powerlaw]").getAttribute("d")).toMatch(/^M/);
+    expect(await page.locator("[data-testid=edge-points]").getAttribute("d")).toMatch(/^M/);
+
+    // Each boundary segment lies between trainable and untrainable cells (of the 2x2 cells around its midpoint,
+    // both outcomes); at its midpoint the overlay turns the red or blue cell colour white.
+    const st = await viewState();
+    const vp = { width: Math.round(st.box.width), height: Math.round(st.box.height) };
+    const map = sweepMap(store, rootId);
+    const win = store.sweep(rootId)!.window, cw = (win.x1 - win.x0) / N, ch = (win.y1 - win.y0) / N;
+    const cellOf = (x: number, y: number) => Math.floor((y - win.y0) / ch) * N + Math.floor((x - win.x0) / cw);
+    const legend = (await page.locator("[data-testid=edge-legend]").boundingBox())!;
+    const underLegend = (x: number, y: number) => x >= legend.x - 2 && x <= legend.x + legend.width + 2 && y >= legend.y - 2 && y <= legend.y + legend.height + 2;
+    // ... and away from the dashed black power-law curve, which is drawn over it.
+    const curve = (law.ok ? law.value.curve : []).map(([x, y]) => worldToScreen(st.view, vp, x, y));
+    const nearCurve = (x: number, y: number) => curve.some((a, i) => {
+      const b = curve[i + 1];
+      if (!b) return false;
+      const dx = b.px - a.px, dy = b.py - a.py, px = x - st.box.x - a.px, py = y - st.box.y - a.py;
+      const t = Math.max(0, Math.min(1, (px * dx + py * dy) / (dx * dx + dy * dy || 1)));
+      return Math.hypot(px - t * dx, py - t * dy) < 5;
+    });
+    let checked = 0;
+    for (const line of want.boundary) {
+      for (let k = 1; k < line.points.length; k++) {
+        const [x0, y0] = line.points[k - 1], [x1, y1] = line.points[k];
+        const mx = (x0 + x1) / 2, my = (y0 + y1) / 2;
+        const around = [[-1, -1], [1, -1], [-1, 1], [1, 1]].map(([dx, dy]) => map.trainable[cellOf(mx + 0.45 * dx * cw, my + 0.45 * dy * ch)]);
+        expect(new Set(around).size, `segment ${[x0, y0]} -> ${[x1, y1]}`).toBe(2);
+        const s = worldToScreen(st.view, vp, mx, my);
+        const px = st.box.x + s.px, py = st.box.y + s.py;
+        if (underLegend(px, py) || nearCurve(px, py)) continue;
+        const [r0, g0, b0] = pixel(off, px, py), [r1, g1, b1] = pixel(on, px, py);
+        expect(Math.min(r0, g0, b0), `off at ${px},${py}`).toBeLessThan(120);
+        expect(Math.min(r1, g1, b1) - Math.min(r0, g0, b0), `on at ${px},${py}`).toBeGreaterThan(100);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
+
+    // The overlay follows the view: zoomed in, the same boundary vertex is still on the white line.
+    const v = want.boundary[0].points[Math.floor(want.boundary[0].points.length / 2)];
+    const at = worldToScreen(st.view, vp, v[0], v[1]);
+    await page.mouse.move(st.box.x + at.px, st.box.y + at.py);
+    for (let k = 0; k < 6; k++) await page.mouse.wheel(0, -200);
+    await settled();
+    const z = await viewState();
+    const zoomed = await shot("10-edge-overlay-zoomed");
+    const zs = worldToScreen(z.view, vp, v[0], v[1]);
+    expect(Math.min(...pixel(zoomed, z.box.x + zs.px, z.box.y + zs.py))).toBeGreaterThan(160);
+
+    await page.locator("[data-testid=edge-overlay-toggle]").uncheck();
     await page.locator("[data-testid=layer]").selectOption("score");
     await page.waitForTimeout(300);
   });
