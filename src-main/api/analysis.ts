@@ -6,7 +6,14 @@ import { analyse, dimensionSvg } from "../analysis/report";
 import { zoomPath } from "../cli/analyse";
 import { sweepMap } from "../cli/export";
 import type { Store } from "../core/store";
+import type { DimensionEstimate } from "../analysis/dimension";
+import type { Outcome } from "../analysis/report";
 import type { AnalysisOptions, SweepAnalysis } from "./contract";
+
+// A slope of exactly 0 comes out of the estimator as -0, which JSON (the WebSocket) carries as 0; +0 here, so
+// both transports and a direct call give the same value.
+const plusZero = (e: Outcome<DimensionEstimate>): Outcome<DimensionEstimate> =>
+  e.ok ? { ok: true, value: { ...e.value, dimension: e.value.dimension + 0, localSlopes: e.value.localSlopes.map((s) => s + 0) } } : e;
 
 export function sweepAnalysis(store: Store, sweepId: string, options: AnalysisOptions): SweepAnalysis {
   const { layer, sequence } = options;
@@ -20,7 +27,7 @@ export function sweepAnalysis(store: Store, sweepId: string, options: AnalysisOp
   return {
     sweepId,
     layer,
-    levels: path.levels.map((l, i) => ({ sweepId: ids[i], paper: l.paper, leastSquares: l.leastSquares })),
+    levels: path.levels.map((l, i) => ({ sweepId: ids[i], paper: plusZero(l.paper), leastSquares: plusZero(l.leastSquares) })),
     sequence: path.sequence && (path.sequence.ok
       ? { ok: true, value: { dimension: path.sequence.value.dimension, pooledLeastSquares: path.sequence.value.pooledLeastSquares } }
       : path.sequence),
