@@ -61,7 +61,21 @@ export interface LayerData {
   lo: number;
   hi: number;
   doneCells: number;
+  /** Cursor for getLayerDelta: the cells done after this layer was built come back as a delta since it. */
+  version: number;
 }
+
+/**
+ * The cells of a layer that became done since a version (results streaming in), with their layer values, so
+ * the UI updates only those texels. `full` instead when the version is unknown or too old to diff against.
+ * Score layers: a new cell's value is its rank among the cells of the last full ranking (layers.ts
+ * rankAgainst); old cells keep theirs. That is the full re-rank up to a shift of (new cells / ranked cells) of
+ * the colour scale, so the UI fetches the full layer again once enough new cells have arrived, and when the
+ * sweep finishes.
+ */
+export type LayerDelta =
+  | { kind: "delta"; sweepId: string; layer: LayerName; version: number; doneCells: number; cells: Uint32Array; values: Float32Array }
+  | { kind: "full"; data: LayerData };
 
 /** Exactly representable in float32, far outside any log10 loss or rank; the shader tests v < -1e29 / v > 1e29. */
 export const NOT_DONE = -(2 ** 100);
@@ -233,6 +247,8 @@ export interface Api {
   getSweep(id: string): Promise<SweepDetail>;
   getLayer(id: string, layer: LayerName): Promise<LayerData>;
   getCell(id: string, cell: number): Promise<CellDetail>;
+  /** The cells done since `since` (a LayerData or LayerDelta version) with their values, or the full layer. */
+  getLayerDelta(id: string, layer: LayerName, since: number): Promise<LayerDelta>;
   /** Fractal dimension (per level and pooled), boundary polylines and the edge power law of a sweep's layer. */
   getAnalysis(id: string, options: AnalysisOptions): Promise<SweepAnalysis>;
   /** Validate a raw spec (errors name the field) and estimate its cost on `target`. */
@@ -260,6 +276,7 @@ export type ApiMethod = Exclude<keyof Api, "subscribe">;
 export const API_METHODS: readonly ApiMethod[] = [
   "listSweeps", "getSweep", "getLayer", "getCell", "getAnalysis", "previewSweep", "startSweep", "previewZoom", "startZoom", "renameSweep",
   "setTags", "deleteSweep", "listHosts", "addHost", "testHost",
+  "getLayerDelta",
 ];
 
 /** An error a transport carries back to the caller with its message intact. */

@@ -60,6 +60,16 @@ function sortByScore(score: ArrayLike<number>, done: Uint8Array): { idx: Uint32A
  * NOT_DONE where the cell has no result or its score is NaN.
  */
 export function rankLayer(score: Numeric, done: Uint8Array): Float32Array {
+  return rankLayerWithReference(score, done).values;
+}
+
+/**
+ * A ranking to place later cells into without sorting again: the ranked scores in order, split at zero as the
+ * paper's colouring is. rankAgainst(ref, s) is the value a new score s gets among them.
+ */
+export interface RankReference { sorted: Float64Array; nNeg: number }
+
+export function rankLayerWithReference(score: Numeric, done: Uint8Array): { values: Float32Array; ref: RankReference } {
   const { idx, hi, lo } = sortByScore(score, done);
   const m = idx.length;
   let nNeg = 0;
@@ -76,7 +86,38 @@ export function rankLayer(score: Numeric, done: Uint8Array): Float32Array {
     for (let j = k; j <= e; j++) out[idx[j]] = -eq;
     k = e + 1;
   }
-  return out;
+  const sorted = new Float64Array(m);
+  for (let k = 0; k < m; k++) sorted[k] = score[idx[k]];
+  return { values: out, ref: { sorted, nNeg } };
+}
+
+/** First index in sorted[from, to) whose value is >= v (strict: > v). */
+function bound(sorted: Float64Array, from: number, to: number, v: number, strict: boolean): number {
+  while (from < to) {
+    const mid = (from + to) >>> 1;
+    if (strict ? sorted[mid] <= v : sorted[mid] < v) from = mid + 1; else to = mid;
+  }
+  return from;
+}
+
+/**
+ * The rank colouring of a new score s against a reference ranking, by the rankLayer formula: s takes the mean
+ * rank of its ties among the reference's cells of its sign (or the gap it falls in). Exact for a score already
+ * in the reference; for a new one it is what a full re-rank gives up to a shift of (new cells / ranked cells)
+ * of the colour scale, since every new cell moves any rank by at most one place.
+ */
+export function rankAgainst(ref: RankReference, s: number): number {
+  if (Number.isNaN(s)) return NOT_DONE;
+  const { sorted, nNeg } = ref;
+  const v = s + 0;
+  const neg = v < 0;
+  const from = neg ? 0 : nNeg, to = neg ? nNeg : sorted.length;
+  const n = to - from;
+  const a = bound(sorted, from, to, v, false) - from, b = bound(sorted, from, to, v, true) - from;
+  // ties: their mean rank; a gap: halfway between its neighbours' ranks (rank a - 0.5), clamped to the group
+  const r = b > a ? (a + b - 1) / 2 : Math.min(Math.max(a - 0.5, 0), Math.max(n - 1, 0));
+  const eq = neg ? -1 + (n > 1 ? (0.75 * r) / (n - 1) : 0) : 0.25 + (n > 1 ? (0.75 * r) / (n - 1) : 0);
+  return -eq;
 }
 
 export function binaryLayer(values: Numeric, done: Uint8Array): Float32Array {
@@ -103,14 +144,30 @@ export function logLayer(values: Numeric, done: Uint8Array): { values: Float32Ar
 }
 
 /** Build a layer from the raw field (undefined when the sweep has no results for it yet) and the done flags. */
-export function buildLayer(a: { sweepId: string; layer: LayerName; nx: number; ny: number; field: Numeric | undefined; done: Uint8Array }): LayerData {
+export function buildLayer(a: {
+  sweepId: string; layer: LayerName; nx: number; ny: number; field: Numeric | undefined; done: Uint8Array;
+  /** The delta cursor the layer is built at (contract.ts getLayerDelta); 0 when not tracked. */
+  version?: number;
+  /** Receives the score layer's ranking, to place later cells into (rankAgainst). */
+  keepRank?: (ref: RankReference) => void;
+}): LayerData {
   const { sweepId, layer, nx, ny, done } = a;
   let doneCells = 0;
   for (let i = 0; i < done.length; i++) doneCells += done[i];
   const field = a.field ?? new Float64Array(nx * ny).fill(NaN);
-  const base = { sweepId, layer, nx, ny, doneCells };
-  if (layer === "score") return { ...base, kind: "rank", values: rankLayer(field, done), lo: -1, hi: 1 };
+  const base = { sweepId, layer, nx, ny, doneCells, version: a.version ?? 0 };
+  if (layer === "score") {
+    const { values, ref } = rankLayerWithReference(field, done);
+    a.keepRank?.(ref);
+    return { ...base, kind: "rank", values, lo: -1, hi: 1 };
+  }
   if (layer === "trainable" || layer === "stable") return { ...base, kind: "binary", values: binaryLayer(field, done), lo: 0, hi: 1 };
   const l = logLayer(field, done);
   return { ...base, kind: "log", values: l.values, lo: l.lo === Infinity ? 0 : l.lo, hi: l.hi === -Infinity ? 1 : l.hi };
+}
+
+/** One cell's value in a layer of kind binary or log (what binaryLayer / logLayer give a done cell). */
+export function cellValue(layer: Exclude<LayerName, "score">, v: number): number {
+  if (layer === "trainable" || layer === "stable") return v ? 1 : 0;
+  return Number.isFinite(v) && v > 0 ? Math.log10(v) : NON_FINITE;
 }

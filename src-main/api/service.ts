@@ -19,7 +19,9 @@ import {
 import { sweepAnalysis } from "./analysis";
 import type { HostInfo, HostTestResult, NewHost } from "./contract";
 import { addHost, listHosts, testHost } from "./hosts";
-import { buildLayer, LAYER_FIELD } from "./layers";
+import type { LayerDelta } from "./contract";
+import { DeltaLog } from "./deltas";
+import { buildLayer, cellValue, LAYER_FIELD, rankAgainst } from "./layers";
 
 export interface ServiceOptions {
   /** Python for the local target (default: the first of python3, /usr/bin/python3 with torch). */
@@ -43,6 +45,7 @@ export class ApiService implements Api {
   private readonly listeners = new Set<(e: ApiEvent) => void>();
   private readonly seen = new Map<string, string>(); // id -> updated_at|done_cells|status
   private readonly running = new Map<string, AbortController>();
+  private readonly deltas = new Map<string, DeltaLog>(); // per sweep: cells done since each layer version
   private readonly timer: NodeJS.Timeout;
   private python: string | null = null;
 
@@ -84,7 +87,7 @@ export class ApiService implements Api {
       }
     }
     for (const id of [...this.seen.keys()]) {
-      if (!now.has(id)) { this.seen.delete(id); this.emit({ type: "sweep-deleted", id }); }
+      if (!now.has(id)) { this.seen.delete(id); this.deltas.delete(id); this.emit({ type: "sweep-deleted", id }); }
     }
   }
 
@@ -124,7 +127,39 @@ export class ApiService implements Api {
     if (!LAYER_NAMES.includes(layer)) throw new ApiError(`unknown layer ${JSON.stringify(layer)}; layers: ${LAYER_NAMES.join(", ")}`);
     const fieldName = LAYER_FIELD[layer];
     const field = fieldName in this.store.fields(id) ? this.store.loadField(id, fieldName) : undefined;
-    return buildLayer({ sweepId: id, layer, nx: s.nx, ny: s.ny, field, done: this.store.loadDone(id) });
+    const done = this.store.loadDone(id);
+    const log = this.deltaLog(id, done);
+    return buildLayer({ sweepId: id, layer, nx: s.nx, ny: s.ny, field, done, version: log.version, keepRank: (r) => { log.rank = r; } });
+  }
+
+  /** The sweep's delta log, brought up to `done`. */
+  private deltaLog(id: string, done: Uint8Array): DeltaLog {
+    const log = this.deltas.get(id);
+    if (!log) {
+      const fresh = new DeltaLog(done);
+      this.deltas.set(id, fresh);
+      return fresh;
+    }
+    log.advance(done);
+    return log;
+  }
+
+  async getLayerDelta(id: string, layer: LayerName, since: number): Promise<LayerDelta> {
+    const s = this.row(id);
+    if (!LAYER_NAMES.includes(layer)) throw new ApiError(`unknown layer ${JSON.stringify(layer)}; layers: ${LAYER_NAMES.join(", ")}`);
+    const log = this.deltaLog(id, this.store.loadDone(id));
+    const cells = log.since(since);
+    if (!cells || (layer === "score" && !log.rank)) return { kind: "full", data: await this.getLayer(id, layer) };
+    const values = new Float32Array(cells.length);
+    if (cells.length) {
+      const fieldName = LAYER_FIELD[layer];
+      const field = fieldName in this.store.fields(id) ? this.store.loadField(id, fieldName) : undefined;
+      for (let k = 0; k < cells.length; k++) {
+        const v = field ? field[cells[k]] : Number.NaN;
+        values[k] = layer === "score" ? rankAgainst(log.rank!, v) : cellValue(layer, v);
+      }
+    }
+    return { kind: "delta", sweepId: id, layer, version: log.version, doneCells: s.done_cells, cells, values };
   }
 
   async getCell(id: string, cell: number): Promise<CellDetail> {

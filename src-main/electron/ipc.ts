@@ -144,6 +144,12 @@ export const ARG_CHECKS: { [M in ApiMethod]: Checker<M> } = {
     return [str(a[0], "id", 200), layer as (typeof LAYER_NAMES)[number]];
   },
   getCell: (a) => (arity("getCell", a, ["id", "cell"]), [str(a[0], "id", 200), int(a[1], "cell", 0)]),
+  getLayerDelta: (a) => {
+    arity("getLayerDelta", a, ["id", "layer", "since"]);
+    const layer = a[1];
+    if (!LAYER_NAMES.includes(layer as never)) throw new ArgError(`layer must be one of ${LAYER_NAMES.join(", ")}, got ${show(layer)}`);
+    return [str(a[0], "id", 200), layer as (typeof LAYER_NAMES)[number], int(a[2], "since", 0)];
+  },
   getAnalysis: (a) => {
     arity("getAnalysis", a, ["id", "options"]);
     const o = plainObject(a[1], "options", ["layer", "sequence"], ["layer", "sequence"]);
