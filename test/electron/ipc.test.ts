@@ -93,8 +93,6 @@ describe("argument check", () => {
     ["getCell", ["s", "3"], /cell must be an integer >= 0, got "3"/],
     ["getLayerDelta", ["s", "score", -1], /since must be an integer >= 0, got number/],
     ["getLayerDelta", ["s", "loss", 0], /layer must be one of score/],
-    ["getLayerDelta", ["s", "score", -1], /since must be an integer >= 0, got number/],
-    ["getLayerDelta", ["s", "loss", 0], /layer must be one of score/],
     ["getAnalysis", ["s", { layer: "score", sequence: false }], /options\.layer must be trainable or stable, got "score"/],
     ["getAnalysis", ["s", { layer: "stable", sequence: 1 }], /options\.sequence must be true or false, got number/],
     ["getAnalysis", ["s", { layer: "stable" }], /options\.sequence is missing/],
