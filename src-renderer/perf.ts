@@ -9,7 +9,9 @@ export interface FractalPerf {
   layerDrawn: Record<string, number>;
   /** Draw one frame now (useFrame callbacks + render) and wait for the GPU; returns milliseconds. */
   frame: (() => number) | null;
+  /** Texels re-uploaded by streaming deltas (partial texture updates), all levels, per sweep. */
+  patchTexels: Record<string, number>;
 }
 
-export const perf: FractalPerf = { firstFrame: {}, layerDrawn: {}, frame: null };
+export const perf: FractalPerf = { firstFrame: {}, layerDrawn: {}, frame: null, patchTexels: {} };
 (globalThis as unknown as { __fractalPerf: FractalPerf }).__fractalPerf = perf;

@@ -87,26 +87,88 @@ export function buildMips(values: Float32Array, nx: number, ny: number): { data:
     const src = levels[levels.length - 1];
     const W = Math.max(1, w >> 1), H = Math.max(1, h >> 1);
     const out = new Float32Array(W * H);
-    for (let y = 0; y < H; y++) {
-      for (let x = 0; x < W; x++) {
-        let sum = 0, n = 0, nonFinite = false;
-        for (let dy = 0; dy < 2; dy++) {
-          const yy = 2 * y + dy;
-          if (yy >= h) continue;
-          for (let dx = 0; dx < 2; dx++) {
-            const xx = 2 * x + dx;
-            if (xx >= w) continue;
-            const v = src.data[yy * w + xx];
-            if (v > -1e29 && v < 1e29) { sum += v; n++; } else if (v > 1e29) nonFinite = true;
-          }
-        }
-        out[y * W + x] = n ? sum / n : nonFinite ? 2 ** 100 : -(2 ** 100);
-      }
-    }
+    for (let y = 0; y < H; y++) mipRow(src.data, w, h, out, W, y);
     levels.push({ data: out, width: W, height: H });
     w = W; h = H;
   }
   return levels;
+}
+
+/** Row y of a mip level (width W) from the level below it (w x h): the mean of valid values under each texel. */
+function mipRow(src: Float32Array, w: number, h: number, out: Float32Array, W: number, y: number): void {
+  for (let x = 0; x < W; x++) {
+    let sum = 0, n = 0, nonFinite = false;
+    for (let dy = 0; dy < 2; dy++) {
+      const yy = 2 * y + dy;
+      if (yy >= h) continue;
+      for (let dx = 0; dx < 2; dx++) {
+        const xx = 2 * x + dx;
+        if (xx >= w) continue;
+        const v = src[yy * w + xx];
+        if (v > -1e29 && v < 1e29) { sum += v; n++; } else if (v > 1e29) nonFinite = true;
+      }
+    }
+    out[y * W + x] = n ? sum / n : nonFinite ? 2 ** 100 : -(2 ** 100);
+  }
+}
+
+type Mip = { data: Float32Array; width: number; height: number };
+
+/**
+ * Rows of every mip level that `cells` (indices into level 0) touch, with the levels above level 0 recomputed
+ * there. Level 0's data must already hold the new values. Returned as runs of consecutive rows per level.
+ */
+export function updateMips(mips: Mip[], cells: ArrayLike<number>): { level: number; y0: number; y1: number }[][] {
+  let rows = new Set<number>();
+  for (let k = 0; k < cells.length; k++) rows.add(Math.floor(cells[k] / mips[0].width));
+  const out: { level: number; y0: number; y1: number }[][] = [];
+  for (let level = 0; level < mips.length; level++) {
+    if (level > 0) {
+      const below = mips[level - 1], m = mips[level];
+      const up = new Set<number>();
+      for (const r of rows) up.add(Math.min(m.height - 1, r >> 1));
+      rows = up;
+      for (const r of rows) mipRow(below.data, below.width, below.height, m.data, m.width, r);
+    }
+    const sorted = [...rows].sort((a, b) => a - b);
+    const runs: { level: number; y0: number; y1: number }[] = [];
+    for (const r of sorted) {
+      const last = runs[runs.length - 1];
+      if (last && last.y1 === r - 1) last.y1 = r; else runs.push({ level, y0: r, y1: r });
+    }
+    out.push(runs);
+  }
+  return out;
+}
+
+/**
+ * Streaming update: upload only the rows of each mip level that `cells` touch (texSubImage2D on the texture's
+ * own WebGL handle, bound through three's state cache so three's bookkeeping stays right). The texture's level-0
+ * data must already hold the new values. Falls back to a full upload when the texture is not on the GPU yet.
+ * Returns the texels uploaded.
+ */
+export function updateTextureCells(renderer: THREE.WebGLRenderer, tex: THREE.DataTexture, cells: ArrayLike<number>): number {
+  const mips = tex.mipmaps as unknown as Mip[];
+  const runs = updateMips(mips, cells);
+  const handle = (renderer.properties.get(tex) as { __webglTexture?: WebGLTexture }).__webglTexture;
+  if (!handle || tex.needsUpdate) { tex.needsUpdate = true; return mips.reduce((n, m) => n + m.data.length, 0); }
+  const gl = renderer.getContext() as WebGL2RenderingContext;
+  renderer.state.bindTexture(gl.TEXTURE_2D, handle);
+  gl.pixelStorei(gl.UNPACK_FLIP_Y_WEBGL, false);
+  gl.pixelStorei(gl.UNPACK_PREMULTIPLY_ALPHA_WEBGL, false);
+  gl.pixelStorei(gl.UNPACK_ALIGNMENT, 4);
+  gl.pixelStorei(gl.UNPACK_ROW_LENGTH, 0);
+  gl.pixelStorei(gl.UNPACK_SKIP_PIXELS, 0);
+  gl.pixelStorei(gl.UNPACK_SKIP_ROWS, 0);
+  let texels = 0;
+  for (const levelRuns of runs) {
+    for (const { level, y0, y1 } of levelRuns) {
+      const m = mips[level];
+      gl.texSubImage2D(gl.TEXTURE_2D, level, 0, y0, m.width, y1 - y0 + 1, gl.RED, gl.FLOAT, m.data.subarray(y0 * m.width, (y1 + 1) * m.width));
+      texels += m.width * (y1 - y0 + 1);
+    }
+  }
+  return texels;
 }
 
 export function layerTexture(layer: LayerData): THREE.DataTexture {

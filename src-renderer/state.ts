@@ -141,23 +141,83 @@ function writeUrl(): void {
 // ----------------------------------------------------------------------------- data
 
 const fetching = new Map<string, Promise<void>>();
-const again = new Set<string>();
+/** A fetch asked for while one is in flight: true when a streaming delta will do, false for a full fetch. */
+const again = new Map<string, boolean>();
 
-/** Fetch a sweep's current layer; a request made while one is in flight runs once more after it. */
+/**
+ * Cells whose values changed in a sweep's layer since the map last uploaded them (streaming deltas, applied in
+ * place to the layer's `values`); MapView's quad drains them with a partial texture update. A full fetch gives
+ * a new `values` array, hence a new texture, and drops them.
+ */
+export const pendingCells = new Map<string, Uint32Array[]>();
+/** Cells patched into each sweep's layer since its last full fetch, and whether a log layer has a finite value. */
+const patchedSinceFull = new Map<string, number>();
+const logHasFinite = new Map<string, boolean>();
+/**
+ * A streamed score cell is ranked against the last full ranking (contract.ts LayerDelta); once the cells
+ * streamed since exceed this fraction of those ranked, or the sweep ends, the whole layer is re-ranked. So a
+ * score colour is off by at most this fraction of the colour scale while streaming, and exact at the end.
+ */
+const RERANK_FRACTION = 0.02;
+
+/** Fetch a sweep's current layer in full; a request made while one is in flight runs once more after it. */
 export function refreshLayer(id: string): Promise<void> {
+  return fetchLayer(id, false);
+}
+
+/** Bring a drawn sweep's layer up to date with only the cells done since it was fetched (streaming results). */
+export function streamLayer(id: string): Promise<void> {
+  return fetchLayer(id, true);
+}
+
+function fetchLayer(id: string, stream: boolean): Promise<void> {
   const inFlight = fetching.get(id);
-  if (inFlight) { again.add(id); return inFlight; }
+  if (inFlight) { again.set(id, (again.get(id) ?? true) && stream); return inFlight; }
   const p = (async () => {
-    const { api, layer } = get();
+    const { api, layer, layers, sweeps } = get();
     if (!api) return;
-    const data = await api.getLayer(id, layer);
-    if (get().layer === data.layer) set((st) => ({ layers: { ...st.layers, [id]: data } }));
+    const cur = layers[id], sweep = sweeps[id];
+    const patched = patchedSinceFull.get(id) ?? 0;
+    const ended = !!sweep && (sweep.doneCells === sweep.cells || ["completed", "cancelled", "failed"].includes(sweep.status));
+    const rerank = cur?.kind === "rank" && patched > 0 && (ended || patched > RERANK_FRACTION * Math.max(1, cur.doneCells - patched));
+    if (stream && cur && cur.layer === layer && !rerank) {
+      const d = await api.getLayerDelta(id, layer, cur.version);
+      if (get().layer !== layer || get().layers[id] !== cur) return;
+      if (d.kind === "full") { setFull(d.data); return; }
+      if (!d.cells.length && d.doneCells === cur.doneCells) return;
+      const values = cur.values;
+      let { lo, hi } = cur;
+      let finite = logHasFinite.get(id) ?? false;
+      for (let k = 0; k < d.cells.length; k++) {
+        const v = d.values[k];
+        values[d.cells[k]] = v;
+        if (cur.kind === "log" && v > -1e29 && v < 1e29) {
+          if (!finite) { lo = v; hi = v; finite = true; } else { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+        }
+      }
+      logHasFinite.set(id, finite);
+      patchedSinceFull.set(id, patched + d.cells.length);
+      pendingCells.set(id, [...(pendingCells.get(id) ?? []), d.cells]);
+      set((st) => ({ layers: { ...st.layers, [id]: { ...cur, version: d.version, doneCells: d.doneCells, lo, hi } } }));
+      return;
+    }
+    setFull(await api.getLayer(id, layer));
   })().finally(() => {
     fetching.delete(id);
-    if (again.delete(id)) void refreshLayer(id);
+    const next = again.get(id);
+    if (next !== undefined) { again.delete(id); void fetchLayer(id, next); }
   });
   fetching.set(id, p);
   return p;
+}
+
+function setFull(data: LayerData): void {
+  if (get().layer !== data.layer) return;
+  const id = data.sweepId;
+  patchedSinceFull.set(id, 0);
+  pendingCells.delete(id);
+  if (data.kind === "log") logHasFinite.set(id, data.values.some((v) => v > -1e29 && v < 1e29));
+  set((st) => ({ layers: { ...st.layers, [id]: data } }));
 }
 
 export async function setLayer(layer: LayerName): Promise<void> {
@@ -182,7 +242,7 @@ export function onEvent(e: ApiEvent): void {
     const prev = get().sweeps[e.sweep.id];
     set((st) => ({ sweeps: { ...st.sweeps, [e.sweep.id]: e.sweep } }));
     const drawn = drawnSweeps(get()).some((s) => s.id === e.sweep.id);
-    if (drawn && (!prev || prev.doneCells !== e.sweep.doneCells || prev.status !== e.sweep.status)) void refreshLayer(e.sweep.id);
+    if (drawn && (!prev || prev.doneCells !== e.sweep.doneCells || prev.status !== e.sweep.status)) void streamLayer(e.sweep.id);
   } else if (e.type === "sweep-deleted") {
     set((st) => {
       const sweeps = { ...st.sweeps };

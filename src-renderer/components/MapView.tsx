@@ -7,9 +7,9 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import type * as THREE from "three";
 import type { LayerData, SweepSummary } from "../../src-main/api/contract";
 import { perf } from "../perf";
-import { layerTexture, mapMaterial, mipLevel, setLayerUniforms } from "../shader";
+import { layerTexture, mapMaterial, mipLevel, setLayerUniforms, updateTextureCells } from "../shader";
 import {
-  commitView, drawnSweeps, historyStep, home, hoverAt, openZoomDialog, selectAt, setView, setViewport, sweepCellAt, useUi,
+  commitView, drawnSweeps, historyStep, home, hoverAt, openZoomDialog, pendingCells, selectAt, setView, setViewport, sweepCellAt, useUi,
 } from "../state";
 import { axisTicks } from "../ticks";
 import { EdgeOverlay } from "./AnalysisPanel";
@@ -17,13 +17,23 @@ import { pan, placeSweep, screenToWorld, visibleWindow, worldToScreen, zoomAt } 
 
 function SweepQuad({ sweep, layer, order, isRoot }: { sweep: SweepSummary; layer: LayerData; order: number; isRoot: boolean }) {
   const material = useMemo(() => mapMaterial(), []);
-  const texture = useMemo(() => layerTexture(layer), [layer]);
+  // One texture per values array: a streaming delta patches the array in place (state.ts streamLayer) and only
+  // the rows it touched are uploaded again; a full fetch brings a new array and so a new texture.
+  const texture = useMemo(() => layerTexture(layer), [layer.values]); // eslint-disable-line react-hooks/exhaustive-deps
+  const renderer = useThree((s) => s.gl);
   const levels = useMemo(() => texture.mipmaps.length, [texture]);
   const mesh = useRef<THREE.Mesh>(null);
-  const drawnTexture = useRef<THREE.DataTexture | null>(null);
+  const drawnLayer = useRef<LayerData | null>(null);
   useEffect(() => () => texture.dispose(), [texture]);
   useEffect(() => () => material.dispose(), [material]);
   useEffect(() => setLayerUniforms(material, layer, texture, !isRoot), [material, layer, texture, isRoot]);
+  useEffect(() => {
+    const batches = pendingCells.get(sweep.id);
+    if (!batches?.length || texture.image.data !== layer.values) return;
+    pendingCells.delete(sweep.id);
+    const cells = batches.length === 1 ? batches[0] : Uint32Array.from(batches.flatMap((b) => Array.from(b)));
+    perf.patchTexels[sweep.id] = (perf.patchTexels[sweep.id] ?? 0) + updateTextureCells(renderer, texture, cells);
+  }, [layer, texture, renderer, sweep.id]);
   useFrame(() => {
     const st = useUi.getState();
     const { view, viewport } = st;
@@ -35,8 +45,8 @@ function SweepQuad({ sweep, layer, order, isRoot }: { sweep: SweepSummary; layer
     u.uLocal.value.set(...q.local);
     u.uBase.value.set(q.base[0], q.base[1]);
     u.uLevel.value = mipLevel(q.cellsPerPixel, levels);
-    if (drawnTexture.current !== texture) {
-      drawnTexture.current = texture;
+    if (drawnLayer.current !== layer) {
+      drawnLayer.current = layer;
       perf.firstFrame[sweep.id] ??= performance.now();
       perf.layerDrawn[sweep.id] = performance.timeOrigin + performance.now();
     }
