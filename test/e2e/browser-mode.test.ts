@@ -403,6 +403,21 @@ describe("browser mode", () => {
     await expect.poll(() => page.locator("[data-testid=readout]").getAttribute("data-sweep")).toBe(c.id);
   }, 180_000);
 
+  it("shows the zoom path's dimension per level and pooled, for the focused zoom", async () => {
+    const child = store.sweeps().find((s) => s.parent_id === rootId)!;
+    const want = await server.service.getAnalysis(child.id, { layer: "trainable", sequence: true });
+    expect(want.levels.map((l) => l.sweepId)).toEqual([rootId, child.id]);
+    const text = (c: (typeof want.levels)[number]["paper"]) => (c.ok ? c.value.dimension.toFixed(3) : "—");
+    const seq = want.sequence!;
+    const line = page.locator("[data-testid=analysis-sequence-dimension]");
+    await expect.poll(() => line.textContent()).toBe(
+      `zoom path (2 levels): ${seq.ok ? seq.value.dimension.toFixed(3) : `not measurable: ${seq.reason}`} · per level ${want.levels.map((l) => text(l.paper)).join(", ")}`);
+    // one series per measurable level in the log-log plot
+    const series = want.levels.filter((l) => l.paper.ok).length;
+    expect(await page.locator("[data-testid=analysis-plot] svg text", { hasText: /^level \d: D = / }).count()).toBe(series);
+    await page.locator("[data-testid=analysis]").screenshot({ path: join(ARTIFACTS, "11-analysis-zoom-path.png") });
+  });
+
   it("fills a sweep that is still streaming coarse first: a cell not done shows its coarse grid point", async () => {
     // A copy of the agent's results holding only the first coarse-to-fine level (stride 2^top = 4 on 24 points),
     // ingested into a new sweep as the tiles of a sweep in progress.
@@ -431,31 +446,6 @@ describe("browser mode", () => {
       const px = pixel(img, ...Object.values(cellOnPage(st, root.window, N, ix, iy)) as [number, number]);
       for (let k = 0; k < 3; k++) expect(Math.abs(px[k] - expected[4 * g + k])).toBeLessThanOrEqual(3);
     }
-
-    // The next level streams in while the page is open: only those cells travel (getLayerDelta) and only the
-    // texture rows they touch are uploaded; the trainable layer's values are exact, so the pixels must match.
-    await page.locator("[data-testid=layer]").selectOption("trainable");
-    await settled();
-    const next = Array.from(order.subarray(levels.indexOf(1), levels.indexOf(1) + 40));
-    const pickNext = (name: string) => Float64Array.from(next, (c) => store.loadField(rootId, name)[c]);
-    store.ingest("streaming", "e2e", [{
-      seq: 2, type: "tile", sweep: "streaming", level: 0, count: next.length, curves: null,
-      fields: {
-        cell: encodeCells(next), score: encodeArray(pickNext("score"), "<f8"), final_loss: encodeArray(pickNext("final_loss"), "<f8"),
-        trainable: encodeArray(Uint8Array.from(pickNext("trainable")), "|u1"), stable: encodeArray(Uint8Array.from(pickNext("stable")), "|u1"),
-      },
-    }]);
-    await page.waitForFunction(() => ((globalThis as any).__fractalPerf.patchTexels.streaming ?? 0) > 0, null, { timeout: 10_000 });
-    await settled();
-    const patched = await page.evaluate(() => (globalThis as any).__fractalPerf.patchTexels.streaming as number);
-    expect(patched).toBeLessThan(2 * N * N); // rows touched, not the whole mip chain again and again
-    const img2 = await shot("08b-streamed-delta");
-    const trainable = colourLayer(sweepMap(store, "streaming"), "trainable").rgba;
-    for (const c of next.slice(0, 12)) {
-      const px = pixel(img2, ...Object.values(cellOnPage(st, root.window, N, c % N, Math.floor(c / N))) as [number, number]);
-      for (let k = 0; k < 3; k++) expect(Math.abs(px[k] - trainable[4 * c + k])).toBeLessThanOrEqual(3);
-    }
-    await page.locator("[data-testid=layer]").selectOption("score");
     await page.goto(`${server.url}&sweep=${rootId}`);
     await settled();
   });
