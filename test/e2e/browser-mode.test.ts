@@ -446,6 +446,31 @@ describe("browser mode", () => {
       const px = pixel(img, ...Object.values(cellOnPage(st, root.window, N, ix, iy)) as [number, number]);
       for (let k = 0; k < 3; k++) expect(Math.abs(px[k] - expected[4 * g + k])).toBeLessThanOrEqual(3);
     }
+
+    // The next level streams in while the page is open: only those cells travel (getLayerDelta) and only the
+    // texture rows they touch are uploaded; the trainable layer's values are exact, so the pixels must match.
+    await page.locator("[data-testid=layer]").selectOption("trainable");
+    await settled();
+    const next = Array.from(order.subarray(levels.indexOf(1), levels.indexOf(1) + 40));
+    const pickNext = (name: string) => Float64Array.from(next, (c) => store.loadField(rootId, name)[c]);
+    store.ingest("streaming", "e2e", [{
+      seq: 2, type: "tile", sweep: "streaming", level: 0, count: next.length, curves: null,
+      fields: {
+        cell: encodeCells(next), score: encodeArray(pickNext("score"), "<f8"), final_loss: encodeArray(pickNext("final_loss"), "<f8"),
+        trainable: encodeArray(Uint8Array.from(pickNext("trainable")), "|u1"), stable: encodeArray(Uint8Array.from(pickNext("stable")), "|u1"),
+      },
+    }]);
+    await page.waitForFunction(() => ((globalThis as any).__fractalPerf.patchTexels.streaming ?? 0) > 0, null, { timeout: 10_000 });
+    await settled();
+    const patched = await page.evaluate(() => (globalThis as any).__fractalPerf.patchTexels.streaming as number);
+    expect(patched).toBeLessThan(2 * N * N); // rows touched, not the whole mip chain again and again
+    const img2 = await shot("08b-streamed-delta");
+    const trainable = colourLayer(sweepMap(store, "streaming"), "trainable").rgba;
+    for (const c of next.slice(0, 12)) {
+      const px = pixel(img2, ...Object.values(cellOnPage(st, root.window, N, c % N, Math.floor(c / N))) as [number, number]);
+      for (let k = 0; k < 3; k++) expect(Math.abs(px[k] - trainable[4 * c + k])).toBeLessThanOrEqual(3);
+    }
+    await page.locator("[data-testid=layer]").selectOption("score");
     await page.goto(`${server.url}&sweep=${rootId}`);
     await settled();
   });
