@@ -219,6 +219,9 @@ async function main(): Promise<void> {
     }
     frameTimes.push(...(await drawing));
     store.close();
+    const patched = await page.evaluate(() => ((globalThis as any).__fractalPerf.patchTexels.root ?? 0) as number);
+    console.log(`  ingest -> drawn per tile: ${latencies.map((l) => (l / 1000).toFixed(1)).join(", ")} s; texels re-uploaded by `
+      + `partial updates: ${patched} (${(patched / (N * N)).toFixed(2)}x the level-0 texture)`);
     console.log(`streaming ${STREAM_TILE} cells/s into the ${N}x${N} sweep on screen: ingest -> drawn p50 ${ms(pct(latencies, 0.5))} `
       + `max ${ms(Math.max(...latencies))} (includes the server's 500 ms change poll); frame intervals meanwhile p50 ${ms(pct(frameTimes, 0.5))} `
       + `p95 ${ms(pct(frameTimes, 0.95))} max ${ms(Math.max(...frameTimes))}`);
