@@ -65,8 +65,12 @@ export function fractalDimension(mask: Mask, sizes = logSpacedSizes(mask)): Dime
   return { dimension: median(localSlopes), method: "median-local-slope", sizes, counts, localSlopes };
 }
 
-/** The seed project's estimator: least-squares slope of log N vs log s over sizes 2..32. */
-export function fractalDimensionLeastSquares(mask: Mask, sizes = [2, 4, 8, 16, 32]): DimensionEstimate {
+/** The seed project's estimator: least-squares slope of log N vs log s over sizes 2..32 (those that fit
+ *  in the edge map: a 24x24 map is measured over 2..16). */
+export function fractalDimensionLeastSquares(
+  mask: Mask,
+  sizes = [2, 4, 8, 16, 32].filter((s) => s <= Math.min(mask.width, mask.height) - 1),
+): DimensionEstimate {
   const { counts, localSlopes } = countAndSlopes(mask, sizes);
   const xs = sizes.map(Math.log);
   const ys = counts.map(Math.log);
@@ -95,7 +99,8 @@ function countAndSlopes(mask: Mask, sizes: readonly number[]) {
   }
   const localSlopes: number[] = [];
   for (let i = 1; i < sizes.length; i++) {
-    localSlopes.push(-(Math.log(counts[i]) - Math.log(counts[i - 1])) / (Math.log(sizes[i]) - Math.log(sizes[i - 1])));
+    // 0 - x rather than -x: a flat step is +0, not -0 (which JSON transports turn into 0 and tests then miss).
+    localSlopes.push(0 - (Math.log(counts[i]) - Math.log(counts[i - 1])) / (Math.log(sizes[i]) - Math.log(sizes[i - 1])));
   }
   return { counts, localSlopes };
 }

@@ -162,7 +162,9 @@ export function MapView() {
   // Keyboard: arrows / WASD pan, +/- zoom about the centre, 0 home, [ and ] (or Alt+arrows) through history.
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      if ((e.target as HTMLElement).closest("input, textarea, select, dialog")) return;
+      // Only where keys type text or pick options; a focused checkbox or button keeps the map's keys.
+      const t = e.target as HTMLElement;
+      if (t.closest("textarea, select, dialog") || (t.matches("input") && !["checkbox", "radio", "button"].includes((t as HTMLInputElement).type))) return;
       const { view, viewport: vp, mode } = useUi.getState();
       if (!view || mode !== "map") return;
       const step = 0.1;

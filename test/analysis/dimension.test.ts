@@ -105,3 +105,20 @@ describe("box-counting fractal dimension", () => {
     expect(() => fractalDimension(m)).toThrow(/no boundary/);
   });
 });
+
+describe("small maps and signs", () => {
+  it("measures a 24x24 map with the least-squares fit over the sizes that fit", () => {
+    const m = maskFrom((x, y) => y < 0.37 * x + 6, 24);
+    const est = fractalDimensionLeastSquares(m);
+    expect(est.sizes).toEqual([2, 4, 8, 16]);
+    expect(Number.isFinite(est.dimension)).toBe(true);
+  });
+
+  it("reports a flat step as +0, never -0", () => {
+    // A checkerboard is boundary everywhere; on its 63-wide edge map sizes 22 and 31 both tile 2x2 boxes.
+    const m = maskFrom((x, y) => (x + y) % 2 === 0, 64);
+    const est = fractalDimension(m, [22, 31]);
+    expect(est.counts[0]).toBe(est.counts[1]);
+    expect(Object.is(est.localSlopes[0], 0)).toBe(true);
+  });
+});
