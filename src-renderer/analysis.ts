@@ -49,17 +49,40 @@ export function setAnalysisOptions(patch: Partial<Pick<AnalysisState, "layer" | 
 }
 
 /** Refetch when the focused sweep changes or gains results. Returns the unsubscribe. */
+/** While results stream into the focused sweep, the analysis (box counting over the whole map: seconds on a
+ *  4096^2 map, during which the server serves nothing else) is refreshed at most this often. */
+const STREAMING_REFRESH_MS = 10_000;
+
 export function followFocus(): () => void {
   const key = (st: ReturnType<typeof useUi.getState>) => {
     const s = st.focusId ? st.sweeps[st.focusId] : undefined;
-    return s ? `${s.id}|${s.doneCells}|${s.status}` : "";
+    return s ? { id: s.id, done: s.doneCells, status: s.status } : null;
   };
   let last = key(useUi.getState());
-  if (last) void refreshAnalysis();
-  return useUi.subscribe((st) => {
+  let lastFetch = 0;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const refresh = () => {
+    timer = null;
+    lastFetch = Date.now();
+    void refreshAnalysis();
+  };
+  if (last) refresh();
+  const unsubscribe = useUi.subscribe((st) => {
     const k = key(st);
-    if (k !== last) { last = k; void refreshAnalysis(); }
+    if (k?.id === last?.id && k?.done === last?.done && k?.status === last?.status) return;
+    const onlyMoreCells = k !== null && last !== null && k.id === last.id && k.status === last.status;
+    last = k;
+    if (!onlyMoreCells) { // another sweep, or a status change (the end of a sweep): at once
+      if (timer) clearTimeout(timer);
+      refresh();
+    } else if (!timer) {
+      timer = setTimeout(refresh, Math.max(0, lastFetch + STREAMING_REFRESH_MS - Date.now()));
+    }
   });
+  return () => {
+    unsubscribe();
+    if (timer) clearTimeout(timer);
+  };
 }
 
 /**
