@@ -7,6 +7,7 @@
 // Coordinates are "axis units": log10 of the hyperparameter on a log axis, the value itself on a linear one.
 // Cells are row-major (index = iy * nx + ix), iy = 0 at the low end of y.
 
+import type { PowerLaw } from "../analysis/rules";
 import type { CostEstimate } from "../core/cost";
 import type { Window } from "../core/grid";
 import type { Spec } from "../core/spec";
@@ -201,21 +202,8 @@ export interface DimensionFit {
   localSlopes: number[];
 }
 
-/** Power law max_x = 10^intercept * y^exponent through the per-row edge (analysis/rules.ts PowerLaw). */
-export interface EdgePowerLaw {
-  exponent: number;
-  intercept: number;
-  exponentCI: [number, number];
-  exponentStdErr: number;
-  r2: number;
-  n: number;
-  excluded: number;
-  edge: "contiguous" | "any";
-  xParam: string;
-  yParam: string;
-  /** The fitted law in axis units over the sweep's y range, to draw over the map. */
-  curve: [number, number][];
-}
+/** Power law max_x = 10^intercept * y^exponent through the per-row edge, with the curve to draw over the map. */
+export type EdgePowerLaw = PowerLaw;
 
 /**
  * Fractal dimension and edge of stability of one sweep (src-main/analysis over the store). Coordinates are axis
