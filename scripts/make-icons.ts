@@ -10,7 +10,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { colourLayer } from "../src-main/analysis/colour";
 import { encodePng } from "../src-main/analysis/png";
-import { sweepMap } from "../src-main/cli/export";
+import { sweepMap } from "../src-main/core/sweep-maps";
 import { openStore } from "../src-main/core/store";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");

@@ -3,8 +3,7 @@
 
 import { boundaryPolylines } from "../analysis/boundary";
 import { analyse, dimensionSvg } from "../analysis/report";
-import { zoomPath } from "../cli/analyse";
-import { sweepMap } from "../cli/export";
+import { sweepMap, zoomPath } from "../core/sweep-maps";
 import type { Store } from "../core/store";
 import type { DimensionEstimate } from "../analysis/dimension";
 import type { Outcome } from "../analysis/report";

@@ -8,7 +8,7 @@ import { readMaskFile, sequenceDimension } from "../analysis/mask";
 import { analyse, writeReport, writeZoomAnimation } from "../analysis/report";
 import type { Store } from "../core/store";
 import { UsageError } from "./errors";
-import { sweepMap } from "./export";
+import { sweepMap, zoomPath } from "../core/sweep-maps";
 
 
 const LAYERS: readonly BinaryLayer[] = ["trainable", "stable"];
@@ -17,18 +17,6 @@ function layerArg(v: string | undefined): BinaryLayer {
   const layer = (v ?? "trainable") as BinaryLayer;
   if (!LAYERS.includes(layer)) throw new UsageError(`--layer must be trainable or stable, got ${JSON.stringify(v)}`);
   return layer;
-}
-
-/** The zoom path ending at `sweepId`: its ancestors, root first, then the sweep itself. */
-export function zoomPath(store: Store, sweepId: string): string[] {
-  const path: string[] = [];
-  for (let id: string | null = sweepId; id !== null; ) {
-    const s = store.sweep(id);
-    if (!s) throw new UsageError(`unknown sweep ${id} in ${store.path}; \`fractal-llm sweeps\` lists them`, 1);
-    path.unshift(id);
-    id = s.parent_id;
-  }
-  return path;
 }
 
 function mapsFor(store: Store, sweepId: string, sequence: boolean): SweepMap[] {

@@ -5,9 +5,9 @@
 import { closeSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { layerPng } from "../analysis/report";
 import type { ColourLayer } from "../analysis/colour";
-import type { SweepMap } from "../analysis/map";
 import { axisValue } from "../core/grid";
 import type { Store } from "../core/store";
+import { sweepMap } from "../core/sweep-maps";
 import type { Numeric } from "../core/tiles";
 
 export type ExportFormat = "csv" | "json" | "png";
@@ -15,22 +15,6 @@ export type ExportFormat = "csv" | "json" | "png";
 /** CSV columns after ix,iy,x,y; fields the sweep did not record are left empty. */
 export const CSV_FIELDS = ["trainable", "stable", "score", "first_loss", "final_loss", "divergence_step", "heldout_loss",
   "ood_loss", "wall_time", "flops"];
-
-/** The map as the analysis and display code take it (SweepMap, float64 layers). */
-export function sweepMap(store: Store, sweepId: string): SweepMap {
-  const s = store.sweep(sweepId)!;
-  const fields = store.fields(sweepId);
-  const f64 = (name: string) => (fields[name] ? Float64Array.from(store.loadField(sweepId, name)) : new Float64Array(s.cells).fill(NaN));
-  const u8 = (name: string) => (fields[name] ? Uint8Array.from(store.loadField(sweepId, name)) : new Uint8Array(s.cells));
-  const { x, y } = s.spec.axes;
-  return {
-    nx: s.nx, ny: s.ny,
-    x: { param: x.param, scale: x.scale, range: [s.window.x0, s.window.x1] },
-    y: { param: y.param, scale: y.scale, range: [s.window.y0, s.window.y1] },
-    trainable: u8("trainable"), stable: u8("stable"), score: f64("score"), finalLoss: f64("final_loss"),
-    heldoutLoss: f64("heldout_loss"), done: store.loadDone(sweepId),
-  };
-}
 
 /** Write the export; returns the number of cells with results. */
 export function exportSweep(store: Store, sweepId: string, format: ExportFormat, out: string, opts: { layer?: string } = {}): number {

@@ -1,0 +1,33 @@
+// A sweep as the analysis and display code take it: a SweepMap read from the store, and the zoom path (a sweep's
+// ancestors, root first) for sequence analyses. Shared by the CLI, the API service and the tests.
+
+import type { SweepMap } from "../analysis/map";
+import { StoreError, type Store } from "./store";
+
+/** The map as the analysis and display code take it (SweepMap, float64 layers). */
+export function sweepMap(store: Store, sweepId: string): SweepMap {
+  const s = store.sweep(sweepId)!;
+  const fields = store.fields(sweepId);
+  const f64 = (name: string) => (fields[name] ? Float64Array.from(store.loadField(sweepId, name)) : new Float64Array(s.cells).fill(NaN));
+  const u8 = (name: string) => (fields[name] ? Uint8Array.from(store.loadField(sweepId, name)) : new Uint8Array(s.cells));
+  const { x, y } = s.spec.axes;
+  return {
+    nx: s.nx, ny: s.ny,
+    x: { param: x.param, scale: x.scale, range: [s.window.x0, s.window.x1] },
+    y: { param: y.param, scale: y.scale, range: [s.window.y0, s.window.y1] },
+    trainable: u8("trainable"), stable: u8("stable"), score: f64("score"), finalLoss: f64("final_loss"),
+    heldoutLoss: f64("heldout_loss"), done: store.loadDone(sweepId),
+  };
+}
+
+/** The zoom path ending at `sweepId`: its ancestors, root first, then the sweep itself. */
+export function zoomPath(store: Store, sweepId: string): string[] {
+  const path: string[] = [];
+  for (let id: string | null = sweepId; id !== null; ) {
+    const s = store.sweep(id);
+    if (!s) throw new StoreError(`unknown sweep ${id} in ${store.path}; \`fractal-llm sweeps\` lists them`);
+    path.unshift(id);
+    id = s.parent_id;
+  }
+  return path;
+}
