@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { fractalDimension, fractalDimensionLeastSquares, type DimensionEstimate, type Mask } from "../analysis/dimension";
 import { layerMask, type BinaryLayer, type SweepMap } from "../analysis/map";
 import { readMaskFile, sequenceDimension } from "../analysis/mask";
+import { earlyWarning, type CellTrace, type Confusion } from "../analysis/earlywarning";
 import { analyse, writeReport, writeZoomAnimation } from "../analysis/report";
 import type { Store } from "../core/store";
 import { UsageError } from "./errors";
@@ -86,12 +87,14 @@ function printSequence(maps: SweepMap[], layer: BinaryLayer, json: boolean): num
   return 0;
 }
 
-/** `report --sweep ID [--sequence] --format md|html --out DIR [--layer] [--title T]` */
+/** `report --sweep ID [--sequence] --format md|html --out DIR [--layer] [--title T] [--compare ID,ID...]`; --compare
+ *  adds the power-law comparison with other models' sweeps of the same two params. */
 export function cmdReport(argv: string[], openDb: (path: string | undefined) => Store): number {
   const { values: o } = parseArgs({
     args: argv,
     options: { sweep: { type: "string" }, sequence: { type: "boolean" }, format: { type: "string" }, out: { type: "string" },
-      layer: { type: "string" }, title: { type: "string" }, inline: { type: "boolean" }, db: { type: "string" } },
+      layer: { type: "string" }, title: { type: "string" }, inline: { type: "boolean" }, compare: { type: "string" },
+      db: { type: "string" } },
   });
   if (!o.sweep || !o.out) throw new UsageError("report needs --sweep ID --out DIR [--format md|html]");
   const format = (o.format ?? "html") as "md" | "html";
@@ -100,7 +103,13 @@ export function cmdReport(argv: string[], openDb: (path: string | undefined) => 
   try {
     const maps = mapsFor(store, o.sweep, o.sequence ?? false);
     const title = o.title ?? store.sweep(o.sweep)!.name;
-    const written = writeReport(o.out, analyse(maps, { title, layer: layerArg(o.layer) }), format, { inline: o.inline ?? false });
+    const compare = (o.compare ? o.compare.split(",") : []).map((id) => {
+      const other = store.sweep(id);
+      if (!other) throw new UsageError(`--compare: unknown sweep ${id} in ${store.path}; \`fractal-llm sweeps\` lists them`, 1);
+      return { label: `${other.name} (${id})`, map: sweepMap(store, id) };
+    });
+    const data = analyse(maps, { title, layer: layerArg(o.layer), compare, label: `${store.sweep(o.sweep)!.name} (${o.sweep})` });
+    const written = writeReport(o.out, data, format, { inline: o.inline ?? false });
     process.stderr.write(`wrote ${written.join(", ")}\n`);
     return 0;
   } finally {
@@ -127,6 +136,57 @@ export function cmdAnimate(argv: string[], openDb: (path: string | undefined) =>
     if (maps.length < 2) throw new UsageError(`sweep ${o.sweep} has no parent: an animation zooms from a parent into its zoom sweeps`);
     const written = writeZoomAnimation(o.out, maps, { framesPerLevel: num(o.frames, "frames"), width: num(o.width, "width") });
     process.stderr.write(`wrote ${written.length} frames to ${o.out}\n`);
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+/** `early-warning --sweep ID [--fraction K] [--grad-growth G] [--loss-spike S] [--layer trainable|stable] [--json]`:
+ *  did grad-norm growth or loss spikes in the first K of training predict which cells end up diverged? */
+export function cmdEarlyWarning(argv: string[], openDb: (path: string | undefined) => Store): number {
+  const { values: o } = parseArgs({
+    args: argv,
+    options: { sweep: { type: "string" }, fraction: { type: "string" }, "grad-growth": { type: "string" },
+      "loss-spike": { type: "string" }, layer: { type: "string" }, json: { type: "boolean" }, db: { type: "string" } },
+  });
+  if (!o.sweep) throw new UsageError("early-warning needs --sweep ID");
+  const positive = (v: string | undefined, name: string, max = Infinity) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!(n > 0 && n <= max)) throw new UsageError(`--${name} must be a number in (0, ${max}], got ${JSON.stringify(v)}`);
+    return n;
+  };
+  const store = openDb(o.db);
+  try {
+    const sweep = store.sweep(o.sweep);
+    if (!sweep) throw new UsageError(`unknown sweep ${o.sweep} in ${store.path}; \`fractal-llm sweeps\` lists them`, 1);
+    const map = sweepMap(store, o.sweep);
+    const traces: CellTrace[] = [];
+    for (let cell = 0; cell < sweep.cells; cell++) {
+      if (!map.done![cell]) continue;
+      const c = store.curve(o.sweep, cell);
+      if (c) traces.push({ cell, step: c.step, loss: c.loss, gradNorm: c.gradNorm });
+    }
+    if (traces.length === 0) {
+      throw new UsageError(`sweep ${o.sweep} recorded no per-cell curves (its spec has record.curves false, the default above `
+        + '128x128 cells); run it again with "record": {"curves": true} to study early warnings', 1);
+    }
+    // Steps of the whole run: the spec's, or for epoch-based SFT the longest trace's last step.
+    const totalSteps = sweep.spec.train.steps ?? Math.max(...traces.map((t) => t.step[t.step.length - 1]));
+    const r = earlyWarning(map, traces, { totalSteps, fraction: positive(o.fraction, "fraction", 1),
+      gradGrowth: positive(o["grad-growth"], "grad-growth"), lossSpike: positive(o["loss-spike"], "loss-spike"),
+      layer: layerArg(o.layer) });
+    if (o.json) {
+      process.stdout.write(JSON.stringify({ cells: traces.length, horizon: r.horizon, totalSteps, overall: r.overall,
+        gradNorm: r.gradNorm, lossSpike: r.lossSpike }, null, 1) + "\n");
+      return 0;
+    }
+    const pct = (x: number) => (Number.isNaN(x) ? "n/a" : `${(100 * x).toFixed(1)}%`);
+    const line = (name: string, c: Confusion) => `  ${name.padEnd(18)} precision ${pct(c.precision).padStart(6)}  recall ${pct(c.recall).padStart(6)}`
+      + `  (flagged ${c.truePositive + c.falsePositive}, diverged ${c.truePositive + c.falseNegative})`;
+    process.stdout.write(`early warning over the first ${r.horizon} of ${totalSteps} steps, ${traces.length} cells with curves\n`
+      + line("either signal", r.overall) + "\n" + line("grad-norm growth", r.gradNorm) + "\n" + line("loss spike", r.lossSpike) + "\n");
     return 0;
   } finally {
     store.close();

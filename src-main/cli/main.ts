@@ -18,7 +18,7 @@ import { sweepIdFor } from "../core/sweep-id";
 import { type HostRow, openStore, type Store, StoreError } from "../core/store";
 import { FatalAgentError, type Progress, runSweep } from "../core/sweep-runner";
 import type { Transport } from "../core/transport";
-import { cmdAnimate, cmdDimension, cmdReport } from "./analyse";
+import { cmdAnimate, cmdDimension, cmdEarlyWarning, cmdReport } from "./analyse";
 import { UsageError } from "./errors";
 import { exportSweep, type ExportFormat } from "./export";
 
@@ -31,8 +31,9 @@ const USAGE = `fractal-llm: trainability sweeps (Sohl-Dickstein 2024) from the c
   fractal-llm sweeps [--db FILE]
   fractal-llm export --sweep ID --format csv|json|png --out FILE [--layer score|trainable|stable|finalLoss|heldoutLoss] [--db FILE]
   fractal-llm dimension (--sweep ID [--sequence] | --mask FILE) [--layer trainable|stable] [--json] [--db FILE]
-  fractal-llm report --sweep ID [--sequence] [--format html|md] --out DIR [--layer trainable|stable] [--db FILE]
+  fractal-llm report --sweep ID [--sequence] [--format html|md] --out DIR [--layer trainable|stable] [--compare ID,...] [--db FILE]
   fractal-llm animate --sweep ID --out DIR [--frames N] [--width PX] [--db FILE]
+  fractal-llm early-warning --sweep ID [--fraction K] [--grad-growth G] [--loss-spike S] [--layer trainable|stable] [--json]
   fractal-llm web [--db FILE] [--port N] [--no-open] [--python PATH]
   fractal-llm hosts add ALIAS --hostname HOST [--port N] [--user USER] [--python PATH] [--agent-dir DIR]
   fractal-llm hosts list
@@ -64,6 +65,7 @@ export async function main(argv: string[]): Promise<number> {
       case "dimension": return cmdDimension(rest, openDb);
       case "report": return cmdReport(rest, openDb);
       case "animate": return cmdAnimate(rest, openDb);
+      case "early-warning": return cmdEarlyWarning(rest, openDb);
       case "web": return await cmdWeb(rest);
       case undefined: case "help": case "--help": case "-h":
         process.stdout.write(USAGE + "\n");

@@ -16,8 +16,13 @@ const env = { FRACTAL_LLM_DB: db };
 
 /** A tile for every cell of an nx x ny sweep whose trainable cells lie below a tilted straight line. */
 function lineTile(sweep: string, nx: number, ny: number): TileEvent {
+  return edgeTile(sweep, nx, ny, (ix, iy) => iy < 0.37 * ix + 0.3 * ny);
+}
+
+/** A tile for every cell of an nx x ny sweep, trainable where `trains(ix, iy)`. */
+function edgeTile(sweep: string, nx: number, ny: number, trains: (ix: number, iy: number) => boolean): TileEvent {
   const cells = Array.from({ length: nx * ny }, (_, i) => i);
-  const trainable = Uint8Array.from(cells, (c) => ((c / nx) | 0) < 0.37 * (c % nx) + 0.3 * ny ? 1 : 0);
+  const trainable = Uint8Array.from(cells, (c) => (trains(c % nx, (c / nx) | 0) ? 1 : 0));
   const score = Float64Array.from(trainable, (t, c) => (t ? -1 - c / 1e4 : 1 + c / 1e4));
   return {
     seq: 2, type: "tile", sweep, level: 0, count: cells.length,
@@ -96,6 +101,28 @@ describe("fractal-llm report and animate", () => {
     const dim = JSON.parse((await run(["dimension", "--sweep", "child", "--sequence", "--json"], env)).stdout).dimension;
     expect(html).toContain(dim.toFixed(3));
     expect(html).toMatch(/<img[^>]+src="data:image\/png;base64,/);
+  });
+
+  it("compares the edge-of-stability power law with another model's sweep", async () => {
+    const store = openStore(db);
+    // Two "models": the largest trainable x falls with y at different rates (log axes: power laws).
+    for (const [id, slope] of [["model-a", 0.5], ["model-b", 0.25]] as const) {
+      const spec = { ...mlpSpec(64, 64), name: id };
+      store.createSweep({ id, spec, target: "local" });
+      store.ingest(id, "local", [{ seq: 1, type: "sweep", sweep: id, spec, env: {}, cells: 64 * 64 },
+        edgeTile(id, 64, 64, (ix, iy) => ix < 56 - slope * iy), { seq: 3, type: "done", sweep: id, status: "completed", error: null }]);
+    }
+    store.close();
+    const out = join(dir, "compare");
+    const r = await run(["report", "--sweep", "model-a", "--compare", "model-b", "--out", out], env);
+    expect(r.code, r.stderr).toBe(0);
+    const html = readFileSync(join(out, "report.html"), "utf8");
+    expect(html).toContain("<h3>Across models</h3>");
+    expect(html).toContain("model-a (model-a)");
+    expect(html).toContain("model-b (model-b)");
+    const bad = await run(["report", "--sweep", "model-a", "--compare", "nope", "--out", join(dir, "x")], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--compare: unknown sweep nope/);
   });
 
   it("writes zoom animation frames from the parent into its zoom", async () => {

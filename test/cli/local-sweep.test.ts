@@ -39,6 +39,29 @@ function setup(points: number, steps: number) {
   return { dir, home, db: join(dir, "db.sqlite"), env: { FRACTAL_AGENT_HOME: home, FRACTAL_LLM_DB: join(dir, "db.sqlite") } };
 }
 
+describe("fractal-llm early-warning", () => {
+  it("reads a real sweep's curves and scores the early signals against the outcomes the store holds", async () => {
+    const t = setup(8, 50);
+    const r = await run(["sweep", "--spec", join(t.dir, "spec.json"), "--python", PYTHON], t.env);
+    expect(r.code, r.stderr).toBe(0);
+    const id = lastLine(r.stdout);
+    const w = await run(["early-warning", "--sweep", id, "--fraction", "0.2", "--json"], t.env);
+    expect(w.code, w.stderr).toBe(0);
+    const out = JSON.parse(w.stdout);
+    expect(out).toMatchObject({ cells: 64, totalSteps: 50, horizon: 10 });
+    const c = out.overall;
+    expect(c.truePositive + c.falsePositive + c.falseNegative + c.trueNegative).toBe(64);
+    // Every diverged cell is a true positive or a missed one: their sum is the map's untrainable count.
+    const exported = join(t.dir, "ew.csv");
+    expect((await run(["export", "--sweep", id, "--format", "csv", "--out", exported], t.env)).code).toBe(0);
+    const untrainable = readFileSync(exported, "utf8").trim().split("\n").slice(1).filter((l) => l.split(",")[4] === "0").length;
+    expect(c.truePositive + c.falseNegative).toBe(untrainable);
+    expect(untrainable).toBeGreaterThan(0);
+    const text = await run(["early-warning", "--sweep", id], t.env);
+    expect(text.stdout).toMatch(/precision .* recall/);
+  });
+});
+
 describe("fractal-llm sweep --target local", () => {
   it("runs a small MLP sweep on the real agent; CSV, JSON and PNG exports match its journal; zoom runs a child", async () => {
     const t = setup(8, 50);
