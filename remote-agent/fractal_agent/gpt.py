@@ -149,7 +149,20 @@ class Block(nn.Module):
 
 
 class ReplicaWeights:
-    """Checkpoint I/O for a population model, whose every parameter has a leading replica dim K."""
+    """Checkpoint I/O and token lookup for a population model, whose every parameter has a leading
+    replica dim K (the model has self.K and a self.cfg with vocab_size, n_embd and block_size)."""
+
+    def token_embeddings(self, idx, table):
+        """idx (K, B, T) int64 -> (K, B, T, n_embd) rows of the (K, V, C) `table`, each replica its own."""
+        K, B, T = idx.shape
+        cfg = self.cfg
+        if K != self.K:
+            raise ValueError(f"input has {K} replicas, model has {self.K}")
+        if T > cfg.block_size:
+            raise ValueError(f"sequence length {T} exceeds block_size {cfg.block_size}")
+        # one embedding table of K*V rows: replica k's token t is row k*V + t
+        offsets = (torch.arange(K, device=idx.device) * cfg.vocab_size).view(K, 1, 1)
+        return F.embedding(idx + offsets, table.reshape(K * cfg.vocab_size, cfg.n_embd))
 
     def single_state_dict(self, k=0):
         """Replica k's weights with plain names and no replica dim (the checkpoint format)."""
@@ -219,14 +232,7 @@ class GPT(ReplicaWeights, nn.Module):
         """idx (K, B, T) int64 -> logits (K, B, T, V)."""
         K, B, T = idx.shape
         cfg = self.cfg
-        if K != self.K:
-            raise ValueError(f"input has {K} replicas, model has {self.K}")
-        if T > cfg.block_size:
-            raise ValueError(f"sequence length {T} exceeds block_size {cfg.block_size}")
-        # one embedding table of K*V rows: replica k's token t is row k*V + t
-        offsets = (torch.arange(K, device=idx.device) * cfg.vocab_size).view(K, 1, 1)
-        tok = F.embedding(idx + offsets, self.wte.reshape(K * cfg.vocab_size, cfg.n_embd))
-        x = tok + self.wpe[:, None, :T, :]
+        x = self.token_embeddings(idx, self.wte) + self.wpe[:, None, :T, :]
         for block in self.h:
             x = block(x)
         x = self.ln_f(x)

@@ -233,12 +233,7 @@ class RopeGPT(ReplicaWeights, nn.Module):
     def forward(self, idx):
         K, B, T = idx.shape
         cfg = self.cfg
-        if K != self.K:
-            raise ValueError(f"input has {K} replicas, model has {self.K}")
-        if T > cfg.block_size:
-            raise ValueError(f"sequence length {T} exceeds block_size {cfg.block_size}")
-        offsets = (torch.arange(K, device=idx.device) * cfg.vocab_size).view(K, 1, 1)
-        x = F.embedding(idx + offsets, self.embed_tokens.reshape(K * cfg.vocab_size, cfg.n_embd))
+        x = self.token_embeddings(idx, self.embed_tokens)
         if cfg.embed_norm:
             x = rms_norm(x, cfg.norm_eps)
         cos, sin = rope_tables(T, cfg.head_dim, cfg.rope_theta, idx.device)
