@@ -70,3 +70,15 @@ def test_coarse_to_fine_covers_every_cell_once_with_a_preview_first(nx, ny):
         # The preview spans the whole map, not one corner.
         assert ix.max() >= nx // 2 and iy.max() >= min(ny - 1, ny // 2)
         assert len(first) <= (nx * ny) // 8
+
+
+EXAMPLES = sorted((FIXTURES.parents[2] / "resources" / "examples").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_shipped_example_specs_are_valid(path):
+    assert S.validate(json.loads(path.read_text()))["name"]
+
+
+def test_there_are_shipped_examples():
+    assert EXAMPLES, "resources/examples/ holds the README's first-sweep spec"
