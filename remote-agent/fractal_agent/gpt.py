@@ -23,8 +23,23 @@ import torch.nn.functional as F
 GROUPS = ("attn", "mlp", "embed", "unembed", "norm")
 
 
+class ConfigDict:
+    """JSON round trip for a config dataclass (config.json of a checkpoint); unknown keys are refused."""
+
+    def to_dict(self):
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d):
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"{cls.__name__}: unknown fields {sorted(unknown)}; allowed: {sorted(known)}")
+        return cls(**d)
+
+
 @dataclass
-class GPTConfig:
+class GPTConfig(ConfigDict):
     n_layer: int = 2
     n_head: int = 2
     n_embd: int = 64
@@ -53,16 +68,6 @@ class GPTConfig:
             n_matmul -= self.vocab_size * self.n_embd
         return 6 * n_matmul + 12 * self.n_layer * self.n_embd * seq_len
 
-    def to_dict(self):
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d):
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"GPTConfig: unknown fields {sorted(unknown)}; allowed: {sorted(known)}")
-        return cls(**d)
 
 
 # Named shapes. "tiny" is the ~100K-parameter 2-layer model of arXiv:2501.04286's scale.

@@ -22,20 +22,20 @@ Parameter names (HF Llama's minus the "model." prefix; nanochat's are renamed on
   lm_head (V, C)                                        group unembed (absent when tied)
 """
 import math
-from dataclasses import dataclass, asdict, fields
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .gpt import ReplicaWeights
+from .gpt import ConfigDict, ReplicaWeights
 
 GROUPS = ("attn", "mlp", "embed", "unembed", "norm")
 _HAS_SDPA = hasattr(F, "scaled_dot_product_attention")
 
 
 @dataclass
-class RopeConfig:
+class RopeConfig(ConfigDict):
     n_layer: int = 2
     n_head: int = 4
     n_kv_head: int = 2
@@ -82,16 +82,6 @@ class RopeConfig:
         n_matmul = self.num_params() - (0 if self.tie_embeddings else self.vocab_size * self.n_embd)
         return 6 * n_matmul + 12 * self.n_layer * self.n_embd * seq_len
 
-    def to_dict(self):
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d):
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"RopeConfig: unknown fields {sorted(unknown)}; allowed: {sorted(known)}")
-        return cls(**d)
 
 
 def rms_norm(x, eps):

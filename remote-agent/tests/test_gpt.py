@@ -115,3 +115,13 @@ def test_flops_per_token_counts_matmuls_and_attention():
     assert cfg.flops_per_token(1024) == 6 * n_matmul + 12 * cfg.n_layer * cfg.n_embd * 1024
     assert cfg.flops_per_token(1024) - cfg.flops_per_token(512) == 12 * 12 * 768 * 512
     assert math.isclose(cfg.flops_per_token(1024) / 1e9, 0.8, rel_tol=0.1)  # ~0.8 GFLOP/token (nanoGPT)
+
+
+def test_configs_round_trip_and_refuse_unknown_keys():
+    from fractal_agent.gpt import GPTConfig
+    from fractal_agent.llama import RopeConfig
+    for cls in (GPTConfig, RopeConfig):
+        cfg = cls()
+        assert cls.from_dict(cfg.to_dict()) == cfg
+        with pytest.raises(ValueError, match=rf"{cls.__name__}: unknown fields \['n_ctx'\]"):
+            cls.from_dict({**cfg.to_dict(), "n_ctx": 8})
