@@ -4,7 +4,7 @@
 
 import { closeSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { layerPng } from "../analysis/report";
-import type { ColourLayer } from "../analysis/colour";
+import { COLOUR_LAYERS, type ColourLayer } from "../analysis/colour";
 import { axisValue } from "../core/grid";
 import type { Store } from "../core/store";
 import { sweepMap } from "../core/sweep-maps";
@@ -36,10 +36,8 @@ function countDone(done: Uint8Array): number {
   return n;
 }
 
-const LAYERS: readonly ColourLayer[] = ["score", "trainable", "stable", "finalLoss", "heldoutLoss"];
-
 function writePng(store: Store, sweepId: string, path: string, layer: string): number {
-  if (!(LAYERS as readonly string[]).includes(layer)) throw new Error(`--layer must be one of ${LAYERS.join(", ")}, got ${JSON.stringify(layer)}`);
+  if (!(COLOUR_LAYERS as readonly string[]).includes(layer)) throw new Error(`--layer must be one of ${COLOUR_LAYERS.join(", ")}, got ${JSON.stringify(layer)}`);
   const map = sweepMap(store, sweepId);
   const fd = openSync(path, "w");
   try {
