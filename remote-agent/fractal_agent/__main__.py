@@ -13,10 +13,11 @@ import time
 DEFAULT_IDLE_TIMEOUT = 3600.0  # seconds a daemon lingers with no sweep and no client
 
 def _spec_from_file(path):
-    """Read and validate a spec file; exits 2 with "spec error: <field>: <message>" on bad input."""
+    """Read and validate a spec file ("-": standard input, so a client needs no file on the node);
+    exits 2 with "spec error: <field>: <message>" on bad input."""
     from .spec import SpecError, validate
     try:
-        text = pathlib.Path(path).read_text()
+        text = sys.stdin.read() if path == "-" else pathlib.Path(path).read_text()
     except OSError as e:
         sys.exit(_fail(f"error: cannot read spec file {path}: {e.strerror}", 2))
     try:
@@ -81,10 +82,13 @@ def cmd_samples(args):
         return _fail(f"error: samples need a language model sweep (model.family gpt), not {spec['model']['family']}", 2)
     if not 0 <= args.cell < cell_count(spec):
         return _fail(f"error: --cell must be in 0..{cell_count(spec) - 1} (row-major: iy * nx + ix), got {args.cell}", 2)
+    if args.prompt is None and spec["data"]["heldout"] == 0:
+        return _fail("error: give --prompt (repeatable): the sweep holds out no conversations to take prompts from "
+                     "(data.heldout is 0)", 2)
     import torch
     from .samples import cell_samples
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    print(json.dumps(cell_samples(spec, args.cell, args.prompt, device, args.max_new_tokens)))
+    print(json.dumps(cell_samples(spec, args.cell, args.prompt, device, args.max_new_tokens, args.heldout)))
     return 0
 
 
@@ -201,9 +205,11 @@ def main(argv=None):
                    help="most cells trained together in one chunk (default: the trainer's maximum)")
 
     p = sub.add_parser("samples", help="re-run one SFT cell; print base and fine-tuned answers to prompts as JSON")
-    p.add_argument("spec")
+    p.add_argument("spec", help="spec file, or - to read it from standard input")
     p.add_argument("--cell", type=int, required=True, help="cell index, row-major (iy * nx + ix)")
-    p.add_argument("--prompt", action="append", required=True, help="a user message to answer (repeatable)")
+    p.add_argument("--prompt", action="append", help="a user message to answer (repeatable; default: held-out prompts)")
+    p.add_argument("--heldout", type=positive_int, default=3,
+                   help="without --prompt: answer the first N held-out conversations (default %(default)s)")
     p.add_argument("--max-new-tokens", type=positive_int, default=64)
     p.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda when a GPU is visible, else cpu")
 

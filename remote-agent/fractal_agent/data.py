@@ -81,13 +81,19 @@ def check_conversation(conv, where):
         raise ValueError(f"{where}: the conversation must end with an assistant turn (nothing to learn otherwise)")
 
 
+def merge_system(msgs):
+    """The messages with a leading system message joined to the first user turn (as nanochat does)."""
+    msgs = list(msgs)
+    if msgs and msgs[0]["role"] == "system":
+        msgs = [{"role": "user", "content": msgs[0]["content"] + "\n\n" + msgs[1]["content"]}] + msgs[2:]
+    return msgs
+
+
 def render(conv):
     """(ids, mask): token ids of one conversation and a same-length 0/1 list, 1 where the token is
     one the model is trained to predict (assistant reply bytes and their closing <|end|>).
     A system message is prepended to the first user message, as nanochat does."""
-    msgs = list(conv["messages"])
-    if msgs[0]["role"] == "system":
-        msgs = [{"role": "user", "content": msgs[0]["content"] + "\n\n" + msgs[1]["content"]}] + msgs[2:]
+    msgs = merge_system(conv["messages"])
     ids, mask = [], []
     for m in msgs:
         body = encode(m["content"]) + [END]

@@ -175,13 +175,6 @@ class ByteChatTokenizer:
         return ids[:-1]  # drop the empty reply's <|end|>, keep <|assistant|>
 
 
-def _merge_system(msgs):
-    msgs = list(msgs)
-    if msgs and msgs[0]["role"] == "system":
-        msgs = [{"role": "user", "content": msgs[0]["content"] + "\n\n" + msgs[1]["content"]}] + msgs[2:]
-    return msgs
-
-
 class GPT2ChatTokenizer:
     """Plain-text role markers (see the module docstring) over a byte-level BPE."""
     name = "gpt2"
@@ -204,7 +197,7 @@ class GPT2ChatTokenizer:
 
     def render(self, conv):
         ids, mask = [], []
-        for m in _merge_system(conv["messages"]):
+        for m in D.merge_system(conv["messages"]):
             if m["role"] == "user":
                 part = self.encode(f"User: {m['content']}\n\nAssistant:")
                 ids += part
@@ -244,7 +237,7 @@ class NanochatTokenizer:
 
     def render(self, conv):
         ids, mask = [self.bos], [0]
-        for m in _merge_system(conv["messages"]):
+        for m in D.merge_system(conv["messages"]):
             body = self.encode(m["content"])
             if m["role"] == "user":
                 part = [self.user_start] + body + [self.user_end]

@@ -58,3 +58,33 @@ def test_greedy_is_the_argmax_and_stops_at_the_end_token():
             out[..., ByteChatTokenizer.stop_id] = 1.0
             return out
     assert SM.greedy(EndsAtOnce(), tok, ids, 5) == []
+
+
+def test_heldout_prompts_are_the_held_out_conversations_with_their_replies():
+    from fractal_agent import data as D
+    raw = {**SPEC, "data": {**SPEC["data"], "dataset": "synthetic:copy,reverse", "heldout": 4}}
+    spec = validate(raw)
+    _, held = D.load_split("synthetic:copy,reverse", 32, 4, 0)
+    pairs = SM.heldout_prompts(spec, 2)
+    assert pairs == [(c["messages"][0]["content"], c["messages"][1]["content"]) for c in held[:2]]
+    out = SM.cell_samples(spec, 1, None, max_new_tokens=6, heldout=2)
+    assert [(s["prompt"], s["reference"]) for s in out["samples"]] == pairs
+    assert out["max_new_tokens"] == 6
+    assert SM.heldout_prompts(spec, 10) == SM.heldout_prompts(spec, 4)  # at most data.heldout of them
+    spec_none = validate({**SPEC, "data": {**SPEC["data"], "heldout": 0}})
+    try:
+        SM.heldout_prompts(spec_none, 2)
+    except ValueError as e:
+        assert "data.heldout is 0" in str(e)
+    else:
+        raise AssertionError("no held-out conversations must be refused")
+
+
+def test_a_system_message_joins_the_first_user_turn_of_a_held_out_prompt(tmp_path):
+    from fractal_agent import data as D
+    convs = [{"messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": f"q{i}"},
+                           {"role": "assistant", "content": f"a{i}"}]} for i in range(6)]
+    D.write_jsonl(tmp_path / "chat.jsonl", convs)
+    spec = validate({**SPEC, "data": {**SPEC["data"], "dataset": f"jsonl:{tmp_path / 'chat.jsonl'}", "size": 4,
+                                      "heldout": 2}})
+    assert SM.heldout_prompts(spec, 2) == [("be brief\n\nq0", "a0"), ("be brief\n\nq1", "a1")]

@@ -38,3 +38,22 @@ def test_samples_refuse_a_cell_outside_the_map(tmp_path):
     spec.write_text(json.dumps(GPT_SPEC))
     r = agent("samples", spec, "--cell", 2, "--prompt", "x")
     assert r.returncode == 2 and "--cell must be in 0..1" in r.stderr
+
+
+def test_samples_read_the_spec_from_stdin_and_default_to_held_out_prompts(tmp_path):
+    from fractal_agent import data as D
+    r = subprocess.run([PYTHON, "-m", "fractal_agent", "samples", "-", "--cell", "0", "--heldout", "2",
+                        "--max-new-tokens", "3"], input=json.dumps(GPT_SPEC), env=agent_env(),
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    _, held = D.load_split(GPT_SPEC["data"]["dataset"], 0, 2, 0)
+    assert [(s["prompt"], s["reference"]) for s in out["samples"]] == \
+        [(c["messages"][0]["content"], c["messages"][1]["content"]) for c in held]
+
+
+def test_samples_without_prompts_or_held_out_set_are_refused(tmp_path):
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({**GPT_SPEC, "data": {**GPT_SPEC["data"], "heldout": 0}}))
+    r = agent("samples", spec, "--cell", 0)
+    assert r.returncode == 2 and "give --prompt" in r.stderr and "data.heldout is 0" in r.stderr
