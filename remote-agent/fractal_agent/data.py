@@ -12,6 +12,7 @@ conversation followed by the next <|user|> is the document boundary.
 Datasets (spec data.dataset / data.ood):
     synthetic[:fam1,fam2]  deterministic generated chats, families listed in FAMILIES (default all)
     jsonl:<path>           one {"messages": [{"role": "user"|"assistant"|"system", "content": str}]} per line
+                           (a leading ~ is expanded)
     smoltalk[:subset]      HuggingFaceTB/smoltalk through the `datasets` package (if installed)
     smol-smoltalk          HuggingFaceTB/smol-smoltalk (SmolTalk filtered for small models), the same way
 Every dataset is an ordered stream of conversations. The held-out split is the first `heldout`
@@ -21,6 +22,7 @@ duplicate conversations.
 """
 import importlib.util
 import json
+import os
 import random
 
 import torch
@@ -226,7 +228,9 @@ def parse_families(dataset):
 
 
 def read_jsonl(path):
-    """Conversations of a SmolTalk-style JSONL file (blank lines skipped); errors name path:line."""
+    """Conversations of a SmolTalk-style JSONL file (blank lines skipped); errors name path:line.
+    A leading ~ is the agent's home: the app uploads laptop files to ~/.fractal-llm/data/ on a node."""
+    path = os.path.expanduser(path)
     out = []
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):

@@ -21,9 +21,11 @@ A tokenizer's `prefix` (nanochat's <|bos|>) is put before every context; an empt
 the stop token (the harness uses the end-of-text token).
 
 Data: spec entries "task:n" use the first n rows of the task's evaluation split (the whole split
-without ":n"). Rows come from <dir>/<task>.jsonl, dir = $FRACTAL_AGENT_EVALS or <resources>/evals,
-one row per line in the Hugging Face dataset's own fields (the sources below); else from the
-`datasets` package when it is installed (and has the data cached: GPU nodes are offline).
+without ":n"). Rows come from <dir>/<task>.jsonl, one row per line in the Hugging Face dataset's own
+fields (the sources below). dir is the spec's data.evals_dir when set (~ expanded; the file must be
+there: the app uploads laptop eval files to a content-addressed ~/.fractal-llm/evals/<hash>/);
+otherwise $FRACTAL_AGENT_EVALS or <resources>/evals, and when the file is not there either, the
+`datasets` package if it is installed (and has the data cached: GPU nodes are offline).
 """
 import importlib.util
 import json
@@ -98,10 +100,15 @@ def evals_dir():
     return resources_dir() / "evals"
 
 
-def load_items(entry):
-    """(task, items) for a data.evals entry."""
+def load_items(entry, directory=None):
+    """(task, items) for a data.evals entry; `directory` is the spec's data.evals_dir (None: the
+    default lookup, see the module docstring)."""
     task, n = parse_eval(entry)
-    path = evals_dir() / f"{task}.jsonl"
+    path = (Path(os.path.expanduser(directory)) if directory is not None else evals_dir()) / f"{task}.jsonl"
+    if directory is not None and not path.is_file():
+        raise FileNotFoundError(f"data.evals {entry!r}: no {path} (data.evals_dir is {directory!r}); "
+                                f"put the {TASKS[task][0]} {TASKS[task][2]} split there as {task}.jsonl, "
+                                f"or drop data.evals_dir to use the agent's default lookup")
     if path.is_file():
         rows = []
         with open(path, encoding="utf-8") as f:

@@ -103,13 +103,15 @@ def build_model(model_spec, K, device, dtype):
     return build(model_spec, K, device, dtype)[0]
 
 
-def _eval_items(entry):
-    return _eval_items_in(entry, str(E.evals_dir()))
+def _eval_items(entry, spec_dir):
+    """(task, items) of a data.evals entry; spec_dir is the spec's data.evals_dir (None: default lookup;
+    callers use data_spec.get: a sweep journalled before the field existed resumes with its old spec)."""
+    return _eval_items_in(entry, spec_dir, str(E.evals_dir()))
 
 
 @lru_cache(maxsize=8)
-def _eval_items_in(entry, directory):  # keyed by the directory too: FRACTAL_AGENT_EVALS may change
-    return E.load_items(entry)
+def _eval_items_in(entry, spec_dir, default_dir):  # keyed by the default too: FRACTAL_AGENT_EVALS may change
+    return E.load_items(entry, spec_dir)
 
 
 # ----------------------------------------------------------------------------- schedules
@@ -359,7 +361,7 @@ def train_population(spec, hparams, device="cpu", keep_model=False):
         _, ood_convs = _split(data_spec["ood"], 0, data_spec["heldout"], seed)
         ood_tok, ood_mask = D.pack(ood_convs, seq_len, tok)
     ood_loss = _eval_loss(model, ood_tok, ood_mask, batch_size, device, autocast)
-    items = {e: _eval_items(e) for e in data_spec["evals"]}
+    items = {e: _eval_items(e, data_spec.get("evals_dir")) for e in data_spec["evals"]}
     mc = E.evaluate(model, tok, data_spec["evals"], batch_size, device, autocast, items) if items else {}
 
     fpt = cfg.flops_per_token(seq_len)
@@ -398,7 +400,7 @@ def base_metrics(spec, device="cpu"):
                 _, held = _split(dataset, 0, data_spec["heldout"], seed)
                 t, m = D.pack(held, seq_len, tok)
                 out[key] = float(_eval_loss(model, t, m, bs, device, autocast)[0])
-    items = {e: _eval_items(e) for e in data_spec["evals"]}
+    items = {e: _eval_items(e, data_spec.get("evals_dir")) for e in data_spec["evals"]}
     for task, r in E.evaluate(model, tok, data_spec["evals"], bs, device, autocast, items).items():
         out["evals"][task] = {"acc": float(r["acc"][0]), "acc_norm": float(r["acc_norm"][0]), "n": r["n"]}
     return out

@@ -42,7 +42,7 @@ TOP_KEYS = ("version", "name", "model", "data", "train", "axes", "criterion", "p
 MLP_MODEL_KEYS = ("family", "width", "activation", "data_multiple", "datapoints", "seed")
 GPT_MODEL_KEYS = ("family", "checkpoint", "config", "trainable", "lora_rank", "seed")
 GPT_CONFIG_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "vocab_size")
-DATA_KEYS = ("dataset", "size", "seq_len", "heldout", "ood", "evals")
+DATA_KEYS = ("dataset", "size", "seq_len", "heldout", "ood", "evals", "evals_dir")
 TRAIN_KEYS = ("optimizer", "steps", "epochs", "batch_size", "schedule", "warmup", "weight_decay",
               "grad_clip", "precision", "lr", "betas")
 AXIS_KEYS = ("param", "scale", "range", "points")
@@ -255,6 +255,9 @@ def _validate_data(data):
             raise SpecError(f"data.evals[{i}]", f"task {task} is listed twice")
         seen.add(task)
     data["evals"] = list(evals)
+    # Directory of <task>.jsonl files (~ allowed); None: $FRACTAL_AGENT_EVALS, <resources>/evals, `datasets`.
+    evals_dir = data.get("evals_dir")
+    data["evals_dir"] = _str(evals_dir, "data.evals_dir") if evals_dir is not None else None
     return data
 
 

@@ -112,6 +112,19 @@ def test_jsonl_round_trip_and_errors(tmp_path):
         D.read_jsonl(bad)
 
 
+def test_jsonl_path_with_a_tilde_is_read_from_the_home(tmp_path, monkeypatch):
+    """The app rewrites laptop files to jsonl:~/.fractal-llm/data/<sha256>.jsonl on a node: ~ is the agent's home."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    convs = D.synthetic(["copy"], 5)
+    (tmp_path / "data").mkdir()
+    D.write_jsonl(tmp_path / "data" / "chats.jsonl", convs)
+    assert D.load_stream("jsonl:~/data/chats.jsonl", 5) == convs
+    train, held = D.load_split("jsonl:~/data/chats.jsonl", 3, 2)
+    assert held == convs[:2] and train == convs[2:]
+    with pytest.raises(FileNotFoundError, match=str(tmp_path / "missing.jsonl")):  # named as expanded
+        D.read_jsonl("~/missing.jsonl")
+
+
 @pytest.mark.skipif(importlib.util.find_spec("datasets") is not None, reason="`datasets` is installed here")
 def test_smoltalk_without_datasets_fails_with_guidance():
     with pytest.raises(RuntimeError, match=r"needs the Hugging Face `datasets` package.*jsonl:<path>"):

@@ -118,3 +118,50 @@ def test_evaluate_from_local_jsonl(tmp_path, monkeypatch):
         E.load_items("hellaswag:5")
     with pytest.raises(ValueError, match="unknown task"):
         E.parse_eval("mmlu:5")
+
+
+def _piqa_rows(path, n, sol1="twist the lid"):
+    path.mkdir(parents=True, exist_ok=True)
+    rows = [{"goal": f"goal {i}", "sol1": sol1, "sol2": "eat the lid", "label": i % 2} for i in range(n)]
+    (path / "piqa.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_spec_evals_dir_wins_over_the_default_lookup_and_expands_the_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    _piqa_rows(tmp_path / "spec-evals", 3, sol1="from the spec dir")
+    _piqa_rows(tmp_path / "env-evals", 5, sol1="from the env dir")
+    (tmp_path / "env-evals" / "hellaswag.jsonl").write_text("")
+    monkeypatch.setenv("FRACTAL_AGENT_EVALS", str(tmp_path / "env-evals"))
+    task, items = E.load_items("piqa", "~/spec-evals")
+    assert task == "piqa" and len(items) == 3 and items[0]["continuations"][0] == " from the spec dir"
+    assert len(E.load_items("piqa")[1]) == 5  # no data.evals_dir: $FRACTAL_AGENT_EVALS as before
+    # A task missing from data.evals_dir is an error naming it, not a silent fall-back elsewhere.
+    with pytest.raises(FileNotFoundError, match=r"spec-evals/hellaswag.jsonl \(data.evals_dir is '~/spec-evals'\)"):
+        E.load_items("hellaswag:1", "~/spec-evals")
+
+
+def test_sft_reads_evals_from_the_specs_evals_dir(tmp_path, monkeypatch):
+    """train_population and base_metrics take the eval rows from spec data.evals_dir, not the default
+    lookup (whose piqa.jsonl here is not in the PIQA format, so reading it fails)."""
+    from fractal_agent import sft
+    from fractal_agent.spec import cell_hparams, validate
+    _piqa_rows(tmp_path / "spec-evals", 3)
+    (tmp_path / "env-evals").mkdir()
+    (tmp_path / "env-evals" / "piqa.jsonl").write_text('{"not": "piqa"}\n' * 5)
+    monkeypatch.setenv("FRACTAL_AGENT_EVALS", str(tmp_path / "env-evals"))
+    spec = validate({
+        "version": 1, "name": "evals_dir",
+        "model": {"family": "gpt", "checkpoint": "scratch",
+                  "config": {"n_layer": 1, "n_head": 1, "n_embd": 8, "block_size": 32, "vocab_size": 259}},
+        "data": {"dataset": "synthetic:copy", "size": 4, "seq_len": 16, "heldout": 2, "evals": ["piqa"],
+                 "evals_dir": str(tmp_path / "spec-evals")},
+        "train": {"optimizer": "sgd", "steps": 1, "batch_size": 2, "precision": "float32"},
+        "axes": {"x": {"param": "lr", "scale": "log", "range": [-3, 0], "points": 1},
+                 "y": {"param": "weight_decay", "scale": "linear", "range": [0, 0.1], "points": 1}},
+        "criterion": {"window": 1}})
+    assert sft.base_metrics(spec)["evals"]["piqa"]["n"] == 3
+    pop = sft.train_population(spec, [cell_hparams(spec, 0)], "cpu")
+    assert pop["evals"]["piqa"]["acc"].shape == (1,)
+    env_only = validate({**spec, "data": {**spec["data"], "evals_dir": None}})
+    with pytest.raises(ValueError, match="not in the ybisk/piqa format"):
+        sft.train_population(env_only, [cell_hparams(env_only, 0)], "cpu")

@@ -29,7 +29,7 @@ const TOP_KEYS = ["version", "name", "model", "data", "train", "axes", "criterio
 const MLP_MODEL_KEYS = ["family", "width", "activation", "data_multiple", "datapoints", "seed"];
 const GPT_MODEL_KEYS = ["family", "checkpoint", "config", "trainable", "lora_rank", "seed"];
 const GPT_CONFIG_KEYS = ["n_layer", "n_head", "n_embd", "block_size", "vocab_size"];
-const DATA_KEYS = ["dataset", "size", "seq_len", "heldout", "ood", "evals"];
+const DATA_KEYS = ["dataset", "size", "seq_len", "heldout", "ood", "evals", "evals_dir"];
 const TRAIN_KEYS = ["optimizer", "steps", "epochs", "batch_size", "schedule", "warmup", "weight_decay", "grad_clip",
   "precision", "lr", "betas"];
 const AXIS_KEYS = ["param", "scale", "range", "points"];
@@ -57,6 +57,7 @@ export interface GptModel {
 }
 export interface DataSpec {
   dataset: string; size: number | null; seq_len: number; heldout: number; ood: string | null; evals: string[];
+  evals_dir: string | null;
 }
 export interface TrainSpec {
   optimizer: string; steps: number | null; epochs: number | null; batch_size: number | null;
@@ -356,6 +357,9 @@ function validateData(raw: unknown): DataSpec {
     seen.add(task);
   });
   data.evals = [...evals];
+  // Directory of <task>.jsonl files (~ allowed); null: $FRACTAL_AGENT_EVALS, <resources>/evals, `datasets`.
+  const evalsDir = get(data, "evals_dir");
+  data.evals_dir = evalsDir !== null ? str(evalsDir, "data.evals_dir") : null;
   return data as unknown as DataSpec;
 }
 
