@@ -10,10 +10,11 @@
 import type { PowerLaw } from "../analysis/rules";
 import type { CostEstimate } from "../core/cost";
 import type { Window } from "../core/grid";
+import type { CellSamples, SamplesRequest } from "../core/samples";
 import type { Spec } from "../core/spec";
-import type { SweepStatus } from "../core/store";
+import type { BaseMetrics, SweepStatus } from "../core/store";
 
-export type { CostEstimate, Spec, SweepStatus, Window };
+export type { BaseMetrics, CellSamples, CostEstimate, SamplesRequest, Spec, SweepStatus, Window };
 
 /** Colour layers of the map (analysis/colour.ts names; "score" is the paper's rank-equalised colouring). */
 export type LayerName = "score" | "trainable" | "stable" | "finalLoss" | "heldoutLoss";
@@ -100,6 +101,11 @@ export interface CellDetail {
    */
   outcome: Record<string, number | null> | null;
   curve: { step: Int32Array; loss: Float32Array; gradNorm: Float32Array } | null;
+  /**
+   * SFT sweeps: the untrained model's held-out / OOD loss and eval accuracies (recorded once per sweep), so the
+   * cell's difference from them shows what fine-tuning gained or forgot; null for other sweeps or until measured.
+   */
+  base: BaseMetrics | null;
 }
 
 /** A host the UI can test: a Host alias of ~/.ssh/config (no wildcards), a host saved in the store, or both. */
@@ -256,6 +262,13 @@ export interface Api {
   addHost(host: NewHost): Promise<HostInfo>;
   /** Connect to a host, install the agent and probe its interpreters. */
   testHost(alias: string, options: { acceptNewHostKey: boolean }): Promise<HostTestResult>;
+  /** Samples kept for an SFT cell (base vs fine-tuned answers), newest first; [] when none were generated. */
+  listSamples(id: string, cell: number): Promise<CellSamples[]>;
+  /**
+   * Re-train an SFT cell on its sweep's target and answer the request's prompts (null: the first held-out
+   * conversations) with the base and the fine-tuned model; kept, so a repeated request is answered offline.
+   */
+  generateSamples(id: string, cell: number, request: SamplesRequest): Promise<CellSamples>;
   subscribe(listener: (e: ApiEvent) => void): () => void;
 }
 
@@ -264,7 +277,7 @@ export type ApiMethod = Exclude<keyof Api, "subscribe">;
 export const API_METHODS: readonly ApiMethod[] = [
   "listSweeps", "getSweep", "getLayer", "getCell", "getAnalysis", "previewSweep", "startSweep", "previewZoom", "startZoom", "renameSweep",
   "setTags", "deleteSweep", "listHosts", "addHost", "testHost",
-  "getLayerDelta",
+  "getLayerDelta", "listSamples", "generateSamples",
 ];
 
 /** An error a transport carries back to the caller with its message intact. */

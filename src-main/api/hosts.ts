@@ -59,26 +59,34 @@ export function addHost(store: Store, h: NewHost): HostInfo {
   return info(store.host(h.alias)!);
 }
 
-/** ssh:// address of a stored host (what the CLI connects to); a config-only alias is used as it is. */
-function address(h: HostRow): string {
+/** ssh:// address of a stored host (what the SSH module connects to); a config-only alias is used as it is. */
+export function hostAddress(h: HostRow): string {
   return `ssh://${h.user ? encodeURIComponent(h.user) + "@" : ""}${h.hostname.includes(":") ? `[${h.hostname}]` : h.hostname}:${h.port}`;
+}
+
+/**
+ * Connect to `target` (a saved host, a ~/.ssh/config alias or an ssh:// address) with the app's host-key checks,
+ * install the agent and pick its Python. The UI cannot type a passphrase: ssh-agent or an unencrypted key is needed.
+ */
+export async function openHostTransport(store: Store, target: string, acceptNewHostKey: boolean, o: HostOptions) {
+  const saved = store.host(target);
+  const ssh = await import("../ssh/index");
+  return ssh.openSshTransport(saved ? hostAddress(saved) : target, {
+    home: o.home, trustFile: o.trustFile, acceptNewHostKey, python: saved?.python ?? undefined,
+    remoteRoot: saved?.agent_dir ?? undefined, agentSocket: o.agentSocket,
+    passphrase: async (key) => { throw new ssh.SshError("auth", target, `${key} is encrypted; load it into ssh-agent to use it from the UI`); },
+  });
 }
 
 /** Connect, install the agent and probe its interpreters; report what was found, or why it could not. */
 export async function testHost(store: Store, alias: string, acceptNewHostKey: boolean, o: HostOptions): Promise<HostTestResult> {
-  const saved = store.host(alias);
-  if (!saved && !configAliases(o.home).includes(alias)) {
+  if (!store.host(alias) && !configAliases(o.home).includes(alias)) {
     throw new ApiError(`unknown host ${JSON.stringify(alias)}: not in ${join(o.home, ".ssh", "config")} nor saved in ${store.path}; add it first`);
   }
   const ssh = await import("../ssh/index");
   let t;
   try {
-    t = await ssh.openSshTransport(saved ? address(saved) : alias, {
-      home: o.home, trustFile: o.trustFile, acceptNewHostKey, python: saved?.python ?? undefined,
-      remoteRoot: saved?.agent_dir ?? undefined, agentSocket: o.agentSocket,
-      // The UI cannot type a passphrase into a connection test; ssh-agent or an unencrypted key is needed.
-      passphrase: async (key) => { throw new ssh.SshError("auth", alias, `${key} is encrypted; load it into ssh-agent to use it from the UI`); },
-    });
+    t = await openHostTransport(store, alias, acceptNewHostKey, o);
   } catch (e) {
     if (e instanceof ssh.HostKeyError) {
       return {

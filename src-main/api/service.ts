@@ -11,14 +11,16 @@ import { cellCentre, cellEdge, cellHparams, cellXY, fmtWindow, resolutionWarning
 import { findLocalPython, LocalTransport } from "../core/local-transport";
 import { type Spec, SpecError, validate } from "../core/spec";
 import type { Store, SweepRow } from "../core/store";
+import { type CellSamples, cellSamples, SamplesError, type SamplesRequest, storedSamples } from "../core/samples";
 import { runSweep } from "../core/sweep-runner";
+import type { Transport } from "../core/transport";
 import {
   type AnalysisOptions, type Api, type ApiEvent, ApiError, type CellDetail, type LayerData, type LayerName, LAYER_NAMES, type SweepDetail,
   type SweepAnalysis, type SweepPreview, type SweepSummary, type ZoomPreview, type ZoomRequest,
 } from "./contract";
 import { sweepAnalysis } from "./analysis";
 import type { HostInfo, HostTestResult, NewHost } from "./contract";
-import { addHost, listHosts, testHost } from "./hosts";
+import { addHost, listHosts, openHostTransport, testHost } from "./hosts";
 import type { LayerDelta } from "./contract";
 import { DeltaLog } from "./deltas";
 import { buildLayer, cellValue, LAYER_FIELD, rankAgainst } from "./layers";
@@ -182,7 +184,7 @@ export class ApiService implements Api {
       sweepId: id, cell, ix, iy,
       centre: { x: cellCentre(x, ix), y: cellCentre(y, iy) },
       bounds: { x0: cellEdge(x, ix), x1: cellEdge(x, ix + 1), y0: cellEdge(y, iy), y1: cellEdge(y, iy + 1) },
-      hparams: cellHparams(s.spec, cell), done, outcome, curve: this.store.curve(id, cell) ?? null,
+      hparams: cellHparams(s.spec, cell), done, outcome, curve: this.store.curve(id, cell) ?? null, base: s.base,
     };
   }
 
@@ -340,6 +342,35 @@ export class ApiService implements Api {
   async testHost(alias: string, options: { acceptNewHostKey: boolean }): Promise<HostTestResult> {
     if (typeof alias !== "string" || !alias) throw new ApiError(`host alias must be a non-empty string, got ${JSON.stringify(alias)}`);
     return testHost(this.store, alias, options?.acceptNewHostKey === true, this.hostOptions());
+  }
+
+  async listSamples(id: string, cell: number): Promise<CellSamples[]> {
+    this.row(id);
+    return samplesCall(() => storedSamples(this.store, id, cell));
+  }
+
+  async generateSamples(id: string, cell: number, request: SamplesRequest): Promise<CellSamples> {
+    const s = this.row(id);
+    // The cell re-trains where its sweep ran: the checkpoint and data are there. A host key must already be
+    // trusted (the host manager asks about new ones), so this never accepts one.
+    const connect = async (): Promise<Transport> => {
+      if (s.target === "local") {
+        this.python ??= findLocalPython(this.opts.python);
+        return new LocalTransport({ python: this.python });
+      }
+      return openHostTransport(this.store, s.target, false, this.hostOptions());
+    };
+    return samplesCall(() => cellSamples(this.store, id, cell, request, connect));
+  }
+}
+
+/** A samples call with its SamplesError (bad request, agent failure) carried to the UI as an ApiError. */
+async function samplesCall<T>(f: () => T | Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof SamplesError) throw new ApiError(e.message);
+    throw e;
   }
 }
 

@@ -21,6 +21,7 @@ import type { Transport } from "../core/transport";
 import { cmdAnimate, cmdDimension, cmdEarlyWarning, cmdReport } from "./analyse";
 import { UsageError } from "./errors";
 import { exportSweep, type ExportFormat } from "./export";
+import { cmdSamples, SAMPLES_USAGE } from "./samples";
 
 
 const USAGE = `fractal-llm: trainability sweeps (Sohl-Dickstein 2024) from the command line
@@ -34,6 +35,8 @@ const USAGE = `fractal-llm: trainability sweeps (Sohl-Dickstein 2024) from the c
   fractal-llm report --sweep ID [--sequence] [--format html|md] --out DIR [--layer trainable|stable] [--compare ID,...] [--db FILE]
   fractal-llm animate --sweep ID --out DIR [--frames N] [--width PX] [--db FILE]
   fractal-llm early-warning --sweep ID [--fraction K] [--grad-growth G] [--loss-spike S] [--layer trainable|stable] [--json]
+  ${SAMPLES_USAGE}
+                    [--python PATH] [--identity KEY]
   fractal-llm web [--db FILE] [--port N] [--no-open] [--python PATH]
   fractal-llm hosts add ALIAS --hostname HOST [--port N] [--user USER] [--python PATH] [--agent-dir DIR]
   fractal-llm hosts list
@@ -66,6 +69,7 @@ export async function main(argv: string[]): Promise<number> {
       case "report": return cmdReport(rest, openDb);
       case "animate": return cmdAnimate(rest, openDb);
       case "early-warning": return cmdEarlyWarning(rest, openDb);
+      case "samples": return await cmdSamples(rest, openDb, async (store, o) => (await connector(store, o)).connect(0));
       case "web": return await cmdWeb(rest);
       case undefined: case "help": case "--help": case "-h":
         process.stdout.write(USAGE + "\n");

@@ -74,4 +74,16 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE sweeps ADD COLUMN base TEXT;  -- JSON: heldout_loss, ood_loss (null: not configured), evals
   `,
+  // 3: answers of the base and the fine-tuned model for a re-run SFT cell (the agent's samples command), kept so
+  // the inspector shows them offline. Greedy decoding is deterministic, so one request has one result.
+  `
+  CREATE TABLE cell_samples (
+    sweep_id   TEXT NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+    cell       INTEGER NOT NULL,
+    request    TEXT NOT NULL,     -- canonical JSON {"max_new_tokens", "prompts"} (prompts null: held-out prompts)
+    result     TEXT NOT NULL,     -- the agent's JSON: hparams, final_loss, samples [{prompt, reference, base, tuned}]
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (sweep_id, cell, request)
+  );
+  `,
 ];

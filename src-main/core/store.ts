@@ -361,6 +361,24 @@ export class Store {
     return { step: new Int32Array(r.step.buffer.slice(r.step.byteOffset, r.step.byteOffset + r.step.length)), loss: f32(r.loss), gradNorm: f32(r.grad_norm) };
   }
 
+  // ------------------------------------------------------------------------- samples
+
+  /** Keep the agent's samples result for one request (canonical JSON) of one cell; a repeat replaces it. */
+  putSamples(sweepId: string, cell: number, request: string, result: unknown): void {
+    this.mustSweep(sweepId);
+    this.db.prepare("INSERT OR REPLACE INTO cell_samples (sweep_id, cell, request, result, created_at) VALUES (?, ?, ?, ?, ?)")
+      .run(sweepId, cell, request, JSON.stringify(result), now());
+  }
+
+  /** The stored samples of a cell, newest first: the request (canonical JSON), the agent's result, when. */
+  samples(sweepId: string, cell: number, request?: string): { request: string; result: unknown; created_at: string }[] {
+    const rows = (request === undefined
+      ? this.db.prepare("SELECT request, result, created_at FROM cell_samples WHERE sweep_id = ? AND cell = ? ORDER BY created_at DESC, rowid DESC").all(sweepId, cell)
+      : this.db.prepare("SELECT request, result, created_at FROM cell_samples WHERE sweep_id = ? AND cell = ? AND request = ?").all(sweepId, cell, request)
+    ) as { request: string; result: string; created_at: string }[];
+    return rows.map((r) => ({ request: r.request, result: JSON.parse(r.result), created_at: r.created_at }));
+  }
+
   private mustSweep(id: string): SweepRow {
     const s = this.sweep(id);
     if (!s) throw new StoreError(`unknown sweep ${id} in ${this.path}; \`fractal-llm sweeps\` lists the sweeps it holds`);

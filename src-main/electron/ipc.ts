@@ -7,7 +7,8 @@
 // contract names; a refusal comes back as { error } and the bridge throws it as an ApiError with the message
 // intact (Electron would otherwise wrap a thrown error's message in "Error invoking remote method ...").
 
-import { type Api, type ApiEvent, ApiError, type ApiMethod, API_METHODS, LAYER_NAMES, type NewHost, type ZoomRequest } from "../api/contract";
+import { type Api, type ApiEvent, ApiError, type ApiMethod, API_METHODS, LAYER_NAMES, type NewHost, type SamplesRequest, type ZoomRequest } from "../api/contract";
+import { MAX_NEW_TOKENS, MAX_PROMPT_CHARS, MAX_PROMPTS } from "../core/samples";
 
 /** The app's pages are served from this origin by a privileged custom scheme (main.ts). */
 export const APP_SCHEME = "app";
@@ -113,6 +114,17 @@ function zoomRequest(v: unknown): ZoomRequest {
   return req;
 }
 
+function samplesRequest(v: unknown): SamplesRequest {
+  const o = plainObject(v, "request", ["prompts", "maxNewTokens"], ["prompts", "maxNewTokens"]);
+  const n = int(o.maxNewTokens, "request.maxNewTokens", 1);
+  if (n > MAX_NEW_TOKENS) throw new ArgError(`request.maxNewTokens must be at most ${MAX_NEW_TOKENS}, got ${n}`);
+  if (o.prompts === null) return { prompts: null, maxNewTokens: n };
+  if (!Array.isArray(o.prompts) || o.prompts.length > MAX_PROMPTS) {
+    throw new ArgError(`request.prompts must be null or an array of at most ${MAX_PROMPTS} strings, got ${show(o.prompts)}`);
+  }
+  return { prompts: o.prompts.map((p, i) => str(p, `request.prompts[${i}]`, MAX_PROMPT_CHARS)), maxNewTokens: n };
+}
+
 /** A JSON value (what a spec is): no functions, Maps, Dates, typed arrays or non-finite numbers; bounded depth. */
 function jsonValue(v: unknown, what: string, depth = 0): unknown {
   if (depth > 32) throw new ArgError(`${what} is nested deeper than 32 levels`);
@@ -171,6 +183,8 @@ export const ARG_CHECKS: { [M in ApiMethod]: Checker<M> } = {
   deleteSweep: (a) => (arity("deleteSweep", a, ["id"]), [str(a[0], "id", 200)]),
   listHosts: (a) => (arity("listHosts", a, []), []),
   addHost: (a) => (arity("addHost", a, ["host"]), [newHost(a[0])]),
+  listSamples: (a) => (arity("listSamples", a, ["id", "cell"]), [str(a[0], "id", 200), int(a[1], "cell", 0)]),
+  generateSamples: (a) => (arity("generateSamples", a, ["id", "cell", "request"]), [str(a[0], "id", 200), int(a[1], "cell", 0), samplesRequest(a[2])]),
   testHost: (a) => {
     arity("testHost", a, ["alias", "options"]);
     const o = plainObject(a[1], "options", ["acceptNewHostKey"], ["acceptNewHostKey"]);

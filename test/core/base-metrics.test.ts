@@ -40,3 +40,20 @@ describe("base metrics", () => {
     s.close();
   });
 });
+
+describe("cell samples", () => {
+  it("are kept per cell and request, newest first, and go with their sweep", () => {
+    const s = openStore(join(tempDir(), "samples.sqlite"));
+    s.createSweep({ id: "sw", spec: mlpSpec(2, 2), target: "local" });
+    const a = { cell: 1, final_loss: 2.5, samples: [{ prompt: "p", reference: null, base: "b", tuned: "t" }] };
+    s.putSamples("sw", 1, '{"max_new_tokens":8,"prompts":null}', a);
+    s.putSamples("sw", 1, '{"max_new_tokens":8,"prompts":["q"]}', { ...a, final_loss: 3 });
+    expect(s.samples("sw", 1).map((r) => r.request)).toEqual(['{"max_new_tokens":8,"prompts":["q"]}', '{"max_new_tokens":8,"prompts":null}']);
+    expect(s.samples("sw", 1, '{"max_new_tokens":8,"prompts":null}')[0]!.result).toEqual(a);
+    expect(s.samples("sw", 0)).toEqual([]);
+    expect(() => s.putSamples("nope", 0, "{}", a)).toThrow(/unknown sweep nope/);
+    s.db.prepare("DELETE FROM sweeps WHERE id = ?").run("sw");
+    expect(s.db.prepare("SELECT COUNT(*) AS n FROM cell_samples").get()).toEqual({ n: 0 });
+    s.close();
+  });
+});

@@ -117,6 +117,13 @@ describe("argument check", () => {
     ["addHost", [{ alias: "a", hostname: "h", port: 0, user: null, python: null }], /host\.port must be an integer >= 1/],
     ["testHost", ["gpu", { acceptNewHostKey: "yes" }], /options\.acceptNewHostKey must be true or false, got "yes"/],
     ["testHost", ["gpu"], /testHost takes 2 arguments \(alias, options\), got 1/],
+    ["listSamples", ["s"], /listSamples takes 2 arguments \(id, cell\), got 1/],
+    ["listSamples", ["s", -2], /cell must be an integer >= 0/],
+    ["generateSamples", ["s", 0, { prompts: null }], /request\.maxNewTokens is missing/],
+    ["generateSamples", ["s", 0, { prompts: null, maxNewTokens: 100000 }], /request\.maxNewTokens must be at most 1024/],
+    ["generateSamples", ["s", 0, { prompts: "hi", maxNewTokens: 8 }], /request\.prompts must be null or an array of at most 16 strings, got "hi"/],
+    ["generateSamples", ["s", 0, { prompts: ["ok", 3], maxNewTokens: 8 }], /request\.prompts\[1\] must be a non-empty string/],
+    ["generateSamples", ["s", 0, { prompts: ["x".repeat(5000)], maxNewTokens: 8 }], /request\.prompts\[0\] must be a non-empty string of at most 4000 characters/],
   ];
 
   it("covers every method", () => {

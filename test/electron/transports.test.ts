@@ -72,6 +72,8 @@ describe("both transports", () => {
     listHosts: () => [],
     addHost: () => [{ alias: "local", hostname: "example.org", port: 22, user: null, python: null }],
     testHost: () => ["no-such-host", { acceptNewHostKey: false }],
+    listSamples: () => [sftId, 5],
+    generateSamples: () => [rootId, 0, { prompts: null, maxNewTokens: 8 }], // an MLP sweep: refused by the service
   };
 
   it("the call table covers the contract", () => {
