@@ -11,6 +11,7 @@ import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { estimateCost, formatCost, formatDuration } from "../core/cost";
 import { fmtWindow, resolutionWarnings, zoomSpec, type Window } from "../core/grid";
+import { LocalDataError, type LocalFile, planLocalData } from "../core/local-data";
 import { findLocalPythonWithEnv, LocalTransport } from "../core/local-transport";
 import { defaultDbPath } from "../core/paths";
 import { type Spec, SpecError, validate } from "../core/spec";
@@ -127,8 +128,16 @@ function readSpecFile(file: string): Spec {
 
 interface SshOpts { target?: string; python?: string; identity?: string; "accept-new-host-key"?: boolean }
 
-/** A function returning a transport for attempt n: local is reused; SSH reconnects after a failure. */
-async function connector(store: Store, o: SshOpts): Promise<{ label: string; connect: (attempt: number) => Promise<Transport>; close: () => Promise<void> }> {
+interface Connector {
+  label: string;
+  /** a transport for attempt n: local is reused; SSH reconnects after a failure */
+  connect: (attempt: number) => Promise<Transport>;
+  /** SSH: put the sweep's laptop files on the node (a line per file on stderr) */
+  upload: (files: readonly LocalFile[]) => Promise<void>;
+  close: () => Promise<void>;
+}
+
+async function connector(store: Store, o: SshOpts): Promise<Connector> {
   const target = o.target ?? "local";
   if (target === "local") {
     let found: ReturnType<typeof findLocalPythonWithEnv>;
@@ -138,7 +147,10 @@ async function connector(store: Store, o: SshOpts): Promise<{ label: string; con
       throw new UsageError((e as Error).message, 1);
     }
     const t = new LocalTransport({ python: found.python });
-    return { label: "local", connect: async () => t, close: async () => {} };
+    const upload = async (files: readonly LocalFile[]) => {
+      if (files.length) throw new Error("local sweeps read laptop files in place; nothing to upload");
+    };
+    return { label: "local", connect: async () => t, upload, close: async () => {} };
   }
   const host = store.host(target);
   const address = host ? hostAddress(host) : target;
@@ -150,8 +162,13 @@ async function connector(store: Store, o: SshOpts): Promise<{ label: string; con
   };
   let t: Awaited<ReturnType<typeof ssh.openSshTransport>> | null = await ssh.openSshTransport(address, opts);
   const label = t.label;
+  const shown = /^[A-Za-z0-9._-]+$/.test(target) ? target : label; // the alias the user typed, else user@host:port
   return {
     label,
+    upload: async (files) => {
+      if (!t) throw new Error("upload needs the connection opened by connector()");
+      await ssh.uploadLocalData(t.connection, files, (r) => process.stderr.write(ssh.uploadLine(r, shown) + "\n"));
+    },
     connect: async (attempt) => {
       if (attempt === 0 && t) return t;
       if (t) await t.close();
@@ -208,9 +225,23 @@ function progressBar(): { update: (p: Progress) => void; end: () => void } {
   };
 }
 
+/** For an SSH target: the spec with its laptop data files (jsonl: datasets, eval files) renamed to their
+ *  content-addressed places on the node, and those files (core/local-data.ts). Needs no connection. */
+async function localDataFor(store: Store, spec: Spec, target: string): Promise<{ spec: Spec; files: LocalFile[] }> {
+  const { DEFAULT_REMOTE_ROOT } = await import("../ssh/index");
+  try {
+    return planLocalData(spec, { remoteRoot: store.host(target)?.agent_dir ?? DEFAULT_REMOTE_ROOT });
+  } catch (e) {
+    if (e instanceof LocalDataError) throw new UsageError(`${e.message}\n(nothing was uploaded or recorded)`);
+    throw e;
+  }
+}
+
 /** Create (or find) the sweep, run it to the end on the target, print its id last. */
-async function runSpec(store: Store, spec: Spec, o: SshOpts & { new?: boolean }): Promise<number> {
+async function runSpec(store: Store, given: Spec, o: SshOpts & { new?: boolean }): Promise<number> {
   const target = o.target ?? "local";
+  // The rewrite comes before the id: the id hashes the spec, so it follows the uploaded files' contents.
+  const { spec, files } = target === "local" ? { spec: given, files: [] } : await localDataFor(store, given, target);
   const id = sweepIdFor(spec, target, o.new ?? false);
   for (const w of resolutionWarnings(spec)) process.stderr.write(`warning: ${w}\n`);
   let row = store.sweep(id);
@@ -221,6 +252,12 @@ async function runSpec(store: Store, spec: Spec, o: SshOpts & { new?: boolean })
   }
   process.stderr.write(`cost: ${formatCost(estimateCost(spec, { device: target === "local" ? "cpu" : "h100" }))}\n`);
   const conn = await connector(store, o); // fails before the sweep is recorded if the target is unusable
+  try {
+    await conn.upload(files); // before the sweep is recorded or submitted: the agent reads them at once
+  } catch (e) {
+    await conn.close();
+    throw e;
+  }
   if (!row) row = store.createSweep({ id, spec, target });
   else process.stderr.write(`resuming sweep ${id}: ${row.done_cells}/${row.cells} cells already here\n`);
   process.stderr.write(`sweep ${id} "${spec.name}" on ${conn.label}: ${row.cells} cells\n`);

@@ -20,14 +20,15 @@ export { connectSsh, SshConnection, type ConnectOptions, type ExitStatus, type R
 export { parseAddress, resolveTarget, type ResolvedHost } from "./config.js";
 export { HostKeyError, SshError, isRetryable, type HostKeyProblem, type SshErrorKind } from "./errors.js";
 export { defaultTrustFile, fingerprint } from "./hostkeys.js";
-export { installAgent, verifyRemote, type InstallResult, type AgentSource } from "./install.js";
+export { DEFAULT_REMOTE_ROOT, installAgent, verifyRemote, type InstallResult, type AgentSource } from "./install.js";
+export { uploadLine, uploadLocalData, type UploadResult } from "./upload.js";
 export { probe, type AgentEnv, type InterpreterReport, type ProbeResult } from "./probe.js";
 export { agentCommand, shellJoin, shellQuote } from "./quote.js";
 
 export interface SshTransportOptions extends ConnectOptions {
   /** Python on the node (absolute, ~/..., or a command name); tried first by the probe */
   python?: string;
-  /** where agent versions are installed on the node; default ~/.fractal-llm */
+  /** where agent versions (and a sweep's uploaded laptop data, ssh/upload.ts) live on the node; default ~/.fractal-llm */
   remoteRoot?: string;
   /** local agent sources; default: this repo's remote-agent/ and resources/ */
   agentSource?: AgentSource;

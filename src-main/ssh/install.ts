@@ -99,8 +99,9 @@ export function remotePath(home: string, p: string): string {
 
 export interface Mismatch { path: string; expected: string; actual: string | null }
 
-/** Hash the manifest's files in `dir` on the node (sha256sum, else shasum) and list what differs. */
-export async function verifyRemote(conn: SshConnection, dir: string, m: Manifest): Promise<Mismatch[]> {
+/** Hash the listed files in `dir` on the node (sha256sum, else shasum) and list what differs (a Manifest
+ *  fits; ssh/upload.ts passes its own list). */
+export async function verifyRemote(conn: SshConnection, dir: string, m: { files: readonly { path: string; sha256: string }[] }): Promise<Mismatch[]> {
   const names = m.files.map((f) => f.path);
   const list = shellJoin(["--", ...names]);
   const r = await conn.run(`cd ${shellQuote(dir)} && if command -v sha256sum >/dev/null 2>&1; then sha256sum ${list}; else shasum -a 256 ${list}; fi`);
@@ -117,8 +118,11 @@ export async function verifyRemote(conn: SshConnection, dir: string, m: Manifest
     .map((f) => ({ path: f.path, expected: f.sha256, actual: got.get(f.path) ?? null }));
 }
 
+/** Where the app keeps things on a node (agent versions, uploaded data) unless told otherwise. */
+export const DEFAULT_REMOTE_ROOT = "~/.fractal-llm";
+
 export interface InstallOptions {
-  /** where agent versions live on the node; default ~/.fractal-llm (a ~/ path or absolute) */
+  /** where agent versions live on the node; default DEFAULT_REMOTE_ROOT (a ~/ path or absolute) */
   remoteRoot?: string;
   source?: AgentSource;
   debug?: (msg: string) => void;
@@ -136,8 +140,15 @@ export interface InstallResult {
   movedAside: string | null;
 }
 
-function sftpCall<T>(fn: (cb: (err: Error | null | undefined, v?: T) => void) => void): Promise<T> {
+export function sftpCall<T>(fn: (cb: (err: Error | null | undefined, v?: T) => void) => void): Promise<T> {
   return new Promise((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v as T))));
+}
+
+/** SFTP fastPut of one local file, failing with an SshError that names both ends. */
+export async function putFile(conn: SshConnection, sftp: SFTPWrapper, local: string, remote: string, what: string): Promise<void> {
+  await sftpCall<void>((cb) => sftp.fastPut(local, remote, cb)).catch((err: Error) => {
+    throw new SshError("remote", conn.label, `${conn.label}: uploading ${what} to ${remote} failed: ${err.message}`, { cause: err });
+  });
 }
 
 export async function installAgent(conn: SshConnection, opts: InstallOptions = {}): Promise<InstallResult> {
@@ -145,7 +156,7 @@ export async function installAgent(conn: SshConnection, opts: InstallOptions = {
   const manifest = buildManifest(files);
   const manifestText = JSON.stringify(manifest, null, 1) + "\n";
   const home = await remoteHome(conn);
-  const base = `${remotePath(home, opts.remoteRoot ?? "~/.fractal-llm")}/agent`;
+  const base = `${remotePath(home, opts.remoteRoot ?? DEFAULT_REMOTE_ROOT)}/agent`;
   const dir = `${base}/${installName(manifest)}`;
 
   const existing = await conn.run(`cat ${shellQuote(dir + "/manifest.json")} 2>/dev/null`);
@@ -173,9 +184,7 @@ export async function installAgent(conn: SshConnection, opts: InstallOptions = {
   try {
     for (const f of manifest.files) {
       const to = `${tmp}/${f.path}`;
-      await sftpCall<void>((cb) => sftp.fastPut(files.get(f.path)!, to, cb)).catch((err: Error) => {
-        throw new SshError("remote", conn.label, `${conn.label}: uploading ${f.path} to ${to} failed: ${err.message}`, { cause: err });
-      });
+      await putFile(conn, sftp, files.get(f.path)!, to, f.path);
       uploaded.push(to);
     }
     await writeRemote(sftp, `${tmp}/manifest.json`, manifestText);
@@ -206,7 +215,8 @@ function writeRemote(sftp: SFTPWrapper, path: string, text: string): Promise<voi
   return sftpCall<void>((cb) => sftp.writeFile(path, text, cb));
 }
 
-async function mustRun(conn: SshConnection, command: string, what: string): Promise<void> {
+/** Run a command that must succeed; the error says what could not be done on which machine. */
+export async function mustRun(conn: SshConnection, command: string, what: string): Promise<void> {
   const r = await conn.run(command);
   if (r.code !== 0) throw new SshError("remote", conn.label, `${conn.label}: cannot ${what}: ${(r.stderr || r.stdout).trim()}`);
 }
