@@ -5,7 +5,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { colourLayer } from "../../src-main/analysis/colour";
@@ -17,10 +17,11 @@ import { cellHparams, coarseToFine } from "../../src-main/core/grid";
 import { openStore, type Store } from "../../src-main/core/store";
 import { encodeArray, encodeCells } from "../../src-main/core/tiles";
 import { REPO_ROOT } from "../../src-main/core/local-transport";
-import { buildRenderer, startWebServer, type WebServer } from "../../src-main/web/server";
+import { startWebServer, type WebServer } from "../../src-main/web/server";
 import { formatSig } from "../../src-renderer/ticks";
 import { screenToWorld, type View, worldToScreen } from "../../src-renderer/view";
 import { startSshFixture, type SshFixture } from "../ssh/harness";
+import { cellOnPage, launchChromium, type PageView, settled as settledPage, viewState as pageViewState } from "./page";
 
 const ARTIFACTS = join(REPO_ROOT, "test-artifacts", "ui");
 const PYTHON = "/usr/bin/python3";
@@ -55,26 +56,8 @@ function pixel(img: { width: number; data: Uint8Array }, x: number, y: number): 
   return [img.data[o], img.data[o + 1], img.data[o + 2]];
 }
 
-/** The view the page shows (it keeps it in the URL, the shareable view state) and the map's box on the page. */
-async function viewState(): Promise<{ view: View; box: { x: number; y: number; width: number; height: number } }> {
-  const v = new URL(page.url()).searchParams.get("view")!.split(",").map(Number);
-  const box = (await page.locator("[data-testid=map]").boundingBox())!;
-  return { view: { cx: v[0], cy: v[1], sx: v[2], sy: v[3] }, box };
-}
-
-type PageView = Awaited<ReturnType<typeof viewState>>;
-
-/** Page coordinates of cell (ix, iy)'s centre of an n x n sweep on window `win`. */
-function cellOnPage(st: PageView, win: { x0: number; x1: number; y0: number; y1: number }, n: number, ix: number, iy: number) {
-  const { view, box } = st;
-  const cx = win.x0 + (ix + 0.5) * ((win.x1 - win.x0) / n), cy = win.y0 + (iy + 0.5) * ((win.y1 - win.y0) / n);
-  const s = worldToScreen(view, { width: Math.round(box.width), height: Math.round(box.height) }, cx, cy);
-  return { x: box.x + s.px, y: box.y + s.py };
-}
-
-async function settled(): Promise<void> {
-  await page.waitForTimeout(400); // wheel history settles after 250 ms; one more frame to draw
-}
+const viewState = () => pageViewState(page);
+const settled = () => settledPage(page);
 
 /** Back to the whole root map (the 0 key), so each test starts from the same view. */
 async function homeView(): Promise<void> {
@@ -91,22 +74,15 @@ beforeAll(async () => {
   writeFileSync(specPath, JSON.stringify(SPEC));
   const env = { FRACTAL_AGENT_HOME: join(dir, "agent-home") };
   process.env.FRACTAL_AGENT_HOME = env.FRACTAL_AGENT_HOME; // the server's zoom sweeps use the same agent home
-  const [sweep] = await Promise.all([
-    run(process.execPath, ["bin/fractal-llm.js", "sweep", "--spec", specPath, "--target", "local", "--python", PYTHON, "--db", dbPath], env),
-    buildRenderer(),
-  ]);
+  // The UI was built by test/build-ui.ts (vitest globalSetup).
+  const sweep = await run(process.execPath, ["bin/fractal-llm.js", "sweep", "--spec", specPath, "--target", "local", "--python", PYTHON, "--db", dbPath], env);
   expect(sweep.code, sweep.stderr).toBe(0);
   rootId = sweep.stdout.trim().split("\n").pop()!;
   // The host manager reads a temp HOME whose ~/.ssh/config names a real sshd (test/ssh/harness.ts).
   sshFx = await startSshFixture({ alias: "e2e-gpu" });
   server = await startWebServer({ dbPath, port: 0, open: false, python: PYTHON, home: sshFx.home, trustFile: sshFx.trustFile });
   store = openStore(dbPath);
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium", headless: true,
-    args: ["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--no-first-run"],
-    // playwright gives every launch a fresh temporary profile (user-data-dir)
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
   page.on("pageerror", (e) => process.stderr.write(`page error: ${e.message}\n`));
   page.on("console", (m) => { if (m.type() === "error") process.stderr.write(`page console: ${m.text()}\n`); });

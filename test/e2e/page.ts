@@ -1,0 +1,36 @@
+// Helpers shared by the end-to-end files: headless Chromium as the tests drive it, the view a page shows and
+// where a cell lands on it.
+import { type Browser, chromium, type Page } from "playwright-core";
+import { type View, worldToScreen } from "../../src-renderer/view";
+
+/** Debian's Chromium, headless, with software WebGL2 (SwiftShader) and no background network. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: "/usr/bin/chromium", headless: true,
+    args: ["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--no-first-run"],
+    // playwright gives every launch a fresh temporary profile (user-data-dir)
+  });
+}
+
+/** The view the page shows (it keeps it in the URL, the shareable view state) and the map's box on the page. */
+export async function viewState(page: Page): Promise<{ view: View; box: { x: number; y: number; width: number; height: number } }> {
+  const v = new URL(page.url()).searchParams.get("view")!.split(",").map(Number);
+  const box = (await page.locator("[data-testid=map]").boundingBox())!;
+  return { view: { cx: v[0], cy: v[1], sx: v[2], sy: v[3] }, box };
+}
+
+export type PageView = Awaited<ReturnType<typeof viewState>>;
+
+/** Page coordinates of cell (ix, iy)'s centre of an nx x ny sweep (ny = nx by default) on window `win`. */
+export function cellOnPage(st: PageView, win: { x0: number; x1: number; y0: number; y1: number }, nx: number, ix: number, iy: number, ny = nx) {
+  const { view, box } = st;
+  const cx = win.x0 + (ix + 0.5) * ((win.x1 - win.x0) / nx), cy = win.y0 + (iy + 0.5) * ((win.y1 - win.y0) / ny);
+  const s = worldToScreen(view, { width: Math.round(box.width), height: Math.round(box.height) }, cx, cy);
+  return { x: box.x + s.px, y: box.y + s.py };
+}
+
+/** Wheel history settles after 250 ms; one more frame to draw. */
+export function settled(page: Page): Promise<void> {
+  return page.waitForTimeout(400);
+}
