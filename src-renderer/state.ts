@@ -3,13 +3,16 @@
 
 import { create } from "zustand";
 import type {
-  Api, ApiEvent, CellDetail, LayerData, LayerName, SweepSummary, ZoomPreview, ZoomRequest,
+  Api, ApiEvent, CellDetail, CellSamples, LayerData, LayerName, SweepSummary, ZoomPreview, ZoomRequest,
 } from "../src-main/api/contract";
 import { fitWindow, pickCell, type View, type Viewport, type Window } from "./view";
 
 export type Progress = Extract<ApiEvent, { type: "progress" }>;
 
 export interface ZoomDialogState { req: ZoomRequest; preview: ZoomPreview | null; error: string | null; busy: boolean }
+
+/** The selected SFT cell's samples: those kept in the store (newest first), and a generation in flight. */
+export interface SamplesState { sweepId: string; cell: number; list: CellSamples[]; busy: boolean; error: string | null }
 
 export interface UiState {
   api: Api | null;
@@ -27,6 +30,7 @@ export interface UiState {
   historyIndex: number;
   hover: { sweepId: string; cell: number; detail: CellDetail | null } | null;
   selected: CellDetail | null;
+  samples: SamplesState | null;
   mode: "map" | "surface";
   box: Window | null;
   zoomDialog: ZoomDialogState | null;
@@ -38,7 +42,7 @@ export interface UiState {
 export const useUi = create<UiState>(() => ({
   api: null, connection: "connecting", connectionError: null, sweeps: {}, rootId: null, focusId: null,
   layer: "score", layers: {}, view: null, viewport: { width: 0, height: 0 }, history: [], historyIndex: -1,
-  hover: null, selected: null, mode: "map", box: null, zoomDialog: null, progress: {}, notices: [], panel: "inspector",
+  hover: null, selected: null, samples: null, mode: "map", box: null, zoomDialog: null, progress: {}, notices: [], panel: "inspector",
 }));
 
 const get = useUi.getState;
@@ -287,8 +291,30 @@ export async function hoverAt(x: number, y: number): Promise<void> {
 
 export async function selectAt(x: number, y: number): Promise<void> {
   const hit = sweepCellAt(x, y);
-  if (!hit) { set({ selected: null }); return; }
-  set({ selected: await get().api!.getCell(hit.sweep.id, hit.cell), panel: "inspector" });
+  if (!hit) { set({ selected: null, samples: null }); return; }
+  const api = get().api!;
+  set({ selected: await api.getCell(hit.sweep.id, hit.cell), panel: "inspector", samples: null });
+  if (hit.sweep.family !== "gpt") return;
+  const list = await api.listSamples(hit.sweep.id, hit.cell);
+  const sel = get().selected;
+  if (sel?.sweepId === hit.sweep.id && sel.cell === hit.cell) set({ samples: { sweepId: hit.sweep.id, cell: hit.cell, list, busy: false, error: null } });
+}
+
+/** Re-train the selected SFT cell on its sweep's target and answer `prompts` (none: the held-out prompts). */
+export async function generateSamples(prompts: string[], maxNewTokens: number): Promise<void> {
+  const cur = get().samples;
+  if (!cur || cur.busy) return;
+  const { sweepId, cell } = cur;
+  const mine = () => { const s = get().samples; return s?.sweepId === sweepId && s.cell === cell ? s : null; };
+  set({ samples: { ...cur, busy: true, error: null } });
+  try {
+    const got = await get().api!.generateSamples(sweepId, cell, { prompts: prompts.length ? prompts : null, maxNewTokens });
+    const s = mine();
+    if (s) set({ samples: { ...s, busy: false, list: [got, ...s.list.filter((o) => JSON.stringify(o.request) !== JSON.stringify(got.request))] } });
+  } catch (e) {
+    const s = mine();
+    if (s) set({ samples: { ...s, busy: false, error: (e as Error).message } });
+  }
 }
 
 export async function openZoomDialog(parentId: string, window: Window): Promise<void> {

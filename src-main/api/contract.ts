@@ -24,6 +24,8 @@ export interface SweepSummary {
   id: string;
   name: string;
   parentId: string | null;
+  /** The model family the spec trains: "gpt" sweeps have base metrics, evaluations and samples. */
+  family: "mlp" | "gpt";
   /** The sweep's window in axis units (x0 < x1, y0 < y1). */
   window: Window;
   nx: number;

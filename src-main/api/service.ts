@@ -107,7 +107,7 @@ export class ApiService implements Api {
 
   private summary(s: SweepRow): SweepSummary {
     return {
-      id: s.id, name: s.name, parentId: s.parent_id, window: s.window, nx: s.nx, ny: s.ny, cells: s.cells,
+      id: s.id, name: s.name, parentId: s.parent_id, family: s.spec.model.family, window: s.window, nx: s.nx, ny: s.ny, cells: s.cells,
       doneCells: s.done_cells, status: s.status, target: s.target, error: s.error,
       xAxis: { param: s.spec.axes.x.param, scale: s.spec.axes.x.scale },
       yAxis: { param: s.spec.axes.y.param, scale: s.spec.axes.y.scale },

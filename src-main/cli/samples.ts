@@ -3,7 +3,7 @@
 
 import { parseArgs } from "node:util";
 import { axisValue, cellXY } from "../core/grid";
-import { type CellSamples, cellSamples, SamplesError } from "../core/samples";
+import { type CellSamples, cellSamples, reproduced, SamplesError } from "../core/samples";
 import type { Store } from "../core/store";
 import type { Transport } from "../core/transport";
 import { UsageError } from "./errors";
@@ -62,9 +62,4 @@ export async function cmdSamples(argv: string[], openDb: (path: string | undefin
   } finally {
     store.close();
   }
-}
-
-/** The re-run reproduced the recorded cell (same numbers up to float32 journal rounding). */
-export function reproduced(s: CellSamples): boolean {
-  return s.recordedFinalLoss !== null && Math.abs(s.finalLoss - s.recordedFinalLoss) <= 1e-6 * Math.max(1, Math.abs(s.recordedFinalLoss));
 }

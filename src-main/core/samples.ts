@@ -55,6 +55,11 @@ export function checkSamplesRequest(req: unknown): SamplesRequest {
   return { prompts: prompts.length ? prompts : null, maxNewTokens: n };
 }
 
+/** The re-run reproduced the recorded cell (the same final loss up to float rounding): its answers are the sweep's model's. */
+export function reproduced(s: CellSamples): boolean {
+  return s.recordedFinalLoss !== null && Math.abs(s.finalLoss - s.recordedFinalLoss) <= 1e-6 * Math.max(1, Math.abs(s.recordedFinalLoss));
+}
+
 function requestKey(req: SamplesRequest): string {
   return canonicalJson({ max_new_tokens: req.maxNewTokens, prompts: req.prompts });
 }

@@ -9,6 +9,7 @@ import {
   ancestry, confirmZoom, home, openSweep, openZoomDialog, setLayer, updateZoomRequest, useUi,
 } from "../state";
 import { formatExact, formatSig } from "../ticks";
+import { EvalTable, SamplesPanel } from "./CellEvals";
 import { LinePlot } from "./LinePlot";
 
 const css = (c: Rgb) => `rgb(${c[0]},${c[1]},${c[2]})`;
@@ -119,14 +120,13 @@ export function Inspector() {
     <div className="inspector" data-testid="inspector">
       <h3>cell ({d.ix}, {d.iy}) #{d.cell}</h3>
       <div data-testid="inspector-outcome">{outcomeLine(d)}</div>
-      {d.outcome && <div className="muted">
-        held-out loss {formatSig(d.outcome.heldout_loss, 4)}{d.outcome.ood_loss !== null && d.outcome.ood_loss !== undefined ? `, OOD loss ${formatSig(d.outcome.ood_loss, 4)}` : ""}
-        {(d.outcome.divergence_step ?? -1) >= 0 ? `, diverged at step ${d.outcome.divergence_step}` : ""}
-      </div>}
+      {d.outcome && (d.outcome.divergence_step ?? -1) >= 0 && <div className="muted">diverged at step {d.outcome.divergence_step}</div>}
+      {s?.family === "gpt" && <EvalTable d={d} />}
       {d.curve ? <>
         <LinePlot testId="loss-curve" title="loss" x={d.curve.step} y={d.curve.loss} log />
         <LinePlot testId="grad-curve" title="grad norm" x={d.curve.step.subarray(0, d.curve.gradNorm.length)} y={d.curve.gradNorm} log />
       </> : <div className="muted">no curves recorded for this sweep (record.curves)</div>}
+      {s?.family === "gpt" && <SamplesPanel />}
       {s && <HparamTable d={d} sweep={s} />}
       <button data-testid="sweep-around" onClick={aroundPoint}>new sweep around this point</button>
     </div>
