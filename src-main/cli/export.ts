@@ -12,7 +12,8 @@ import type { Numeric } from "../core/tiles";
 
 export type ExportFormat = "csv" | "json" | "png";
 
-/** CSV columns after ix,iy,x,y; fields the sweep did not record are left empty. */
+/** CSV columns after ix,iy,x,y; fields the sweep did not record are left empty. An SFT sweep's multiple-choice
+ *  results (eval.<task>.acc, eval.<task>.acc_norm) follow, sorted. */
 export const CSV_FIELDS = ["trainable", "stable", "score", "first_loss", "final_loss", "divergence_step", "heldout_loss",
   "ood_loss", "wall_time", "flops"];
 
@@ -56,14 +57,15 @@ function num(v: number): string {
 function writeCsv(store: Store, sweepId: string, path: string): number {
   const s = store.sweep(sweepId)!;
   const recorded = store.fields(sweepId);
-  const cols: (Numeric | null)[] = CSV_FIELDS.map((f) => (recorded[f] ? store.loadField(sweepId, f) : null));
+  const names = [...CSV_FIELDS, ...Object.keys(recorded).filter((f) => f.startsWith("eval.")).sort()];
+  const cols: (Numeric | null)[] = names.map((f) => (recorded[f] ? store.loadField(sweepId, f) : null));
   const done = store.loadDone(sweepId);
   const xs = Array.from({ length: s.nx }, (_, i) => num(axisValue(s.spec.axes.x, i)));
   const ys = Array.from({ length: s.ny }, (_, i) => num(axisValue(s.spec.axes.y, i)));
   const fd = openSync(path, "w");
   let n = 0;
   try {
-    let buf = ["ix", "iy", "x", "y", ...CSV_FIELDS].join(",") + "\n";
+    let buf = ["ix", "iy", "x", "y", ...names].join(",") + "\n";
     for (let c = 0; c < s.cells; c++) {
       if (!done[c]) continue;
       const ix = c % s.nx, iy = (c - ix) / s.nx;
@@ -93,6 +95,8 @@ function writeJson(store: Store, sweepId: string, path: string): number {
     sweep: s.id, name: s.name, status: s.status, parent: s.parent_id, target: s.target, env: s.env,
     window: s.window, nx: s.nx, ny: s.ny, cells: s.cells, done_cells: s.done_cells, layout: "row-major, index = iy * nx + ix",
     spec: s.spec, done: Array.from(done), fields,
+    // SFT sweeps: the untrained model's held-out / OOD loss and evals, to read forgetting off the fields
+    base: s.base,
   };
   const fd = openSync(path, "w");
   try {
