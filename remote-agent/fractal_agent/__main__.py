@@ -94,7 +94,7 @@ def cmd_samples(args):
 
 def cmd_run(args):
     spec = _spec_from_file(args.spec)  # exits before anything is written
-    from . import envinfo, scheduler
+    from . import envinfo, scheduler, wandb_log
     from .journal import Journal, JournalError
     try:
         devs = scheduler.devices(args.device, args.workers)
@@ -141,7 +141,8 @@ def cmd_run(args):
         j.append_done(status, error)
         progress.update(0, final=True)
         print(json.dumps({"sweep": j.sweep_id, "status": status, "dir": str(out),
-                          "cells": j.total, "recorded": j.done_count, "error": error}))
+                          "cells": j.total, "recorded": j.done_count, "error": error}), flush=True)
+        wandb_log.sweep_ended(out, report=lambda message: print(f"error: {message}", file=sys.stderr, flush=True))
         if error:
             print(f"error: {error}", file=sys.stderr)
             return 1

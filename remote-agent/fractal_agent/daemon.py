@@ -32,7 +32,7 @@ import threading
 import time
 import traceback
 
-from . import AGENT_VERSION, PROTOCOL_VERSION, envinfo, scheduler
+from . import AGENT_VERSION, PROTOCOL_VERSION, envinfo, scheduler, wandb_log
 from .journal import Journal, JournalError, encode, read_lines
 from .spec import SpecError, cell_count, validate
 
@@ -171,6 +171,7 @@ class Daemon:
         self.sweeps = {}
         self.queue = collections.deque()
         self.clients = set()
+        self.ending = 0  # sweeps being logged to W&B after their done event: not idle yet
         self.busy_since_idle = time.monotonic()  # last moment something was running or attached
 
     def log(self, message):
@@ -182,6 +183,14 @@ class Daemon:
         self.log(warning["message"])
         if warning not in sw.warnings:
             sw.warnings.append(warning)
+
+    def notify(self, sw, message):
+        """A problem outside the journal (W&B logging failed): logged, and a warning to the sweep's
+        clients, now and on every later follow."""
+        warning = {"type": "warning", "sweep": sw.id, "line": None, "offset": None, "message": message}
+        with self.lock:
+            self.warn(sw, warning)
+            self.publish(sw, encode(warning))
 
     # ------------------------------------------------------------------------ startup
 
@@ -318,15 +327,19 @@ class Daemon:
                 return
             changed = sw.state in ("queued", "running")
             sw.cancel.set()
-            if sw.state == "queued":  # never started: record the cancellation here
+            ended = sw.state == "queued"
+            if ended:  # never started: record the cancellation here
                 self.queue.remove(sweep_id)
                 j = Journal(sw.dir, warn=lambda w: self.warn(sw, w),
                             on_append=lambda ev, line: self._recorded(sw, ev, line))
                 j.append_done("cancelled")
                 j.close()
+                self.ending += 1
             self.log(f"sweep {sweep_id}: cancel requested ({sw.state})")
             client.reply(req, sweep=sweep_id, state="cancelling" if sw.state == "running" else sw.state,
                          changed=changed)
+        if ended:
+            self.sweep_ended(sw)
 
     def _recorded(self, sw, event, line):
         """Journal on_append hook (called with the lock held): update the table, stream the event."""
@@ -386,13 +399,25 @@ class Daemon:
         with self.lock:
             j.append_done(status, error)
             j.close()
+            self.ending += 1
         self.log(f"sweep {sw.id}: {status}")
+        self.sweep_ended(sw)
+
+    def sweep_ended(self, sw):
+        """After the done event (self.ending counted up with it): the sweep's W&B run, when W&B is set
+        up on this node. Outside the lock: an upload can take a while, and clients must not wait."""
+        try:
+            wandb_log.sweep_ended(sw.dir, report=lambda message: self.notify(sw, message))
+        finally:
+            with self.lock:
+                self.ending -= 1
+                self.busy_since_idle = time.monotonic()
 
     # ------------------------------------------------------------------------ main loop
 
     def idle(self):
         with self.lock:
-            if self.clients or self.queue or any(sw.state == "running" for sw in self.sweeps.values()):
+            if self.clients or self.queue or self.ending or any(sw.state == "running" for sw in self.sweeps.values()):
                 self.busy_since_idle = time.monotonic()
                 return False
             return time.monotonic() - self.busy_since_idle >= self.idle_timeout

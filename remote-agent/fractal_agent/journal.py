@@ -104,6 +104,43 @@ def read_lines(path, since=0, until=None, warn=stderr_warning, sweep=None):
                 return
 
 
+def read_results(path, warn=stderr_warning):
+    """A sweep as its journal holds it, for readers that want the whole map (W&B logging):
+
+        {"sweep": the sweep event, "base": base metrics or None, "done": the last done event or None,
+         "recorded": bool per cell, "fields": {name: one value per cell, in cell order}}
+
+    A field is NaN (floats) or 0 (integers) where no tile recorded the cell. A cell recorded twice
+    keeps its first record, as PROTOCOL.md asks of every reader. Curves are not decoded.
+    """
+    out = {"sweep": None, "base": None, "done": None, "recorded": None, "fields": {}}
+    for ev in read_events(path, warn=warn):
+        if ev["type"] == "sweep" and out["sweep"] is None:
+            out["sweep"], out["recorded"] = ev, np.zeros(ev["cells"], dtype=bool)
+        elif out["sweep"] is None:
+            raise JournalError(f"{path}: the first event is {ev['type']!r}, not the sweep event")
+        elif ev["type"] == "base":
+            out["base"] = ev["metrics"]
+        elif ev["type"] == "done":
+            out["done"] = ev
+        elif ev["type"] == "resume":
+            out["done"] = None  # restarted: unfinished until its next done event
+        elif ev["type"] == "tile":
+            out["done"] = None
+            tile = {name: tiles.decode_array(a) for name, a in ev["fields"].items()}
+            cells = tile.pop("cell")
+            first = ~out["recorded"][cells]
+            for name, values in tile.items():
+                if name not in out["fields"]:
+                    empty = np.nan if values.dtype.kind == "f" else 0
+                    out["fields"][name] = np.full(len(out["recorded"]), empty, dtype=values.dtype)
+                out["fields"][name][cells[first]] = values[first]
+            out["recorded"][cells[first]] = True
+    if out["sweep"] is None:
+        raise JournalError(f"{path}: no sweep event; this is not a sweep journal")
+    return out
+
+
 def _write_json_atomic(path, obj):
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w") as f:

@@ -165,14 +165,18 @@ def test_run_records_every_cell_exactly_once(tmp_path):
     assert len(list(read_events(out / "journal.jsonl"))) == len(events)
 
 
-def test_a_trainer_failure_is_journalled_as_failed(tmp_path):
-    spec = {"version": 1, "name": "unloadable checkpoint",
+def unloadable_spec(nx=2, ny=2):
+    """A GPT sweep whose checkpoint does not exist: the trainer fails before its first cell."""
+    return {"version": 1, "name": "unloadable checkpoint",
             "model": {"family": "gpt", "checkpoint": "hf:/nonexistent/checkpoint"}, "data": {"size": 8},
             "train": {"steps": 2}, "criterion": {"window": 2},
-            "axes": {"x": {"param": "lr", "scale": "log", "range": [-5, -3], "points": 2},
-                     "y": {"param": "warmup", "scale": "linear", "range": [0, 0.5], "points": 2}}}
+            "axes": {"x": {"param": "lr", "scale": "log", "range": [-5, -3], "points": nx},
+                     "y": {"param": "warmup", "scale": "linear", "range": [0, 0.5], "points": ny}}}
+
+
+def test_a_trainer_failure_is_journalled_as_failed(tmp_path):
     out = tmp_path / "out"
-    r = agent("run", write_spec(tmp_path, spec), "--out", out)
+    r = agent("run", write_spec(tmp_path, unloadable_spec()), "--out", out)
     assert r.returncode == 1
     assert "error: trainer failed on cpu" in r.stderr and "hf:/nonexistent/checkpoint" in r.stderr
     done = list(read_events(out / "journal.jsonl"))[-1]

@@ -54,11 +54,11 @@ def shared(tmp_path_factory):
 class Attach:
     """`attach` as a client uses it: JSON lines in on stdin, JSON lines out on stdout."""
 
-    def __init__(self, daemons, *args):
+    def __init__(self, daemons, *args, env=ENV):
         self.proc = subprocess.Popen(
             [PYTHON, "-m", "fractal_agent", "attach", "--home", str(daemons.home), "--idle-timeout", "30",
              "--workers", "1", *args],
-            env=ENV, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.lines, self.seen, self.n = queue.Queue(), [], 0
         threading.Thread(target=self._read, daemon=True).start()
         self.hello = self.next()
