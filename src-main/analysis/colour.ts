@@ -8,8 +8,15 @@
 import type { SweepMap } from "./map.js";
 
 export type Rgb = [number, number, number];
-export type ColourLayer = "score" | "trainable" | "stable" | "finalLoss" | "heldoutLoss";
-export const COLOUR_LAYERS: readonly ColourLayer[] = ["score", "trainable", "stable", "finalLoss", "heldoutLoss"];
+export type ColourLayer = "score" | "trainable" | "stable" | "finalLoss" | "heldoutLoss" | "oodLoss";
+export const COLOUR_LAYERS: readonly ColourLayer[] = ["score", "trainable", "stable", "finalLoss", "heldoutLoss", "oodLoss"];
+
+/** The loss layers (log colour scale), with their names and what to check when a map has none. */
+const LOSS_LAYERS = {
+  finalLoss: { name: "final loss", hint: "" },
+  heldoutLoss: { name: "held-out loss", hint: " (was the sweep run with a held-out set?)" },
+  oodLoss: { name: "OOD loss", hint: " (was the sweep run with data.ood and a held-out count?)" },
+} as const;
 
 /** matplotlib's Spectral (ColorBrewer, 11 classes), from 0 (red) to 1 (blue). */
 export const SPECTRAL: readonly Rgb[] = [
@@ -115,7 +122,8 @@ export function colourLayer(map: SweepMap, layer: ColourLayer): ColouredLayer {
       entries: [{ label: yes, rgb: YES }, { label: no, rgb: NO }, ...(map.done ? [{ label: "not done", rgb: NOT_DONE }] : [])],
     };
   } else {
-    const values = map[layer];
+    const { name, hint } = LOSS_LAYERS[layer];
+    const values = map[layer] ?? new Float64Array(n).fill(NaN);
     let lo = Infinity;
     let hi = -Infinity;
     for (let i = 0; i < n; i++) {
@@ -124,10 +132,7 @@ export function colourLayer(map: SweepMap, layer: ColourLayer): ColouredLayer {
         hi = Math.max(hi, Math.log10(values[i]));
       }
     }
-    const name = layer === "finalLoss" ? "final loss" : "held-out loss";
-    if (lo === Infinity) {
-      throw new Error(`the map has no finite positive ${name} to colour${layer === "heldoutLoss" ? " (was the sweep run with a held-out set?)" : ""}`);
-    }
+    if (lo === Infinity) throw new Error(`the map has no finite positive ${name} to colour${hint}`);
     const span = hi - lo || 1;
     for (let i = 0; i < n; i++) {
       if (!done(i)) put(i, NOT_DONE);

@@ -25,6 +25,8 @@ export interface SweepMap {
   finalLoss: Float64Array;
   /** NaN where the sweep has no held-out set. */
   heldoutLoss: Float64Array;
+  /** SFT sweeps with data.ood: the loss on the out-of-domain set; NaN or absent without one. */
+  oodLoss?: Float64Array;
   /** 1 where the cell has a result; absent means every cell is done. */
   done?: Uint8Array;
 }
@@ -37,7 +39,7 @@ export function checkMap(map: SweepMap): void {
   if (!Number.isInteger(map.nx) || !Number.isInteger(map.ny) || map.nx < 1 || map.ny < 1) {
     throw new Error(`map size must be positive integers, got nx=${map.nx} ny=${map.ny}`);
   }
-  for (const key of ["trainable", "stable", "score", "finalLoss", "heldoutLoss", "done"] as const) {
+  for (const key of ["trainable", "stable", "score", "finalLoss", "heldoutLoss", "oodLoss", "done"] as const) {
     const a = map[key];
     if (a !== undefined && a.length !== n) throw new Error(`map.${key} has ${a.length} entries, expected nx*ny = ${n}`);
   }

@@ -48,6 +48,7 @@ export function mapToJson(map: SweepMap): object {
     score: nums(map.score),
     finalLoss: nums(map.finalLoss),
     heldoutLoss: nums(map.heldoutLoss),
+    oodLoss: map.oodLoss ? nums(map.oodLoss) : null,
     done: map.done ? Array.from(map.done) : null,
   };
 }

@@ -17,8 +17,8 @@ import type { BaseMetrics, SweepStatus } from "../core/store";
 export type { BaseMetrics, CellSamples, CostEstimate, SamplesRequest, Spec, SweepStatus, Window };
 
 /** Colour layers of the map (analysis/colour.ts names; "score" is the paper's rank-equalised colouring). */
-export type LayerName = "score" | "trainable" | "stable" | "finalLoss" | "heldoutLoss";
-export const LAYER_NAMES: readonly LayerName[] = ["score", "trainable", "stable", "finalLoss", "heldoutLoss"];
+export type LayerName = "score" | "trainable" | "stable" | "finalLoss" | "heldoutLoss" | "oodLoss";
+export const LAYER_NAMES: readonly LayerName[] = ["score", "trainable", "stable", "finalLoss", "heldoutLoss", "oodLoss"];
 
 export interface SweepSummary {
   id: string;

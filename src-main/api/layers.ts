@@ -9,6 +9,7 @@ import { type LayerData, type LayerName, NON_FINITE, NOT_DONE } from "./contract
 /** The fields a layer reads, as store.ts names them. */
 export const LAYER_FIELD: Record<LayerName, string> = {
   score: "score", trainable: "trainable", stable: "stable", finalLoss: "final_loss", heldoutLoss: "heldout_loss",
+  oodLoss: "ood_loss",
 };
 
 /**

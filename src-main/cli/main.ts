@@ -31,7 +31,7 @@ const USAGE = `fractal-llm: trainability sweeps (Sohl-Dickstein 2024) from the c
                     [--identity KEY] [--accept-new-host-key] [--new] [--db FILE]
   fractal-llm zoom --sweep ID --window x0,x1,y0,y1 --points N [--target ...] [--db FILE]
   fractal-llm sweeps [--db FILE]
-  fractal-llm export --sweep ID --format csv|json|png --out FILE [--layer score|trainable|stable|finalLoss|heldoutLoss] [--db FILE]
+  fractal-llm export --sweep ID --format csv|json|png --out FILE [--layer score|trainable|stable|finalLoss|heldoutLoss|oodLoss] [--db FILE]
   fractal-llm dimension (--sweep ID [--sequence] | --mask FILE) [--layer trainable|stable] [--json] [--db FILE]
   fractal-llm report --sweep ID [--sequence] [--format html|md] --out DIR [--layer trainable|stable] [--compare ID,...] [--db FILE]
   fractal-llm animate --sweep ID --out DIR [--frames N] [--width PX] [--db FILE]

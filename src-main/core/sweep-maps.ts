@@ -16,7 +16,7 @@ export function sweepMap(store: Store, sweepId: string): SweepMap {
     x: { param: x.param, scale: x.scale, range: [s.window.x0, s.window.x1] },
     y: { param: y.param, scale: y.scale, range: [s.window.y0, s.window.y1] },
     trainable: u8("trainable"), stable: u8("stable"), score: f64("score"), finalLoss: f64("final_loss"),
-    heldoutLoss: f64("heldout_loss"), done: store.loadDone(sweepId),
+    heldoutLoss: f64("heldout_loss"), oodLoss: f64("ood_loss"), done: store.loadDone(sweepId),
   };
 }
 

@@ -15,6 +15,7 @@ import { LinePlot } from "./LinePlot";
 const css = (c: Rgb) => `rgb(${c[0]},${c[1]},${c[2]})`;
 const LAYER_LABEL: Record<LayerName, string> = {
   score: "score (paper)", trainable: "trainable", stable: "stable", finalLoss: "final loss", heldoutLoss: "held-out loss",
+  oodLoss: "OOD loss",
 };
 
 export function LayerPicker() {

@@ -114,6 +114,7 @@ export function Surface3D() {
         <select value={metric} onChange={(e) => setMetric(e.target.value as LayerName)}>
           <option value="finalLoss">final loss (log)</option>
           <option value="heldoutLoss">held-out loss (log)</option>
+          <option value="oodLoss">OOD loss (log)</option>
           <option value="score">score (rank)</option>
         </select></label>
       <Canvas linear flat frameloop="demand" dpr={1} camera={{ position: [0.9, 0.9, 0.9], fov: 45 }}

@@ -73,6 +73,11 @@ describe("other layers", () => {
     expect(px(rgba, 3)).toEqual(NON_FINITE);
     expect(legend.kind === "continuous" && legend.ticks.map((t) => t.label)).toEqual(["0.01", "0.1", "1"]);
     expect(() => colourLayer(map, "heldoutLoss")).toThrow(/no finite positive held-out loss.*held-out set/);
+    expect(() => colourLayer(map, "oodLoss")).toThrow(/no finite positive OOD loss.*data\.ood/);
+    map.oodLoss = Float64Array.from([10, 1000, Number.NaN, 100]);
+    const ood = colourLayer(map, "oodLoss");
+    expect([0, 1, 2, 3].map((i) => px(ood.rgba, i))).toEqual([VIRIDIS[0], VIRIDIS[8], NON_FINITE, VIRIDIS[4]]);
+    expect(ood.legend.title).toBe("OOD loss (log)");
   });
 
   it("formats numbers short", () => {

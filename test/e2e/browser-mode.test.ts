@@ -11,7 +11,6 @@ import WebSocket from "ws";
 import { colourLayer } from "../../src-main/analysis/colour";
 import { fractalDimension } from "../../src-main/analysis/dimension";
 import { layerMask } from "../../src-main/analysis/map";
-import { decodePngRgba } from "../../src-main/analysis/png";
 import { sweepMap } from "../../src-main/core/sweep-maps";
 import { cellHparams, coarseToFine } from "../../src-main/core/grid";
 import { openStore, type Store } from "../../src-main/core/store";
@@ -21,9 +20,8 @@ import { startWebServer, type WebServer } from "../../src-main/web/server";
 import { formatSig } from "../../src-renderer/ticks";
 import { screenToWorld, type View, worldToScreen } from "../../src-renderer/view";
 import { startSshFixture, type SshFixture } from "../ssh/harness";
-import { cellOnPage, launchChromium, type PageView, settled as settledPage, viewState as pageViewState } from "./page";
+import { ARTIFACTS, cellOnPage, launchChromium, type PageView, pixel, settled as settledPage, shot as pageShot, viewState as pageViewState } from "./page";
 
-const ARTIFACTS = join(REPO_ROOT, "test-artifacts", "ui");
 const PYTHON = "/usr/bin/python3";
 const N = 24;
 const SPEC = {
@@ -46,15 +44,7 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ cod
   });
 }
 
-async function shot(name: string): Promise<{ width: number; height: number; data: Uint8Array }> {
-  const png = await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
-  return decodePngRgba(new Uint8Array(png));
-}
-
-function pixel(img: { width: number; data: Uint8Array }, x: number, y: number): [number, number, number] {
-  const o = (Math.round(y) * img.width + Math.round(x)) * 4;
-  return [img.data[o], img.data[o + 1], img.data[o + 2]];
-}
+const shot = (name: string) => pageShot(page, name);
 
 const viewState = () => pageViewState(page);
 const settled = () => settledPage(page);

@@ -1,6 +1,9 @@
 // Helpers shared by the end-to-end files: headless Chromium as the tests drive it, the view a page shows and
 // where a cell lands on it.
+import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
+import { REPO_ROOT } from "../../src-main/core/local-transport";
+import { decodePngRgba } from "../../src-main/analysis/png";
 import { type View, worldToScreen } from "../../src-renderer/view";
 
 /** Debian's Chromium, headless, with software WebGL2 (SwiftShader) and no background network. */
@@ -28,6 +31,20 @@ export function cellOnPage(st: PageView, win: { x0: number; x1: number; y0: numb
   const cx = win.x0 + (ix + 0.5) * ((win.x1 - win.x0) / nx), cy = win.y0 + (iy + 0.5) * ((win.y1 - win.y0) / ny);
   const s = worldToScreen(view, { width: Math.round(box.width), height: Math.round(box.height) }, cx, cy);
   return { x: box.x + s.px, y: box.y + s.py };
+}
+
+/** Screenshots land here (CI keeps them as artifacts). */
+export const ARTIFACTS = join(REPO_ROOT, "test-artifacts", "ui");
+
+/** A screenshot of the page saved as ARTIFACTS/<name>.png, decoded to RGBA. */
+export async function shot(page: Page, name: string): Promise<{ width: number; height: number; data: Uint8Array }> {
+  const png = await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+  return decodePngRgba(new Uint8Array(png));
+}
+
+export function pixel(img: { width: number; data: Uint8Array }, x: number, y: number): [number, number, number] {
+  const o = (Math.round(y) * img.width + Math.round(x)) * 4;
+  return [img.data[o], img.data[o + 1], img.data[o + 2]];
 }
 
 /** Wheel history settles after 250 ms; one more frame to draw. */

@@ -8,12 +8,13 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../../src-main/core/local-transport";
+import { colourLayer } from "../../src-main/analysis/colour";
 import { openStore, type Store } from "../../src-main/core/store";
+import { sweepMap } from "../../src-main/core/sweep-maps";
 import { startWebServer, type WebServer } from "../../src-main/web/server";
 import { formatSig } from "../../src-renderer/ticks";
-import { cellOnPage, launchChromium, settled, viewState } from "./page";
+import { ARTIFACTS, cellOnPage, launchChromium, pixel, settled, shot, viewState } from "./page";
 
-const ARTIFACTS = join(REPO_ROOT, "test-artifacts", "ui");
 const PYTHON = "/usr/bin/python3";
 const NX = 3, NY = 2;
 const SPEC = {
@@ -111,6 +112,24 @@ describe("SFT inspector", () => {
       }
     }
     await page.screenshot({ path: join(ARTIFACTS, "20-sft-evals.png") });
+  });
+
+  it("draws the OOD-loss layer in the colours the analysis code gives it", async () => {
+    await page.locator("[data-testid=layer]").selectOption("oodLoss");
+    await page.locator("[data-testid=legend] h3:has-text('OOD loss')").waitFor();
+    await page.mouse.move(2, 2);
+    await settled(page);
+    const img = await shot(page, "22-sft-ood-layer");
+    const expected = colourLayer(sweepMap(store, id), "oodLoss").rgba;
+    const st = await viewState(page);
+    for (let iy = 0; iy < NY; iy++) {
+      for (let ix = 0; ix < NX; ix++) {
+        const i = iy * NX + ix, p = cellOnPage(st, store.sweep(id)!.window, NX, ix, iy, NY);
+        const got = pixel(img, p.x, p.y);
+        for (let c = 0; c < 3; c++) expect(Math.abs(got[c] - expected[4 * i + c]), `cell (${ix},${iy}) ${got} vs ${expected.slice(4 * i, 4 * i + 3)}`).toBeLessThanOrEqual(3);
+      }
+    }
+    await page.locator("[data-testid=layer]").selectOption("score");
   });
 
   it("generates samples for a clicked cell, base and fine-tuned side by side, equal to the agent's own", async () => {
