@@ -8,6 +8,7 @@
 import { sweepIdFor } from "../core/sweep-id";
 import { estimateCost } from "../core/cost";
 import { cellCentre, cellEdge, cellHparams, cellXY, fmtWindow, resolutionWarnings, snapToParentCells, zoomSpec } from "../core/grid";
+import { absoluteLocalPaths } from "../core/local-data";
 import { findLocalPython, LocalTransport } from "../core/local-transport";
 import { type Spec, SpecError, validate } from "../core/spec";
 import type { Store, SweepRow } from "../core/store";
@@ -248,7 +249,8 @@ export class ApiService implements Api {
 
   async previewSweep(raw: unknown, target: string): Promise<SweepPreview> {
     this.checkTarget(target);
-    const spec = this.validSpec(raw);
+    // Relative jsonl paths are the server's working directory's, not the local agent's (it runs in its own).
+    const spec = absoluteLocalPaths(this.validSpec(raw));
     if (spec.parent) throw new ApiError("spec field parent: a zoom is started from its parent's map (shift-drag a box), not here");
     return { spec, cost: estimateCost(spec, { device: "cpu" }), warnings: resolutionWarnings(spec) };
   }

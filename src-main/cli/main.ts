@@ -11,7 +11,7 @@ import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { estimateCost, formatCost, formatDuration } from "../core/cost";
 import { fmtWindow, resolutionWarnings, zoomSpec, type Window } from "../core/grid";
-import { LocalDataError, type LocalFile, planLocalData } from "../core/local-data";
+import { absoluteLocalPaths, LocalDataError, type LocalFile, planLocalData } from "../core/local-data";
 import { findLocalPythonWithEnv, LocalTransport } from "../core/local-transport";
 import { defaultDbPath } from "../core/paths";
 import { type Spec, SpecError, validate } from "../core/spec";
@@ -241,7 +241,7 @@ async function localDataFor(store: Store, spec: Spec, target: string): Promise<{
 async function runSpec(store: Store, given: Spec, o: SshOpts & { new?: boolean }): Promise<number> {
   const target = o.target ?? "local";
   // The rewrite comes before the id: the id hashes the spec, so it follows the uploaded files' contents.
-  const { spec, files } = target === "local" ? { spec: given, files: [] } : await localDataFor(store, given, target);
+  const { spec, files } = target === "local" ? { spec: absoluteLocalPaths(given), files: [] } : await localDataFor(store, given, target);
   const id = sweepIdFor(spec, target, o.new ?? false);
   for (const w of resolutionWarnings(spec)) process.stderr.write(`warning: ${w}\n`);
   let row = store.sweep(id);

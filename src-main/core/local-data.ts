@@ -15,7 +15,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { homedir } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { basename, isAbsolute, join, resolve } from "node:path";
 import type { DataSpec, Spec } from "./spec";
 
 /** One laptop file the node needs, and where the rewritten spec expects it. */
@@ -120,6 +120,24 @@ function normaliseRemoteRoot(root: string): string {
   const r = root.replace(/\/+$/, "") || "/";
   if (r === "~" || r.startsWith("~/") || r.startsWith("/")) return r;
   return `~/${r}`;
+}
+
+/**
+ * For the local target: the spec with relative `jsonl:` paths and a relative `data.evals_dir` made absolute
+ * against `cwd`. The local agent runs in its own directory (local-transport.ts), so a path relative to where the
+ * user typed the command would otherwise name the wrong file. Absolute and ~ paths are left as they are.
+ */
+export function absoluteLocalPaths(spec: Spec, cwd = process.cwd()): Spec {
+  const data = spec.data;
+  if (!data) return spec;
+  const abs = (p: string) => (p.startsWith("~") || isAbsolute(p) ? p : resolve(cwd, p));
+  const out: DataSpec = { ...data };
+  for (const key of ["dataset", "ood"] as const) {
+    const v = data[key];
+    if (v !== null && v.startsWith("jsonl:")) out[key] = `jsonl:${abs(v.slice("jsonl:".length))}`;
+  }
+  if (data.evals_dir) out.evals_dir = abs(data.evals_dir);
+  return { ...spec, data: out };
 }
 
 function localPath(p: string, cwd: string, home: string): string {

@@ -2,14 +2,14 @@
 // test helpers in the real formats: safetensors + config.json + GPT-2's BPE files; model_*.pt + meta_*.json +
 // tokenizer.pkl) on SmolTalk-format JSONL, through the CLI into the store: held-out, OOD and multiple-choice results
 // per cell and the base model's once per sweep, in the store and in the CSV and JSON exports.
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cellHparams } from "../../src-main/core/grid";
 import { openStore } from "../../src-main/core/store";
-import { lastLine, PYTHON, REPO, run } from "./helpers";
+import { BIN, lastLine, PYTHON, REPO, run } from "./helpers";
 
 let dir: string, env: Record<string, string>;
 const checkpoints: Record<string, string> = {};
@@ -44,6 +44,36 @@ afterAll(() => {
   const pid = join(dir, "agent-home", "daemon.pid");
   if (existsSync(pid)) try { process.kill(Number(readFileSync(pid, "utf8").split(/\s/)[0]), "SIGTERM"); } catch { /* already gone */ }
   rmSync(dir, { recursive: true, force: true });
+});
+
+describe("a local SFT sweep's data paths", () => {
+  it("a relative jsonl: path is read from the directory the command runs in, not the agent's", async () => {
+    const work = join(dir, "work");
+    mkdirSync(join(work, "data"), { recursive: true });
+    writeFileSync(join(work, "data", "chat.jsonl"), Array.from({ length: 12 }, (_, i) => JSON.stringify(chat(i)) + "\n").join(""));
+    const spec = {
+      version: 1, name: "relative data", model: { family: "gpt", checkpoint: "tiny" },
+      data: { dataset: "jsonl:data/chat.jsonl", size: 8, seq_len: 32, heldout: 2 },
+      train: { optimizer: "adamw", steps: 2, batch_size: 2, precision: "float32" },
+      axes: { x: { param: "lr", scale: "log", range: [-4, -1], points: 2 }, y: { param: "warmup", scale: "linear", range: [0, 0.5], points: 1 } },
+      criterion: { window: 2 },
+    };
+    writeFileSync(join(work, "spec.json"), JSON.stringify(spec));
+    const db = join(dir, "relative.sqlite");
+    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((res) => {
+      const p = spawn(process.execPath, [BIN, "sweep", "--spec", "spec.json", "--db", db, "--python", PYTHON], { cwd: work, env: { ...process.env, ...env } });
+      let stdout = "", stderr = "";
+      p.stdout.on("data", (d) => (stdout += d));
+      p.stderr.on("data", (d) => (stderr += d));
+      p.on("close", (code) => res({ code, stdout, stderr }));
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const store = openStore(db);
+    const row = store.sweep(lastLine(r.stdout))!;
+    expect(row.spec.data!.dataset).toBe(`jsonl:${join(work, "data", "chat.jsonl")}`);
+    expect(row.done_cells).toBe(2);
+    store.close();
+  }, 120_000);
 });
 
 describe("an SFT sweep from pretrained checkpoints", () => {

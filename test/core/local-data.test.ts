@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { formatBytes, LocalDataError, planLocalData } from "../../src-main/core/local-data";
+import { absoluteLocalPaths, formatBytes, LocalDataError, planLocalData } from "../../src-main/core/local-data";
 import { validate, type Spec } from "../../src-main/core/spec";
 import { sweepIdFor } from "../../src-main/core/sweep-id";
 import { uploadLine } from "../../src-main/ssh/upload";
@@ -162,5 +162,18 @@ describe("planLocalData", () => {
     expect(uploadLine({ file: f, status: "uploaded", path: "/h/x" }, "gpu-box"))
       .toBe(`data chat.jsonl (1.2 MB, sha256 ab12cd34…) uploaded to gpu-box:${f.remote}`);
     expect(uploadLine({ file: f, status: "present", path: "/h/x" }, "gpu-box")).toMatch(/\) already on gpu-box:~\/\.fractal-llm\/data\//);
+  });
+});
+
+describe("absoluteLocalPaths (local target)", () => {
+  it("makes relative jsonl: and evals_dir paths absolute against the command's directory, leaving ~ and absolute ones", () => {
+    const s = gptSpec({ dataset: "jsonl:data/chat.jsonl", ood: "jsonl:/srv/ood.jsonl", evals: ["piqa:2"], evals_dir: "evals" });
+    const out = absoluteLocalPaths(s, "/home/r/project");
+    expect(out.data!.dataset).toBe("jsonl:/home/r/project/data/chat.jsonl");
+    expect(out.data!.ood).toBe("jsonl:/srv/ood.jsonl");
+    expect(out.data!.evals_dir).toBe("/home/r/project/evals");
+    expect(s.data!.dataset).toBe("jsonl:data/chat.jsonl"); // the input is not changed
+    const home = absoluteLocalPaths(gptSpec({ dataset: "jsonl:~/chat.jsonl", ood: "synthetic:sort" }), "/x");
+    expect([home.data!.dataset, home.data!.ood, home.data!.evals_dir]).toEqual(["jsonl:~/chat.jsonl", "synthetic:sort", null]);
   });
 });
