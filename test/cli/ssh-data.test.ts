@@ -117,6 +117,15 @@ describe("fractal-llm sweep --target <ssh alias> with laptop data", () => {
     } finally {
       s2.close();
     }
+
+    // Samples of an SSH sweep's cell re-train it on the node, from the node's copies of the data.
+    const samples = await run(["samples", "--sweep", id, "--cell", "3", "--prompt", "alpha 1?", "--max-new-tokens", "6", "--json"], env);
+    expect(samples.code, samples.stderr).toBe(0);
+    expect(samples.stderr).toMatch(new RegExp(`re-training cell 3 of ${id} on gpu-box`));
+    const got = JSON.parse(samples.stdout);
+    expect(got.samples.map((x: { prompt: string }) => x.prompt)).toEqual(["alpha 1?"]);
+    expect(got.recordedFinalLoss).not.toBeNull();
+    expect(Math.abs(got.finalLoss - got.recordedFinalLoss)).toBeLessThanOrEqual(1e-6 * got.recordedFinalLoss);
   }, 240_000);
 
   it("fails on a bad laptop file naming file:line, before anything is uploaded or recorded", async () => {
