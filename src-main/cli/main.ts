@@ -16,13 +16,14 @@ import { findLocalPythonWithEnv, LocalTransport } from "../core/local-transport"
 import { defaultDbPath } from "../core/paths";
 import { type Spec, SpecError, validate } from "../core/spec";
 import { sweepIdFor } from "../core/sweep-id";
-import { type HostRow, openStore, type Store, StoreError } from "../core/store";
+import { openStore, type Store, StoreError } from "../core/store";
 import { FatalAgentError, type Progress, runSweep } from "../core/sweep-runner";
 import type { Transport } from "../core/transport";
 import { cmdAnimate, cmdDimension, cmdEarlyWarning, cmdReport } from "./analyse";
 import { UsageError } from "./errors";
 import { exportSweep, type ExportFormat } from "./export";
 import { cmdSamples, SAMPLES_USAGE } from "./samples";
+import { hostAddress } from "../api/hosts";
 
 
 const USAGE = `fractal-llm: trainability sweeps (Sohl-Dickstein 2024) from the command line
@@ -180,10 +181,6 @@ async function connector(store: Store, o: SshOpts): Promise<Connector> {
   };
 }
 
-/** A saved host as an ssh:// address for the SSH module. */
-function hostAddress(h: HostRow): string {
-  return `ssh://${h.user ? encodeURIComponent(h.user) + "@" : ""}${h.hostname.includes(":") ? `[${h.hostname}]` : h.hostname}:${h.port}`;
-}
 
 async function askPassphrase(keyPath: string): Promise<string> {
   const env = process.env.FRACTAL_LLM_KEY_PASSPHRASE;
