@@ -11,8 +11,8 @@ export const PYTHON = process.env.FRACTAL_PYTHON ?? "/usr/bin/python3";
 
 export interface CliResult { code: number | null; stdout: string; stderr: string }
 
-export function cli(args: string[], env: Record<string, string>, onStderr?: (s: string) => void): { done: Promise<CliResult>; pid: number } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+export function cli(args: string[], env: Record<string, string>, onStderr?: (s: string) => void, cwd = REPO): { done: Promise<CliResult>; pid: number } {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "", stderr = "";
   child.stdout.on("data", (d: Buffer) => { stdout += d; });
   child.stderr.on("data", (d: Buffer) => { stderr += d; onStderr?.(d.toString()); });

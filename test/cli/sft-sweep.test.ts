@@ -2,14 +2,14 @@
 // test helpers in the real formats: safetensors + config.json + GPT-2's BPE files; model_*.pt + meta_*.json +
 // tokenizer.pkl) on SmolTalk-format JSONL, through the CLI into the store: held-out, OOD and multiple-choice results
 // per cell and the base model's once per sweep, in the store and in the CSV and JSON exports.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cellHparams } from "../../src-main/core/grid";
 import { openStore } from "../../src-main/core/store";
-import { BIN, lastLine, PYTHON, REPO, run } from "./helpers";
+import { cli, lastLine, PYTHON, REPO, run } from "./helpers";
 
 let dir: string, env: Record<string, string>;
 const checkpoints: Record<string, string> = {};
@@ -60,13 +60,7 @@ describe("a local SFT sweep's data paths", () => {
     };
     writeFileSync(join(work, "spec.json"), JSON.stringify(spec));
     const db = join(dir, "relative.sqlite");
-    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((res) => {
-      const p = spawn(process.execPath, [BIN, "sweep", "--spec", "spec.json", "--db", db, "--python", PYTHON], { cwd: work, env: { ...process.env, ...env } });
-      let stdout = "", stderr = "";
-      p.stdout.on("data", (d) => (stdout += d));
-      p.stderr.on("data", (d) => (stderr += d));
-      p.on("close", (code) => res({ code, stdout, stderr }));
-    });
+    const r = await cli(["sweep", "--spec", "spec.json", "--db", db, "--python", PYTHON], env, undefined, work).done;
     expect(r.code, r.stderr).toBe(0);
     const store = openStore(db);
     const row = store.sweep(lastLine(r.stdout))!;

@@ -1,7 +1,7 @@
 // End to end: a real sweep trained by the agent (through the CLI) into a real database, served by browser mode
 // and driven in headless Chromium (swiftshader WebGL2). Screenshots go to test-artifacts/ui/.
 
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,7 +20,7 @@ import { startWebServer, type WebServer } from "../../src-main/web/server";
 import { formatSig } from "../../src-renderer/ticks";
 import { screenToWorld, type View, worldToScreen } from "../../src-renderer/view";
 import { startSshFixture, type SshFixture } from "../ssh/harness";
-import { ARTIFACTS, cellOnPage, launchChromium, type PageView, pixel, settled as settledPage, shot as pageShot, viewState as pageViewState } from "./page";
+import { ARTIFACTS, cellOnPage, launchChromium, type PageView, pixel, settled as settledPage, shot as pageShot, viewState as pageViewState, run } from "./page";
 
 const PYTHON = "/usr/bin/python3";
 const N = 24;
@@ -33,16 +33,6 @@ const SPEC = {
 
 let sshFx: SshFixture;
 let dir: string, dbPath: string, server: WebServer, browser: Browser, page: Page, store: Store, rootId: string;
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    const p = spawn(cmd, args, { cwd: REPO_ROOT, env: { ...process.env, ...env } });
-    let stdout = "", stderr = "";
-    p.stdout.on("data", (d) => (stdout += d));
-    p.stderr.on("data", (d) => (stderr += d));
-    p.on("close", (code) => res({ code, stdout, stderr }));
-  });
-}
 
 const shot = (name: string) => pageShot(page, name);
 

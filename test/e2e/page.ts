@@ -1,10 +1,22 @@
 // Helpers shared by the end-to-end files: headless Chromium as the tests drive it, the view a page shows and
 // where a cell lands on it.
+import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { REPO_ROOT } from "../../src-main/core/local-transport";
 import { decodePngRgba } from "../../src-main/analysis/png";
 import { type View, worldToScreen } from "../../src-renderer/view";
+
+/** Run a process from the repository root to its end, with `env` over this process's environment. */
+export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    const p = spawn(cmd, args, { cwd: REPO_ROOT, env: { ...process.env, ...env } });
+    let stdout = "", stderr = "";
+    p.stdout.on("data", (d) => (stdout += d));
+    p.stderr.on("data", (d) => (stderr += d));
+    p.on("close", (code) => res({ code, stdout, stderr }));
+  });
+}
 
 /** Debian's Chromium, headless, with software WebGL2 (SwiftShader) and no background network. */
 export function launchChromium(): Promise<Browser> {

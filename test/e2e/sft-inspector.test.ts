@@ -1,7 +1,7 @@
 // End to end, an SFT sweep: the tiny GPT fine-tuned by the real agent (through the CLI) with held-out, OOD and a
 // handmade multiple-choice eval, served by browser mode in headless Chromium. The inspector shows each metric beside
 // the base model's, and generates samples (base vs fine-tuned) that match the agent's own samples command.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +13,7 @@ import { openStore, type Store } from "../../src-main/core/store";
 import { sweepMap } from "../../src-main/core/sweep-maps";
 import { startWebServer, type WebServer } from "../../src-main/web/server";
 import { formatSig } from "../../src-renderer/ticks";
-import { ARTIFACTS, cellOnPage, launchChromium, pixel, settled, shot, viewState } from "./page";
+import { ARTIFACTS, cellOnPage, launchChromium, pixel, settled, shot, viewState, run } from "./page";
 
 const PYTHON = "/usr/bin/python3";
 const NX = 3, NY = 2;
@@ -34,16 +34,6 @@ const PIQA = [
 ];
 
 let dir: string, dbPath: string, server: WebServer, browser: Browser, page: Page, store: Store, id: string;
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    const p = spawn(cmd, args, { cwd: REPO_ROOT, env: { ...process.env, ...env } });
-    let stdout = "", stderr = "";
-    p.stdout.on("data", (d) => (stdout += d));
-    p.stderr.on("data", (d) => (stderr += d));
-    p.on("close", (code) => res({ code, stdout, stderr }));
-  });
-}
 
 async function clickCell(ix: number, iy: number): Promise<void> {
   const st = await viewState(page);
