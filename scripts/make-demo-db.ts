@@ -9,7 +9,9 @@
 //     cells, and three zooms, each 64x64 on a window 1/5 of its parent's per axis, centred on the part of the parent's trainable/diverged boundary whose
 //     neighbourhood is closest to half trainable (so every level shows the boundary, not a flat colour);
 //   * "tiny SFT"  : the tiny GPT checkpoint (resources/tiny-gpt) fine-tuned on the synthetic chat families,
-//     LR x dataset size, 8x4 cells.
+//     LR x dataset size, 8x4 cells, with the base model's held-out and OOD loss, and samples (base vs fine-tuned
+//     answers to the held-out prompts) of its trainable cell with the lowest held-out loss, so the inspector
+//     shows them offline on first launch.
 // The database is written under a temporary name and renamed, so a failed run leaves the old one in place.
 
 import { spawnSync } from "node:child_process";
@@ -96,6 +98,22 @@ export function boundaryWindow(trainable: ArrayLike<number>, nx: number, ny: num
   return { x0, x1: x0 + bx * dx, y0, y1: y0 + by * dy };
 }
 
+export const DEMO_SAMPLE_TOKENS = 48;
+
+/** The SFT map's trainable cell with the lowest held-out loss (the demo's samples are of it). */
+export function demoSamplesCell(dbPath: string, sweepId: string): number {
+  const store = openStore(dbPath);
+  try {
+    const trainable = store.loadField(sweepId, "trainable"), held = store.loadField(sweepId, "heldout_loss");
+    let best = -1;
+    for (let c = 0; c < held.length; c++) if (trainable[c] && Number.isFinite(held[c]) && (best < 0 || held[c] < held[best])) best = c;
+    if (best < 0) throw new Error(`sweep ${sweepId} has no trainable cell with a held-out loss to take samples of`);
+    return best;
+  } finally {
+    store.close();
+  }
+}
+
 function main(): void {
   const { values } = parseArgs({
     options: { out: { type: "string", default: join(ROOT, "resources", "demo.sqlite") }, python: { type: "string", default: "/usr/bin/python3" } },
@@ -114,7 +132,9 @@ function main(): void {
     writeFileSync(sftFile, JSON.stringify(SFT_SPEC));
 
     // The SFT map first: with no sweep named, the UI opens the most recently updated one, the deepest zoom.
-    cli(["sweep", "--spec", sftFile, ...common]);
+    const sftId = cli(["sweep", "--spec", sftFile, ...common]);
+    cli(["samples", "--sweep", sftId, "--cell", String(demoSamplesCell(db, sftId)), "--max-new-tokens", String(DEMO_SAMPLE_TOKENS), "--db", db,
+      "--python", values.python!]);
     let id = cli(["sweep", "--spec", mlpFile, ...common]);
     for (let level = 1; level <= DEMO_ZOOM_LEVELS; level++) {
       // What `fractal-llm zoom` does (core/grid.ts zoomSpec), plus a name and no curves, run as a spec.

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore, type Store, type SweepRow } from "../../src-main/core/store";
-import { DEMO_MLP_ROOT_POINTS, DEMO_ZOOM_LEVELS, DEMO_ZOOM_POINTS } from "../../scripts/make-demo-db";
+import { DEMO_MLP_ROOT_POINTS, DEMO_SAMPLE_TOKENS, DEMO_ZOOM_LEVELS, DEMO_ZOOM_POINTS, demoSamplesCell } from "../../scripts/make-demo-db";
+import { HELDOUT_PROMPTS, reproduced, storedSamples } from "../../src-main/core/samples";
 
 const DEMO = fileURLToPath(new URL("../../resources/demo.sqlite", import.meta.url));
 
@@ -96,6 +97,20 @@ describe("tiny-GPT SFT map", () => {
     expect((s.env as { torch?: string }).torch).toBeTruthy();
     const trainable = store.loadField(s.id, "trainable"), loss = store.loadField(s.id, "final_loss");
     for (let i = 0; i < s.cells; i++) if (trainable[i]) expect(Number.isFinite(loss[i])).toBe(true);
+  });
+
+  it("carries the base model's held-out and OOD loss, and samples of its best trainable cell that reproduce it", () => {
+    const s = sweeps.find((w) => w.spec.model.family === "gpt")!;
+    expect(Number.isFinite(s.base?.heldout_loss) && Number.isFinite(s.base?.ood_loss)).toBe(true);
+    const cell = demoSamplesCell(join(dir, "demo.sqlite"), s.id);
+    const kept = storedSamples(store, s.id, cell);
+    expect(kept).toHaveLength(1);
+    const [k] = kept;
+    expect(k.request).toEqual({ prompts: null, maxNewTokens: DEMO_SAMPLE_TOKENS });
+    expect(k.samples).toHaveLength(HELDOUT_PROMPTS);
+    for (const x of k.samples) expect(typeof x.reference === "string" && typeof x.base === "string" && typeof x.tuned === "string").toBe(true);
+    expect(reproduced(k), `re-run ${k.finalLoss} vs recorded ${k.recordedFinalLoss}`).toBe(true);
+    expect(store.db.prepare("SELECT COUNT(*) AS n FROM cell_samples").get()).toEqual({ n: 1 });
   });
 });
 
