@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from fractal_agent import mlp
-from fractal_agent.spec import cell_count, cell_hparams, validate
+from fractal_agent.spec import GPT_CONFIG_KEYS, cell_count, cell_hparams, validate
 from fractal_agent.trainer import run_cells
 
 BENCHMARKS = {}
@@ -141,6 +141,64 @@ def bench_gpt_cuda(args):
         _report_sft(f"K={cells}", bench_sft("cuda", "gpt2-124m", cells=cells, batch_size=8, seq_len=128))
 
 
+def sft_cells_spec(shape, cells, tokens, seq_len=128, batch_size=8, precision="bf16", evals=()):
+    """A validated SFT sweep of `cells` LRs at one training-token budget: a scratch model of
+    gpt.PRESETS[shape] on synthetic chat data, with 64 held-out and 64 OOD conversations and the
+    multiple-choice `evals` ("task:n") scored after training, as a real LR x tokens sweep runs them."""
+    from fractal_agent.gpt import PRESETS
+    cfg = PRESETS[shape]
+    u = float(np.log10(tokens))
+    return validate({
+        "version": 1, "name": f"bench {shape} {tokens} tokens",
+        "model": {"family": "gpt", "checkpoint": "scratch", "trainable": "all",
+                  "config": {k: getattr(cfg, k) for k in GPT_CONFIG_KEYS}},
+        "data": {"dataset": "synthetic:arithmetic,copy,reverse", "size": 1024, "seq_len": min(seq_len, cfg.block_size),
+                 "heldout": 64, "ood": "synthetic:sort", "evals": list(evals)},
+        "train": {"optimizer": "adamw", "batch_size": batch_size, "schedule": "cosine", "warmup": 0.02,
+                  "weight_decay": 0.1, "grad_clip": 1.0, "precision": precision},
+        "axes": {"x": {"param": "lr", "scale": "log", "range": [-5, -3], "points": cells},
+                 "y": {"param": "tokens", "scale": "log", "range": [u - 1e-3, u + 1e-3], "points": 1}},
+        "criterion": {"window": 1},
+    })
+
+
+def _eval_entries(n=200):
+    """The multiple-choice tasks whose JSONL is in $FRACTAL_AGENT_EVALS (the first n items of each)."""
+    from fractal_agent import evals as E
+    d = os.environ.get("FRACTAL_AGENT_EVALS")
+    return [f"{t}:{n}" for t in E.TASKS if d and os.path.isfile(os.path.join(d, f"{t}.jsonl"))]
+
+
+@benchmark("gpt-cells")
+def bench_gpt_cells(args):
+    """Whole SFT cells (train + held-out, OOD and multiple-choice evaluation) at 1K, 10K and 100K training
+    tokens, seq_len 128: cells per hour and MFU counting evaluation FLOPs. GPT-2-124M shape in bf16 on a
+    GPU; the tiny shape in float32 on CPU (there to check the script; its MFU has no peak)."""
+    from fractal_agent.sft import PEAK_BF16
+    cuda = torch.cuda.is_available()
+    device, shape, precision = ("cuda", "gpt2-124m", "bf16") if cuda else ("cpu", "tiny", "float32")
+    peak = next((v for k, v in PEAK_BF16.items() if k in torch.cuda.get_device_name()), None) if cuda else None
+    evals = _eval_entries()
+    print(f"gpt-cells: {shape} SFT cells on {torch.cuda.get_device_name() if cuda else platform.processor() or 'cpu'}, "
+          f"torch {torch.__version__}, {args.cells} cells per population, evals: {', '.join(evals) or 'none ($FRACTAL_AGENT_EVALS has no task files)'}",
+          flush=True)
+    for tokens in (1_000, 10_000, 100_000):
+        spec = sft_cells_spec(shape, args.cells, tokens, precision=precision, evals=evals)
+        cells = np.arange(cell_count(spec))
+        run_cells(spec, cells[:1], device)  # warm-up: CUDA context, kernels, data caches
+        if cuda:
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        rows = run_cells(spec, cells, device)
+        if cuda:
+            torch.cuda.synchronize()
+        wall = time.perf_counter() - t0
+        flops = float(rows["flops"].sum())
+        mfu = f"{flops / wall / peak:.1%} MFU" if peak else "MFU n/a (no known peak for this device)"
+        print(f"  {tokens:>7,} tokens: {len(cells)} cells in {wall:.2f} s = {len(cells) / wall * 3600:,.0f} cells/h, "
+              f"{flops / wall / 1e9:,.1f} GFLOP/s incl. evaluation, {mfu}", flush=True)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--only", choices=sorted(BENCHMARKS), action="append", help="run only this benchmark (repeatable)")
@@ -149,6 +207,7 @@ def main(argv=None):
     p.add_argument("--cpu-cells", type=int, default=None, help="mlp-cpu: time an evenly strided sample of this many cells")
     p.add_argument("--width", type=int, default=8, help="mlp-cuda: MLP width (8 as the CPU frame; the paper uses 16)")
     p.add_argument("--max-seconds", type=float, default=None, help="mlp-cuda: stop after this long and project the frame time")
+    p.add_argument("--cells", type=int, default=8, help="gpt-cells: cells trained together in one population")
     args = p.parse_args(argv)
     if args.list:
         for name, fn in BENCHMARKS.items():
