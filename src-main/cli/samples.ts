@@ -39,7 +39,7 @@ export async function cmdSamples(argv: string[], openDb: (path: string | undefin
         return connect(store, { target: row.target, python: o.python, identity: o.identity });
       });
     } catch (e) {
-      if (e instanceof SamplesError) throw new UsageError(e.message, /failed:/.test(e.message) ? 1 : 2);
+      if (e instanceof SamplesError) throw new UsageError(e.message, e.kind === "agent" ? 1 : 2);
       throw e;
     }
     if (o.json) {

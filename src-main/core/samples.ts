@@ -34,7 +34,12 @@ export const MAX_NEW_TOKENS = 1024;
 /** Held-out conversations answered when the request has no prompts (the agent's --heldout). */
 export const HELDOUT_PROMPTS = 3;
 
-export class SamplesError extends Error {}
+/** A samples call that cannot be answered: bad input ("input": the sweep, cell or request) or the agent failed ("agent"). */
+export class SamplesError extends Error {
+  constructor(message: string, readonly kind: "input" | "agent" = "input") {
+    super(message);
+  }
+}
 
 /** The request checked and normalised (blank prompts dropped; none left means held-out prompts). */
 export function checkSamplesRequest(req: unknown): SamplesRequest {
@@ -71,12 +76,12 @@ function parseAgentSamples(stdout: string, cell: number): AgentSamples {
   try {
     out = JSON.parse(stdout.trim().split("\n").pop() ?? "");
   } catch {
-    throw new SamplesError(`the agent's samples command printed no JSON result: ${JSON.stringify(stdout.slice(-300))}`);
+    throw new SamplesError(`the agent's samples command printed no JSON result: ${JSON.stringify(stdout.slice(-300))}`, "agent");
   }
   const ok = out && out.cell === cell && typeof out.final_loss === "number" && Array.isArray(out.samples)
     && out.samples.every((s) => typeof s.prompt === "string" && typeof s.base === "string" && typeof s.tuned === "string"
       && (s.reference === null || typeof s.reference === "string"));
-  if (!ok) throw new SamplesError(`the agent's samples result is not in the expected shape: ${stdout.slice(0, 300)}`);
+  if (!ok) throw new SamplesError(`the agent's samples result is not in the expected shape: ${stdout.slice(0, 300)}`, "agent");
   return out;
 }
 
@@ -93,7 +98,7 @@ export async function runAgentSamples(transport: Transport, spec: Spec, cell: nu
   const { code, signal } = await p.exited;
   if (code !== 0) {
     const why = stderr.trim().split("\n").slice(-5).join("\n") || `exit ${code ?? signal ?? "(connection lost)"}`;
-    throw new SamplesError(`samples of cell ${cell} on ${transport.label} failed: ${why}`);
+    throw new SamplesError(`samples of cell ${cell} on ${transport.label} failed: ${why}`, "agent");
   }
   return parseAgentSamples(stdout, cell);
 }
@@ -144,6 +149,5 @@ export async function cellSamples(store: Store, sweepId: string, cell: number, r
   } finally {
     await transport.close();
   }
-  store.putSamples(sweepId, cell, key, result);
-  return toCellSamples(sweepId, cell, req, result, store.samples(sweepId, cell, key)[0]!.created_at, recorded);
+  return toCellSamples(sweepId, cell, req, result, store.putSamples(sweepId, cell, key, result), recorded);
 }

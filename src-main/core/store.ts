@@ -363,11 +363,14 @@ export class Store {
 
   // ------------------------------------------------------------------------- samples
 
-  /** Keep the agent's samples result for one request (canonical JSON) of one cell; a repeat replaces it. */
-  putSamples(sweepId: string, cell: number, request: string, result: unknown): void {
+  /** Keep the agent's samples result for one request (canonical JSON) of one cell; a repeat replaces it. Returns
+   *  the time recorded with it. */
+  putSamples(sweepId: string, cell: number, request: string, result: unknown): string {
     this.mustSweep(sweepId);
+    const at = now();
     this.db.prepare("INSERT OR REPLACE INTO cell_samples (sweep_id, cell, request, result, created_at) VALUES (?, ?, ?, ?, ?)")
-      .run(sweepId, cell, request, JSON.stringify(result), now());
+      .run(sweepId, cell, request, JSON.stringify(result), at);
+    return at;
   }
 
   /** The stored samples of a cell, newest first: the request (canonical JSON), the agent's result, when. */

@@ -92,4 +92,19 @@ describe("fractal-llm samples", () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/samples need a language model sweep \(model\.family gpt\)/);
   }, 120_000);
+
+  it("exits 1 with the agent's reason when the re-run fails (its data file is gone)", async () => {
+    const data = join(dir, "chat.jsonl");
+    const row = (i: number) => JSON.stringify({ messages: [{ role: "user", content: `q${i}` }, { role: "assistant", content: `a${i}` }] });
+    writeFileSync(data, Array.from({ length: 12 }, (_, i) => row(i) + "\n").join(""));
+    const spec = { ...SPEC, name: "samples of a jsonl sweep", data: { dataset: `jsonl:${data}`, size: 8, seq_len: 32, heldout: 2 },
+      axes: { ...SPEC.axes, y: { param: "warmup", scale: "linear", range: [0, 0.5], points: 1 } } };
+    writeFileSync(join(dir, "jsonl.json"), JSON.stringify(spec));
+    const sw = await run(["sweep", "--spec", join(dir, "jsonl.json"), "--db", db, "--python", PYTHON], env);
+    expect(sw.code, sw.stderr).toBe(0);
+    rmSync(data);
+    const r = await run(["samples", "--sweep", lastLine(sw.stdout), "--cell", "0", "--db", db, "--python", PYTHON], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/samples of cell 0 on local failed: .*No such file or directory.*chat\.jsonl/s);
+  }, 120_000);
 });
