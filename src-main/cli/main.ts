@@ -10,20 +10,19 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { estimateCost, formatCost, formatDuration } from "../core/cost";
-import { fmtWindow, resolutionWarnings, zoomSpec, type Window } from "../core/grid";
-import { absoluteLocalPaths, LocalDataError, type LocalFile, planLocalData } from "../core/local-data";
-import { findLocalPythonWithEnv, LocalTransport } from "../core/local-transport";
+import { fmtWindow, type Window } from "../core/grid";
+import { followSweep, prepareSweep, recordSweep, zoomChildSpec } from "../core/launch";
+import { LocalDataError } from "../core/local-data";
 import { defaultDbPath } from "../core/paths";
 import { type Spec, SpecError, validate } from "../core/spec";
-import { sweepIdFor } from "../core/sweep-id";
 import { openStore, type Store, StoreError } from "../core/store";
-import { FatalAgentError, type Progress, runSweep } from "../core/sweep-runner";
-import type { Transport } from "../core/transport";
+import { FatalAgentError, type Progress } from "../core/sweep-runner";
+import { type OpenTarget, openTarget, sshOptions } from "../core/targets";
+import { uploadLine } from "../ssh/upload";
 import { cmdAnimate, cmdDimension, cmdEarlyWarning, cmdReport } from "./analyse";
 import { UsageError } from "./errors";
 import { exportSweep, type ExportFormat } from "./export";
 import { cmdSamples, SAMPLES_USAGE } from "./samples";
-import { hostAddress } from "../api/hosts";
 
 
 const USAGE = `fractal-llm: trainability sweeps (Sohl-Dickstein 2024) from the command line
@@ -71,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
       case "report": return cmdReport(rest, openDb);
       case "animate": return cmdAnimate(rest, openDb);
       case "early-warning": return cmdEarlyWarning(rest, openDb);
-      case "samples": return await cmdSamples(rest, openDb, async (store, o) => (await connector(store, o)).connect(0));
+      case "samples": return await cmdSamples(rest, openDb, async (store, o) => (await openCliTarget(store, o)).connect(0));
       case "web": return await cmdWeb(rest);
       case undefined: case "help": case "--help": case "-h":
         process.stdout.write(USAGE + "\n");
@@ -129,58 +128,18 @@ function readSpecFile(file: string): Spec {
 
 interface SshOpts { target?: string; python?: string; identity?: string; "accept-new-host-key"?: boolean }
 
-interface Connector {
-  label: string;
-  /** a transport for attempt n: local is reused; SSH reconnects after a failure */
-  connect: (attempt: number) => Promise<Transport>;
-  /** SSH: put the sweep's laptop files on the node (a line per file on stderr) */
-  upload: (files: readonly LocalFile[]) => Promise<void>;
-  close: () => Promise<void>;
-}
-
-async function connector(store: Store, o: SshOpts): Promise<Connector> {
+/** Open the command's target (core/targets.ts) with the CLI's flags; a local Python problem is a usage error. */
+async function openCliTarget(store: Store, o: SshOpts): Promise<OpenTarget> {
   const target = o.target ?? "local";
-  if (target === "local") {
-    let found: ReturnType<typeof findLocalPythonWithEnv>;
-    try {
-      found = findLocalPythonWithEnv(o.python);
-    } catch (e) {
-      throw new UsageError((e as Error).message, 1);
-    }
-    const t = new LocalTransport({ python: found.python });
-    const upload = async (files: readonly LocalFile[]) => {
-      if (files.length) throw new Error("local sweeps read laptop files in place; nothing to upload");
-    };
-    return { label: "local", connect: async () => t, upload, close: async () => {} };
+  try {
+    return await openTarget(store, target, {
+      python: o.python, identity: o.identity, acceptNewHostKey: o["accept-new-host-key"] ?? false, passphrase: askPassphrase,
+    });
+  } catch (e) {
+    if (target === "local" && !(e instanceof UsageError)) throw new UsageError((e as Error).message, 1);
+    throw e;
   }
-  const host = store.host(target);
-  const address = host ? hostAddress(host) : target;
-  const ssh = await import("../ssh/index");
-  const opts = {
-    identity: o.identity, acceptNewHostKey: o["accept-new-host-key"] ?? false,
-    python: o.python ?? host?.python ?? undefined, remoteRoot: host?.agent_dir ?? undefined,
-    passphrase: askPassphrase,
-  };
-  let t: Awaited<ReturnType<typeof ssh.openSshTransport>> | null = await ssh.openSshTransport(address, opts);
-  const label = t.label;
-  const shown = /^[A-Za-z0-9._-]+$/.test(target) ? target : label; // the alias the user typed, else user@host:port
-  return {
-    label,
-    upload: async (files) => {
-      if (!t) throw new Error("upload needs the connection opened by connector()");
-      await ssh.uploadLocalData(t.connection, files, (r) => process.stderr.write(ssh.uploadLine(r, shown) + "\n"));
-    },
-    connect: async (attempt) => {
-      if (attempt === 0 && t) return t;
-      if (t) await t.close();
-      t = null;
-      t = await ssh.openSshTransport(address, opts);
-      return t;
-    },
-    close: async () => { if (t) await t.close(); },
-  };
 }
-
 
 async function askPassphrase(keyPath: string): Promise<string> {
   const env = process.env.FRACTAL_LLM_KEY_PASSPHRASE;
@@ -222,42 +181,35 @@ function progressBar(): { update: (p: Progress) => void; end: () => void } {
   };
 }
 
-/** For an SSH target: the spec with its laptop data files (jsonl: datasets, eval files) renamed to their
- *  content-addressed places on the node, and those files (core/local-data.ts). Needs no connection. */
-async function localDataFor(store: Store, spec: Spec, target: string): Promise<{ spec: Spec; files: LocalFile[] }> {
-  const { DEFAULT_REMOTE_ROOT } = await import("../ssh/index");
+/** Create (or find) the sweep, run it to the end on the target (core/launch.ts), print its id last. */
+async function runSpec(store: Store, given: Spec, o: SshOpts & { new?: boolean }): Promise<number> {
+  const target = o.target ?? "local";
+  let p;
   try {
-    return planLocalData(spec, { remoteRoot: store.host(target)?.agent_dir ?? DEFAULT_REMOTE_ROOT });
+    p = await prepareSweep(store, given, target, o.new ?? false);
   } catch (e) {
     if (e instanceof LocalDataError) throw new UsageError(`${e.message}\n(nothing was uploaded or recorded)`);
     throw e;
   }
-}
-
-/** Create (or find) the sweep, run it to the end on the target, print its id last. */
-async function runSpec(store: Store, given: Spec, o: SshOpts & { new?: boolean }): Promise<number> {
-  const target = o.target ?? "local";
-  // The rewrite comes before the id: the id hashes the spec, so it follows the uploaded files' contents.
-  const { spec, files } = target === "local" ? { spec: absoluteLocalPaths(given), files: [] } : await localDataFor(store, given, target);
-  const id = sweepIdFor(spec, target, o.new ?? false);
-  for (const w of resolutionWarnings(spec)) process.stderr.write(`warning: ${w}\n`);
-  let row = store.sweep(id);
-  if (row?.status === "completed") {
-    process.stderr.write(`sweep ${id} already completed (${row.done_cells}/${row.cells} cells) in ${store.path}\n`);
+  const { id, spec } = p;
+  for (const w of p.warnings) process.stderr.write(`warning: ${w}\n`);
+  if (p.existing?.status === "completed") {
+    process.stderr.write(`sweep ${id} already completed (${p.existing.done_cells}/${p.existing.cells} cells) in ${store.path}\n`);
     process.stdout.write(id + "\n");
     return 0;
   }
   process.stderr.write(`cost: ${formatCost(estimateCost(spec, { device: target === "local" ? "cpu" : "h100" }))}\n`);
-  const conn = await connector(store, o); // fails before the sweep is recorded if the target is unusable
+  const t = await openCliTarget(store, o); // fails before the sweep is recorded if the target is unusable
+  const shown = /^[A-Za-z0-9._-]+$/.test(target) ? target : t.label; // the alias the user typed, else user@host:port
+  let row;
   try {
-    await conn.upload(files); // before the sweep is recorded or submitted: the agent reads them at once
+    row = await recordSweep(store, p, t, (r) => process.stderr.write(uploadLine(r, shown) + "\n"));
   } catch (e) {
-    await conn.close();
+    await t.close();
     throw e;
   }
-  if (!row) row = store.createSweep({ id, spec, target });
-  else process.stderr.write(`resuming sweep ${id}: ${row.done_cells}/${row.cells} cells already here\n`);
-  process.stderr.write(`sweep ${id} "${spec.name}" on ${conn.label}: ${row.cells} cells\n`);
+  if (p.existing) process.stderr.write(`resuming sweep ${id}: ${row.done_cells}/${row.cells} cells already here\n`);
+  process.stderr.write(`sweep ${id} "${spec.name}" on ${t.label}: ${row.cells} cells\n`);
 
   const abort = new AbortController();
   const onSig = () => abort.abort();
@@ -265,8 +217,9 @@ async function runSpec(store: Store, given: Spec, o: SshOpts & { new?: boolean }
   process.once("SIGTERM", onSig);
   const bar = progressBar();
   try {
-    const r = await runSweep({
-      store, sweepId: id, connect: conn.connect, signal: abort.signal,
+    // Re-running the command also resumes a sweep that was cancelled or failed on the node.
+    const r = await followSweep(store, id, t, {
+      signal: abort.signal, resume: true,
       onProgress: bar.update, onNotice: (m) => { bar.end(); process.stderr.write(`${m}\n`); },
     });
     bar.end();
@@ -282,7 +235,7 @@ async function runSpec(store: Store, given: Spec, o: SshOpts & { new?: boolean }
   } finally {
     process.off("SIGINT", onSig);
     process.off("SIGTERM", onSig);
-    await conn.close();
+    await t.close();
   }
 }
 
@@ -322,16 +275,17 @@ async function cmdZoom(argv: string[]): Promise<number> {
   try {
     const parent = store.sweep(o.sweep);
     if (!parent) throw new UsageError(`unknown sweep ${o.sweep} in ${store.path}; \`fractal-llm sweeps\` lists them`, 1);
+    const target = o.target ?? parent.target;
     let child: Spec;
     try {
-      child = validate(zoomSpec(parent.spec, parent.id, w, points));
+      child = validate(zoomChildSpec(parent, w, points, target));
     } catch (e) {
       if (e instanceof SpecError && e.field.endsWith(".points")) throw new UsageError(`--points: ${e.detail}`);
       if (e instanceof SpecError) throw e;
       throw new UsageError((e as Error).message);
     }
     process.stderr.write(`zoom of ${parent.id} on window ${fmtWindow(w)}, ${points}x${points} cells\n`);
-    return await runSpec(store, child, { ...o, target: o.target ?? parent.target });
+    return await runSpec(store, child, { ...o, target });
   } finally {
     store.close();
   }
@@ -433,12 +387,13 @@ async function cmdHosts(argv: string[]): Promise<number> {
     if (sub === "test") {
       const host = store.host(alias);
       if (!host) throw new UsageError(`unknown host alias ${JSON.stringify(alias)}; \`fractal-llm hosts list\` shows the saved ones, \`fractal-llm hosts add\` adds one`, 1);
-      // The SSH module connects, installs the agent (idempotent) and probes the interpreters; print what it found.
+      // Opening the target connects, installs the agent (idempotent) and probes the interpreters; print what it found.
       const ssh = await import("../ssh/index");
-      const t = await ssh.openSshTransport(hostAddress(host), {
-        identity: o.identity, acceptNewHostKey: o["accept-new-host-key"] ?? false, python: o.python ?? host.python ?? undefined,
-        remoteRoot: host.agent_dir ?? undefined, passphrase: askPassphrase,
+      const { address, opts } = await sshOptions(store, alias, {
+        identity: o.identity, acceptNewHostKey: o["accept-new-host-key"] ?? false, python: o.python, passphrase: askPassphrase,
       });
+      const t = await ssh.openSshTransport(address, opts);
+      store.setHostProbe(alias, t.python, t.env);
       try {
         process.stderr.write(`${t.label}: agent installed in ${t.install.dir}\ninterpreters:\n${t.probeResult.summary}\n`);
         process.stdout.write(JSON.stringify({ host: alias, label: t.label, python: t.python, env: t.env }, null, 1) + "\n");

@@ -102,7 +102,10 @@ export class AttachSession {
     try {
       m = JSON.parse(line);
     } catch {
-      throw new Error(`the agent sent a line that is not JSON: ${line.slice(0, 200)}`);
+      // A node's shell start-up files may print on stdout (a banner, a `conda activate` message): not the
+      // agent's, and no reason to drop the session. Passed on as a warning; it never counts as the hello.
+      this.onMessage({ type: "warning", message: `ignored a line on the agent's stdout that is not JSON: ${line.slice(0, 200)}` });
+      return;
     }
     if (!this.gotFirst) {
       this.gotFirst = true;

@@ -86,4 +86,21 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (sweep_id, cell, request)
   );
   `,
+  // 4: what launching on any target needs. source_spec: the spec as given on the laptop (its jsonl: and evals paths
+  // the laptop's own, absolute) when `spec` was rewritten for a node, so a zoom run elsewhere never inherits
+  // node-only paths. host_probes: what the last connection to a target found (python, torch, GPUs), for the
+  // target pickers' GPUs, cost and default zoom resolution. ui_sweep_tags moves here from the API service (which
+  // created it itself; IF NOT EXISTS keeps the tags of databases it made).
+  `
+  ALTER TABLE sweeps ADD COLUMN source_spec TEXT;  -- canonical JSON; NULL: the same as spec
+  CREATE TABLE host_probes (
+    target    TEXT PRIMARY KEY,  -- "local", a host alias or an ssh:// address, as sweeps.target names it
+    python    TEXT NOT NULL,     -- the interpreter that runs the agent there
+    env       TEXT NOT NULL,     -- JSON: the agent's env (python, torch, cuda_available, gpus [{name, memory}], cpu_count)
+    probed_at TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS ui_sweep_tags (
+    sweep_id TEXT NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE, tag TEXT NOT NULL, PRIMARY KEY (sweep_id, tag)
+  );
+  `,
 ];

@@ -33,7 +33,12 @@ export interface SweepRow {
   error: string | null; created_at: string; updated_at: string;
   /** SFT sweeps: the untrained model's held-out and OOD loss and evals (null until the agent measured them). */
   base: BaseMetrics | null;
+  /** The spec as given on the laptop, when `spec` names a node's copies of its files (migration 4); else null. */
+  source_spec: Spec | null;
 }
+
+/** What the last connection to a target found: the interpreter that runs the agent and its `env`. */
+export interface HostProbe { target: string; python: string; env: Record<string, unknown>; probed_at: string }
 
 export interface BaseMetrics {
   heldout_loss: number | null; ood_loss: number | null;
@@ -145,7 +150,7 @@ export class Store {
   // ------------------------------------------------------------------------- sweeps
 
   /** Record a new sweep from a validated spec. Its parent, if any, must already be in this database. */
-  createSweep(a: { id: string; spec: Spec; target: string }): SweepRow {
+  createSweep(a: { id: string; spec: Spec; target: string; sourceSpec?: Spec | null }): SweepRow {
     const { spec } = a;
     const parent = spec.parent?.sweep ?? null;
     if (parent !== null && !this.q.sweep.get(parent)) {
@@ -154,10 +159,11 @@ export class Store {
     }
     const { x, y } = spec.axes;
     const t = now();
+    const source = a.sourceSpec && canonicalJson(a.sourceSpec) !== canonicalJson(spec) ? canonicalJson(a.sourceSpec) : null;
     this.db.prepare(`INSERT INTO sweeps (id, name, spec, parent_id, x0, x1, y0, y1, nx, ny, cells, done_cells, target, status,
-      env, seed, error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 'created', NULL, ?, NULL, ?, ?)`)
+      env, seed, error, created_at, updated_at, source_spec) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 'created', NULL, ?, NULL, ?, ?, ?)`)
       .run(a.id, spec.name, canonicalJson(spec), parent, x.range[0], x.range[1], y.range[0], y.range[1], x.points, y.points,
-        x.points * y.points, a.target, spec.model.seed, t, t);
+        x.points * y.points, a.target, spec.model.seed, t, t, source);
     return this.sweep(a.id)!;
   }
 
@@ -172,6 +178,48 @@ export class Store {
 
   setStatus(id: string, status: SweepStatus, error: string | null = null): void {
     this.q.setStatus.run(status, error, now(), id);
+  }
+
+  renameSweep(id: string, name: string): void {
+    this.db.prepare("UPDATE sweeps SET name = ?, updated_at = ? WHERE id = ?").run(name, now(), id);
+  }
+
+  tags(id: string): string[] {
+    return (this.db.prepare("SELECT tag FROM ui_sweep_tags WHERE sweep_id = ? ORDER BY tag").all(id) as { tag: string }[]).map((r) => r.tag);
+  }
+
+  setTags(id: string, tags: readonly string[]): void {
+    this.db.transaction(() => {
+      this.db.prepare("DELETE FROM ui_sweep_tags WHERE sweep_id = ?").run(id);
+      const put = this.db.prepare("INSERT OR IGNORE INTO ui_sweep_tags (sweep_id, tag) VALUES (?, ?)");
+      for (const t of tags) put.run(id, t);
+      this.db.prepare("UPDATE sweeps SET updated_at = ? WHERE id = ?").run(now(), id);
+    })();
+  }
+
+  /** Delete sweeps with everything recorded for them (children must come before their parents). */
+  deleteSweeps(ids: readonly string[]): void {
+    this.db.transaction(() => {
+      for (const id of ids) this.db.prepare("DELETE FROM sweeps WHERE id = ?").run(id);
+    })();
+  }
+
+  /** Forget how far a host's journal of a sweep was read (the node lost it: its seqs start again at 1). */
+  resetCursor(sweepId: string, host: string): void {
+    this.db.prepare("DELETE FROM sync_cursors WHERE sweep_id = ? AND host = ?").run(sweepId, host);
+  }
+
+  // ------------------------------------------------------------------------- probes
+
+  setHostProbe(target: string, python: string, env: Record<string, unknown>): void {
+    this.db.prepare(`INSERT INTO host_probes (target, python, env, probed_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT (target) DO UPDATE SET python = excluded.python, env = excluded.env, probed_at = excluded.probed_at`)
+      .run(target, python, JSON.stringify(env), now());
+  }
+
+  hostProbe(target: string): HostProbe | undefined {
+    const r = this.db.prepare("SELECT * FROM host_probes WHERE target = ?").get(target) as Record<string, string> | undefined;
+    return r && { target: r.target, python: r.python, env: JSON.parse(r.env), probed_at: r.probed_at };
   }
 
   cursor(sweepId: string, host: string): number {
@@ -397,6 +445,7 @@ function rowToSweep(r: Record<string, unknown>): SweepRow {
     target: r.target as string, status: r.status as SweepStatus, env: r.env === null ? null : JSON.parse(r.env as string),
     seed: r.seed as number, error: r.error as string | null, created_at: r.created_at as string, updated_at: r.updated_at as string,
     base: r.base === null || r.base === undefined ? null : JSON.parse(r.base as string),
+    source_spec: r.source_spec === null || r.source_spec === undefined ? null : JSON.parse(r.source_spec as string),
   };
 }
 

@@ -37,6 +37,8 @@ export interface RunnerOptions {
   backoffMs?: { first: number; max: number };
   /** Ingest at least this often while events stream in. */
   flushMs?: number;
+  /** A sweep the node has as cancelled or failed is submitted again (re-queued there; finished cells kept). */
+  resume?: boolean;
 }
 
 export interface RunResult { status: SweepStatus | "detached"; error: string | null; done: number; total: number }
@@ -45,6 +47,9 @@ const RATE_WINDOW_S = 10;
 
 /** An error that reconnecting cannot fix (bad spec on the agent, protocol mismatch, unknown sweep). */
 export class FatalAgentError extends Error {}
+
+/** Following stopped because the agent could not be reached, again and again: the sweep itself may be fine. */
+export class GaveUpError extends FatalAgentError {}
 
 export async function runSweep(o: RunnerOptions): Promise<RunResult> {
   const { store, sweepId } = o;
@@ -86,7 +91,7 @@ export async function runSweep(o: RunnerOptions): Promise<RunResult> {
       o.onNotice?.(`agent connection failed: ${(e as Error).message}`);
     }
     if (!gotHello && ++failures >= maxFailures) {
-      throw new FatalAgentError(`gave up after ${failures} failed connections to the agent; the sweep is recorded as ${sweepId}, `
+      throw new GaveUpError(`gave up after ${failures} failed connections to the agent; the sweep is recorded as ${sweepId}, `
         + "re-run the same command to resume");
     }
     fruitless = gotHello && sessionEvents > 0 ? 0 : fruitless + 1;
@@ -160,7 +165,9 @@ export async function runSweep(o: RunnerOptions): Promise<RunResult> {
       if (entry) {
         if (store.sweep(sweepId)!.status === "created") store.setStatus(sweepId, "submitted");
         const lastSeq = (entry as { last_seq?: number }).last_seq ?? Infinity;
-        if (["completed", "cancelled", "failed"].includes(String(entry.state)) && store.cursor(sweepId, host) >= lastSeq) {
+        if (o.resume && (entry.state === "cancelled" || entry.state === "failed")) {
+          await submit(session, host);
+        } else if (["completed", "cancelled", "failed"].includes(String(entry.state)) && store.cursor(sweepId, host) >= lastSeq) {
           // Finished on the node and everything is already here: no event will come.
           const st = entry.state as SweepStatus;
           if (store.sweep(sweepId)!.status !== st) store.setStatus(sweepId, st, entry.error ?? null);
@@ -191,14 +198,14 @@ export async function runSweep(o: RunnerOptions): Promise<RunResult> {
 
   async function submit(session: AttachSession, host: string): Promise<void> {
     const s = store.sweep(sweepId)!;
-    const r = await session.request("submit", { sweep: sweepId, spec: s.spec });
+    const r = await session.request("submit", { sweep: sweepId, spec: s.spec, resume: o.resume === true });
     if (!r.ok) throw new FatalAgentError(`the agent refused sweep ${sweepId}: ${String(r.error)}`);
     if (r.existing === false && store.cursor(sweepId, host) > 0) {
       // A new journal on the node (its agent home was reset): its seqs start again at 1.
-      store.db.prepare("DELETE FROM sync_cursors WHERE sweep_id = ? AND host = ?").run(sweepId, host);
+      store.resetCursor(sweepId, host);
       o.onNotice?.(`the agent on ${host} had lost sweep ${sweepId}; it starts again there (cells already here are kept)`);
     }
-    if (!TERMINAL.includes(s.status)) store.setStatus(sweepId, "submitted");
+    if (!TERMINAL.includes(s.status) || r.resumed === true) store.setStatus(sweepId, "submitted");
     const f = await session.request("follow", { sweep: sweepId, since: store.cursor(sweepId, host) });
     if (!f.ok) throw new FatalAgentError(`the agent cannot follow sweep ${sweepId}: ${String(f.error)}`);
   }

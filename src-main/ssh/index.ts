@@ -21,7 +21,7 @@ export { parseAddress, resolveTarget, type ResolvedHost } from "./config.js";
 export { HostKeyError, SshError, isRetryable, type HostKeyProblem, type SshErrorKind } from "./errors.js";
 export { defaultTrustFile, fingerprint } from "./hostkeys.js";
 export { DEFAULT_REMOTE_ROOT, installAgent, verifyRemote, type InstallResult, type AgentSource } from "./install.js";
-export { uploadLine, uploadLocalData, type UploadResult } from "./upload.js";
+export { removeRemoteFiles, uploadLine, uploadLocalData, type UploadResult } from "./upload.js";
 export { probe, type AgentEnv, type InterpreterReport, type ProbeResult } from "./probe.js";
 export { agentCommand, shellJoin, shellQuote } from "./quote.js";
 

@@ -77,3 +77,18 @@ export function uploadLine(r: UploadResult, host: string): string {
   return `${f.kind} ${fileLabel(f)} (${formatBytes(f.size)}, sha256 ${f.sha256.slice(0, 8)}…) `
     + `${r.status === "uploaded" ? "uploaded to" : "already on"} ${host}:${f.remote}`;
 }
+
+/** Remove files or directories the app put under the node's agent root (uploads no sweep needs any more).
+ *  Anything outside `root` is refused: a path comes from a stored spec, and a bad one must not delete elsewhere. */
+export async function removeRemoteFiles(conn: SshConnection, root: string, paths: readonly string[]): Promise<void> {
+  if (paths.length === 0) return;
+  const home = await remoteHome(conn);
+  const base = remotePath(home, root).replace(/\/+$/, "") + "/";
+  const abs = paths.map((p) => remotePath(home, p));
+  for (const p of abs) {
+    if (!p.startsWith(base) || p.split("/").includes("..")) {
+      throw new SshError("remote", conn.label, `refusing to remove ${p}: not under the agent root ${base}`);
+    }
+  }
+  await mustRun(conn, `rm -rf -- ${shellJoin(abs)}`, "remove the sweep's uploaded data");
+}
