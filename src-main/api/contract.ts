@@ -120,6 +120,10 @@ export interface HostInfo {
   user: string | null;
   /** The Python to try first on the node; null: probe. */
   python: string | null;
+  /** GPUs the last connection test or launch found there ("name (memory GiB)"); null when never probed. */
+  gpus: string[] | null;
+  /** When that probe ran (ISO time), null when never. */
+  probedAt: string | null;
 }
 
 /** A host to save in the store (`fractal-llm hosts add`). */
@@ -173,7 +177,7 @@ export interface ZoomRequest {
   points: number;
   /** Training steps per cell (MLP); null keeps the parent's. */
   steps: number | null;
-  /** Where it runs: "local" (the only target browser mode drives today). */
+  /** Where it runs: "local" or a host alias (listTargets); the UI defaults to the parent's target. */
   target: string;
   name?: string;
 }
@@ -183,6 +187,28 @@ export interface ZoomPreview {
   window: Window;
   cost: CostEstimate;
   warnings: string[];
+}
+
+/**
+ * Somewhere a sweep can run, for the editor's and the zoom dialog's target pickers: the laptop ("local") or a
+ * host of the host manager (a ~/.ssh/config alias or a saved host). Estimates use what the last connection
+ * test or launch probed there; a host never probed is estimated as one GPU of `device`.
+ */
+export interface TargetInfo {
+  target: string;
+  kind: "local" | "ssh";
+  /** "this computer (CPU)", "user@host:22", "from ~/.ssh/config". */
+  description: string;
+  /** GPUs the last probe found ("NVIDIA H100 80GB HBM3 (80 GiB)"), [] for none; null when never probed. */
+  gpus: string[] | null;
+  /** The cost model's device (core/cost.ts DEVICES key: cpu, h100, h200, a100). */
+  device: string;
+  /** Devices a sweep runs on at once there (GPUs on a node, 1 for the laptop's CPU). */
+  count: number;
+  /** Points per axis a zoom scan defaults to there: hundreds on a GPU node, a few dozen on a CPU. */
+  zoomPoints: number;
+  /** When the probe ran (ISO time), null when never. */
+  probedAt: string | null;
 }
 
 /** A new sweep checked before it starts: the normalised spec, its cost and resolution warnings. */
@@ -236,7 +262,8 @@ export type ApiEvent =
   | { type: "sweep-updated"; sweep: SweepSummary }
   | { type: "sweep-deleted"; id: string }
   | { type: "progress"; sweepId: string; done: number; total: number; rate: number; eta: number | null; status: SweepStatus }
-  | { type: "notice"; sweepId: string | null; message: string };
+  /** Something to tell the user; "error" for a sweep that failed or could not be followed, "done" when one ends. */
+  | { type: "notice"; sweepId: string | null; message: string; level?: "info" | "done" | "error" };
 
 export interface Api {
   listSweeps(): Promise<SweepSummary[]>;
@@ -256,8 +283,18 @@ export interface Api {
   startZoom(req: ZoomRequest): Promise<SweepSummary>;
   renameSweep(id: string, name: string): Promise<SweepSummary>;
   setTags(id: string, tags: string[]): Promise<SweepSummary>;
-  /** Delete a sweep with its results and every zoom below it. */
-  deleteSweep(id: string): Promise<void>;
+  /** Cancel a running sweep on its target (finished cells are kept); resolves once the agent took the request. */
+  cancelSweep(id: string): Promise<SweepSummary>;
+  /** Start a cancelled or failed sweep again on its target; cells already finished are not re-run. */
+  resumeSweep(id: string): Promise<SweepSummary>;
+  /**
+   * Delete a sweep with its results and every zoom below it, here and on its targets (journals, and uploaded
+   * data files no other sweep uses). A running sweep is cancelled first. localOnly: forget it here only (a node
+   * that no longer exists).
+   */
+  deleteSweep(id: string, options?: { localOnly: boolean }): Promise<void>;
+  /** "local" and every host, with their probed GPUs and the defaults that follow (zoom resolution, cost device). */
+  listTargets(): Promise<TargetInfo[]>;
   /** Hosts from ~/.ssh/config and the store. */
   listHosts(): Promise<HostInfo[]>;
   /** Save (or update) a host in the store. */
@@ -278,7 +315,7 @@ export interface Api {
 export type ApiMethod = Exclude<keyof Api, "subscribe">;
 export const API_METHODS: readonly ApiMethod[] = [
   "listSweeps", "getSweep", "getLayer", "getCell", "getAnalysis", "previewSweep", "startSweep", "previewZoom", "startZoom", "renameSweep",
-  "setTags", "deleteSweep", "listHosts", "addHost", "testHost",
+  "setTags", "deleteSweep", "cancelSweep", "resumeSweep", "listTargets", "listHosts", "addHost", "testHost",
   "getLayerDelta", "listSamples", "generateSamples",
 ];
 

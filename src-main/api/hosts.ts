@@ -6,6 +6,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import SSHConfig from "ssh-config";
 import type { HostRow, Store } from "../core/store";
+import { SshError } from "../ssh/errors";
+import { gpuNames, sshOptions, type TargetOptions } from "../core/targets";
 import { ApiError, type HostInfo, type HostTestResult, type InterpreterInfo, type NewHost } from "./contract";
 
 export interface HostOptions {
@@ -36,14 +38,21 @@ export function listHosts(store: Store, o: HostOptions): HostInfo[] {
   for (const alias of configAliases(o.home)) {
     const h = saved.get(alias);
     saved.delete(alias);
-    hosts.push(h ? { ...info(h), source: "both" } : { alias, source: "ssh-config", hostname: null, port: null, user: null, python: null });
+    hosts.push(h ? { ...info(store, h), source: "both" }
+      : { alias, source: "ssh-config", hostname: null, port: null, user: null, python: null, ...probed(store, alias) });
   }
-  for (const h of saved.values()) hosts.push(info(h));
+  for (const h of saved.values()) hosts.push(info(store, h));
   return hosts;
 }
 
-function info(h: HostRow): HostInfo {
-  return { alias: h.alias, source: "store", hostname: h.hostname, port: h.port, user: h.user, python: h.python };
+function info(store: Store, h: HostRow): HostInfo {
+  return { alias: h.alias, source: "store", hostname: h.hostname, port: h.port, user: h.user, python: h.python, ...probed(store, h.alias) };
+}
+
+/** GPUs found by the last connection test or launch on `target` (core/targets.ts keeps the probe). */
+function probed(store: Store, target: string): { gpus: string[] | null; probedAt: string | null } {
+  const p = store.hostProbe(target);
+  return p ? { gpus: gpuNames(p.env), probedAt: p.probed_at } : { gpus: null, probedAt: null };
 }
 
 export function addHost(store: Store, h: NewHost): HostInfo {
@@ -56,26 +65,25 @@ export function addHost(store: Store, h: NewHost): HostInfo {
   if (!(Number.isInteger(h.port) && h.port >= 1 && h.port <= 65535)) throw new ApiError(`port must be 1-65535, got ${JSON.stringify(h.port)}`);
   const user = h.user?.trim() || null, python = h.python?.trim() || null;
   store.addHost({ alias: h.alias, hostname: h.hostname, port: h.port, user, python, agent_dir: null });
-  return info(store.host(h.alias)!);
+  return info(store, store.host(h.alias)!);
 }
 
-/** ssh:// address of a stored host (what the SSH module connects to); a config-only alias is used as it is. */
-export function hostAddress(h: HostRow): string {
-  return `ssh://${h.user ? encodeURIComponent(h.user) + "@" : ""}${h.hostname.includes(":") ? `[${h.hostname}]` : h.hostname}:${h.port}`;
-}
 
-/**
- * Connect to `target` (a saved host, a ~/.ssh/config alias or an ssh:// address) with the app's host-key checks,
- * install the agent and pick its Python. The UI cannot type a passphrase: ssh-agent or an unencrypted key is needed.
- */
-export async function openHostTransport(store: Store, target: string, acceptNewHostKey: boolean, o: HostOptions) {
-  const saved = store.host(target);
+/** Connect to a host for a test: the core's SSH options (targets.ts), no passphrase prompt (the UI has none). */
+async function openForTest(store: Store, alias: string, acceptNewHostKey: boolean, o: HostOptions) {
   const ssh = await import("../ssh/index");
-  return ssh.openSshTransport(saved ? hostAddress(saved) : target, {
-    home: o.home, trustFile: o.trustFile, acceptNewHostKey, python: saved?.python ?? undefined,
-    remoteRoot: saved?.agent_dir ?? undefined, agentSocket: o.agentSocket,
-    passphrase: async (key) => { throw new ssh.SshError("auth", target, `${key} is encrypted; load it into ssh-agent to use it from the UI`); },
-  });
+  const { address, opts } = await sshOptions(store, alias, { ...uiTargetOptions(o), acceptNewHostKey });
+  const t = await ssh.openSshTransport(address, opts);
+  store.setHostProbe(alias, t.python, t.env);
+  return t;
+}
+
+/** Target options for the app: its home, trust list and agent, and no passphrase prompt (ssh-agent or a plain key). */
+export function uiTargetOptions(o: HostOptions): TargetOptions {
+  return {
+    home: o.home, trustFile: o.trustFile, agentSocket: o.agentSocket,
+    passphrase: async (key) => { throw new SshError("auth", key, `${key} is encrypted; load it into ssh-agent to use it from the app`); },
+  };
 }
 
 /** Connect, install the agent and probe its interpreters; report what was found, or why it could not. */
@@ -86,7 +94,7 @@ export async function testHost(store: Store, alias: string, acceptNewHostKey: bo
   const ssh = await import("../ssh/index");
   let t;
   try {
-    t = await openHostTransport(store, alias, acceptNewHostKey, o);
+    t = await openForTest(store, alias, acceptNewHostKey, o);
   } catch (e) {
     if (e instanceof ssh.HostKeyError) {
       return {
@@ -110,8 +118,7 @@ export async function testHost(store: Store, alias: string, acceptNewHostKey: bo
 function interpreter(r: { candidate: string; path: string | null; env: Record<string, unknown> | null; ok: boolean; problem: string | null }): InterpreterInfo {
   const e = r.env ?? {};
   const s = (v: unknown) => (typeof v === "string" ? v : null);
-  const gpus = Array.isArray(e.gpus) ? e.gpus.map((g: { name?: unknown; memory?: unknown }) =>
-    `${String(g.name)}${typeof g.memory === "number" ? ` (${(g.memory / 2 ** 30).toFixed(0)} GiB)` : ""}`) : [];
+  const gpus = gpuNames(e);
   return {
     candidate: r.candidate, path: r.path, ok: r.ok, problem: r.problem,
     python: s(e.python), torch: s(e.torch), cuda: s(e.cuda), cudaAvailable: e.cuda_available === true, gpus,

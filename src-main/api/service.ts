@@ -5,23 +5,22 @@
 // poll of the sweeps table (cheap: one indexed query) that also sees sweeps written by other processes, such
 // as a `fractal-llm sweep` running in a terminal against the same database.
 
-import { sweepIdFor } from "../core/sweep-id";
 import { estimateCost } from "../core/cost";
-import { cellCentre, cellEdge, cellHparams, cellXY, fmtWindow, resolutionWarnings, snapToParentCells, zoomSpec } from "../core/grid";
-import { absoluteLocalPaths } from "../core/local-data";
-import { findLocalPython, LocalTransport } from "../core/local-transport";
+import { cellCentre, cellEdge, cellHparams, cellXY, fmtWindow, snapToParentCells } from "../core/grid";
+import { agentRequest, followSweep, orphanedUploads, prepareSweep, type PreparedSweep, recordSweep, ZoomError, zoomChildSpec } from "../core/launch";
+import { LocalDataError } from "../core/local-data";
 import { type Spec, SpecError, validate } from "../core/spec";
-import type { Store, SweepRow } from "../core/store";
+import { type Store, type SweepRow, TERMINAL } from "../core/store";
 import { type CellSamples, cellSamples, SamplesError, type SamplesRequest, storedSamples } from "../core/samples";
-import { runSweep } from "../core/sweep-runner";
-import type { Transport } from "../core/transport";
+import { FatalAgentError, GaveUpError } from "../core/sweep-runner";
+import { gpuNames, type OpenTarget, openTarget } from "../core/targets";
 import {
   type AnalysisOptions, type Api, type ApiEvent, ApiError, type CellDetail, type LayerData, type LayerName, LAYER_NAMES, type SweepDetail,
-  type SweepAnalysis, type SweepPreview, type SweepSummary, type ZoomPreview, type ZoomRequest,
+  type SweepAnalysis, type SweepPreview, type SweepSummary, type TargetInfo, type ZoomPreview, type ZoomRequest,
 } from "./contract";
 import { sweepAnalysis } from "./analysis";
 import type { HostInfo, HostTestResult, NewHost } from "./contract";
-import { addHost, listHosts, openHostTransport, testHost } from "./hosts";
+import { addHost, configAliases, listHosts, testHost, uiTargetOptions } from "./hosts";
 import type { LayerDelta } from "./contract";
 import { DeltaLog } from "./deltas";
 import { buildLayer, cellValue, LAYER_FIELD, rankAgainst } from "./layers";
@@ -37,23 +36,27 @@ export interface ServiceOptions {
   trustFile?: string;
   /** ssh-agent socket for host tests (default $SSH_AUTH_SOCK); null: none. */
   agentSocket?: string | null;
+  /** The local agent's home (default the per-user app-data directory). */
+  localAgentHome?: string;
+  /** Connections in a row that never reach the agent before the app stops following a sweep (it keeps running
+   *  there; resumeSweep or a restart follows it again). Default 30: about a quarter of an hour of backoff. */
+  maxFailures?: number;
 }
 
-// Tags are the UI's own metadata; the store has no column for them yet, so they live in a side table that
-// this module creates (IF NOT EXISTS) and that cascades with its sweep.
-const TAGS_DDL = `CREATE TABLE IF NOT EXISTS ui_sweep_tags (
-  sweep_id TEXT NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE, tag TEXT NOT NULL, PRIMARY KEY (sweep_id, tag))`;
+/** Points per axis a zoom scan defaults to: a GPU node takes hundreds, a CPU a few dozen (about a minute). */
+const ZOOM_POINTS = { gpu: 256, cpu: 32 } as const;
+
+/** A sweep this process follows: how to stop following it, and the target it is followed on. */
+interface Following { abort: AbortController; target: OpenTarget | null; done: Promise<void> }
 
 export class ApiService implements Api {
   private readonly listeners = new Set<(e: ApiEvent) => void>();
   private readonly seen = new Map<string, string>(); // id -> updated_at|done_cells|status
-  private readonly running = new Map<string, AbortController>();
+  private readonly running = new Map<string, Following>();
   private readonly deltas = new Map<string, DeltaLog>(); // per sweep: cells done since each layer version
   private readonly timer: NodeJS.Timeout;
-  private python: string | null = null;
 
   constructor(readonly store: Store, private readonly opts: ServiceOptions = {}) {
-    store.db.exec(TAGS_DDL);
     for (const s of store.sweeps()) this.seen.set(s.id, stamp(s));
     this.timer = setInterval(() => this.poll(), opts.pollMs ?? 500);
     this.timer.unref();
@@ -62,7 +65,18 @@ export class ApiService implements Api {
   /** Stop polling and stop following running sweeps (their agents keep training). */
   close(): void {
     clearInterval(this.timer);
-    for (const a of this.running.values()) a.abort();
+    for (const f of this.running.values()) f.abort.abort();
+  }
+
+  /**
+   * Follow again every unfinished sweep in the store that this process does not follow yet (the app's start-up:
+   * closing the laptop loses nothing, the agents kept training). Each connects in the background; one that
+   * cannot be reached is a notice, and its sweep stays as it was.
+   */
+  reattach(): string[] {
+    const ids = this.store.sweeps().filter((s) => !TERMINAL.includes(s.status) && !this.running.has(s.id)).map((s) => s.id);
+    for (const id of ids) this.follow(id, null, false);
+    return ids;
   }
 
   /** Resolves when every sweep this service started has finished or been detached (tests, shutdown). */
@@ -101,18 +115,13 @@ export class ApiService implements Api {
     return s;
   }
 
-  private tags(id: string): string[] {
-    return (this.store.db.prepare("SELECT tag FROM ui_sweep_tags WHERE sweep_id = ? ORDER BY tag").all(id) as { tag: string }[])
-      .map((r) => r.tag);
-  }
-
   private summary(s: SweepRow): SweepSummary {
     return {
       id: s.id, name: s.name, parentId: s.parent_id, family: s.spec.model.family, window: s.window, nx: s.nx, ny: s.ny, cells: s.cells,
       doneCells: s.done_cells, status: s.status, target: s.target, error: s.error,
       xAxis: { param: s.spec.axes.x.param, scale: s.spec.axes.x.scale },
       yAxis: { param: s.spec.axes.y.param, scale: s.spec.axes.y.scale },
-      tags: this.tags(s.id), createdAt: s.created_at, updatedAt: s.updated_at,
+      tags: this.store.tags(s.id), createdAt: s.created_at, updatedAt: s.updated_at,
     };
   }
 
@@ -197,7 +206,8 @@ export class ApiService implements Api {
     return sweepAnalysis(this.store, id, { layer, sequence });
   }
 
-  private zoomChild(req: ZoomRequest): ZoomPreview {
+  /** The zoom's child spec prepared for its target (nothing uploaded or recorded yet), with cost and warnings. */
+  private async zoomChild(req: ZoomRequest): Promise<{ preview: ZoomPreview; prepared: PreparedSweep }> {
     const parent = this.row(req.parentId);
     if (!(Number.isInteger(req.points) && req.points >= 2)) {
       throw new ApiError(`points must be an integer >= 2, got ${JSON.stringify(req.points)}`);
@@ -205,7 +215,7 @@ export class ApiService implements Api {
     if (req.steps !== null && !(Number.isInteger(req.steps) && req.steps >= 1)) {
       throw new ApiError(`steps must be a positive integer (or null for the parent's), got ${JSON.stringify(req.steps)}`);
     }
-    this.checkTarget(req.target);
+    const target = this.checkTarget(req.target);
     const w = req.window, pw = parent.window;
     if (!(w && w.x0 < w.x1 && w.y0 < w.y1)) throw new ApiError(`window must have x0 < x1 and y0 < y1, got ${JSON.stringify(w)}`);
     if (!(w.x0 < pw.x1 && w.x1 > pw.x0 && w.y0 < pw.y1 && w.y1 > pw.y0)) {
@@ -215,27 +225,31 @@ export class ApiService implements Api {
     const window = snapToParentCells(parent.spec, {
       x0: Math.max(w.x0, pw.x0), x1: Math.min(w.x1, pw.x1), y0: Math.max(w.y0, pw.y0), y1: Math.min(w.y1, pw.y1),
     });
-    let raw;
+    let raw: Spec;
     try {
-      raw = zoomSpec(parent.spec, parent.id, window, req.points);
+      raw = zoomChildSpec(parent, window, req.points, target);
     } catch (e) {
-      throw new ApiError((e as Error).message);
+      if (e instanceof ZoomError) throw new ApiError(e.message);
+      throw e;
     }
     if (req.name) raw.name = req.name;
     if (req.steps !== null) raw.train.steps = req.steps;
-    const spec = this.validSpec(raw);
-    return { spec, window, cost: estimateCost(spec, { device: "cpu" }), warnings: resolutionWarnings(spec) };
+    const prepared = await this.prepare(this.validSpec(raw), target);
+    const preview = { spec: prepared.spec, window, cost: this.estimate(prepared.spec, target), warnings: prepared.warnings };
+    return { preview, prepared };
   }
 
   async previewZoom(req: ZoomRequest): Promise<ZoomPreview> {
-    return this.zoomChild(req);
+    return (await this.zoomChild(req)).preview;
   }
 
-  private checkTarget(target: string): void {
-    if (target !== "local") {
-      throw new ApiError(`target ${JSON.stringify(target)}: browser mode runs sweeps on "local" only; `
-        + "use `fractal-llm sweep --target ALIAS` for a remote host");
-    }
+  /** A target the app can run on: "local", a saved host, a ~/.ssh/config alias or an ssh:// address. */
+  private checkTarget(target: unknown): string {
+    if (typeof target !== "string" || !target) throw new ApiError(`target must be "local" or a host alias, got ${JSON.stringify(target)}`);
+    if (target === "local" || this.store.host(target) || target.startsWith("ssh://")) return target;
+    const home = this.opts.home ?? process.env.HOME;
+    if (home && configAliases(home).includes(target)) return target;
+    throw new ApiError(`unknown target ${JSON.stringify(target)}: not "local", a saved host or a Host of ~/.ssh/config; add it in the host manager`);
   }
 
   private validSpec(raw: unknown): Spec {
@@ -247,51 +261,174 @@ export class ApiService implements Api {
     }
   }
 
+  /** The launch path's preparation (core/launch.ts) with its file errors as API errors. Always a fresh id. */
+  private async prepare(spec: Spec, target: string): Promise<PreparedSweep> {
+    try {
+      return await prepareSweep(this.store, spec, target, true);
+    } catch (e) {
+      if (e instanceof LocalDataError) throw new ApiError(e.message);
+      throw e;
+    }
+  }
+
   async previewSweep(raw: unknown, target: string): Promise<SweepPreview> {
-    this.checkTarget(target);
-    // Relative jsonl paths are the server's working directory's, not the local agent's (it runs in its own).
-    const spec = absoluteLocalPaths(this.validSpec(raw));
+    const t = this.checkTarget(target);
+    const spec = this.validSpec(raw);
     if (spec.parent) throw new ApiError("spec field parent: a zoom is started from its parent's map (shift-drag a box), not here");
-    return { spec, cost: estimateCost(spec, { device: "cpu" }), warnings: resolutionWarnings(spec) };
+    const p = await this.prepare(spec, t);
+    return { spec: p.spec, cost: this.estimate(p.spec, t), warnings: p.warnings };
   }
 
   async startSweep(raw: unknown, target: string): Promise<SweepSummary> {
-    const { spec } = await this.previewSweep(raw, target);
-    return this.launch(spec, target);
+    const t = this.checkTarget(target);
+    const spec = this.validSpec(raw);
+    if (spec.parent) throw new ApiError("spec field parent: a zoom is started from its parent's map (shift-drag a box), not here");
+    return this.launch(await this.prepare(spec, t));
   }
 
   async startZoom(req: ZoomRequest): Promise<SweepSummary> {
-    const { spec } = this.zoomChild(req);
-    return this.launch(spec, req.target);
+    return this.launch((await this.zoomChild(req)).prepared);
   }
 
-  /** Record the sweep and run it on the local agent in the background; progress arrives as events. */
-  private launch(spec: Spec, target: string): SweepSummary {
-    const id = sweepIdFor(spec, target, true);
-    this.python ??= findLocalPython(this.opts.python);
-    const transport = new LocalTransport({ python: this.python });
-    const row = this.store.createSweep({ id, spec, target });
-    const abort = new AbortController();
-    this.running.set(id, abort);
-    const onNotice = (message: string) => this.emit({ type: "notice", sweepId: id, message });
-    runSweep({
-      store: this.store, sweepId: id, connect: async () => transport, signal: abort.signal, onNotice, flushMs: 100,
-      onProgress: (p) => { this.emit({ type: "progress", sweepId: id, ...p }); this.poll(); },
-    }).catch((e: Error) => {
-      this.store.setStatus(id, "failed", e.message);
-      onNotice(`sweep ${id} failed: ${e.message}`);
-    }).finally(() => {
-      this.running.delete(id);
-      this.poll();
-    });
+  /** Cost on a target from what its last probe found (GPUs and how many), else one GPU or the laptop's CPU. */
+  private estimate(spec: Spec, target: string) {
+    const t = this.targetInfo(target);
+    return estimateCost(spec, { device: t.device, count: t.count });
+  }
+
+  /** Options for opening a target from the app: the host manager's files; --python applies to local only. */
+  private targetOptions(target: string) {
+    const home = this.opts.home ?? process.env.HOME ?? "";
+    return {
+      ...uiTargetOptions({ home, trustFile: this.opts.trustFile, agentSocket: this.opts.agentSocket }),
+      python: target === "local" ? this.opts.python : undefined, localAgentHome: this.opts.localAgentHome,
+    };
+  }
+
+  private async open(target: string): Promise<OpenTarget> {
+    try {
+      return await openTarget(this.store, target, this.targetOptions(target));
+    } catch (e) {
+      throw new ApiError(`cannot open ${target}: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Open the target (host key, login, agent install, probe: a problem is the caller's error and nothing is
+   * recorded), upload the sweep's laptop files, record it, and follow it in the background.
+   */
+  private async launch(p: PreparedSweep): Promise<SweepSummary> {
+    const t = await this.open(p.target);
+    let row: SweepRow;
+    try {
+      row = await recordSweep(this.store, p, t, (r) => this.notice(p.id, `${r.status === "uploaded" ? "uploaded" : "already on the node:"} ${r.path}`));
+    } catch (e) {
+      await t.close();
+      throw new ApiError(`cannot upload the sweep's data to ${p.target}: ${(e as Error).message}`);
+    }
+    this.follow(row.id, t, false);
     this.poll();
     return this.summary(row);
+  }
+
+  private notice(sweepId: string | null, message: string, level: "info" | "done" | "error" = "info"): void {
+    this.emit({ type: "notice", sweepId, message, level });
+  }
+
+  /**
+   * Follow a recorded sweep in the background until it ends (a notice says how), this service closes, or its
+   * target stays unreachable (a notice; the sweep keeps running there). `t`: an open target, else opened here.
+   */
+  private follow(id: string, t: OpenTarget | null, resume: boolean): void {
+    if (this.running.has(id)) return;
+    const abort = new AbortController();
+    const f: Following = { abort, target: t, done: Promise.resolve() };
+    this.running.set(id, f);
+    const name = () => this.store.sweep(id)?.name ?? id;
+    f.done = (async () => {
+      const target = this.store.sweep(id)!.target;
+      try {
+        f.target ??= await this.openWithRetry(target, abort.signal);
+        if (!f.target) return; // closed meanwhile
+        const r = await followSweep(this.store, id, f.target, {
+          signal: abort.signal, resume, flushMs: 100, maxFailures: this.opts.maxFailures ?? 30,
+          onNotice: (m) => this.notice(id, m),
+          onProgress: (p) => { this.emit({ type: "progress", sweepId: id, ...p }); this.poll(); },
+        });
+        if (r.status === "completed") this.notice(id, `sweep "${name()}" completed on ${target} (${r.done}/${r.total} cells)`, "done");
+        else if (r.status === "failed") this.notice(id, `sweep "${name()}" failed on ${target}: ${r.error ?? "no reason given"}`, "error");
+        else if (r.status === "cancelled") this.notice(id, `sweep "${name()}" cancelled on ${target} (${r.done}/${r.total} cells kept)`);
+      } catch (e) {
+        if (e instanceof GaveUpError || !(e instanceof FatalAgentError)) {
+          // The node may be fine and the sweep still training: nothing here says it failed.
+          this.notice(id, `stopped following sweep "${name()}" on ${target}: ${(e as Error).message}. `
+            + "It keeps running there; resume it here to follow it again.", "error");
+        } else {
+          this.store.setStatus(id, "failed", e.message);
+          this.notice(id, `sweep "${name()}" failed on ${target}: ${e.message}`, "error");
+        }
+      } finally {
+        this.running.delete(id);
+        await f.target?.close();
+        this.poll();
+      }
+    })();
+  }
+
+  /** Open a target for following, retrying with backoff while it is unreachable; null once `signal` aborts. */
+  private async openWithRetry(target: string, signal: AbortSignal): Promise<OpenTarget | null> {
+    const max = this.opts.maxFailures ?? 30;
+    for (let attempt = 1; ; attempt++) {
+      if (signal.aborted) return null;
+      try {
+        return await openTarget(this.store, target, this.targetOptions(target));
+      } catch (e) {
+        const { isRetryable } = await import("../ssh/index");
+        if (target === "local" || !isRetryable(e) || attempt >= max) throw new GaveUpError(`cannot open ${target}: ${(e as Error).message}`);
+        await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** (attempt - 1))));
+      }
+    }
+  }
+
+  /** The target a request about sweep `id` goes to: the open one of its follower, else a new one (closed after). */
+  private async withTarget<T>(s: SweepRow, f: (t: OpenTarget) => Promise<T>): Promise<T> {
+    const following = this.running.get(s.id)?.target;
+    const t = following ?? await this.open(s.target);
+    try {
+      return await f(t);
+    } finally {
+      if (!following) await t.close();
+    }
+  }
+
+  async cancelSweep(id: string): Promise<SweepSummary> {
+    const s = this.row(id);
+    if (TERMINAL.includes(s.status)) throw new ApiError(`sweep ${id} is already ${s.status}`);
+    const r = await this.withTarget(s, async (t) => agentRequest(await t.connect(0), "cancel", id));
+    if (r.ok === false) {
+      // Recorded here but never submitted there: nothing runs, so it is cancelled as it stands.
+      if (/^no sweep /.test(String(r.error))) this.store.setStatus(id, "cancelled", null);
+      else throw new ApiError(`${s.target} refused to cancel sweep ${id}: ${String(r.error)}`);
+    }
+    this.poll();
+    return this.summary(this.row(id));
+  }
+
+  async resumeSweep(id: string): Promise<SweepSummary> {
+    const s = this.row(id);
+    if (s.status === "completed") throw new ApiError(`sweep ${id} is completed; nothing to resume`);
+    if (!this.running.has(id)) {
+      // Open here so a host-key or login problem is this call's error, not a later notice.
+      this.follow(id, await this.open(s.target), true);
+    }
+    this.poll();
+    return this.summary(this.row(id));
   }
 
   async renameSweep(id: string, name: string): Promise<SweepSummary> {
     this.row(id);
     if (typeof name !== "string" || !name.trim()) throw new ApiError("name must be a non-empty string");
-    this.store.db.prepare("UPDATE sweeps SET name = ?, updated_at = ? WHERE id = ?").run(name.trim(), new Date().toISOString(), id);
+    this.store.renameSweep(id, name.trim());
     this.poll();
     return this.summary(this.row(id));
   }
@@ -301,30 +438,84 @@ export class ApiService implements Api {
     if (!Array.isArray(tags) || tags.some((t) => typeof t !== "string" || !t.trim())) {
       throw new ApiError("tags must be a list of non-empty strings");
     }
-    this.store.db.transaction(() => {
-      this.store.db.prepare("DELETE FROM ui_sweep_tags WHERE sweep_id = ?").run(id);
-      const put = this.store.db.prepare("INSERT OR IGNORE INTO ui_sweep_tags (sweep_id, tag) VALUES (?, ?)");
-      for (const t of tags) put.run(id, t.trim());
-      this.store.db.prepare("UPDATE sweeps SET updated_at = ? WHERE id = ?").run(new Date().toISOString(), id);
-    })();
+    this.store.setTags(id, tags.map((t) => t.trim()));
     this.poll();
     return this.summary(this.row(id));
   }
 
-  async deleteSweep(id: string): Promise<void> {
+  async deleteSweep(id: string, options?: { localOnly: boolean }): Promise<void> {
     this.row(id);
-    if (this.running.has(id)) throw new ApiError(`sweep ${id} is running here; wait for it to finish before deleting it`);
     // Children first: a zoom's parent_id references its parent.
-    const order: string[] = [];
+    const order: SweepRow[] = [];
     const visit = (sid: string) => {
       for (const c of this.store.sweeps().filter((s) => s.parent_id === sid)) visit(c.id);
-      order.push(sid);
+      order.push(this.row(sid));
     };
     visit(id);
-    this.store.db.transaction(() => {
-      for (const sid of order) this.store.db.prepare("DELETE FROM sweeps WHERE id = ?").run(sid);
-    })();
+    if (!options?.localOnly) {
+      const byTarget = new Map<string, SweepRow[]>();
+      for (const s of order) byTarget.set(s.target, [...(byTarget.get(s.target) ?? []), s]);
+      for (const [target, sweeps] of byTarget) {
+        try {
+          await this.deleteOnTarget(target, sweeps);
+        } catch (e) {
+          throw new ApiError(`cannot delete sweep ${id} on ${target}: ${(e as Error).message}. Nothing was deleted here; `
+            + "try again when the host is reachable, or forget the sweep here only");
+        }
+      }
+    }
+    for (const s of order) {
+      const f = this.running.get(s.id);
+      if (f) { f.abort.abort(); await f.done; }
+    }
+    this.store.deleteSweeps(order.map((s) => s.id));
     this.poll();
+  }
+
+  /** Cancel what still runs, then delete the journals on the target and the uploads no other sweep reads. */
+  private async deleteOnTarget(target: string, sweeps: SweepRow[]): Promise<void> {
+    const t = await this.open(target);
+    try {
+      for (const s of sweeps) {
+        for (let tries = 0; ; tries++) {
+          const r = await agentRequest(await t.connect(0), "delete", s.id);
+          if (r.ok !== false) break;
+          // Running there: cancel it, and wait for the worker to stop (it finishes the chunk in flight).
+          if (!/cancel it first/.test(String(r.error)) || tries >= 120) throw new Error(String(r.error));
+          if (tries === 0) await agentRequest(await t.connect(0), "cancel", s.id);
+          await new Promise((res) => setTimeout(res, 500));
+        }
+      }
+      if (t.kind === "ssh") await t.removeRemote(await orphanedUploads(this.store, target, sweeps));
+    } finally {
+      await t.close();
+    }
+  }
+
+  async listTargets(): Promise<TargetInfo[]> {
+    const hosts = await this.listHosts();
+    return [this.targetInfo("local"), ...hosts.map((h) => this.targetInfo(h.alias, h))];
+  }
+
+  /** What a target is known to have (its last probe), and the defaults that follow: cost device, zoom points. */
+  private targetInfo(target: string, host?: HostInfo): TargetInfo {
+    const probe = this.store.hostProbe(target);
+    const gpus = probe ? gpuNames(probe.env) : null;
+    if (target === "local" || (gpus !== null && gpus.length === 0)) {
+      const cpus = typeof probe?.env.cpu_count === "number" ? ` (${probe.env.cpu_count} CPU cores)` : " (CPU)";
+      return {
+        target, kind: target === "local" ? "local" : "ssh", description: target === "local" ? `this computer${cpus}` : `no GPU${cpus}`,
+        gpus, device: "cpu", count: 1, zoomPoints: ZOOM_POINTS.cpu, probedAt: probe?.probed_at ?? null,
+      };
+    }
+    // A node never probed is estimated as one H100: what these hosts usually are, until a test says otherwise.
+    const name = (gpus?.[0] ?? "").toLowerCase();
+    const device = ["h200", "h100", "a100"].find((d) => name.includes(d)) ?? "h100";
+    const where = host?.hostname ? `${host.user ? host.user + "@" : ""}${host.hostname}:${host.port}` : "from ~/.ssh/config";
+    return {
+      target, kind: "ssh", description: gpus ? `${where}, ${gpus.length}× ${gpus[0]}` : `${where}, not probed yet`,
+      gpus, device, count: Math.max(1, gpus?.length ?? 1), zoomPoints: ZOOM_POINTS.gpu, probedAt: probe?.probed_at ?? null,
+    };
   }
 
   private hostOptions() {
@@ -355,13 +546,7 @@ export class ApiService implements Api {
     const s = this.row(id);
     // The cell re-trains where its sweep ran: the checkpoint and data are there. A host key must already be
     // trusted (the host manager asks about new ones), so this never accepts one.
-    const connect = async (): Promise<Transport> => {
-      if (s.target === "local") {
-        this.python ??= findLocalPython(this.opts.python);
-        return new LocalTransport({ python: this.python });
-      }
-      return openHostTransport(this.store, s.target, false, this.hostOptions());
-    };
+    const connect = async () => (await this.open(s.target)).connect(0);
     return samplesCall(() => cellSamples(this.store, id, cell, request, connect));
   }
 }

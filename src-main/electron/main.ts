@@ -156,6 +156,7 @@ async function main(electron: ElectronMain): Promise<void> {
   if (seeded) process.stdout.write(`fractal-llm: no sweeps yet in ${dbPath}; added the ${seeded} demo sweeps\n`);
   const store = openStore(dbPath);
   const service = new ApiService(store);
+  service.reattach(); // unfinished sweeps in the store: follow them again (their agents kept training)
 
   protocol.handle(APP_SCHEME, serveRenderer);
   session.defaultSession.webRequest.onHeadersReceived((d, cb) => {

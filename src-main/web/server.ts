@@ -15,6 +15,7 @@ import { REPO_ROOT } from "../core/local-transport";
 import { openStore } from "../core/store";
 import { API_METHODS, type ApiMethod } from "../api/contract";
 import { ApiService } from "../api/service";
+import { ArgError, checkArgs } from "../api/validate";
 import { decodeMessage, encodeMessage, type WireRequest } from "../api/wire";
 
 export const RENDERER_DIR = join(REPO_ROOT, "dist", "renderer");
@@ -32,6 +33,12 @@ export interface WebServerOptions {
   /** The host manager's home (.ssh/config, known_hosts, keys; default $HOME) and host-key trust list. */
   home?: string;
   trustFile?: string;
+  /** ssh-agent socket (default $SSH_AUTH_SOCK); null: none. */
+  agentSocket?: string | null;
+  /** The local agent's home (default the per-user app-data directory). */
+  localAgentHome?: string;
+  /** Follow again the database's unfinished sweeps on start (default true: closing the app loses nothing). */
+  reattach?: boolean;
 }
 
 export interface WebServer {
@@ -70,7 +77,9 @@ export async function buildRenderer(): Promise<void> {
 export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   await ensureRendererBuilt();
   const store = openStore(o.dbPath);
-  const service = new ApiService(store, { python: o.python, home: o.home, trustFile: o.trustFile });
+  const service = new ApiService(store, {
+    python: o.python, home: o.home, trustFile: o.trustFile, agentSocket: o.agentSocket, localAgentHome: o.localAgentHome,
+  });
   const token = randomBytes(18).toString("base64url");
   let port = o.port ?? 0;
 
@@ -86,7 +95,13 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
 
   const http = createServer((req: IncomingMessage, res: ServerResponse) => {
     if (!hostOk(req)) { res.writeHead(403).end("fractal-llm web answers only to 127.0.0.1 and localhost\n"); return; }
-    const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+    } catch {
+      res.writeHead(400, { "content-type": "text/plain" }).end("malformed URL\n"); // e.g. GET /% : any page can send it
+      return;
+    }
     const file = normalize(join(RENDERER_DIR, path === "/" ? "index.html" : path));
     if (!(file === RENDERER_DIR || file.startsWith(RENDERER_DIR + sep)) || !existsSync(file) || !statSync(file).isFile()) {
       res.writeHead(404, { "content-type": "text/plain" }).end(`not found: ${path}\n`);
@@ -123,6 +138,7 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   port = (http.address() as { port: number }).port;
   const url = `http://127.0.0.1:${port}/?token=${token}`;
   if (o.open) openInBrowser(url);
+  if (o.reattach ?? true) service.reattach();
 
   return {
     url, port, token, service,
@@ -141,7 +157,9 @@ function serveClient(ws: WebSocket, service: ApiService): void {
   const send = (v: unknown) => { if (ws.readyState === ws.OPEN) ws.send(new Uint8Array(encodeMessage(v))); };
   const unsubscribe = service.subscribe((event) => send({ event }));
   ws.on("close", unsubscribe);
-  ws.on("message", async (data: Buffer, isBinary: boolean) => {
+  ws.on("message", (data: Buffer, isBinary: boolean) => void handle(data, isBinary));
+  // Nothing a message carries may throw out of here: a request is answered (result or error) or refused.
+  async function handle(data: Buffer, isBinary: boolean): Promise<void> {
     let req: WireRequest;
     try {
       req = (isBinary ? decodeMessage(data) : JSON.parse(data.toString())) as WireRequest;
@@ -149,18 +167,24 @@ function serveClient(ws: WebSocket, service: ApiService): void {
       send({ id: -1, error: `malformed request: ${(e as Error).message}` });
       return;
     }
-    if (!API_METHODS.includes(req.method as ApiMethod)) {
-      send({ id: req.id, error: `unknown method ${JSON.stringify(req.method)}; methods: ${API_METHODS.join(", ")}` });
+    if (typeof req !== "object" || req === null || Array.isArray(req)) {
+      send({ id: -1, error: `malformed request: expected {"id", "method", "params"}, got ${JSON.stringify(req)?.slice(0, 100)}` });
       return;
     }
-    try {
-      const params = Array.isArray(req.params) ? req.params : [];
-      const fn = service[req.method as ApiMethod] as (...a: unknown[]) => Promise<unknown>;
-      send({ id: req.id, result: await fn.apply(service, params) });
-    } catch (e) {
-      send({ id: req.id, error: (e as Error).message });
+    const id = typeof req.id === "number" || typeof req.id === "string" ? req.id : -1;
+    if (!API_METHODS.includes(req.method as ApiMethod)) {
+      send({ id, error: `unknown method ${JSON.stringify(req.method)}; methods: ${API_METHODS.join(", ")}` });
+      return;
     }
-  });
+    const method = req.method as ApiMethod;
+    try {
+      const params = checkArgs(method, req.params === undefined ? [] : Array.isArray(req.params) ? req.params : [req.params]);
+      const fn = service[method] as (...a: unknown[]) => Promise<unknown>;
+      send({ id, result: await fn.apply(service, params) });
+    } catch (e) {
+      send({ id, error: e instanceof ArgError ? `${method}: bad arguments: ${e.message}` : (e as Error).message });
+    }
+  }
 }
 
 function openInBrowser(url: string): void {

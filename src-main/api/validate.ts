@@ -1,0 +1,168 @@
+// Argument checks of every API request, before it reaches the service: one checker per method, used by both
+// transports (Electron IPC, electron/ipc.ts; browser mode's WebSocket, web/server.ts), so whatever a page sends
+// over either arrives with the types the contract names, or is refused with a message that says what is wrong.
+
+import { type Api, type ApiMethod, LAYER_NAMES, type NewHost, type SamplesRequest, type ZoomRequest } from "./contract";
+import { MAX_NEW_TOKENS, MAX_PROMPT_CHARS, MAX_PROMPTS } from "../core/samples";
+
+// Argument validation. Each checker turns the untyped IPC arguments into the method's parameter tuple or throws
+// an ArgError naming the argument, what it got and what it needs.
+
+export class ArgError extends Error {}
+
+const show = (v: unknown) => {
+  const s = typeof v === "string" ? JSON.stringify(v) : Array.isArray(v) ? `an array of ${v.length}` : v === null ? "null" : typeof v;
+  return s.length > 60 ? s.slice(0, 57) + "..." : s;
+};
+
+function arity(method: ApiMethod, args: unknown[], names: string[]): void {
+  if (args.length !== names.length) {
+    throw new ArgError(`${method} takes ${names.length} argument${names.length === 1 ? "" : "s"} (${names.join(", ") || "none"}), got ${args.length}`);
+  }
+}
+
+function str(v: unknown, what: string, max = 1000): string {
+  if (typeof v !== "string" || v.length === 0 || v.length > max) throw new ArgError(`${what} must be a non-empty string of at most ${max} characters, got ${show(v)}`);
+  return v;
+}
+
+function int(v: unknown, what: string, min: number): number {
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) throw new ArgError(`${what} must be an integer >= ${min}, got ${show(v)}`);
+  return v;
+}
+
+function finite(v: unknown, what: string): number {
+  if (typeof v !== "number" || !Number.isFinite(v)) throw new ArgError(`${what} must be a finite number, got ${show(v)}`);
+  return v;
+}
+
+function plainObject(v: unknown, what: string, allowed: string[], required: string[]): Record<string, unknown> {
+  if (typeof v !== "object" || v === null || Array.isArray(v) || Object.getPrototypeOf(v) !== Object.prototype) {
+    throw new ArgError(`${what} must be an object with ${allowed.join(", ")}, got ${show(v)}`);
+  }
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) throw new ArgError(`${what}.${k} is not a field of ${what}; fields: ${allowed.join(", ")}`);
+  for (const k of required) if (!(k in o)) throw new ArgError(`${what}.${k} is missing`);
+  return o;
+}
+
+function optionalStr(v: unknown, what: string, max: number): string | null {
+  return v === null ? null : str(v, what, max);
+}
+
+function newHost(v: unknown): NewHost {
+  const o = plainObject(v, "host", ["alias", "hostname", "port", "user", "python"], ["alias", "hostname", "port", "user", "python"]);
+  return {
+    alias: str(o.alias, "host.alias", 200), hostname: str(o.hostname, "host.hostname", 500), port: int(o.port, "host.port", 1),
+    user: optionalStr(o.user, "host.user", 200), python: optionalStr(o.python, "host.python", 1000),
+  };
+}
+
+function zoomRequest(v: unknown): ZoomRequest {
+  const o = plainObject(v, "req", ["parentId", "window", "points", "steps", "target", "name"], ["parentId", "window", "points", "steps", "target"]);
+  const w = plainObject(o.window, "req.window", ["x0", "x1", "y0", "y1"], ["x0", "x1", "y0", "y1"]);
+  const req: ZoomRequest = {
+    parentId: str(o.parentId, "req.parentId", 200),
+    window: { x0: finite(w.x0, "req.window.x0"), x1: finite(w.x1, "req.window.x1"), y0: finite(w.y0, "req.window.y0"), y1: finite(w.y1, "req.window.y1") },
+    points: int(o.points, "req.points", 1),
+    steps: o.steps === null ? null : int(o.steps, "req.steps", 1),
+    target: str(o.target, "req.target", 500),
+  };
+  if (o.name !== undefined) req.name = str(o.name, "req.name", 500);
+  return req;
+}
+
+function samplesRequest(v: unknown): SamplesRequest {
+  const o = plainObject(v, "request", ["prompts", "maxNewTokens"], ["prompts", "maxNewTokens"]);
+  const n = int(o.maxNewTokens, "request.maxNewTokens", 1);
+  if (n > MAX_NEW_TOKENS) throw new ArgError(`request.maxNewTokens must be at most ${MAX_NEW_TOKENS}, got ${n}`);
+  if (o.prompts === null) return { prompts: null, maxNewTokens: n };
+  if (!Array.isArray(o.prompts) || o.prompts.length > MAX_PROMPTS) {
+    throw new ArgError(`request.prompts must be null or an array of at most ${MAX_PROMPTS} strings, got ${show(o.prompts)}`);
+  }
+  return { prompts: o.prompts.map((p, i) => str(p, `request.prompts[${i}]`, MAX_PROMPT_CHARS)), maxNewTokens: n };
+}
+
+/** A JSON value (what a spec is): no functions, Maps, Dates, typed arrays or non-finite numbers; bounded depth. */
+function jsonValue(v: unknown, what: string, depth = 0): unknown {
+  if (depth > 32) throw new ArgError(`${what} is nested deeper than 32 levels`);
+  if (v === null || typeof v === "string" || typeof v === "boolean") return v;
+  if (typeof v === "number") return finite(v, what);
+  if (Array.isArray(v)) return v.map((x, i) => jsonValue(x, `${what}[${i}]`, depth + 1));
+  if (typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) jsonValue(x, `${what}.${k}`, depth + 1);
+    return v;
+  }
+  throw new ArgError(`${what} must be JSON (objects, arrays, strings, numbers, booleans, null), got ${show(v)}`);
+}
+
+function specObject(v: unknown): unknown {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new ArgError(`spec must be a sweep spec object, got ${show(v)}`);
+  return jsonValue(v, "spec");
+}
+
+type Checker<M extends ApiMethod> = (args: unknown[]) => Parameters<Api[M]>;
+
+/** One checker per request method; the mapped type makes a method without a checker a compile error. */
+export const ARG_CHECKS: { [M in ApiMethod]: Checker<M> } = {
+  listSweeps: (a) => (arity("listSweeps", a, []), []),
+  getSweep: (a) => (arity("getSweep", a, ["id"]), [str(a[0], "id", 200)]),
+  getLayer: (a) => {
+    arity("getLayer", a, ["id", "layer"]);
+    const layer = a[1];
+    if (!LAYER_NAMES.includes(layer as never)) throw new ArgError(`layer must be one of ${LAYER_NAMES.join(", ")}, got ${show(layer)}`);
+    return [str(a[0], "id", 200), layer as (typeof LAYER_NAMES)[number]];
+  },
+  getCell: (a) => (arity("getCell", a, ["id", "cell"]), [str(a[0], "id", 200), int(a[1], "cell", 0)]),
+  getLayerDelta: (a) => {
+    arity("getLayerDelta", a, ["id", "layer", "since"]);
+    const layer = a[1];
+    if (!LAYER_NAMES.includes(layer as never)) throw new ArgError(`layer must be one of ${LAYER_NAMES.join(", ")}, got ${show(layer)}`);
+    return [str(a[0], "id", 200), layer as (typeof LAYER_NAMES)[number], int(a[2], "since", 0)];
+  },
+  getAnalysis: (a) => {
+    arity("getAnalysis", a, ["id", "options"]);
+    const o = plainObject(a[1], "options", ["layer", "sequence"], ["layer", "sequence"]);
+    if (o.layer !== "trainable" && o.layer !== "stable") throw new ArgError(`options.layer must be trainable or stable, got ${show(o.layer)}`);
+    if (typeof o.sequence !== "boolean") throw new ArgError(`options.sequence must be true or false, got ${show(o.sequence)}`);
+    return [str(a[0], "id", 200), { layer: o.layer, sequence: o.sequence }];
+  },
+  previewSweep: (a) => (arity("previewSweep", a, ["spec", "target"]), [specObject(a[0]), str(a[1], "target", 500)]),
+  startSweep: (a) => (arity("startSweep", a, ["spec", "target"]), [specObject(a[0]), str(a[1], "target", 500)]),
+  previewZoom: (a) => (arity("previewZoom", a, ["req"]), [zoomRequest(a[0])]),
+  startZoom: (a) => (arity("startZoom", a, ["req"]), [zoomRequest(a[0])]),
+  renameSweep: (a) => (arity("renameSweep", a, ["id", "name"]), [str(a[0], "id", 200), str(a[1], "name", 500)]),
+  setTags: (a) => {
+    arity("setTags", a, ["id", "tags"]);
+    const tags = a[1];
+    if (!Array.isArray(tags) || tags.length > 100) throw new ArgError(`tags must be an array of at most 100 strings, got ${show(tags)}`);
+    return [str(a[0], "id", 200), tags.map((t, i) => str(t, `tags[${i}]`, 100))];
+  },
+  deleteSweep: (a) => {
+    // The options are optional; a WebSocket client may send an absent one as null.
+    if (a.length === 1 || (a.length === 2 && (a[1] === null || a[1] === undefined))) return [str(a[0], "id", 200)];
+    arity("deleteSweep", a, ["id", "options"]);
+    const o = plainObject(a[1], "options", ["localOnly"], ["localOnly"]);
+    if (typeof o.localOnly !== "boolean") throw new ArgError(`options.localOnly must be true or false, got ${show(o.localOnly)}`);
+    return [str(a[0], "id", 200), { localOnly: o.localOnly }];
+  },
+  cancelSweep: (a) => (arity("cancelSweep", a, ["id"]), [str(a[0], "id", 200)]),
+  resumeSweep: (a) => (arity("resumeSweep", a, ["id"]), [str(a[0], "id", 200)]),
+  listTargets: (a) => (arity("listTargets", a, []), []),
+  listHosts: (a) => (arity("listHosts", a, []), []),
+  addHost: (a) => (arity("addHost", a, ["host"]), [newHost(a[0])]),
+  listSamples: (a) => (arity("listSamples", a, ["id", "cell"]), [str(a[0], "id", 200), int(a[1], "cell", 0)]),
+  generateSamples: (a) => (arity("generateSamples", a, ["id", "cell", "request"]), [str(a[0], "id", 200), int(a[1], "cell", 0), samplesRequest(a[2])]),
+  testHost: (a) => {
+    arity("testHost", a, ["alias", "options"]);
+    const o = plainObject(a[1], "options", ["acceptNewHostKey"], ["acceptNewHostKey"]);
+    if (typeof o.acceptNewHostKey !== "boolean") throw new ArgError(`options.acceptNewHostKey must be true or false, got ${show(o.acceptNewHostKey)}`);
+    return [str(a[0], "alias", 200), { acceptNewHostKey: o.acceptNewHostKey }];
+  },
+};
+
+
+/** The method's parameters from untrusted arguments, or an ArgError naming the bad one. */
+export function checkArgs(method: ApiMethod, args: unknown[]): unknown[] {
+  return (ARG_CHECKS[method] as Checker<ApiMethod>)(args);
+}
