@@ -10,7 +10,9 @@ Home directory (FRACTAL_AGENT_HOME, default ~/.fractal-agent, mode 0700):
 
 The daemon runs sweeps one at a time (each uses every worker: all GPUs, or --workers CPU processes)
 whether or not a client is attached, and exits after --idle-timeout seconds with no sweep to run
-and no client. On start it resumes every sweep whose journal has no "done" event.
+and no client. On start it resumes every sweep whose journal has no "done" event; a cancelled or
+failed sweep runs again when a client submits it with "resume": true, and `delete` removes a finished
+one (its directory included).
 
 Threads: the accept loop (main), one sweep runner, and a reader + writer per client. One lock
 guards the sweep table, the journals' appends and the subscriber sets, so a client that asks for
@@ -25,6 +27,7 @@ import os
 import pathlib
 import queue
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -39,6 +42,7 @@ from .spec import SpecError, cell_count, validate
 SWEEP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 START_TIMEOUT = 60.0
 MAX_BACKLOG = 10000  # messages queued for one client
+DELETE_WAIT = 30.0  # seconds `delete` waits for a just-ended sweep's W&B logging before refusing
 
 
 def home_dir(arg=None):
@@ -74,6 +78,8 @@ class Sweep:
         self.spec = None
         self.cancel = threading.Event()
         self.subscribers = set()
+        self.ending = 0  # > 0 while its W&B run is being logged after a done event (no delete then)
+        self.deleted = False  # removed by `delete`: a replay still queued for a client is skipped
         self.warnings = []  # damage found when a writer opened the journal (e.g. a truncated torn line)
 
     def status(self):
@@ -130,10 +136,16 @@ class Client:
                 self.daemon.log(w["message"])
                 self.sock.sendall(encode(w))
         if until > since:
-            for _, raw in read_lines(sweep.dir / "journal.jsonl", since, until, warn, sweep.id):
-                if self.closing:
-                    return
-                self.sock.sendall(raw)
+            try:
+                for _, raw in read_lines(sweep.dir / "journal.jsonl", since, until, warn, sweep.id):
+                    if self.closing:
+                        return
+                    self.sock.sendall(raw)
+            except FileNotFoundError:
+                if not sweep.deleted:
+                    raise
+        if sweep.deleted:
+            return  # deleted since this replay was queued: the client no longer follows it
         self.sock.sendall(encode({"type": "replayed", "sweep": sweep.id, "last_seq": until}))
 
     def reader(self):
@@ -240,7 +252,7 @@ class Daemon:
         op, req = msg.get("op"), msg.get("req")
         handler = getattr(self, f"op_{op}", None) if isinstance(op, str) else None
         if handler is None:
-            client.reply(req, False, error=f"unknown op {op!r}; ops: hello, submit, cancel, status, follow")
+            client.reply(req, False, error=f"unknown op {op!r}; ops: hello, submit, cancel, delete, status, follow")
             return
         try:
             handler(client, req, msg)
@@ -295,14 +307,30 @@ class Daemon:
         except SpecError as e:
             client.reply(req, False, error=f"spec error: {e}", field=e.field)
             return
+        resume = msg.get("resume", False)
+        if not isinstance(resume, bool):
+            client.reply(req, False, error=f"resume: must be true or false, got {resume!r}")
+            return
         with self.lock:
             sw = self.sweeps.get(sweep_id)
             if sw is not None:
-                if sw.spec != spec:
+                if sw.state == "broken":
+                    client.reply(req, False, error=f"sweep {sweep_id!r} is broken ({sw.error}); it cannot be "
+                                                   "resumed or resubmitted: delete it, or choose a new sweep id")
+                elif sw.spec != spec:
                     client.reply(req, False, error=f"sweep {sweep_id!r} exists with a different spec; "
                                                    "choose a new sweep id")
+                elif resume and sw.state in ("cancelled", "failed"):
+                    # Run it again: the runner appends a resume event and trains only the cells its
+                    # journal lacks (Journal.pending), so recorded cells stay as they are.
+                    self.log(f"sweep {sweep_id}: resumed ({sw.state}, {sw.recorded}/{sw.total} cells recorded)")
+                    sw.cancel = threading.Event()
+                    sw.state, sw.error = "queued", None
+                    self.queue.append(sweep_id)
+                    self.wake.notify_all()
+                    client.reply(req, sweep=sweep_id, existing=True, resumed=True, state=sw.state, cells=sw.total)
                 else:
-                    client.reply(req, sweep=sweep_id, existing=True, state=sw.state, cells=sw.total)
+                    client.reply(req, sweep=sweep_id, existing=True, resumed=False, state=sw.state, cells=sw.total)
                 return
             sw = Sweep(sweep_id, self.home / "sweeps" / sweep_id)
             sw.spec, sw.total = spec, cell_count(spec)
@@ -316,7 +344,7 @@ class Daemon:
             self.queue.append(sweep_id)
             self.wake.notify_all()
             self.log(f"sweep {sweep_id}: submitted, {sw.total} cells")
-            client.reply(req, sweep=sweep_id, existing=False, state=sw.state, cells=sw.total)
+            client.reply(req, sweep=sweep_id, existing=False, resumed=False, state=sw.state, cells=sw.total)
 
     def op_cancel(self, client, req, msg):
         sweep_id = msg.get("sweep")
@@ -335,11 +363,62 @@ class Daemon:
                 j.append_done("cancelled")
                 j.close()
                 self.ending += 1
+                sw.ending += 1
             self.log(f"sweep {sweep_id}: cancel requested ({sw.state})")
             client.reply(req, sweep=sweep_id, state="cancelling" if sw.state == "running" else sw.state,
                          changed=changed)
         if ended:
             self.sweep_ended(sw)
+
+    def op_delete(self, client, req, msg):
+        sweep_id = msg.get("sweep")
+        if not isinstance(sweep_id, str) or not SWEEP_ID.match(sweep_id):
+            client.reply(req, False, error=f"sweep: must match {SWEEP_ID.pattern} (it names a directory), got {sweep_id!r}")
+            return
+        deadline = time.monotonic() + DELETE_WAIT
+        with self.lock:
+            while True:
+                sw = self.sweeps.get(sweep_id)
+                if sw is None:
+                    client.reply(req, sweep=sweep_id, existed=False)
+                    return
+                if sw.state in ("queued", "running"):
+                    client.reply(req, False, error=f"sweep {sweep_id!r} is {sw.state}; cancel it first, "
+                                                   "then delete it once its done event has arrived")
+                    return
+                if not sw.ending:
+                    break
+                # Its done event is written but its W&B run is still being logged from the directory
+                # (a moment without W&B): wait for that, then look again.
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    client.reply(req, False, error=f"sweep {sweep_id!r} is still being logged to W&B; "
+                                                   "try again shortly")
+                    return
+                self.wake.wait(left)
+            # Only ever home/sweeps/<ID> (SWEEP_ID has no "/" and cannot be "." or ".."); a link
+            # there is removed itself, never followed.
+            sweeps = os.path.realpath(self.home / "sweeps")
+            target = os.path.join(sweeps, sweep_id)
+            if os.path.realpath(os.path.dirname(sw.dir)) != sweeps or os.path.basename(sw.dir) != sweep_id:
+                client.reply(req, False, error=f"sweep {sweep_id!r}: its directory {sw.dir} is not "
+                                               f"{target}; not deleting it")
+                return
+            try:
+                if os.path.islink(target):
+                    os.unlink(target)
+                elif os.path.lexists(target):
+                    shutil.rmtree(target)
+            except OSError as e:
+                sw.state, sw.error = "broken", f"delete failed: {e}"
+                self.log(f"sweep {sweep_id}: delete failed: {traceback.format_exc()}")
+                client.reply(req, False, error=f"sweep {sweep_id!r}: cannot remove {target}: {e}")
+                return
+            del self.sweeps[sweep_id]
+            sw.deleted = True
+            sw.subscribers.clear()
+            self.log(f"sweep {sweep_id}: deleted ({sw.state}, {sw.recorded}/{sw.total} cells); removed {target}")
+            client.reply(req, sweep=sweep_id, existed=True)
 
     def _recorded(self, sw, event, line):
         """Journal on_append hook (called with the lock held): update the table, stream the event."""
@@ -400,6 +479,7 @@ class Daemon:
             j.append_done(status, error)
             j.close()
             self.ending += 1
+            sw.ending += 1
         self.log(f"sweep {sw.id}: {status}")
         self.sweep_ended(sw)
 
@@ -411,7 +491,9 @@ class Daemon:
         finally:
             with self.lock:
                 self.ending -= 1
+                sw.ending -= 1
                 self.busy_since_idle = time.monotonic()
+                self.wake.notify_all()  # a delete may be waiting for this
 
     # ------------------------------------------------------------------------ main loop
 

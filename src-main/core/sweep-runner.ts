@@ -124,6 +124,12 @@ export async function runSweep(o: RunnerOptions): Promise<RunResult> {
     }, o.flushMs ?? 200);
     const onAbort = () => session.proc.kill();
     o.signal?.addEventListener("abort", onAbort);
+    // Resuming a cancelled or failed sweep: the replay still carries its old done event, which must be stored
+    // but must not end this follow. Events before the hello is read are replay; after it, a done at or below
+    // the node's last seq at the hello is an old one.
+    let helloLastSeq: number | null = null;
+    const staleDone = (m: AgentMessage) =>
+      o.resume === true && m.status !== "completed" && (helloLastSeq === null || (m.seq as number) <= helloLastSeq);
     let doneSeen: () => void = () => {};
     const doneEvent = new Promise<void>((res) => { doneSeen = res; });
     session.onMessage = (m: AgentMessage) => {
@@ -138,7 +144,7 @@ export async function runSweep(o: RunnerOptions): Promise<RunResult> {
         o.onNotice?.(`warning: the agent's normalised spec for ${sweepId} differs from this client's; check the agent version`);
       }
       pending.push(m as unknown as JournalEvent);
-      if (m.type === "done") { finished = true; doneSeen(); }
+      if (m.type === "done" && !staleDone(m)) { finished = true; doneSeen(); }
     };
     try {
       const hello = await session.hello();
@@ -158,7 +164,8 @@ export async function runSweep(o: RunnerOptions): Promise<RunResult> {
       // hello lists the node's sweeps. A known one is already being replayed from our cursor (attach --sweep
       // --since); an unknown one gets a "no sweep" reply (req null, ignored below): submit it, then follow it.
       const entry = (Array.isArray(hello.sweeps) ? hello.sweeps : []).find((x) => (x as { sweep?: unknown }).sweep === sweepId) as
-        { state?: string; error?: string | null } | undefined;
+        { state?: string; error?: string | null; last_seq?: number } | undefined;
+      helloLastSeq = entry?.last_seq ?? 0;
       if (entry?.state === "broken") {
         throw new FatalAgentError(`the agent on ${host} cannot read sweep ${sweepId}'s journal: ${String(entry.error)}`);
       }

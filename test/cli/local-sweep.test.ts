@@ -148,7 +148,7 @@ describe("fractal-llm sweep --target local", () => {
     csvMatchesJournal(readFileSync(csv, "utf8"), j, 256);
   });
 
-  it("a sweep cancelled on the agent while the CLI was away is reported as cancelled on the re-run, not waited for", async () => {
+  it("a sweep cancelled on the agent while the CLI was away resumes on the re-run, keeping its finished cells", async () => {
     const t = setup(16, 600);
     const first = cli(["sweep", "--spec", join(t.dir, "spec.json"), "--python", PYTHON], t.env);
     for (let i = 0; i < 1200 && doneCellsOf(t.db) === 0; i++) await new Promise((res) => setTimeout(res, 100));
@@ -164,16 +164,22 @@ describe("fractal-llm sweep --target local", () => {
     expect(await session.request("cancel", { sweep: id })).toMatchObject({ ok: true, sweep: id });
     expect(await done).toMatchObject({ status: "cancelled" });
     await session.end();
+    const atCancel = Object.keys(agentJournal(t.home, id).counts).length;
+    expect(atCancel).toBeLessThan(256);
 
+    // Re-running the command re-queues it on the agent: only the missing cells run, each once.
     const r2 = await run(["sweep", "--spec", join(t.dir, "spec.json"), "--python", PYTHON], t.env);
-    expect(r2.code, r2.stderr).toBe(1);
-    expect(r2.stderr).toMatch(new RegExp(`sweep ${id}: cancelled`));
+    expect(r2.code, r2.stderr).toBe(0);
+    expect(r2.stderr).toMatch(new RegExp(`sweep ${id}: completed \\(256/256 cells\\)`));
     const j = agentJournal(t.home, id);
+    expect(Object.keys(j.counts)).toHaveLength(256);
+    expect(Object.values(j.counts).every((c) => c === 1)).toBe(true);
     const db = new Database(t.db, { readonly: true });
-    expect(db.prepare("SELECT status, done_cells FROM sweeps WHERE id = ?").get(id)).toEqual({ status: "cancelled", done_cells: Object.keys(j.counts).length });
+    expect(db.prepare("SELECT status, done_cells FROM sweeps WHERE id = ?").get(id)).toEqual({ status: "completed", done_cells: 256 });
     db.close();
-    // Once everything is here, a further re-run knows at the hello that nothing more will come.
+    // Finished now: a further re-run says so without training anything.
     const r3 = await run(["sweep", "--spec", join(t.dir, "spec.json"), "--python", PYTHON], t.env);
-    expect([r3.code, lastLine(r3.stdout)]).toEqual([1, id]);
+    expect([r3.code, lastLine(r3.stdout)]).toEqual([0, id]);
+    expect(r3.stderr).toMatch(/already completed/);
   });
 });
