@@ -55,6 +55,7 @@ export class ApiService implements Api {
   private readonly running = new Map<string, Following>();
   private readonly deltas = new Map<string, DeltaLog>(); // per sweep: cells done since each layer version
   private readonly timer: NodeJS.Timeout;
+  private closed = false;
 
   constructor(readonly store: Store, private readonly opts: ServiceOptions = {}) {
     for (const s of store.sweeps()) this.seen.set(s.id, stamp(s));
@@ -64,6 +65,7 @@ export class ApiService implements Api {
 
   /** Stop polling and stop following running sweeps (their agents keep training). */
   close(): void {
+    this.closed = true;
     clearInterval(this.timer);
     for (const f of this.running.values()) f.abort.abort();
   }
@@ -94,6 +96,7 @@ export class ApiService implements Api {
   }
 
   private poll(): void {
+    if (this.closed) return; // followers winding down after close() must not touch a store about to close
     const now = new Set<string>();
     for (const s of this.store.sweeps()) {
       now.add(s.id);
@@ -368,9 +371,9 @@ export class ApiService implements Api {
           this.notice(id, `sweep "${name()}" failed on ${target}: ${e.message}`, "error");
         }
       } finally {
-        this.running.delete(id);
         await f.target?.close();
         this.poll();
+        this.running.delete(id); // last: idle() resolves once nothing of this follower touches the store
       }
     })();
   }

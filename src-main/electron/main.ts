@@ -192,8 +192,8 @@ async function main(electron: ElectronMain): Promise<void> {
   app.on("window-all-closed", () => {
     unsubscribe();
     service.close();
-    store.close();
-    app.quit();
+    // Followers stop first (the agents keep training; the next start re-attaches), then the store closes.
+    void service.idle().then(() => { store.close(); app.quit(); });
   });
   await win.loadURL(`${APP_ORIGIN}/index.html`);
 }

@@ -144,6 +144,7 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
     url, port, token, service,
     async close() {
       service.close();
+      await service.idle(); // the followers stop before the store they write to closes
       for (const c of wss.clients) c.terminate();
       await new Promise<void>((res) => wss.close(() => res()));
       await new Promise<void>((res) => http.close(() => res()));
