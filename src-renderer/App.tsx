@@ -4,6 +4,7 @@ import { HostManager } from "./components/HostManager";
 import { MapView } from "./components/MapView";
 import { Surface3D } from "./components/Surface3D";
 import { SweepEditor } from "./components/SweepEditor";
+import { NoticeStack } from "./components/SweepControl";
 import { home, useUi } from "./state";
 
 export function App() {
@@ -12,7 +13,6 @@ export function App() {
   const mode = useUi((s) => s.mode);
   const panel = useUi((s) => s.panel);
   const empty = useUi((s) => Object.keys(s.sweeps).length === 0);
-  const notices = useUi((s) => s.notices);
   if (connection === "closed") {
     return <div className="fatal" data-testid="connection-error">Not connected: {error}</div>;
   }
@@ -50,9 +50,10 @@ export function App() {
       <footer>
         <ProgressPanel />
         <span className="muted keys">wheel/+/−: zoom · drag/arrows/WASD: pan · shift-drag: zoom scan · 0: home · [ ]: back/forward</span>
-        {notices.length > 0 && <span className="notice">{notices[notices.length - 1]}</span>}
       </footer>
       <ZoomDialog />
+      {/* After the dialog, so toasts (an error from starting the zoom, a sweep that finished) stay visible over it. */}
+      <NoticeStack />
     </div>
   );
 }

@@ -4,14 +4,14 @@ import { createRoot } from "react-dom/client";
 import type { Api } from "../src-main/api/contract";
 import { connectWebSocket } from "./api-client";
 import { App } from "./App";
-import { start, useUi } from "./state";
+import { pushNotice, start, useUi } from "./state";
 
 const params = new URLSearchParams(location.search);
 createRoot(document.getElementById("root")!).render(<App />);
 
 const bridged = (globalThis as { fractalApi?: Api }).fractalApi;
 if (bridged) {
-  void start(bridged, params).catch((e: Error) => useUi.setState({ notices: [e.message] }));
+  void start(bridged, params).catch((e: Error) => pushNotice(e.message, "error"));
 } else {
   const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api?token=${encodeURIComponent(params.get("token") ?? "")}`;
   connectWebSocket(wsUrl).then(async (conn) => {

@@ -6,7 +6,8 @@ const axis = (param: string, scale: "log" | "linear", range: [number, number], p
 const tinySft = (name: string, x: object, y: object, train: object = {}) => ({
   version: 1, name,
   model: { family: "gpt", checkpoint: "tiny", trainable: "all", seed: 0 },
-  data: { dataset: "synthetic", size: 256, seq_len: 64, heldout: 32, ood: "synthetic:sort" },
+  // Training families exclude sort: it is the OOD set, and the agent refuses an OOD family it also trains on.
+  data: { dataset: "synthetic:arithmetic,reverse,copy,uppercase,count", size: 256, seq_len: 64, heldout: 32, ood: "synthetic:sort" },
   train: { optimizer: "adamw", batch_size: 8, epochs: 1, schedule: "cosine", warmup: 0.02, weight_decay: 0.1, grad_clip: 1.0, precision: "float32", ...train },
   axes: { x, y },
 });

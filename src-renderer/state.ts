@@ -1,15 +1,24 @@
 // The UI's state (zustand): sweeps known to the server, the layer textures' data, the float64 view and its
-// history, hover / selection, the zoom dialog. Everything that talks to the server goes through `api`.
+// history, hover / selection, the zoom dialog, the targets sweeps can run on and the notice toasts. Everything
+// that talks to the server goes through `api`.
 
 import { create } from "zustand";
 import type {
-  Api, ApiEvent, CellDetail, CellSamples, LayerData, LayerName, SweepSummary, ZoomPreview, ZoomRequest,
+  Api, ApiEvent, CellDetail, CellSamples, LayerData, LayerName, SweepSummary, TargetInfo, ZoomPreview, ZoomRequest,
 } from "../src-main/api/contract";
+import { addNotice, ENDED, type Notice, type NoticeLevel, NOTICE_TTL_MS, zoomDefaults } from "./sweep-control";
 import { fitWindow, pickCell, type View, type Viewport, type Window } from "./view";
 
 export type Progress = Extract<ApiEvent, { type: "progress" }>;
 
-export interface ZoomDialogState { req: ZoomRequest; preview: ZoomPreview | null; error: string | null; busy: boolean }
+/**
+ * The zoom dialog. `seq` tells one opening from the next (an answer for a closed or reopened dialog is dropped);
+ * `targetTouched` / `pointsTouched`: the user chose these, so defaults that arrive later leave them alone.
+ */
+export interface ZoomDialogState {
+  seq: number; req: ZoomRequest; preview: ZoomPreview | null; error: string | null; busy: boolean;
+  targetTouched: boolean; pointsTouched: boolean;
+}
 
 /** The selected SFT cell's samples: those kept in the store (newest first), and a generation in flight. */
 export interface SamplesState { sweepId: string; cell: number; list: CellSamples[]; busy: boolean; error: string | null }
@@ -35,14 +44,18 @@ export interface UiState {
   box: Window | null;
   zoomDialog: ZoomDialogState | null;
   progress: Record<string, Progress>;
-  notices: string[];
+  /** Toasts, newest first (sweep-control.ts addNotice). */
+  notices: Notice[];
+  /** "local" and every host (api.listTargets), cached; null until first fetched. */
+  targets: TargetInfo[] | null;
   panel: "library" | "inspector" | "editor" | "hosts";
 }
 
 export const useUi = create<UiState>(() => ({
   api: null, connection: "connecting", connectionError: null, sweeps: {}, rootId: null, focusId: null,
   layer: "score", layers: {}, view: null, viewport: { width: 0, height: 0 }, history: [], historyIndex: -1,
-  hover: null, selected: null, samples: null, mode: "map", box: null, zoomDialog: null, progress: {}, notices: [], panel: "inspector",
+  hover: null, selected: null, samples: null, mode: "map", box: null, zoomDialog: null, progress: {}, notices: [], targets: null,
+  panel: "inspector",
 }));
 
 const get = useUi.getState;
@@ -241,10 +254,76 @@ export async function openSweep(id: string, view?: View): Promise<void> {
   await Promise.all(drawnSweeps(get()).map((s) => refreshLayer(s.id)));
 }
 
+// ----------------------------------------------------------------------------- notices and targets
+
+let noticeSeq = 0;
+
+/** Show a toast; info and done ones dismiss themselves after NOTICE_TTL_MS, errors stay until dismissed. */
+export function pushNotice(message: string, level: NoticeLevel = "info", sweepId: string | null = null): void {
+  const n: Notice = { id: ++noticeSeq, level, message, sweepId };
+  set((st) => ({ notices: addNotice(st.notices, n) }));
+  if (level !== "error") setTimeout(() => dismissNotice(n.id), NOTICE_TTL_MS);
+}
+
+export function dismissNotice(id: number): void {
+  if (get().notices.some((n) => n.id === id)) set((st) => ({ notices: st.notices.filter((n) => n.id !== id) }));
+}
+
+/** Fetch the targets again (a probe may have found GPUs since); on failure the cached list stays. */
+export async function refreshTargets(): Promise<TargetInfo[] | null> {
+  const api = get().api;
+  if (!api) return get().targets;
+  try {
+    const targets = await api.listTargets();
+    set({ targets });
+    return targets;
+  } catch {
+    return get().targets;
+  }
+}
+
+/**
+ * Keep a sweep the server just answered with (cancel, resume) without waiting for its "sweep-updated" event, unless
+ * an event already brought a newer state (events and answers can cross).
+ */
+function putSweep(s: SweepSummary): void {
+  const cur = get().sweeps[s.id];
+  if (cur && cur.updatedAt > s.updatedAt) return;
+  set((st) => ({ sweeps: { ...st.sweeps, [s.id]: s } }));
+}
+
+// ----------------------------------------------------------------------------- sweep control
+
+/** Cancel a running sweep on its target; a failure (e.g. the node is unreachable) shows as an error notice. True if taken. */
+export async function cancelSweep(id: string): Promise<boolean> {
+  try {
+    putSweep(await get().api!.cancelSweep(id));
+    return true;
+  } catch (e) {
+    pushNotice(`could not cancel ${get().sweeps[id]?.name ?? id}: ${(e as Error).message}`, "error", id);
+    return false;
+  }
+}
+
+/** Run a cancelled or failed sweep again (finished cells are kept). */
+export async function resumeSweep(id: string): Promise<boolean> {
+  try {
+    putSweep(await get().api!.resumeSweep(id));
+    return true;
+  } catch (e) {
+    pushNotice(`could not resume ${get().sweeps[id]?.name ?? id}: ${(e as Error).message}`, "error", id);
+    return false;
+  }
+}
+
+// ----------------------------------------------------------------------------- events
+
 export function onEvent(e: ApiEvent): void {
   if (e.type === "sweep-updated") {
     const prev = get().sweeps[e.sweep.id];
     set((st) => ({ sweeps: { ...st.sweeps, [e.sweep.id]: e.sweep } }));
+    // A sweep that ended drops its last rate and ETA, so a resumed run does not start with stale figures.
+    if (ENDED.includes(e.sweep.status) && get().progress[e.sweep.id]) set((st) => ({ progress: without(st.progress, e.sweep.id) }));
     const drawn = drawnSweeps(get()).some((s) => s.id === e.sweep.id);
     if (drawn && (!prev || prev.doneCells !== e.sweep.doneCells || prev.status !== e.sweep.status)) void streamLayer(e.sweep.id);
   } else if (e.type === "sweep-deleted") {
@@ -253,13 +332,20 @@ export function onEvent(e: ApiEvent): void {
       delete sweeps[e.id];
       const layers = { ...st.layers };
       delete layers[e.id];
-      return { sweeps, layers, rootId: st.rootId === e.id ? null : st.rootId, focusId: st.focusId === e.id ? st.rootId : st.focusId };
+      return { sweeps, layers, progress: without(st.progress, e.id), rootId: st.rootId === e.id ? null : st.rootId, focusId: st.focusId === e.id ? st.rootId : st.focusId };
     });
   } else if (e.type === "progress") {
     set((st) => ({ progress: { ...st.progress, [e.sweepId]: e } }));
   } else if (e.type === "notice") {
-    set((st) => ({ notices: [...st.notices.slice(-4), e.message] }));
+    pushNotice(e.message, e.level ?? "info", e.sweepId);
   }
+}
+
+function without<T>(rec: Record<string, T>, id: string): Record<string, T> {
+  if (!(id in rec)) return rec;
+  const out = { ...rec };
+  delete out[id];
+  return out;
 }
 
 export async function start(api: Api, params: URLSearchParams): Promise<void> {
@@ -317,17 +403,67 @@ export async function generateSamples(prompts: string[], maxNewTokens: number): 
   }
 }
 
+let zoomSeq = 0;
+
+/**
+ * Open the zoom dialog on the parent's target (when it is still a target, else "local") at that target's zoom
+ * resolution. The cached targets give the first defaults; the list is fetched again (a probe may have found
+ * GPUs since) and the defaults follow it, except what the user has already chosen.
+ */
 export async function openZoomDialog(parentId: string, window: Window): Promise<void> {
-  const req: ZoomRequest = { parentId, window, points: 24, steps: null, target: "local" };
-  set({ zoomDialog: { req, preview: null, error: null, busy: false } });
-  await updateZoomRequest({});
+  const seq = ++zoomSeq;
+  const parentTarget = get().sweeps[parentId]?.target;
+  const cached = get().targets;
+  const first = zoomDefaults(cached, parentTarget);
+  const req: ZoomRequest = { parentId, window, points: first.points, steps: null, target: first.target };
+  set({ zoomDialog: { seq, req, preview: null, error: null, busy: false, targetTouched: false, pointsTouched: false } });
+  // With a cached list the preview can start now; without one it waits for the list (else it would cost 24 points on local).
+  const early = cached ? previewZoom() : null;
+  const fresh = await refreshTargets();
+  const d = get().zoomDialog;
+  if (!d || d.seq !== seq) return;
+  const next = zoomDefaults(fresh, parentTarget);
+  const patch: Partial<ZoomRequest> = {};
+  if (!d.targetTouched && next.target !== d.req.target) patch.target = next.target;
+  const target = patch.target ?? d.req.target;
+  const points = fresh?.find((t) => t.target === target)?.zoomPoints ?? next.points;
+  if (!d.pointsTouched && points !== d.req.points) patch.points = points;
+  if (Object.keys(patch).length || !early) await applyZoomPatch(patch);
+  else await early;
 }
 
+/** The user changed fields of the zoom request (points typed, steps, ...): they are kept over later defaults. */
 export async function updateZoomRequest(patch: Partial<ZoomRequest>): Promise<void> {
   const d = get().zoomDialog;
   if (!d) return;
-  const req = { ...d.req, ...patch };
-  set({ zoomDialog: { ...d, req } });
+  if ("points" in patch && !d.pointsTouched) set({ zoomDialog: { ...d, pointsTouched: true } });
+  if ("target" in patch && !d.targetTouched) set({ zoomDialog: { ...get().zoomDialog!, targetTouched: true } });
+  await applyZoomPatch(patch);
+}
+
+/** The user picked a target: the points follow that target's zoom resolution unless they typed a value. */
+export async function setZoomTarget(target: string): Promise<void> {
+  const d = get().zoomDialog;
+  if (!d) return;
+  const t = get().targets?.find((x) => x.target === target);
+  const patch: Partial<ZoomRequest> = { target };
+  if (!d.pointsTouched && t) patch.points = t.zoomPoints;
+  set({ zoomDialog: { ...d, targetTouched: true } });
+  await applyZoomPatch(patch);
+}
+
+async function applyZoomPatch(patch: Partial<ZoomRequest>): Promise<void> {
+  const d = get().zoomDialog;
+  if (!d) return;
+  set({ zoomDialog: { ...d, req: { ...d.req, ...patch } } });
+  await previewZoom();
+}
+
+/** Cost the dialog's current request; an answer for a request since changed is dropped. */
+async function previewZoom(): Promise<void> {
+  const d = get().zoomDialog;
+  if (!d) return;
+  const req = d.req;
   try {
     const preview = await get().api!.previewZoom(req);
     if (get().zoomDialog?.req === req) set({ zoomDialog: { ...get().zoomDialog!, preview, error: null } });

@@ -1,10 +1,12 @@
 // Host manager: hosts from ~/.ssh/config and the store, "test connection" (connect, install the agent, probe the
 // interpreters: python / torch / CUDA / GPUs each), the host-key prompt with its SHA256 fingerprint, and a form
-// that saves a host. A changed or revoked key is shown as refused, with no way to accept it from here.
+// that saves a host. A changed or revoked key is shown as refused, with no way to accept it from here. Each row
+// shows the GPUs the last probe found (the service records every successful test, so the list is re-read after one).
 
 import { useCallback, useEffect, useState } from "react";
 import type { HostInfo, HostTestResult, NewHost } from "../../src-main/api/contract";
-import { useUi } from "../state";
+import { refreshTargets, useUi } from "../state";
+import { hostGpusLabel } from "../sweep-control";
 
 type Test = { running: boolean; result: HostTestResult | null; error: string | null };
 
@@ -25,6 +27,8 @@ export function HostManager() {
     try {
       const result = await api!.testHost(alias, { acceptNewHostKey });
       setTests((t) => ({ ...t, [alias]: { running: false, result, error: null } }));
+      // The probe is recorded: re-read the hosts (their GPUs) and the targets (cost device, zoom resolution).
+      if (result.status === "ok") { refresh(); void refreshTargets(); }
     } catch (e) {
       setTests((t) => ({ ...t, [alias]: { running: false, result: null, error: (e as Error).message } }));
     }
@@ -45,6 +49,9 @@ export function HostManager() {
               {h.source === "both" ? " (saved, in ~/.ssh/config)" : h.source === "store" ? " (saved)" : ""}
               {h.python ? ` python ${h.python}` : ""}
             </span>{" "}
+            <span className={h.gpus ? "host-gpus" : "muted host-gpus"} data-testid="host-gpus" title={probeTitle(h)}>
+              {hostGpusLabel(h.gpus ?? null)}
+            </span>{" "}
             <button data-testid="host-test" disabled={t?.running} onClick={() => void test(h.alias, false)}>
               {t?.running ? "testing…" : "test connection"}
             </button>
@@ -56,6 +63,12 @@ export function HostManager() {
       <AddHost onAdded={refresh} />
     </div>
   );
+}
+
+/** The row's tooltip: the GPUs' full names ("name (memory GiB)") and when they were probed. */
+function probeTitle(h: HostInfo): string | undefined {
+  const lines = [...(h.gpus ?? []), ...(h.probedAt ? [`probed ${new Date(h.probedAt).toLocaleString()}`] : [])];
+  return lines.length ? lines.join("\n") : undefined;
 }
 
 function TestResult({ r, onAccept, onReject }: { r: HostTestResult; onAccept: () => void; onReject: () => void }) {

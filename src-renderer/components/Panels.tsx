@@ -1,16 +1,21 @@
 // Side panels and bars around the map: layer picker and legend, breadcrumb, hover readout, inspector, zoom
-// dialog, sweep library and progress.
+// dialog and sweep library (its rows, and the footer's progress, are in SweepControl.tsx).
 
 import { useState } from "react";
 import { NO, NON_FINITE, NOT_DONE, type Rgb, SPECTRAL, VIRIDIS, YES } from "../../src-main/analysis/colour";
 import { formatCost } from "../../src-main/core/cost";
 import { type CellDetail, LAYER_NAMES, type LayerName, type SweepSummary } from "../../src-main/api/contract";
 import {
-  ancestry, confirmZoom, home, openSweep, openZoomDialog, setLayer, updateZoomRequest, useUi,
+  ancestry, confirmZoom, home, openZoomDialog, setLayer, setZoomTarget, updateZoomRequest, useUi,
 } from "../state";
+import { targetLabel } from "../sweep-control";
 import { formatExact, formatSig } from "../ticks";
 import { EvalTable, SamplesPanel } from "./CellEvals";
 import { LinePlot } from "./LinePlot";
+import { LibraryRow, ProgressPanel } from "./SweepControl";
+
+// App imports the footer's progress from here, as before.
+export { ProgressPanel };
 
 const css = (c: Rgb) => `rgb(${c[0]},${c[1]},${c[2]})`;
 const LAYER_LABEL: Record<LayerName, string> = {
@@ -136,8 +141,10 @@ export function Inspector() {
 
 export function ZoomDialog() {
   const d = useUi((s) => s.zoomDialog);
+  const targets = useUi((s) => s.targets);
   if (!d) return null;
   const p = d.preview;
+  const target = targets?.find((t) => t.target === d.req.target);
   return (
     <div className="dialog-backdrop">
       <div className="dialog" role="dialog" data-testid="zoom-dialog">
@@ -149,9 +156,14 @@ export function ZoomDialog() {
           <input data-testid="zoom-steps" type="number" min={1} placeholder={p ? String(p.spec.train.steps ?? "") : "parent's"}
             value={d.req.steps ?? ""} onChange={(e) => void updateZoomRequest({ steps: e.target.value ? Number(e.target.value) : null })} /></label>
         <label className="field">target{" "}
-          <select value={d.req.target} onChange={(e) => void updateZoomRequest({ target: e.target.value })}>
-            <option value="local">local</option>
+          <select data-testid="zoom-target" value={d.req.target} onChange={(e) => void setZoomTarget(e.target.value)}>
+            {/* Until the list arrives (or if the request names a target no longer listed) keep the value selectable. */}
+            {!target && <option value={d.req.target}>{d.req.target}</option>}
+            {targets?.map((t) => <option key={t.target} value={t.target} title={t.description}>{targetLabel(t)}</option>)}
           </select></label>
+        <div className="muted" data-testid="zoom-target-info">
+          {target ? `${target.description}; ${target.zoomPoints} points per axis by default there` : targets ? "not a known target" : "loading targets…"}
+        </div>
         {p && <div className="muted" data-testid="zoom-window">
           window x [{formatSig(p.window.x0, 8)}, {formatSig(p.window.x1, 8)}], y [{formatSig(p.window.y0, 8)}, {formatSig(p.window.y1, 8)}] (axis units)
         </div>}
@@ -169,43 +181,14 @@ export function ZoomDialog() {
 
 export function Library() {
   const sweeps = useUi((s) => s.sweeps);
-  const api = useUi((s) => s.api);
   const [q, setQ] = useState("");
   const list = Object.values(sweeps)
-    .filter((s) => !q || `${s.name} ${s.id} ${s.tags.join(" ")}`.toLowerCase().includes(q.toLowerCase()))
+    .filter((s) => !q || `${s.name} ${s.id} ${s.tags.join(" ")} ${s.target} ${s.status}`.toLowerCase().includes(q.toLowerCase()))
     .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
   return (
     <div className="library" data-testid="library">
-      <input placeholder="search name, id, tag" value={q} onChange={(e) => setQ(e.target.value)} data-testid="library-search" />
-      {list.map((s) => (
-        <div key={s.id} className="library-row" data-testid="library-row" data-id={s.id}>
-          <button className="link" onClick={() => void openSweep(s.id)}>{s.name}</button>
-          <span className="muted"> {s.nx}×{s.ny} {s.status} {s.doneCells}/{s.cells}{s.parentId ? " zoom" : ""}</span>
-          <div className="tags">{s.tags.map((t) => <span key={t} className="tag">{t}</span>)}</div>
-          <div className="row-actions">
-            <button onClick={() => { const n = prompt("name", s.name); if (n) void api!.renameSweep(s.id, n); }}>rename</button>
-            <button onClick={() => { const t = prompt("tags (comma separated)", s.tags.join(", ")); if (t !== null) void api!.setTags(s.id, t.split(",").map((x) => x.trim()).filter(Boolean)); }}>tag</button>
-            <button onClick={() => { if (confirm(`delete ${s.name} and its zooms?`)) void api!.deleteSweep(s.id); }}>delete</button>
-          </div>
-        </div>
-      ))}
-    </div>
-  );
-}
-
-export function ProgressPanel() {
-  const sweeps = useUi((s) => s.sweeps);
-  const progress = useUi((s) => s.progress);
-  const connection = useUi((s) => s.connection);
-  const active = Object.values(sweeps).filter((s) => s.status === "running" || s.status === "submitted" || s.status === "created");
-  return (
-    <div className="progress" data-testid="progress">
-      <span className={`conn conn-${connection}`}>{connection === "open" ? "connected" : connection}</span>
-      {active.map((s) => {
-        const p = progress[s.id];
-        return <span key={s.id} className="progress-item">{s.name}: {s.doneCells}/{s.cells}
-          {p && p.rate > 0 ? `, ${p.rate.toFixed(0)} cells/s, ETA ${p.eta === null ? "?" : `${Math.ceil(p.eta)}s`}` : ""}</span>;
-      })}
+      <input placeholder="search name, id, tag, target, status" value={q} onChange={(e) => setQ(e.target.value)} data-testid="library-search" />
+      {list.map((s) => <LibraryRow key={s.id} s={s} />)}
     </div>
   );
 }

@@ -457,6 +457,7 @@ describe("browser mode", () => {
     await page.locator("[data-testid=editor-preset]").selectOption({ label: "SFT: LR x warmup" });
     await expect.poll(() => page.locator("[data-testid=editor-cost]").textContent()).toMatch(/^512 cells/);
     const small = { ...SPEC, name: "e2e from editor", axes: { x: { ...SPEC.axes.x, points: 4 }, y: { ...SPEC.axes.y, points: 0 } } };
+    await page.locator("[data-testid=editor-advanced]").click(); // the JSON view, beside the form
     await page.locator("[data-testid=editor-spec]").fill(JSON.stringify(small));
     await expect.poll(() => page.locator("[data-testid=editor-error]").textContent()).toMatch(/spec field axes\.y\.points/);
     small.axes.y.points = 4;
