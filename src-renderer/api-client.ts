@@ -1,8 +1,9 @@
 // The Api over browser mode's WebSocket (src-main/web/server.ts). The desktop shell provides the same Api
 // through its preload bridge; the UI only ever sees `Api`.
 
-import { type Api, type ApiEvent, API_METHODS, ApiError } from "../src-main/api/contract";
-import { decodeMessage, encodeMessage } from "../src-main/api/wire";
+import type { Api, ApiEvent } from "../src-main/api/contract";
+import { API_METHODS, ApiError } from "../src-main/api/shared/api";
+import { decodeMessage, encodeMessage } from "../src-main/api/shared/wire";
 
 export interface Connection { api: Api; closed: Promise<{ code: number; reason: string }> }
 

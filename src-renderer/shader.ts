@@ -5,7 +5,7 @@
 // the exported figures pixel for pixel.
 
 import * as THREE from "three";
-import { NON_FINITE as NON_FINITE_RGB, NO, NOT_DONE as NOT_DONE_RGB, type Rgb, SPECTRAL, VIRIDIS, YES } from "../src-main/analysis/colour";
+import { NON_FINITE as NON_FINITE_RGB, NO, NOT_DONE as NOT_DONE_RGB, type Rgb, SPECTRAL, VIRIDIS, YES } from "../src-main/api/shared/colours";
 import type { LayerData } from "../src-main/api/contract";
 
 const vertex = /* glsl */ `

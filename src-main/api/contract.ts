@@ -2,23 +2,24 @@
 // it over a WebSocket (src-main/web), the desktop shell over Electron IPC (issue 5). Every request is a method
 // of `Api` taking plain JSON-able arguments; results are JSON-able values that may contain typed arrays (both
 // transports carry those as binary: wire.ts for the WebSocket, structured clone for IPC). Events flow the
-// other way through `subscribe`. This file holds types only, so the renderer can import it.
+// other way through `subscribe`. This file holds types only (the renderer imports it with `import type`); the
+// contract's values (layer names, sentinels, method names, ApiError) are in shared/api.ts, re-exported here.
 //
 // Coordinates are "axis units": log10 of the hyperparameter on a log axis, the value itself on a linear one.
 // Cells are row-major (index = iy * nx + ix), iy = 0 at the low end of y.
 
 import type { PowerLaw } from "../analysis/rules";
-import type { CostEstimate } from "../core/cost";
+import type { CostEstimate } from "./shared/format";
 import type { Window } from "../core/grid";
-import type { CellSamples, SamplesRequest } from "../core/samples";
+import type { CellSamples, SamplesRequest } from "./shared/samples";
 import type { Spec } from "../core/spec";
 import type { BaseMetrics, SweepStatus } from "../core/store";
 
 export type { BaseMetrics, CellSamples, CostEstimate, SamplesRequest, Spec, SweepStatus, Window };
+export { API_METHODS, ApiError, LAYER_NAMES, NON_FINITE, NOT_DONE } from "./shared/api";
 
 /** Colour layers of the map (analysis/colour.ts names; "score" is the paper's rank-equalised colouring). */
 export type LayerName = "score" | "trainable" | "stable" | "finalLoss" | "heldoutLoss" | "oodLoss";
-export const LAYER_NAMES: readonly LayerName[] = ["score", "trainable", "stable", "finalLoss", "heldoutLoss", "oodLoss"];
 
 export interface SweepSummary {
   id: string;
@@ -81,9 +82,6 @@ export type LayerDelta =
   | { kind: "delta"; sweepId: string; layer: LayerName; version: number; doneCells: number; cells: Uint32Array; values: Float32Array }
   | { kind: "full"; data: LayerData };
 
-/** Exactly representable in float32, far outside any log10 loss or rank; the shader tests v < -1e29 / v > 1e29. */
-export const NOT_DONE = -(2 ** 100);
-export const NON_FINITE = 2 ** 100;
 
 /** Everything known about one cell (the hover readout and the inspector). */
 export interface CellDetail {
@@ -313,16 +311,4 @@ export interface Api {
 
 /** The request methods (everything but subscribe), for transports that dispatch by name. */
 export type ApiMethod = Exclude<keyof Api, "subscribe">;
-export const API_METHODS: readonly ApiMethod[] = [
-  "listSweeps", "getSweep", "getLayer", "getCell", "getAnalysis", "previewSweep", "startSweep", "previewZoom", "startZoom", "renameSweep",
-  "setTags", "deleteSweep", "cancelSweep", "resumeSweep", "listTargets", "listHosts", "addHost", "testHost",
-  "getLayerDelta", "listSamples", "generateSamples",
-];
 
-/** An error a transport carries back to the caller with its message intact. */
-export class ApiError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ApiError";
-  }
-}

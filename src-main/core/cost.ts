@@ -2,8 +2,11 @@
 // device at an assumed utilisation. Training FLOPs per step are 3x the forward pass (forward + backward with
 // respect to activations and weights), the usual rule; for the GPT that is 6 x params x tokens + attention.
 
+import { type CostEstimate, formatCost, formatDuration } from "../api/shared/format";
 import { axisValue } from "./grid";
 import type { GptConfig, Spec } from "./spec";
+
+export { type CostEstimate, formatCost, formatDuration };
 
 /** Peak dense throughput in FLOP/s by number format (vendor data sheets; tensor cores where they apply). */
 export const DEVICES: Record<string, { label: string; peak: Record<"float64" | "float32" | "bf16", number> }> = {
@@ -24,19 +27,6 @@ const KNOWN_GPT: Record<string, GptConfig> = {
   "hf:gpt2-large": { n_layer: 36, n_head: 20, n_embd: 1280, block_size: 1024, vocab_size: 50257 },
   "hf:gpt2-xl": { n_layer: 48, n_head: 25, n_embd: 1600, block_size: 1024, vocab_size: 50257 },
 };
-
-export interface CostEstimate {
-  cells: number;
-  /** Training steps summed over all cells. */
-  steps: number;
-  /** Total training FLOPs, or null when the model's size is unknown (e.g. an hf: directory). */
-  flops: number | null;
-  /** Seconds on `device` x `count` at `utilisation`, or null with flops. */
-  seconds: number | null;
-  device: string;
-  utilisation: number;
-  note?: string;
-}
 
 function gptConfig(spec: Spec): GptConfig | null {
   if (spec.model.family !== "gpt") return null;
@@ -108,15 +98,3 @@ export function estimateCost(spec: Spec, opts: { device?: string; count?: number
   return est;
 }
 
-export function formatCost(c: CostEstimate): string {
-  const f = c.flops === null ? "unknown FLOPs" : `${c.flops.toExponential(2)} FLOPs`;
-  const t = c.seconds === null ? "time unknown" : `~${formatDuration(c.seconds)} on ${c.device} at ${Math.round(c.utilisation * 100)}% utilisation`;
-  return `${c.cells} cells, ${c.steps} steps, ${f}, ${t}`;
-}
-
-export function formatDuration(s: number): string {
-  if (!Number.isFinite(s)) return "?";
-  if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, "0")}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.round((s % 3600) / 60)).padStart(2, "0")}m`;
-}

@@ -4,35 +4,16 @@
 // kept in the store per (cell, request): greedy decoding is deterministic, so a repeated request is answered from
 // there, offline.
 
+import { type CellSamples, HELDOUT_PROMPTS, reproduced, type Sample, type SamplesRequest } from "../api/shared/samples";
 import { canonicalJson, type Spec } from "./spec";
 import type { Store } from "./store";
 import type { Transport } from "./transport";
 
-/** What to ask: prompts of the user's own, or null for the sweep's first held-out conversations. */
-export interface SamplesRequest {
-  prompts: string[] | null;
-  maxNewTokens: number;
-}
-
-export interface Sample { prompt: string; reference: string | null; base: string; tuned: string }
-
-/** A cell's samples as the API and the CLI show them. */
-export interface CellSamples {
-  sweepId: string;
-  cell: number;
-  request: SamplesRequest;
-  samples: Sample[];
-  /** The re-run's last training loss and the one the sweep recorded: equal when the cell reproduced. */
-  finalLoss: number;
-  recordedFinalLoss: number | null;
-  createdAt: string;
-}
+export { type CellSamples, HELDOUT_PROMPTS, reproduced, type Sample, type SamplesRequest };
 
 export const MAX_PROMPTS = 16;
 export const MAX_PROMPT_CHARS = 4000;
 export const MAX_NEW_TOKENS = 1024;
-/** Held-out conversations answered when the request has no prompts (the agent's --heldout). */
-export const HELDOUT_PROMPTS = 3;
 
 /** A samples call that cannot be answered: bad input ("input": the sweep, cell or request) or the agent failed ("agent"). */
 export class SamplesError extends Error {
@@ -60,10 +41,6 @@ export function checkSamplesRequest(req: unknown): SamplesRequest {
   return { prompts: prompts.length ? prompts : null, maxNewTokens: n };
 }
 
-/** The re-run reproduced the recorded cell (the same final loss up to float rounding): its answers are the sweep's model's. */
-export function reproduced(s: CellSamples): boolean {
-  return s.recordedFinalLoss !== null && Math.abs(s.finalLoss - s.recordedFinalLoss) <= 1e-6 * Math.max(1, Math.abs(s.recordedFinalLoss));
-}
 
 function requestKey(req: SamplesRequest): string {
   return canonicalJson({ max_new_tokens: req.maxNewTokens, prompts: req.prompts });

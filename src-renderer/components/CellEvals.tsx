@@ -3,7 +3,7 @@
 
 import { useState } from "react";
 import type { CellDetail, CellSamples } from "../../src-main/api/contract";
-import { HELDOUT_PROMPTS, reproduced } from "../../src-main/core/samples";
+import { HELDOUT_PROMPTS, reproduced } from "../../src-main/api/shared/samples";
 import { evalRows } from "../evals";
 import { generateSamples, useUi } from "../state";
 import { formatSig } from "../ticks";

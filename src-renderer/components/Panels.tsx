@@ -2,9 +2,10 @@
 // dialog and sweep library (its rows, and the footer's progress, are in SweepControl.tsx).
 
 import { useState } from "react";
-import { NO, NON_FINITE, NOT_DONE, type Rgb, SPECTRAL, VIRIDIS, YES } from "../../src-main/analysis/colour";
-import { formatCost } from "../../src-main/core/cost";
-import { type CellDetail, LAYER_NAMES, type LayerName, type SweepSummary } from "../../src-main/api/contract";
+import { NO, NON_FINITE, NOT_DONE, type Rgb, SPECTRAL, VIRIDIS, YES } from "../../src-main/api/shared/colours";
+import { LAYER_NAMES } from "../../src-main/api/shared/api";
+import { formatCost } from "../../src-main/api/shared/format";
+import type { CellDetail, LayerName, SweepSummary } from "../../src-main/api/contract";
 import {
   ancestry, confirmZoom, home, openZoomDialog, setLayer, setZoomTarget, updateZoomRequest, useUi,
 } from "../state";

@@ -7,7 +7,7 @@ import { Canvas, useFrame, useThree } from "@react-three/fiber";
 import { useEffect, useMemo, useState } from "react";
 import * as THREE from "three";
 import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
-import { NO, sampleColourMap, VIRIDIS } from "../../src-main/analysis/colour";
+import { NO, sampleColourMap, VIRIDIS } from "../../src-main/api/shared/colours";
 import type { LayerData, LayerName } from "../../src-main/api/contract";
 import { useUi } from "../state";
 

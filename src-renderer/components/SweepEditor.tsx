@@ -5,7 +5,7 @@
 
 import { useEffect, useMemo, useState, type ReactNode } from "react";
 import type { SweepPreview, TargetInfo } from "../../src-main/api/contract";
-import { formatCost } from "../../src-main/core/cost";
+import { formatCost } from "../../src-main/api/shared/format";
 import { PRESETS } from "../presets";
 import {
   AXIS_PARAMS, CHECKPOINT_KINDS, DATASET_KINDS, EVAL_TASKS, FAMILIES, GROUPS, MLP_ACTIVATIONS, OPTIMIZERS, PRECISIONS,

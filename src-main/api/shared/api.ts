@@ -1,0 +1,25 @@
+// The values of the API contract (contract.ts holds its types): layer names, the float32 sentinels of layer
+// values, the request methods transports dispatch by name, and the error they carry back.
+
+import type { ApiMethod, LayerName } from "../contract";
+
+export const LAYER_NAMES: readonly LayerName[] = ["score", "trainable", "stable", "finalLoss", "heldoutLoss", "oodLoss"];
+
+/** Exactly representable in float32, far outside any log10 loss or rank; the shader tests v < -1e29 / v > 1e29. */
+export const NOT_DONE = -(2 ** 100);
+export const NON_FINITE = 2 ** 100;
+
+/** The request methods (everything but subscribe), for transports that dispatch by name. */
+export const API_METHODS: readonly ApiMethod[] = [
+  "listSweeps", "getSweep", "getLayer", "getCell", "getAnalysis", "previewSweep", "startSweep", "previewZoom", "startZoom", "renameSweep",
+  "setTags", "deleteSweep", "cancelSweep", "resumeSweep", "listTargets", "listHosts", "addHost", "testHost",
+  "getLayerDelta", "listSamples", "generateSamples",
+];
+
+/** An error a transport carries back to the caller with its message intact. */
+export class ApiError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ApiError";
+  }
+}

@@ -1,0 +1,30 @@
+// An SFT cell's samples as the API carries them (src-main/core/samples.ts makes them), and what the inspector
+// needs to read them.
+
+/** What to ask: prompts of the user's own, or null for the sweep's first held-out conversations. */
+export interface SamplesRequest {
+  prompts: string[] | null;
+  maxNewTokens: number;
+}
+
+export interface Sample { prompt: string; reference: string | null; base: string; tuned: string }
+
+/** A cell's samples as the API and the CLI show them. */
+export interface CellSamples {
+  sweepId: string;
+  cell: number;
+  request: SamplesRequest;
+  samples: Sample[];
+  /** The re-run's last training loss and the one the sweep recorded: equal when the cell reproduced. */
+  finalLoss: number;
+  recordedFinalLoss: number | null;
+  createdAt: string;
+}
+
+/** Held-out conversations answered when the request has no prompts (the agent's --heldout). */
+export const HELDOUT_PROMPTS = 3;
+
+/** The re-run reproduced the recorded cell (the same final loss up to float rounding): its answers are the sweep's model's. */
+export function reproduced(s: CellSamples): boolean {
+  return s.recordedFinalLoss !== null && Math.abs(s.finalLoss - s.recordedFinalLoss) <= 1e-6 * Math.max(1, Math.abs(s.recordedFinalLoss));
+}
