@@ -13,7 +13,7 @@ import { type Spec, SpecError, validate } from "../core/spec";
 import { type Store, type SweepRow, TERMINAL } from "../core/store";
 import { type CellSamples, cellSamples, SamplesError, type SamplesRequest, storedSamples } from "../core/samples";
 import { FatalAgentError, GaveUpError } from "../core/sweep-runner";
-import { gpuNames, type OpenTarget, openTarget } from "../core/targets";
+import { type OpenTarget, openTarget, targetProfile } from "../core/targets";
 import {
   type AnalysisOptions, type Api, type ApiEvent, ApiError, type CellDetail, type LayerData, type LayerName, LAYER_NAMES, type SweepDetail,
   type SweepAnalysis, type SweepPreview, type SweepSummary, type TargetInfo, type ZoomPreview, type ZoomRequest,
@@ -42,9 +42,6 @@ export interface ServiceOptions {
    *  there; resumeSweep or a restart follows it again). Default 30: about a quarter of an hour of backoff. */
   maxFailures?: number;
 }
-
-/** Points per axis a zoom scan defaults to: a GPU node takes hundreds, a CPU a few dozen (about a minute). */
-const ZOOM_POINTS = { gpu: 256, cpu: 32 } as const;
 
 /** A sweep this process follows: how to stop following it, and the target it is followed on. */
 interface Following { abort: AbortController; target: OpenTarget | null; done: Promise<void> }
@@ -295,7 +292,7 @@ export class ApiService implements Api {
 
   /** Cost on a target from what its last probe found (GPUs and how many), else one GPU or the laptop's CPU. */
   private estimate(spec: Spec, target: string) {
-    const t = this.targetInfo(target);
+    const t = targetProfile(this.store, target);
     return estimateCost(spec, { device: t.device, count: t.count });
   }
 
@@ -502,22 +499,14 @@ export class ApiService implements Api {
 
   /** What a target is known to have (its last probe), and the defaults that follow: cost device, zoom points. */
   private targetInfo(target: string, host?: HostInfo): TargetInfo {
-    const probe = this.store.hostProbe(target);
-    const gpus = probe ? gpuNames(probe.env) : null;
-    if (target === "local" || (gpus !== null && gpus.length === 0)) {
-      const cpus = typeof probe?.env.cpu_count === "number" ? ` (${probe.env.cpu_count} CPU cores)` : " (CPU)";
-      return {
-        target, kind: target === "local" ? "local" : "ssh", description: target === "local" ? `this computer${cpus}` : `no GPU${cpus}`,
-        gpus, device: "cpu", count: 1, zoomPoints: ZOOM_POINTS.cpu, probedAt: probe?.probed_at ?? null,
-      };
-    }
-    // A node never probed is estimated as one H100: what these hosts usually are, until a test says otherwise.
-    const name = (gpus?.[0] ?? "").toLowerCase();
-    const device = ["h200", "h100", "a100"].find((d) => name.includes(d)) ?? "h100";
+    const p = targetProfile(this.store, target);
+    const cpus = p.cpuCount !== null ? ` (${p.cpuCount} CPU cores)` : " (CPU)";
     const where = host?.hostname ? `${host.user ? host.user + "@" : ""}${host.hostname}:${host.port}` : "from ~/.ssh/config";
+    const description = target === "local" ? `this computer${cpus}`
+      : p.gpus === null ? `${where}, not probed yet` : p.gpus.length ? `${where}, ${p.gpus.length}× ${p.gpus[0]}` : `${where}, no GPU${cpus}`;
     return {
-      target, kind: "ssh", description: gpus ? `${where}, ${gpus.length}× ${gpus[0]}` : `${where}, not probed yet`,
-      gpus, device, count: Math.max(1, gpus?.length ?? 1), zoomPoints: ZOOM_POINTS.gpu, probedAt: probe?.probed_at ?? null,
+      target, kind: target === "local" ? "local" : "ssh", description, gpus: p.gpus, device: p.device, count: p.count,
+      zoomPoints: p.zoomPoints, probedAt: p.probedAt,
     };
   }
 

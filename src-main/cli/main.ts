@@ -17,7 +17,7 @@ import { defaultDbPath } from "../core/paths";
 import { type Spec, SpecError, validate } from "../core/spec";
 import { openStore, type Store, StoreError } from "../core/store";
 import { FatalAgentError, type Progress } from "../core/sweep-runner";
-import { type OpenTarget, openTarget, sshOptions } from "../core/targets";
+import { type OpenTarget, openTarget, sshOptions, targetProfile } from "../core/targets";
 import { uploadLine } from "../ssh/upload";
 import { cmdAnimate, cmdDimension, cmdEarlyWarning, cmdReport } from "./analyse";
 import { UsageError } from "./errors";
@@ -198,7 +198,8 @@ async function runSpec(store: Store, given: Spec, o: SshOpts & { new?: boolean }
     process.stdout.write(id + "\n");
     return 0;
   }
-  process.stderr.write(`cost: ${formatCost(estimateCost(spec, { device: target === "local" ? "cpu" : "h100" }))}\n`);
+  const profile = targetProfile(store, target); // what the last connection there found (GPUs), else a guess
+  process.stderr.write(`cost: ${formatCost(estimateCost(spec, { device: profile.device, count: profile.count }))}\n`);
   const t = await openCliTarget(store, o); // fails before the sweep is recorded if the target is unusable
   const shown = /^[A-Za-z0-9._-]+$/.test(target) ? target : t.label; // the alias the user typed, else user@host:port
   let row;

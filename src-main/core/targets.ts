@@ -22,8 +22,15 @@ export interface TargetOptions {
   python?: string;
   /** SSH: an identity file tried before the config's */
   identity?: string;
-  /** SSH: trust an unknown host key (recorded in the trust list; a changed key is always refused) */
+  /** SSH: trust an unknown host key whose fingerprint ("SHA256:...") is one of these, the ones the user was shown
+   *  (recorded in the trust list; a key with another fingerprint, or a changed key, is refused) */
+  acceptHostKeys?: readonly string[];
+  /** SSH: trust any unknown host key on first use (the CLI's --accept-new-host-key; a changed key is always refused) */
   acceptNewHostKey?: boolean;
+  /** SSH: told about each host key that was recorded in the trust list, so it can be shown */
+  onHostKeyAccepted?: (k: { host: string; port: number; keyType: string; fingerprint: string; trustFile: string }) => void;
+  /** told what went wrong when a phase (connect, install, probe, data upload) is retried, and when */
+  onRetry?: (message: string) => void;
   /** SSH: asked for an encrypted key's passphrase (the app has none: ssh-agent or a plain key) */
   passphrase?: (keyPath: string) => Promise<string>;
   /** SSH: the home whose .ssh/ (config, known_hosts, keys) is read; default $HOME */
@@ -73,8 +80,10 @@ export async function sshOptions(store: Store, target: string, o: TargetOptions)
     address: saved ? hostAddress(saved) : target,
     opts: {
       home: o.home, trustFile: o.trustFile, agentSocket: o.agentSocket, identity: o.identity,
-      acceptNewHostKey: o.acceptNewHostKey ?? false, passphrase: o.passphrase,
+      acceptNewHostKey: o.acceptNewHostKey ?? false, acceptHostKeys: o.acceptHostKeys ?? [],
+      onHostKeyAccepted: o.onHostKeyAccepted, passphrase: o.passphrase,
       python: o.python ?? saved?.python ?? undefined, remoteRoot: saved?.agent_dir ?? undefined,
+      retry: o.onRetry ? { onRetry: (r) => o.onRetry!(r.message) } : undefined,
     },
   };
 }
@@ -127,7 +136,24 @@ export async function openTarget(store: Store, target: string, o: TargetOptions 
       }
     },
     upload: async (files, onFile) => {
-      await ssh.uploadLocalData((await live()).connection, files, onFile);
+      // A drop under the upload reconnects and uploads again (files already there with their sha256 are kept).
+      let delay = 1000;
+      for (let attempt = 1; ; attempt++) {
+        const conn = (await live()).connection;
+        try {
+          await ssh.uploadLocalData(conn, files, onFile);
+          return;
+        } catch (e) {
+          const err = await conn.explainDrop(e, "uploading the sweep's data");
+          if (!ssh.isRetryable(err) || attempt >= UPLOAD_ATTEMPTS) throw err;
+          o.onRetry?.(`${(err as Error).message}; reconnecting in ${(delay / 1000).toFixed(1)} s (attempt ${attempt + 1} of ${UPLOAD_ATTEMPTS})`);
+          const old = t;
+          t = null;
+          await old?.close().catch(() => undefined);
+          await new Promise((res) => setTimeout(res, delay));
+          delay = Math.min(15_000, delay * 2);
+        }
+      }
     },
     removeRemote: async (paths) => {
       if (!paths.length) return;
@@ -137,8 +163,43 @@ export async function openTarget(store: Store, target: string, o: TargetOptions 
   };
 }
 
+const UPLOAD_ATTEMPTS = 5;
+
 /** A target's GPUs from a probe's env, as "name (memory GiB)". */
 export function gpuNames(env: Record<string, unknown> | null | undefined): string[] {
   const gpus = env && Array.isArray(env.gpus) ? env.gpus as { name?: unknown; memory?: unknown }[] : [];
   return gpus.map((g) => `${String(g.name)}${typeof g.memory === "number" ? ` (${(g.memory / 2 ** 30).toFixed(0)} GiB)` : ""}`);
+}
+
+/** Points per axis a zoom scan defaults to: a GPU node takes hundreds, a CPU a few dozen (about a minute). */
+export const ZOOM_POINTS = { gpu: 256, cpu: 32 } as const;
+
+/** What estimates and defaults assume about a target, from its last probe (targets never probed: see below). */
+export interface TargetProfile {
+  /** GPUs the last probe found, [] for none; null when never probed */
+  gpus: string[] | null;
+  /** the cost model's device (cost.ts DEVICES) and how many run at once */
+  device: string;
+  count: number;
+  zoomPoints: number;
+  cpuCount: number | null;
+  probedAt: string | null;
+}
+
+/**
+ * The CLI's and the app's one view of a target for cost, ETA and zoom resolution. The laptop and a node
+ * without GPUs are one CPU; a node never probed is taken as one H100, what these hosts usually are, until a
+ * connection says otherwise.
+ */
+export function targetProfile(store: Store, target: string): TargetProfile {
+  const probe = store.hostProbe(target);
+  const gpus = probe ? gpuNames(probe.env) : null;
+  const cpuCount = typeof probe?.env.cpu_count === "number" ? probe.env.cpu_count : null;
+  const probedAt = probe?.probed_at ?? null;
+  if (target === "local" || (gpus !== null && gpus.length === 0)) {
+    return { gpus, device: "cpu", count: 1, zoomPoints: ZOOM_POINTS.cpu, cpuCount, probedAt };
+  }
+  const name = (gpus?.[0] ?? "").toLowerCase();
+  const device = ["h200", "h100", "a100"].find((d) => name.includes(d)) ?? "h100";
+  return { gpus, device, count: Math.max(1, gpus?.length ?? 1), zoomPoints: ZOOM_POINTS.gpu, cpuCount, probedAt };
 }
