@@ -1,7 +1,7 @@
 """Loaders for pretrained checkpoints, all becoming a population model with named parameter groups.
 
 model.checkpoint (spec) -> load(checkpoint) -> Loaded(kind, cfg, state_dict, tokenizer, source):
-    tiny                  resources/tiny-gpt (sft.load_checkpoint), byte tokenizer
+    tiny                  resources/tiny-gpt (resources.load_checkpoint), byte tokenizer
     hf:<dir or org/name>  Hugging Face GPT-2 family (model_type "gpt2") or Llama-style (model_type
                           "llama", e.g. SmolLM-135M): config.json + model.safetensors (or sharded
                           model.safetensors.index.json, or pytorch_model.bin); tokenizer from the
@@ -47,6 +47,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import resources as R
 from . import tokenizers as TK
 from .gpt import GPT, GPTConfig
 from .llama import RopeConfig, RopeGPT
@@ -377,9 +378,8 @@ class Loaded:
 def load(checkpoint, resources=None):
     """Loaded for a spec's model.checkpoint other than "scratch"."""
     if checkpoint == "tiny":
-        from . import sft  # sft imports this module at call time only
-        path = (resources or sft.resources_dir()) / "tiny-gpt"
-        cfg, sd = sft.load_checkpoint(path)
+        path = (resources or R.resources_dir()) / "tiny-gpt"
+        cfg, sd = R.load_checkpoint(path)
         return Loaded("gpt", cfg, sd, TK.ByteChatTokenizer(), str(path))
     if checkpoint.startswith("hf:"):
         d = resolve_hf(checkpoint[3:])

@@ -37,6 +37,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .resources import resources_dir
+
 TASKS = {  # task: (HF dataset, config, split)
     "hellaswag": ("Rowan/hellaswag", None, "validation"),
     "arc_challenge": ("allenai/ai2_arc", "ARC-Challenge", "test"),
@@ -96,7 +98,6 @@ def _item(contexts, choices, gold):
 def evals_dir():
     if os.environ.get("FRACTAL_AGENT_EVALS"):
         return Path(os.environ["FRACTAL_AGENT_EVALS"])
-    from .sft import resources_dir
     return resources_dir() / "evals"
 
 

@@ -21,7 +21,7 @@ import math
 import numpy as np
 import torch
 
-from .sft import lr_schedule  # one definition of warmup and schedules for every family
+from .optim import lr_schedule  # one definition of warmup and schedules for every family
 
 TORCH_DTYPES = {"float64": torch.float64, "float32": torch.float32}
 

@@ -18,7 +18,8 @@ import torch
 
 from . import data as D
 from .gpt import GPT, GPTConfig, masked_loss
-from .sft import PopulationAdamW, clip_grads, lr_schedule, resources_dir, save_checkpoint
+from .optim import PopulationAdamW, clip_grads, lr_schedule
+from .resources import resources_dir, save_checkpoint
 
 HELDOUT_FRACTION = 0.05
 

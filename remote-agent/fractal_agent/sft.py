@@ -11,10 +11,8 @@ losses[:, T] the loss of the final weights on batch T (one extra batch, no updat
 the same batches, so traces compare across cells; v_t = losses[:, t] / losses[:, 0] is DESIGN's
 convergence measure. grad_norms[:, t] is step t's global gradient norm per replica, before clipping.
 
-Checkpoints: "tiny" is resources/tiny-gpt, found at $FRACTAL_AGENT_RESOURCES/tiny-gpt when that
-variable is set (the agent is uploaded alone to a GPU node, so the client uploads resources/tiny-gpt
-beside it and points the variable there), else at <repo>/resources/tiny-gpt next to remote-agent/.
-The directory format is documented in remote-agent/CHECKPOINT.md.
+Checkpoints: "tiny" is resources/tiny-gpt (resources.py: where it is found and its directory format);
+optimisers and schedules are in optim.py, shared with the MLP and pretraining.
 """
 import contextlib
 import json
@@ -32,48 +30,10 @@ from . import data as D
 from . import evals as E
 from .gpt import GPT, GPTConfig, GROUPS, PRESETS, masked_loss
 from .lora import add_lora
+from .optim import PopulationAdamW, PopulationSGD, clip_grads, lr_schedule  # noqa: F401 (re-exported)
+from .resources import load_checkpoint, resources_dir, save_checkpoint  # noqa: F401 (re-exported)
 from .tokenizers import ByteChatTokenizer
 
-CHECKPOINT_FORMAT = "fractal-gpt/1"
-WSD_DECAY_FRACTION = 0.2  # wsd: the last 20% of steps decay linearly to 0 (nanochat's warmdown)
-ADAM_EPS = 1e-8
-
-
-# ----------------------------------------------------------------------------- checkpoints
-
-def resources_dir():
-    env = os.environ.get("FRACTAL_AGENT_RESOURCES")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "resources"
-
-
-def save_checkpoint(out_dir, cfg: GPTConfig, state_dict, meta=None):
-    """Write config.json, model.pt (float32 state dict, plain names, no replica dim),
-    tokenizer.json and meta.json (how it was trained) into out_dir."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps({"format": CHECKPOINT_FORMAT, **cfg.to_dict()}, indent=2) + "\n")
-    torch.save({k: v.detach().to("cpu", torch.float32).contiguous() for k, v in state_dict.items()}, out / "model.pt")
-    (out / "tokenizer.json").write_text(json.dumps(D.tokenizer_json(), indent=2) + "\n")
-    (out / "meta.json").write_text(json.dumps(meta or {}, indent=2) + "\n")
-
-
-def load_checkpoint(path):
-    """(GPTConfig, state dict) of a checkpoint directory written by save_checkpoint."""
-    path = Path(path)
-    if not (path / "config.json").is_file():
-        raise FileNotFoundError(f"no checkpoint at {path} (config.json missing); set FRACTAL_AGENT_RESOURCES "
-                                f"to the directory holding tiny-gpt/, or run `python -m fractal_agent pretrain`")
-    cfg = json.loads((path / "config.json").read_text())
-    fmt = cfg.pop("format", None)
-    if fmt != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path}/config.json: format {fmt!r}, this agent reads {CHECKPOINT_FORMAT!r}")
-    tok = json.loads((path / "tokenizer.json").read_text())
-    if tok.get("type") != "byte" or tok.get("vocab_size") != D.VOCAB_SIZE:
-        raise ValueError(f"{path}/tokenizer.json: expected the byte tokenizer with vocab {D.VOCAB_SIZE}, got {tok}")
-    sd = torch.load(path / "model.pt", map_location="cpu")
-    return GPTConfig.from_dict(cfg), sd
 
 
 @lru_cache(maxsize=2)
@@ -112,100 +72,6 @@ def _eval_items(entry, spec_dir):
 @lru_cache(maxsize=8)
 def _eval_items_in(entry, spec_dir, default_dir):  # keyed by the default too: FRACTAL_AGENT_EVALS may change
     return E.load_items(entry, spec_dir)
-
-
-# ----------------------------------------------------------------------------- schedules
-
-def lr_schedule(kind, steps, warmup):
-    """(K, steps) float64 LR multipliers. warmup: (K,) fractions of steps in [0, 1).
-
-    Linear warmup over round(warmup * steps) steps (step t gets (t+1)/W), then
-      constant: 1;  cosine: 0.5 (1 + cos(pi p)), p going 0 -> (n-1)/n over the n remaining steps;
-      wsd: 1 until the last WSD_DECAY_FRACTION of steps, then linear towards 0 (last step 1/D)."""
-    warmup = np.asarray(warmup, dtype=np.float64)
-    t = np.arange(steps, dtype=np.float64)[None, :]
-    W = np.round(warmup * steps)[:, None]
-    if kind == "constant":
-        after = np.ones_like(t)
-    elif kind == "cosine":
-        n = np.maximum(steps - W, 1.0)
-        after = 0.5 * (1.0 + np.cos(math.pi * np.clip(t - W, 0, None) / n))
-    elif kind == "wsd":
-        D_ = max(1, round(WSD_DECAY_FRACTION * steps))
-        after = np.minimum(1.0, (steps - t) / D_)
-    else:
-        raise ValueError(f"train.schedule: unknown schedule {kind!r}; allowed: constant, cosine, wsd")
-    warm = (t + 1) / np.maximum(W, 1.0)
-    return np.where(t < W, warm, np.broadcast_to(after, (len(warmup), steps)))
-
-
-# ----------------------------------------------------------------------------- optimisers
-
-def _per_replica(x, p):
-    """(K,) tensor viewed to broadcast against parameter p (K, ...)."""
-    return x.view((-1,) + (1,) * (p.dim() - 1))
-
-
-def _decays(p):
-    return p.dim() >= 3  # matrices and embeddings (2-D per replica) decay; biases and LayerNorm do not
-
-
-class PopulationSGD:
-    """Plain SGD with per-replica, per-group LRs and decoupled weight decay: p <- p(1 - lr wd) - lr g."""
-
-    def __init__(self, groups):
-        self.groups = groups
-
-    @torch.no_grad()
-    def step(self, lrs, weight_decay):
-        for g, params in self.groups.items():
-            for p in params:
-                lr = _per_replica(lrs[g], p)
-                if _decays(p):
-                    p.mul_(1 - lr * _per_replica(weight_decay, p))
-                p.addcmul_(p.grad, lr, value=-1.0)
-
-
-class PopulationAdamW:
-    """AdamW (Loshchilov & Hutter; torch.optim.AdamW's update) with (K,) LRs per group and (K,)
-    decoupled weight decay: p <- p(1 - lr wd) - lr m_hat / (sqrt(v_hat) + eps)."""
-
-    def __init__(self, groups, betas):
-        self.groups = groups
-        self.b1, self.b2 = betas
-        self.t = 0
-        self.m = {p: torch.zeros_like(p) for ps in groups.values() for p in ps}
-        self.v = {p: torch.zeros_like(p) for ps in groups.values() for p in ps}
-
-    @torch.no_grad()
-    def step(self, lrs, weight_decay):
-        self.t += 1
-        bc1 = 1 - self.b1 ** self.t
-        bc2 = 1 - self.b2 ** self.t
-        for g, params in self.groups.items():
-            for p in params:
-                lr = _per_replica(lrs[g], p)
-                if _decays(p):
-                    p.mul_(1 - lr * _per_replica(weight_decay, p))
-                m, v = self.m[p], self.v[p]
-                m.lerp_(p.grad, 1 - self.b1)
-                v.mul_(self.b2).addcmul_(p.grad, p.grad, value=1 - self.b2)
-                # lr m_hat / (sqrt(v_hat) + eps) = m / ((sqrt(v) + eps sqrt(bc2)) * bc1 / (lr sqrt(bc2))):
-                # the per-replica step size folds into the denominator, saving full-size temporaries
-                denom = v.sqrt().add_(ADAM_EPS * math.sqrt(bc2)).mul_(bc1 / (lr * math.sqrt(bc2)))
-                p.addcdiv_(m, denom, value=-1.0)
-
-
-def clip_grads(params, max_norm):
-    """Per-replica global gradient norm (K,) over `params` (before clipping); when max_norm is set,
-    scales each replica's gradients so its norm is at most max_norm."""
-    # (a row-wise sum of squares reduces each replica the same way whatever K is: bitwise population == single)
-    norm = sum(p.grad.pow(2).flatten(1).sum(1) for p in params).sqrt()
-    if max_norm is not None:
-        scale = (max_norm / (norm + 1e-6)).clamp(max=1.0)
-        for p in params:
-            p.grad.mul_(_per_replica(scale, p))
-    return norm
 
 
 # ----------------------------------------------------------------------------- data
