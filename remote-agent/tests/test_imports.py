@@ -37,8 +37,12 @@ def _package_imports(path):
     return deps
 
 
-def test_no_import_cycles():
-    graph = {p.stem: _package_imports(p) & {q.stem for q in PKG.glob("*.py")} for p in PKG.glob("*.py")}
+TRAINER = ("trainer", "mlp", "optim", "outcome", "spec", "sft", "pretrain", "samples", "checkpoints", "evals",
+           "resources", "gpt", "llama", "lora", "data", "tokenizers")
+
+
+def test_no_import_cycles_in_the_trainer():
+    graph = {m: _package_imports(PKG / f"{m}.py") & set(TRAINER) for m in TRAINER}
     state = {}
 
     def visit(m, path):
