@@ -9,7 +9,9 @@ A sweep directory holds
 One process writes a journal (an flock on journal.jsonl enforces it). Each event is written with a
 single write() so other processes see whole lines, and fsynced in batches (every SYNC_EVENTS events
 or SYNC_SECONDS, and at the end of the sweep): a crash of the process loses nothing that was
-written, a crash of the machine loses at most the last batch.
+written, a crash of the machine loses at most the last batch. An event reaches `on_append` (the
+daemon streams it to clients from there) only after the fsync that made it durable: nothing a
+client has seen can be lost by a power cut, so a seq a client holds never names another event.
 
 Reading tolerates damage instead of giving up on the rest of the file: a line that is not a JSON
 event, or whose seq does not increase, is reported (line number and byte offset, as a warning
@@ -20,6 +22,7 @@ import fcntl
 import json
 import os
 import pathlib
+import binascii
 import re
 import sys
 import time
@@ -33,7 +36,7 @@ JOURNAL = "journal.jsonl"
 SPEC = "spec.json"
 ENV = "env.json"
 SYNC_EVENTS = 64
-SYNC_SECONDS = 0.2
+SYNC_SECONDS = float(os.environ.get("FRACTAL_AGENT_SYNC_SECONDS") or 0.1)  # also the most a streamed event waits
 EVENT_TYPES = ("sweep", "resume", "base", "tile", "done")
 DONE_STATUSES = ("completed", "cancelled", "failed")
 _SEQ_PREFIX = re.compile(rb'^\{"seq":(\d+),')
@@ -163,7 +166,10 @@ class Journal:
         self.dir = pathlib.Path(directory)
         self.path = self.dir / JOURNAL
         self.warn = warn
-        self.on_append = on_append  # on_append(event, line) after each write (the daemon streams it)
+        # on_append(event, line) once the event is durable (after the fsync of its batch; the daemon
+        # streams it from there), in seq order.
+        self.on_append = on_append
+        self._unpublished = []
         self.fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC)
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -235,32 +241,58 @@ class Journal:
         self.sweep_id = self.spec = self.base = None
         self.last_seq, self.status, self.done, self.total = 0, None, None, 0
         for ev in read_events(self.path, warn=self.warn):
-            self.last_seq = ev["seq"]
-            if ev["type"] == "sweep":
-                if self.sweep_id is not None:
-                    self._warn_event(ev, "a second sweep event; ignored")
-                    continue
-                self.sweep_id, self.spec, self.total = ev["sweep"], ev["spec"], ev["cells"]
-                self.done = np.zeros(self.total, dtype=bool)
-            elif self.sweep_id is None:
-                raise JournalError(f"{self.path}: the first event is {ev['type']!r}, not the sweep event; "
-                                   "this is not a sweep journal")
-            elif ev["type"] == "tile":
-                cells = tiles.decode_array(ev["fields"]["cell"])
-                seen = self.done[cells]
-                if seen.any():
-                    self._warn_event(ev, f"{int(seen.sum())} cell(s) already recorded by an earlier tile "
-                                         f"(e.g. cell {int(cells[seen][0])}); the first record counts")
-                self.done[cells] = True
-                self.status = None
-            elif ev["type"] == "resume":
-                self.status = None
-            elif ev["type"] == "base":
-                self.base = ev["metrics"]
-            elif ev["type"] == "done":
-                self.status = ev["status"]
+            try:
+                self._scan_event(ev)
+            except JournalError:
+                raise
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError, binascii.Error) as e:
+                # A well-formed line holding a malformed event (a tile without fields.cell, bad base64,
+                # cells outside the map): this journal cannot be trusted; the caller marks it broken.
+                raise JournalError(f"{self.path}: seq {ev.get('seq')} ({ev.get('type')} event) is malformed: "
+                                   f"{type(e).__name__}: {e}") from None
         if self.sweep_id is None:
             raise JournalError(f"{self.path}: no sweep event; this is not a sweep journal")
+
+    def _scan_event(self, ev):
+        self.last_seq = ev["seq"]
+        if ev["type"] == "sweep":
+            if self.sweep_id is not None:
+                self._warn_event(ev, "a second sweep event; ignored")
+                return
+            sweep_id, spec, total = ev["sweep"], ev["spec"], ev["cells"]
+            if not isinstance(sweep_id, str) or not isinstance(spec, dict) or not isinstance(total, int) \
+                    or isinstance(total, bool) or total < 0:
+                raise ValueError("the sweep event needs a string sweep, an object spec and an integer cells >= 0")
+            self.sweep_id, self.spec, self.total = sweep_id, spec, total
+            self.done = np.zeros(self.total, dtype=bool)
+        elif self.sweep_id is None:
+            raise JournalError(f"{self.path}: the first event is {ev['type']!r}, not the sweep event; "
+                               "this is not a sweep journal")
+        elif ev["type"] == "tile":
+            count = ev["count"]
+            for name, arr in ev["fields"].items():  # every field decodes, one value per cell
+                n = len(tiles.decode_array(arr))
+                if n != count:
+                    raise ValueError(f"fields.{name} has {n} values for count {count}")
+            cells = tiles.decode_array(ev["fields"]["cell"])
+            if cells.dtype.kind not in "iu":
+                raise ValueError(f"fields.cell is {cells.dtype}, not integers")
+            if len(cells) and (cells.min() < 0 or cells.max() >= self.total):
+                raise ValueError(f"fields.cell holds cells outside 0..{self.total - 1}")
+            seen = self.done[cells]
+            if seen.any():
+                self._warn_event(ev, f"{int(seen.sum())} cell(s) already recorded by an earlier tile "
+                                     f"(e.g. cell {int(cells[seen][0])}); the first record counts")
+            self.done[cells] = True
+            self.status = None
+        elif ev["type"] == "resume":
+            self.status = None
+        elif ev["type"] == "base":
+            self.base = ev["metrics"]
+        elif ev["type"] == "done":
+            if ev["status"] not in DONE_STATUSES:
+                raise ValueError(f"status {ev['status']!r} is not one of {', '.join(DONE_STATUSES)}")
+            self.status = ev["status"]
 
     def _warn_event(self, ev, message):
         self.warn({"type": "warning", "sweep": self.sweep_id, "line": None, "offset": None,
@@ -288,14 +320,14 @@ class Journal:
             view = view[os.write(self.fd, view):]
         self.last_seq = event["seq"]
         self._unsynced += 1
+        if self.on_append is not None:
+            self._unpublished.append((event, line))
         if event["type"] == "done":
             self.status = event["status"]
             self.sync()
         elif event["type"] in ("tile", "resume"):
             self.status = None
         self.sync_if_due()
-        if self.on_append is not None:
-            self.on_append(event, line)
         return event, line
 
     def append_tile(self, level, results):
@@ -327,11 +359,17 @@ class Journal:
                             "cells": self.total, "recorded": self.done_count})
 
     def sync(self):
+        """fsync the appended events, then hand them to on_append (never before: see the module doc)."""
         if self._unsynced:
             os.fsync(self.fd)
             self._unsynced, self._synced_at = 0, time.monotonic()
+        published, self._unpublished = self._unpublished, []
+        for event, line in published:
+            self.on_append(event, line)
 
     def sync_if_due(self):
+        """Sync when SYNC_EVENTS events or SYNC_SECONDS have passed since the last fsync; a writer that
+        streams calls this at least every SYNC_SECONDS / 2 while appending (the daemon's flusher)."""
         if self._unsynced >= SYNC_EVENTS or (self._unsynced and time.monotonic() - self._synced_at >= SYNC_SECONDS):
             self.sync()
 
