@@ -9,7 +9,8 @@
 // and a cell whose done bit is set is never written again (the first record counts, as in the journal).
 
 import Database from "better-sqlite3";
-import { existsSync } from "node:fs";
+import { accessSync, closeSync, constants as fsConstants, copyFileSync, existsSync, openSync, rmSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { type BlockDtype, decodeBlock, encodeBlock, roundFloat32, roundsFloats, storedDtype } from "./codec";
 import { type Window } from "./grid";
 import { MIGRATIONS } from "./migrations";
@@ -25,6 +26,8 @@ export const TERMINAL: readonly SweepStatus[] = ["completed", "cancelled", "fail
 export interface HostRow {
   alias: string; hostname: string; port: number; user: string | null; python: string | null; agent_dir: string | null;
   created_at: string;
+  /** JSON of core/scheduler.ts's settings (a cluster's login node), or null; set with setHostScheduler */
+  scheduler?: string | null;
 }
 
 export interface SweepRow {
@@ -64,37 +67,164 @@ export interface IngestResult { applied: number; skipped: number; newCells: numb
 
 const now = () => new Date().toISOString();
 
+export interface StoreOptions {
+  /** How long one statement waits for another connection's lock before SQLite gives up (busy_timeout). */
+  busyTimeoutMs?: number;
+  /** How long a write (ingest, a migration, any update) keeps retrying, with backoff, while another process holds
+   *  the database's write lock (a long transaction, a sqlite3 shell, a backup) before it reports that process. */
+  lockWaitMs?: number;
+}
+
+const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
+const DEFAULT_LOCK_WAIT_MS = 120_000;
+const FIX_DB = "choose another database with --db or FRACTAL_LLM_DB";
+
 /**
  * Open (creating and migrating as needed) the database at `path`. A database written by a newer version of
  * this program is refused before anything is written to it: its schema version is read on a read-only handle.
+ * Every error names the file and what would fix it (a missing or read-only directory, a file that is not a
+ * database, another process holding the write lock).
  */
-export function openStore(path: string): Store {
-  if (path !== ":memory:" && existsSync(path)) {
-    const ro = new Database(path, { readonly: true, fileMustExist: true });
-    const version = ro.pragma("user_version", { simple: true }) as number;
-    ro.close();
-    if (version > SCHEMA_VERSION) {
-      throw new StoreError(`${path} has schema version ${version}, newer than this fractal-llm understands (${SCHEMA_VERSION}); `
-        + "it was written by a newer release. Upgrade fractal-llm, or use another database (--db / FRACTAL_LLM_DB). "
-        + "The file was not modified.");
-    }
+export function openStore(path: string, opts: StoreOptions = {}): Store {
+  const lockWaitMs = opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS;
+  if (path !== ":memory:" && !existsSync(dirname(resolve(path)))) {
+    throw new StoreError(`cannot open the database ${path}: its directory ${dirname(resolve(path))} does not exist. `
+      + `Create it (mkdir -p ${dirname(resolve(path))}) or ${FIX_DB}.`);
   }
-  const db = new Database(path);
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = NORMAL");
-  db.pragma("foreign_keys = ON");
-  db.pragma("busy_timeout = 5000");
-  migrate(db);
-  return new Store(db, path);
+  let db: Database.Database | null = null;
+  try {
+    if (path !== ":memory:" && existsSync(path)) {
+      const ro = new Database(path, { readonly: true, fileMustExist: true });
+      let version: number;
+      try {
+        version = ro.pragma("user_version", { simple: true }) as number;
+      } finally {
+        ro.close();
+      }
+      if (version > SCHEMA_VERSION) {
+        throw new StoreError(`${path} has schema version ${version}, newer than this fractal-llm understands (${SCHEMA_VERSION}); `
+          + "it was written by a newer release. Upgrade fractal-llm, or use another database (--db / FRACTAL_LLM_DB). "
+          + "The file was not modified.");
+      }
+    }
+    db = new Database(path);
+    const d = db;
+    d.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS}`);
+    retryBusy(lockWaitMs, () => d.pragma("journal_mode = WAL"));
+    d.pragma("synchronous = NORMAL");
+    d.pragma("foreign_keys = ON");
+    migrate(d, lockWaitMs);
+    return new Store(d, path, lockWaitMs);
+  } catch (e) {
+    db?.close();
+    throw storeError(path, e, "open");
+  }
 }
 
-function migrate(db: Database.Database): void {
-  const current = db.pragma("user_version", { simple: true }) as number;
-  for (let v = current; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
+/**
+ * Apply the migrations this database lacks, each in its own write transaction. The version is read again inside
+ * the transaction, holding the write lock: another process opening the same database at the same moment may have
+ * applied it meanwhile, and it must not run twice.
+ */
+function migrate(db: Database.Database, lockWaitMs: number): void {
+  const version = () => db.pragma("user_version", { simple: true }) as number;
+  while (version() < MIGRATIONS.length) {
+    retryBusy(lockWaitMs, () => db.transaction(() => {
+      const v = version();
+      if (v >= MIGRATIONS.length) return;
       db.exec(MIGRATIONS[v]);
       db.pragma(`user_version = ${v + 1}`);
-    }).immediate();
+    }).immediate());
+  }
+}
+
+/** SQLite's "another connection holds the lock" errors (its busy_timeout ran out). */
+function isBusy(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return e instanceof Database.SqliteError && typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Run fn, again with backoff while SQLite reports the database locked, for up to waitMs in all. Synchronous, like
+ *  better-sqlite3: each wait blocks this thread, as SQLite's own busy_timeout does. */
+function retryBusy<T>(waitMs: number, fn: () => T): T {
+  const deadline = Date.now() + waitMs;
+  for (let delay = 20; ; delay = Math.min(delay * 2, 1000)) {
+    try {
+      return fn();
+    } catch (e) {
+      if (!isBusy(e) || Date.now() >= deadline) throw e;
+      Atomics.wait(sleeper, 0, 0, Math.min(delay, Math.max(1, deadline - Date.now())));
+    }
+  }
+}
+
+/** An error from SQLite as a StoreError that names the database file and what would fix it. */
+export function storeError(path: string, e: unknown, doing: string): Error {
+  if (e instanceof StoreError || !(e instanceof Error)) return e as Error;
+  const code = (e as { code?: unknown }).code;
+  const dir = dirname(resolve(path));
+  const what = `cannot ${doing} the database ${path}`;
+  if (isBusy(e)) {
+    return new StoreError(`${what}: another process kept it locked for too long (SQLite: ${e.message}). Close the other `
+      + "program writing to it (another fractal-llm, a sqlite3 shell, a backup) and try again; a sweep resumes where it stopped.");
+  }
+  if (code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT") {
+    return new StoreError(`${what}: ${path} is not a fractal-llm database (SQLite: ${e.message}). Move it away or ${FIX_DB}; `
+      + "the file was not modified.");
+  }
+  if (code === "SQLITE_FULL") {
+    return new StoreError(`${what}: the disk holding ${dir} is full. Free space there or ${FIX_DB}.`);
+  }
+  if (typeof code === "string" && (code.startsWith("SQLITE_CANTOPEN") || code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_IOERR")
+    || code === "SQLITE_PERM" || code === "SQLITE_AUTH")) {
+    if (!canWriteIn(dir)) {
+      return new StoreError(`${what}: its directory ${dir} is not writable by this user (SQLite keeps the database and its `
+        + `-wal and -shm files there; SQLite: ${e.message}). Make the directory writable (chown or chmod it) or ${FIX_DB}.`);
+    }
+    if (existsSync(path) && !canReadWrite(path)) {
+      return new StoreError(`${what}: this user cannot read and write ${path} (SQLite: ${e.message}). Fix its owner or mode, `
+        + `or ${FIX_DB}.`);
+    }
+    return new StoreError(`${what} (SQLite: ${e.message}). Check that ${path} and its directory are readable and writable, `
+      + `or ${FIX_DB}.`);
+  }
+  return new StoreError(`${what}: ${e.message}`);
+}
+
+/** Whether a file can be created in dir by this process (root passes mode checks, a read-only mount does not). */
+function canWriteIn(dir: string): boolean {
+  const probe = join(dir, `.fractal-llm-write-test-${process.pid}`);
+  try {
+    closeSync(openSync(probe, "wx"));
+    rmSync(probe, { force: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function canReadWrite(path: string): boolean {
+  try {
+    accessSync(path, fsConstants.R_OK | fsConstants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Sweeps in a database, read on a read-only handle that never migrates or writes (tests, `npm start`'s message). */
+export function countSweeps(path: string): number {
+  try {
+    const db = new Database(path, { readonly: true, fileMustExist: true });
+    try {
+      return (db.prepare("SELECT count(*) AS n FROM sweeps").get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  } catch (e) {
+    throw storeError(path, e, "read");
   }
 }
 
@@ -106,7 +236,7 @@ export class Store {
   readonly path: string;
   private readonly q;
 
-  constructor(db: Database.Database, path: string) {
+  constructor(db: Database.Database, path: string, private readonly lockWaitMs = DEFAULT_LOCK_WAIT_MS) {
     this.db = db;
     this.path = path;
     this.q = {
@@ -130,13 +260,71 @@ export class Store {
     this.db.close();
   }
 
+  /**
+   * Every write goes through here: one immediate (write-locked) transaction, run again with backoff while another
+   * process holds the lock (up to lockWaitMs), and any SQLite error reported with the database's path. fn must be
+   * safe to run again (it reads what it needs inside the transaction).
+   */
+  private write<T>(doing: string, fn: () => T): T {
+    try {
+      return retryBusy(this.lockWaitMs, () => this.db.transaction(fn).immediate());
+    } catch (e) {
+      throw storeError(this.path, e, doing);
+    }
+  }
+
+  /** Fold the write-ahead log into the database file and empty it (before the file is copied elsewhere). */
+  checkpoint(): void {
+    try {
+      retryBusy(this.lockWaitMs, () => this.db.pragma("wal_checkpoint(TRUNCATE)"));
+    } catch (e) {
+      throw storeError(this.path, e, "checkpoint");
+    }
+  }
+
+  /**
+   * Copy every sweep of another fractal-llm database (with its results, curves and samples) into this one, in one
+   * transaction: the demo maps on first launch. The other file is first migrated to this build's schema on a private
+   * copy, so it is never written to. Sweeps already here (same id) are refused rather than merged. Returns how many
+   * sweeps were copied.
+   */
+  importFrom(otherPath: string): number {
+    if (!existsSync(otherPath)) throw new StoreError(`cannot import from ${otherPath}: no such file`);
+    const tmp = `${this.path}.import-${process.pid}`;
+    copyFileSync(otherPath, tmp);
+    try {
+      openStore(tmp, { lockWaitMs: this.lockWaitMs }).close();
+      try {
+        this.db.prepare("ATTACH DATABASE ? AS other").run(tmp);
+      } catch (e) {
+        throw storeError(otherPath, e, "import from");
+      }
+      try {
+        return this.write(`import ${otherPath} into`, () => {
+          const clash = this.db.prepare("SELECT id FROM other.sweeps WHERE id IN (SELECT id FROM main.sweeps) LIMIT 1").get() as { id: string } | undefined;
+          if (clash) throw new StoreError(`cannot import ${otherPath} into ${this.path}: sweep ${clash.id} is in both`);
+          for (const t of IMPORT_TABLES) {
+            const cols = (this.db.prepare(`PRAGMA other.table_info(${t})`).all() as { name: string }[]).map((c) => `"${c.name}"`).join(", ");
+            // Parents before children: ORDER BY rowid keeps the order they were recorded in (a zoom after its parent).
+            this.db.exec(`INSERT INTO main.${t} (${cols}) SELECT ${cols} FROM other.${t} ORDER BY rowid`);
+          }
+          return (this.db.prepare("SELECT count(*) AS n FROM other.sweeps").get() as { n: number }).n;
+        });
+      } finally {
+        this.db.exec("DETACH DATABASE other");
+      }
+    } finally {
+      for (const suffix of ["", "-wal", "-shm"]) rmSync(tmp + suffix, { force: true });
+    }
+  }
+
   // ------------------------------------------------------------------------- hosts
 
   addHost(h: Omit<HostRow, "created_at">): void {
-    this.db.prepare(`INSERT INTO hosts (alias, hostname, port, user, python, agent_dir, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT (alias) DO UPDATE SET hostname = excluded.hostname, port = excluded.port, user = excluded.user,
-      python = excluded.python, agent_dir = excluded.agent_dir`)
-      .run(h.alias, h.hostname, h.port, h.user, h.python, h.agent_dir, now());
+    this.write("add a host to", () => this.db.prepare(`INSERT INTO hosts (alias, hostname, port, user, python, agent_dir, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alias) DO UPDATE SET hostname = excluded.hostname, port = excluded.port,
+      user = excluded.user, python = excluded.python, agent_dir = excluded.agent_dir`)
+      .run(h.alias, h.hostname, h.port, h.user, h.python, h.agent_dir, now()));
   }
 
   host(alias: string): HostRow | undefined {
@@ -145,6 +333,12 @@ export class Store {
 
   hosts(): HostRow[] {
     return this.db.prepare("SELECT * FROM hosts ORDER BY alias").all() as HostRow[];
+  }
+
+  /** Set (JSON) or clear (null) a saved host's cluster scheduler settings. */
+  setHostScheduler(alias: string, scheduler: string | null): void {
+    const r = this.db.prepare("UPDATE hosts SET scheduler = ? WHERE alias = ?").run(scheduler, alias);
+    if (r.changes !== 1) throw new StoreError(`no saved host ${JSON.stringify(alias)} in ${this.path}`);
   }
 
   // ------------------------------------------------------------------------- sweeps
@@ -160,10 +354,11 @@ export class Store {
     const { x, y } = spec.axes;
     const t = now();
     const source = a.sourceSpec && canonicalJson(a.sourceSpec) !== canonicalJson(spec) ? canonicalJson(a.sourceSpec) : null;
-    this.db.prepare(`INSERT INTO sweeps (id, name, spec, parent_id, x0, x1, y0, y1, nx, ny, cells, done_cells, target, status,
-      env, seed, error, created_at, updated_at, source_spec) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 'created', NULL, ?, NULL, ?, ?, ?)`)
+    this.write("record a sweep in", () => this.db.prepare(`INSERT INTO sweeps (id, name, spec, parent_id, x0, x1, y0, y1, nx, ny, cells,
+      done_cells, target, status, env, seed, error, created_at, updated_at, source_spec)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 'created', NULL, ?, NULL, ?, ?, ?)`)
       .run(a.id, spec.name, canonicalJson(spec), parent, x.range[0], x.range[1], y.range[0], y.range[1], x.points, y.points,
-        x.points * y.points, a.target, spec.model.seed, t, t, source);
+        x.points * y.points, a.target, spec.model.seed, t, t, source));
     return this.sweep(a.id)!;
   }
 
@@ -172,16 +367,21 @@ export class Store {
     return r && rowToSweep(r);
   }
 
+  /** Every sweep, oldest first. The API service polls this; a failure names the database and the cause. */
   sweeps(): SweepRow[] {
-    return (this.db.prepare("SELECT * FROM sweeps ORDER BY created_at, id").all() as Record<string, unknown>[]).map(rowToSweep);
+    try {
+      return (this.db.prepare("SELECT * FROM sweeps ORDER BY created_at, id").all() as Record<string, unknown>[]).map(rowToSweep);
+    } catch (e) {
+      throw storeError(this.path, e, "read the sweeps of");
+    }
   }
 
   setStatus(id: string, status: SweepStatus, error: string | null = null): void {
-    this.q.setStatus.run(status, error, now(), id);
+    this.write("update a sweep in", () => this.q.setStatus.run(status, error, now(), id));
   }
 
   renameSweep(id: string, name: string): void {
-    this.db.prepare("UPDATE sweeps SET name = ?, updated_at = ? WHERE id = ?").run(name, now(), id);
+    this.write("rename a sweep in", () => this.db.prepare("UPDATE sweeps SET name = ?, updated_at = ? WHERE id = ?").run(name, now(), id));
   }
 
   tags(id: string): string[] {
@@ -189,32 +389,32 @@ export class Store {
   }
 
   setTags(id: string, tags: readonly string[]): void {
-    this.db.transaction(() => {
+    this.write("tag a sweep in", () => {
       this.db.prepare("DELETE FROM ui_sweep_tags WHERE sweep_id = ?").run(id);
       const put = this.db.prepare("INSERT OR IGNORE INTO ui_sweep_tags (sweep_id, tag) VALUES (?, ?)");
       for (const t of tags) put.run(id, t);
       this.db.prepare("UPDATE sweeps SET updated_at = ? WHERE id = ?").run(now(), id);
-    })();
+    });
   }
 
   /** Delete sweeps with everything recorded for them (children must come before their parents). */
   deleteSweeps(ids: readonly string[]): void {
-    this.db.transaction(() => {
+    this.write("delete sweeps from", () => {
       for (const id of ids) this.db.prepare("DELETE FROM sweeps WHERE id = ?").run(id);
-    })();
+    });
   }
 
   /** Forget how far a host's journal of a sweep was read (the node lost it: its seqs start again at 1). */
   resetCursor(sweepId: string, host: string): void {
-    this.db.prepare("DELETE FROM sync_cursors WHERE sweep_id = ? AND host = ?").run(sweepId, host);
+    this.write("reset a cursor in", () => this.db.prepare("DELETE FROM sync_cursors WHERE sweep_id = ? AND host = ?").run(sweepId, host));
   }
 
   // ------------------------------------------------------------------------- probes
 
   setHostProbe(target: string, python: string, env: Record<string, unknown>): void {
-    this.db.prepare(`INSERT INTO host_probes (target, python, env, probed_at) VALUES (?, ?, ?, ?)
+    this.write("record a probe in", () => this.db.prepare(`INSERT INTO host_probes (target, python, env, probed_at) VALUES (?, ?, ?, ?)
       ON CONFLICT (target) DO UPDATE SET python = excluded.python, env = excluded.env, probed_at = excluded.probed_at`)
-      .run(target, python, JSON.stringify(env), now());
+      .run(target, python, JSON.stringify(env), now()));
   }
 
   hostProbe(target: string): HostProbe | undefined {
@@ -234,9 +434,9 @@ export class Store {
    * are skipped, cells already done are not rewritten, and the cursor moves to the last seq applied.
    */
   ingest(sweepId: string, host: string, events: readonly JournalEvent[]): IngestResult {
-    return this.db.transaction(() => {
+    return this.write("store results in", () => {
       const sweep = this.sweep(sweepId);
-      if (!sweep) throw new StoreError(`unknown sweep ${sweepId}`);
+      if (!sweep) throw new StoreError(`unknown sweep ${sweepId} in ${this.path}`);
       let cursor = this.cursor(sweepId, host);
       const res: IngestResult = { applied: 0, skipped: 0, newCells: 0, doneCells: sweep.done_cells, lastSeq: cursor };
       const blocks = new Map<string, BlockBuf>();
@@ -270,7 +470,7 @@ export class Store {
       res.doneCells += res.newCells;
       res.lastSeq = cursor;
       return res;
-    }).immediate();
+    });
   }
 
   private doneBuf(sweepId: string, block: number, dones: Map<number, DoneBuf>): DoneBuf {
@@ -416,8 +616,8 @@ export class Store {
   putSamples(sweepId: string, cell: number, request: string, result: unknown): string {
     this.mustSweep(sweepId);
     const at = now();
-    this.db.prepare("INSERT OR REPLACE INTO cell_samples (sweep_id, cell, request, result, created_at) VALUES (?, ?, ?, ?, ?)")
-      .run(sweepId, cell, request, JSON.stringify(result), at);
+    this.write("keep samples in", () => this.db.prepare(`INSERT OR REPLACE INTO cell_samples (sweep_id, cell, request, result, created_at)
+      VALUES (?, ?, ?, ?, ?)`).run(sweepId, cell, request, JSON.stringify(result), at));
     return at;
   }
 
@@ -436,6 +636,9 @@ export class Store {
     return s;
   }
 }
+
+/** Tables an import copies, parents first (foreign keys): a sweep, its results, curves, tags and kept samples. */
+const IMPORT_TABLES = ["sweeps", "result_blocks", "done_blocks", "curves", "ui_sweep_tags", "cell_samples"];
 
 function rowToSweep(r: Record<string, unknown>): SweepRow {
   return {

@@ -1,6 +1,7 @@
 // First launch: the demo sweeps are copied into the user's database while it has none (src-main/electron/demo.ts),
 // keeping whatever else it holds, and never once it has sweeps of its own. Also the remembered window state.
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import Database from "better-sqlite3";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -49,6 +50,21 @@ it("fills an existing database without sweeps and keeps its hosts", () => {
   const ref = openStore(join(dir, "ref.sqlite"));
   expect(Array.from(t.loadField(root.id, "trainable"))).toEqual(Array.from(ref.loadField(root.id, "trainable")));
   ref.close();
+  t.close();
+});
+
+it("imports the demo's kept samples too, through the store, and never writes the shipped file", () => {
+  const db = join(dir, "empty.sqlite");
+  openStore(db).close();
+  const demoBefore = readFileSync(DEMO);
+  const ro = new Database(DEMO, { readonly: true });
+  const kept = ro.prepare("SELECT sweep_id, cell, request FROM cell_samples").all() as { sweep_id: string; cell: number; request: string }[];
+  ro.close();
+  expect(kept.length).toBeGreaterThan(0);
+  expect(seedDemoIfEmpty(db, DEMO)).toBe(demoCount);
+  expect(readFileSync(DEMO).equals(demoBefore)).toBe(true);
+  const t = openStore(db);
+  for (const k of kept) expect(t.samples(k.sweep_id, k.cell, k.request)).toHaveLength(1);
   t.close();
 });
 

@@ -1,0 +1,29 @@
+// The store is the only code that writes SQL: every write goes through its retry-on-lock and error-naming path
+// (store.ts) and every table through the numbered migrations (migrations.ts). This scans the Node sources for
+// SQLite handles and SQL writes anywhere else.
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { expect, it } from "vitest";
+
+const ROOT = join(__dirname, "../..");
+const OWNERS = ["src-main/core/store.ts", "src-main/core/migrations.ts"];
+const SQL_WRITE = /\b(INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+(TABLE|INDEX)|ALTER\s+TABLE|DROP\s+TABLE|ATTACH\s+DATABASE|REPLACE\s+INTO)\b/;
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : /\.(ts|tsx|mjs|js)$/.test(e.name) ? [join(dir, e.name)] : []);
+}
+
+it("no code outside the store opens SQLite or writes SQL", () => {
+  const offenders: string[] = [];
+  for (const file of sources(join(ROOT, "src-main"))) {
+    const rel = relative(ROOT, file);
+    if (OWNERS.includes(rel)) continue;
+    readFileSync(file, "utf8").split("\n").forEach((line, i) => {
+      if (/from\s+["']better-sqlite3["']|require\(["']better-sqlite3["']\)/.test(line) || SQL_WRITE.test(line) || /\.db\.(exec|prepare|pragma|transaction)\(/.test(line)) {
+        offenders.push(`${rel}:${i + 1}: ${line.trim()}`);
+      }
+    });
+  }
+  expect(offenders).toEqual([]);
+});
