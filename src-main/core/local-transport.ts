@@ -16,6 +16,17 @@ export function agentDir(): string {
   return process.env.FRACTAL_AGENT_DIR ?? join(REPO_ROOT, "remote-agent");
 }
 
+/**
+ * Seconds the local daemon lingers with no sweep queued and no client before it exits (the agent's --idle-timeout;
+ * a node's daemon keeps the agent's default of an hour). $FRACTAL_AGENT_IDLE_TIMEOUT overrides it.
+ */
+export const LOCAL_IDLE_TIMEOUT_S = 60;
+
+function localIdleTimeout(configured?: number): number {
+  const env = Number(process.env.FRACTAL_AGENT_IDLE_TIMEOUT);
+  return configured ?? (Number.isFinite(env) && env > 0 ? env : LOCAL_IDLE_TIMEOUT_S);
+}
+
 /** Interpreters tried, in order, when none is configured. Debian's /usr/bin/python3 is where apt puts torch. */
 const CANDIDATES = ["python3", "/usr/bin/python3"];
 
@@ -56,14 +67,21 @@ export class LocalTransport implements Transport {
   readonly label = "local";
   readonly python: string;
   readonly home: string;
+  /** The idle timeout of a daemon this transport starts (attach and daemon get --idle-timeout unless they carry one). */
+  readonly idleTimeout: number;
 
-  constructor(opts: { python: string; home?: string }) {
+  constructor(opts: { python: string; home?: string; idleTimeout?: number }) {
     this.python = opts.python;
     this.home = opts.home ?? localAgentHome();
+    this.idleTimeout = localIdleTimeout(opts.idleTimeout);
   }
 
   async agent(args: string[]): Promise<AgentProcess> {
     mkdirSync(this.home, { recursive: true, mode: 0o700 });
+    if ((args[0] === "attach" || args[0] === "daemon") && !args.includes("--idle-timeout")) {
+      // A laptop's daemon holds torch in memory: let it go soon after the last client and sweep.
+      args = [...args, "--idle-timeout", String(this.idleTimeout)];
+    }
     const child = spawn(this.python, ["-m", "fractal_agent", ...args], {
       cwd: agentDir(),
       env: { ...process.env, PYTHONPATH: agentDir(), FRACTAL_AGENT_HOME: this.home, PYTHONUNBUFFERED: "1" },
