@@ -8,11 +8,15 @@ One network: width n, input dim n, target dim 1, no biases.
 
 A population is K replicas of that network, one per cell, sharing the initial weights and the data
 and differing only in their hyperparameters (per-layer LR, init offset, weight decay, warmup). The
-replica index is the LAST (fastest) axis of every tensor: W0 is stored as (n, n, K), so X W0 for all
-replicas is one contraction of the shared data with every replica's weights, and the rest is
-elementwise. Each replica's numbers are computed by the same operations in the same order whatever
-K is, so a cell's result does not depend on which other cells share its population
-(tests/test_mlp.py checks this bit for bit on CPU). On GPU the same code runs through cuBLAS.
+replica index is the FIRST axis of every tensor: W0 is (K, n, n), activations (K, N, n).
+
+Exactness (docs/ARCHITECTURE.md "Determinism"): a boundary cell flips on the last bit, so a replica's
+numbers must not depend on K or on its place in the population. Every product is a batched matmul
+(torch.bmm) whose per-replica problem has the same shape whatever K is: the BLAS (OpenBLAS, the
+reference BLAS, cuBLAS) picks its kernel and summation order from that shape. On CUDA, where cuBLAS may
+also choose by batch count, products run in fixed blocks of CUDA_BMM_BLOCK replicas (the last block
+padded). Reductions are fixed trees of elementwise adds (tree_sum); everything else is elementwise.
+tests/test_mlp.py checks populations of 1, 2, 7, 33 and 256 cells bit for bit.
 
 The forward and backward passes are written out by hand below; no autograd.
 """
@@ -24,6 +28,7 @@ import torch
 from .optim import lr_schedule  # one definition of warmup and schedules for every family
 
 TORCH_DTYPES = {"float64": torch.float64, "float32": torch.float32}
+CUDA_BMM_BLOCK = 4096  # replicas per batched product on CUDA: one batch count, so one cuBLAS kernel choice
 
 
 # ----------------------------------------------------------------------------- data and init
@@ -72,50 +77,70 @@ def tree_sum(x, dim):
     return x.squeeze(dim)
 
 
-def contract(subscripts, A, B):
-    """einsum of two tensors. On CPU, numpy's einsum loops: 2-3x faster than the reference BLAS that
-    Debian's torch links, one pass instead of a multiply and a reduction, and every output element
-    is summed in the same order whatever K is. On GPU, torch.einsum (cuBLAS)."""
-    if A.device.type == "cpu":
-        return torch.from_numpy(np.einsum(subscripts, A.numpy(), B.numpy()))
-    return torch.einsum(subscripts, A, B)
+def bmm(A, B, block=None):
+    """Per-replica matrix products A[k] @ B[k] (A or B may be a stride-0 expand of shared data). Each
+    replica's product has the same shape whatever K is. `block` (default CUDA_BMM_BLOCK on CUDA, none on
+    CPU, where torch runs one gemm per replica) fixes the batch count as well, padding the last block."""
+    if block is None:
+        block = CUDA_BMM_BLOCK if A.device.type == "cuda" else 0
+    K = max(A.shape[0], B.shape[0])
+    if not block or K == block:
+        return torch.bmm(A, B)
+    out = []
+    for s in range(0, K, block):
+        a, b = A[s:s + block], B[s:s + block]
+        if a.shape[0] < block:                           # pad with copies of the first replica
+            a = torch.cat([a, a[:1].expand(block - a.shape[0], -1, -1)])
+            b = torch.cat([b, b[:1].expand(block - b.shape[0], -1, -1)])
+        out.append(torch.bmm(a, b)[:min(block, K - s)])
+    return torch.cat(out)
+
+
+def tanh_(x):
+    """tanh in place. On CPU numpy's: SIMD with one algorithm for every element (body and tail alike), 4x
+    faster than Debian torch's scalar float64 tanh, which dominated the CPU frame; on GPU torch's."""
+    if x.device.type == "cpu":
+        np.tanh(x.numpy(), out=x.numpy())
+        return x
+    return x.tanh_()
 
 
 def forward(X, W0, W1, activation):
-    """X (N, n); W0 (n, n, K); W1 (n, K). Returns Z0 = X W0 (unscaled), H (N, n, K) and yhat (N, K)."""
-    n = X.shape[1]
-    Z0 = contract("im,mjk->ijk", X, W0)                  # the 1/sqrt(n) is folded into the activation
+    """X (N, n) shared; W0 (K, n, n); W1 (K, n, 1). Returns Z0 = X W0 (unscaled, (K, N, n)), H (K, N, n)
+    and yhat (K, N)."""
+    K, n = W0.shape[0], X.shape[1]
+    Z0 = bmm(X.expand(K, -1, -1), W0)                    # the 1/sqrt(n) is folded into the activation
     if activation == "tanh":
-        H = torch.tanh(Z0 * math.sqrt(2.0 / n))          # tanh(sqrt(2) X W0 / sqrt(n))
+        H = tanh_(Z0 * math.sqrt(2.0 / n))               # tanh(sqrt(2) X W0 / sqrt(n))
     elif activation == "relu":
         H = torch.relu(Z0).mul_(math.sqrt(2.0 / n))      # sqrt(2) relu(X W0 / sqrt(n))
     else:
         H = Z0 / math.sqrt(n)
-    yhat = tree_sum(H * W1, dim=1) / n                   # einsum's order over j here changes with K
+    yhat = bmm(H, W1).squeeze(2) / n
     return Z0, H, yhat
 
 
 def mse(yhat, Y):
-    """(K,) mean squared error of each replica."""
-    r = yhat - Y
-    return tree_sum(r * r, dim=0) / r.shape[0]
+    """(K,) mean squared error of each replica; yhat (K, N), Y (N, 1)."""
+    r = yhat - Y.T
+    return tree_sum(r * r, dim=1) / r.shape[1]
 
 
 def backward(X, Y, W1, Z0, H, yhat, activation):
-    """Gradients of loss = mean((yhat - Y)^2) for every replica: dW0 (n, n, K), dW1 (n, K)."""
-    N, n, K = H.shape
-    g = (yhat - Y) * (2.0 / (N * n))                     # dloss/dyhat, times the 1/n of yhat = H W1 / n
-    dW1 = contract("ijk,ik->jk", H, g)                   # (n, K)
-    dZ0 = g[:, None, :] * W1                             # dloss/dH, then through the activation:
+    """Gradients of loss = mean((yhat - Y)^2) for every replica: dW0 (K, n, n), dW1 (K, n, 1)."""
+    K, N, n = H.shape
+    g = ((yhat - Y.T) * (2.0 / (N * n))).unsqueeze(2)   # (K, N, 1) dloss/dyhat, times the 1/n of yhat = H W1 / n
+    dW1 = bmm(H.transpose(1, 2), g)                      # (K, n, 1)
+    dZ0 = g * W1.transpose(1, 2)                         # dloss/dH (K, N, n), then through the activation:
     if activation == "tanh":                             #   d tanh(s z)/dz = s (1 - tanh^2), s = sqrt(2)
-        dZ0.mul_((H * H).neg_().add_(1.0))
+        dZ0.mul_(torch.addcmul(torch.ones((), dtype=H.dtype, device=H.device), H, H, value=-1.0))
         slope = math.sqrt(2.0)
     elif activation == "relu":                           #   d s relu(z)/dz = s [z > 0]
         dZ0.mul_(Z0 > 0)
         slope = math.sqrt(2.0)
     else:
         slope = 1.0
-    dW0 = contract("im,ijk->mjk", X, dZ0).mul_(slope / math.sqrt(n))   # Z0 = X W0 / sqrt(n)
+    dW0 = bmm(X.T.expand(K, -1, -1), dZ0).mul_(slope / math.sqrt(n))   # Z0 = X W0 / sqrt(n)
     return dW0, dW1
 
 
@@ -172,15 +197,18 @@ def train_population(spec, hparams, device="cpu"):
     N = X_np.shape[0]
     X = torch.tensor(X_np, dtype=dtype, device=dev)
     Y = torch.tensor(Y_np, dtype=dtype, device=dev)
-    offset = torch.tensor(column("init_offset"), dtype=dtype, device=dev)
-    W0 = torch.tensor(W0_np, dtype=dtype, device=dev)[:, :, None] + offset        # (n, n, K)
-    W1 = torch.tensor(W1_np, dtype=dtype, device=dev).expand(-1, K).contiguous()  # (n, K)
+    offset = torch.tensor(column("init_offset"), dtype=dtype, device=dev)[:, None, None]   # (K, 1, 1)
+    every_step = model.get("init_offset_form", "once") == "every_step"
+    W0 = torch.tensor(W0_np, dtype=dtype, device=dev).expand(K, -1, -1).contiguous()       # (K, n, n)
+    if not every_step:
+        W0 += offset                                      # DESIGN.md: once, at initialisation
+    W1 = torch.tensor(W1_np, dtype=dtype, device=dev).expand(K, -1, -1).contiguous()       # (K, n, 1)
 
-    # per-update LR of each layer and each replica, (T, K); decoupled weight decay as in sft's SGD
+    # per-update LR of each layer and each replica, (T, K, 1, 1); decoupled weight decay as in sft's SGD
     factors = lr_schedule(train["schedule"], T, column("warmup")).T
-    lr0 = torch.tensor(factors * column("lr.input"), dtype=dtype, device=dev)
-    lr1 = torch.tensor(factors * column("lr.output"), dtype=dtype, device=dev)
-    wd = torch.tensor(column("weight_decay"), dtype=dtype, device=dev)
+    lr0 = torch.tensor(factors * column("lr.input"), dtype=dtype, device=dev)[:, :, None, None]
+    lr1 = torch.tensor(factors * column("lr.output"), dtype=dtype, device=dev)[:, :, None, None]
+    wd = torch.tensor(column("weight_decay"), dtype=dtype, device=dev)[:, None, None]
     decay = bool((column("weight_decay") != 0).any())
 
     batches = None
@@ -191,6 +219,8 @@ def train_population(spec, hparams, device="cpu"):
     losses = torch.empty((T + 1, K), dtype=dtype, device=dev)
     grad_norms = torch.empty((T, K), dtype=dtype, device=dev)
     for t in range(T + 1):
+        if every_step and t < T:
+            W0 += offset                                  # the notebook's form: before every training step
         Z0, H, yhat = forward(X, W0, W1, act)
         losses[t] = mse(yhat, Y)                         # always the full-batch loss
         if t == T:
@@ -201,7 +231,7 @@ def train_population(spec, hparams, device="cpu"):
             Xb, Yb = X[batches[t]], Y[batches[t]]
             Z0, H, yhat = forward(Xb, W0, W1, act)
             dW0, dW1 = backward(Xb, Yb, W1, Z0, H, yhat, act)
-        grad_norms[t] = torch.sqrt(tree_sum((dW0 * dW0).reshape(-1, K), dim=0) + tree_sum(dW1 * dW1, dim=0))
+        grad_norms[t] = torch.sqrt(tree_sum((dW0 * dW0).reshape(K, -1), dim=1) + tree_sum(dW1 * dW1, dim=1)[:, 0])
         if decay:                                        # W <- W (1 - lr wd) - lr dW
             W0.mul_(1.0 - lr0[t] * wd)
             W1.mul_(1.0 - lr1[t] * wd)

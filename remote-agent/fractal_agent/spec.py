@@ -39,7 +39,10 @@ LORA_RANK_DEFAULT = 8
 LORA_RANK_MAX = 4096
 
 TOP_KEYS = ("version", "name", "model", "data", "train", "axes", "criterion", "parent", "record")
-MLP_MODEL_KEYS = ("family", "width", "activation", "data_multiple", "datapoints", "seed")
+MLP_MODEL_KEYS = ("family", "width", "activation", "data_multiple", "datapoints", "seed", "init_offset_form")
+# init_offset added to W0 once at initialisation (DESIGN.md), or before every training step as the paper's
+# notebook does (`t += hparams[0]` in train_step); kept in the normalised spec only when not the default
+INIT_OFFSET_FORMS = ("once", "every_step")
 GPT_MODEL_KEYS = ("family", "checkpoint", "config", "trainable", "lora_rank", "seed")
 GPT_CONFIG_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "vocab_size")
 DATA_KEYS = ("dataset", "size", "seq_len", "heldout", "ood", "evals", "evals_dir")
@@ -185,6 +188,11 @@ def _validate_mlp_model(model):
     else:
         model["datapoints"] = None
     model["seed"] = _int(model.get("seed", 0), "model.seed", lo=0)
+    form = _choice(model.get("init_offset_form", "once"), "model.init_offset_form", INIT_OFFSET_FORMS)
+    if form == "once":
+        model.pop("init_offset_form", None)
+    else:
+        model["init_offset_form"] = form
     for k in model:
         if k not in MLP_MODEL_KEYS:
             raise SpecError(f"model.{k}", f"does not apply to model family mlp; allowed: {_allowed(MLP_MODEL_KEYS)}")

@@ -15,7 +15,7 @@ ACTIVATIONS = ("tanh", "relu", "identity")
 # ----------------------------------------------------------------------------- independent reference
 
 def reference_run(width, activation, steps, lr_in, lr_out, seed=0, data_multiple=1.0, datapoints=None,
-                  batch_size=None, init_offset=0.0, weight_decay=0.0, warmup_steps=0):
+                  batch_size=None, init_offset=0.0, weight_decay=0.0, warmup_steps=0, offset_every_step=False):
     """DESIGN.md's definition written out from scratch for one network in plain numpy."""
     n = width
     if datapoints is not None:
@@ -25,7 +25,7 @@ def reference_run(width, activation, steps, lr_in, lr_out, seed=0, data_multiple
     else:
         N = round(data_multiple * (n * n + n))
     rng = np.random.default_rng(seed)
-    W0 = rng.standard_normal((n, n)) + init_offset
+    W0 = rng.standard_normal((n, n)) + (0.0 if offset_every_step else init_offset)
     W1 = rng.standard_normal((n, 1))
     X = rng.standard_normal((N, n))
     Y = rng.standard_normal((N, 1))
@@ -49,6 +49,8 @@ def reference_run(width, activation, steps, lr_in, lr_out, seed=0, data_multiple
 
     losses, norms = [], []
     for t in range(steps + 1):
+        if offset_every_step and t < steps:  # the notebook's `t += hparams[0]` in train_step
+            W0 = W0 + init_offset
         loss, gW0, gW1 = loss_and_grads(X, Y)
         losses.append(loss)
         if t == steps:
@@ -126,8 +128,8 @@ def test_backward_matches_finite_differences(activation):
     n, N, K = 3, 7, 2
     X = torch.tensor(rng.standard_normal((N, n)))
     Y = torch.tensor(rng.standard_normal((N, 1)))
-    W0 = torch.tensor(rng.standard_normal((n, n, K)))
-    W1 = torch.tensor(rng.standard_normal((n, K)))
+    W0 = torch.tensor(rng.standard_normal((K, n, n)))
+    W1 = torch.tensor(rng.standard_normal((K, n, 1)))
 
     def loss(W0, W1):
         return mlp.mse(mlp.forward(X, W0, W1, activation)[2], Y)
@@ -142,7 +144,7 @@ def test_backward_matches_finite_differences(activation):
             Wm.view(-1)[i] -= eps
             args_p = (Wp, W1) if W is W0 else (W0, Wp)
             args_m = (Wm, W1) if W is W0 else (W0, Wm)
-            k = i % K  # replica of this entry (the last axis)
+            k = i // (W.numel() // K)  # replica of this entry (the first axis)
             numeric.view(-1)[i] = (loss(*args_p)[k] - loss(*args_m)[k]) / (2 * eps)
         np.testing.assert_allclose(grad.numpy(), numeric.numpy(), rtol=1e-6, atol=1e-9)
 
@@ -220,3 +222,52 @@ def test_chunk_size_is_bounded_by_memory():
     assert mlp.bytes_per_replica(mlp_spec(width=16, steps=100, train={"precision": "float32"})) == per // 2
     assert mlp.chunk_size(spec, "cuda", memory_bytes=1 << 50) == mlp.CUDA_MAX_POPULATION
     assert mlp.chunk_size(spec, "cuda", memory_bytes=1000 * per) == 1000
+
+
+def test_init_offset_every_step_is_the_notebooks_form():
+    once = mlp_spec(width=5, steps=12, x=("init_offset", "linear", [-0.5, 0.5], 2), y=("lr", "log", [-1.0, 0.0], 2))
+    every = mlp_spec(width=5, steps=12, x=("init_offset", "linear", [-0.5, 0.5], 2), y=("lr", "log", [-1.0, 0.0], 2),
+                     model={"init_offset_form": "every_step"})
+    assert "init_offset_form" not in once["model"] and every["model"]["init_offset_form"] == "every_step"
+    cells = some_cells(every, range(4))
+    a, b = mlp.train_population(every, cells), mlp.train_population(once, cells)
+    for k, c in enumerate(cells):
+        for form, out in ((True, a), (False, b)):
+            ref_l, ref_g = reference_run(5, "tanh", 12, c["lr.input"], c["lr.output"], init_offset=c["init_offset"],
+                                         offset_every_step=form)
+            np.testing.assert_allclose(out["losses"][k], ref_l, rtol=1e-12)
+            np.testing.assert_allclose(out["grad_norms"][k], ref_g, rtol=1e-12)
+        assert a["losses"][k, 0] == b["losses"][k, 0] and a["losses"][k, -1] != b["losses"][k, -1]
+
+
+# The paper's shapes (width 16; N = 272, 1 and 16): a cell's bits do not depend on the population's size or
+# its place in it, whatever BLAS torch links (docs/ARCHITECTURE.md "Determinism"). The population sizes of
+# issue 13: 1, 2, 7, 33, 256.
+PAPER_SHAPES = [("tanh", None, {}), ("tanh", None, {"datapoints": 1}), ("identity", None, {}),
+                ("tanh", {"optimizer": "sgd", "batch_size": 16}, {}), ("relu", None, {})]
+
+
+@pytest.mark.parametrize("activation,train,model", PAPER_SHAPES)
+def test_paper_shapes_are_bit_exact_across_population_sizes(activation, train, model):
+    spec = mlp_spec(width=16, activation=activation, steps=6, x=("lr.input", "log", [-1.0, 2.0], 16),
+                    y=("lr.output", "log", [-1.0, 2.0], 16), train=train, model=model)
+    whole = mlp.train_population(spec, some_cells(spec, range(256)))
+    rng = np.random.default_rng(11)
+    for K in (1, 2, 7, 33):
+        idx = rng.choice(256, size=K, replace=False)
+        pop = mlp.train_population(spec, some_cells(spec, idx))
+        for name in ("losses", "grad_norms"):
+            assert np.array_equal(pop[name], whole[name][idx], equal_nan=True), (K, name)
+
+
+def test_fixed_batch_blocks_pad_and_stay_exact():
+    """The CUDA path's fixed-count blocks (here forced on CPU with a block of 8): padding the last block
+    changes nothing, and a replica's product equals its product in an unblocked batch."""
+    rng = np.random.default_rng(2)
+    A = torch.tensor(rng.standard_normal((19, 30, 16)))
+    B = torch.tensor(rng.standard_normal((19, 16, 16)))
+    blocked = mlp.bmm(A, B, block=8)
+    assert blocked.shape == (19, 30, 16)
+    assert torch.equal(blocked, torch.bmm(A, B))
+    X = torch.tensor(rng.standard_normal((30, 16)))
+    assert torch.equal(mlp.bmm(X.expand(19, -1, -1), B, block=8)[5], torch.bmm(X.expand(1, -1, -1), B[5:6])[0])

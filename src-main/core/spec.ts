@@ -26,7 +26,10 @@ const LORA_RANK_DEFAULT = 8;
 const LORA_RANK_MAX = 4096;
 
 const TOP_KEYS = ["version", "name", "model", "data", "train", "axes", "criterion", "parent", "record"];
-const MLP_MODEL_KEYS = ["family", "width", "activation", "data_multiple", "datapoints", "seed"];
+const MLP_MODEL_KEYS = ["family", "width", "activation", "data_multiple", "datapoints", "seed", "init_offset_form"];
+/** init_offset added to W0 once at initialisation, or before every training step (the paper's notebook);
+ *  kept in the normalised spec only when not the default (spec.py INIT_OFFSET_FORMS). */
+export const INIT_OFFSET_FORMS = ["once", "every_step"] as const;
 const GPT_MODEL_KEYS = ["family", "checkpoint", "config", "trainable", "lora_rank", "seed"];
 const GPT_CONFIG_KEYS = ["n_layer", "n_head", "n_embd", "block_size", "vocab_size"];
 const DATA_KEYS = ["dataset", "size", "seq_len", "heldout", "ood", "evals", "evals_dir"];
@@ -48,7 +51,7 @@ export interface Axis { param: string; scale: Scale; range: [number, number]; po
 
 export interface MlpModel {
   family: "mlp"; width: number; activation: (typeof MLP_ACTIVATIONS)[number]; data_multiple: number;
-  datapoints: number | null; seed: number;
+  datapoints: number | null; seed: number; init_offset_form?: "every_step";
 }
 export interface GptConfig { n_layer: number; n_head: number; n_embd: number; block_size: number; vocab_size: number }
 export interface GptModel {
@@ -269,6 +272,9 @@ function validateMlpModel(model: Obj): void {
   model.data_multiple = num(get(model, "data_multiple", 1.0), "model.data_multiple", { lo: 0, loOpen: true });
   model.datapoints = get(model, "datapoints") !== null ? int(model.datapoints, "model.datapoints", 1) : null;
   model.seed = int(get(model, "seed", 0), "model.seed", 0);
+  const form = choice(get(model, "init_offset_form", "once"), "model.init_offset_form", INIT_OFFSET_FORMS);
+  if (form === "once") delete model.init_offset_form;
+  else model.init_offset_form = form;
   for (const k of Object.keys(model)) {
     if (!MLP_MODEL_KEYS.includes(k)) {
       throw new SpecError(`model.${k}`, `does not apply to model family mlp; allowed: ${allowed(MLP_MODEL_KEYS)}`);
