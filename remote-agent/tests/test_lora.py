@@ -1,4 +1,5 @@
-"""LoRA: population cells (different LRs and ranks) equal single runs, adapters start as the base
+"""LoRA: population cells (different LRs and ranks) agree with single runs to float32 rounding, re-runs are
+bit-identical, adapters start as the base
 model, only adapters move, a rank-r replica's update has rank <= r; spec fields and the lora_rank axis."""
 import copy
 
@@ -35,8 +36,12 @@ def test_lora_cells_in_a_population_equal_single_runs():
         one = sft.train_population(spec, [hp], "cpu")
         for f in FIELDS:
             np.testing.assert_allclose(pop[f][k], one[f][0], rtol=2e-6, atol=1e-7, err_msg=f)
-    for f in FIELDS:  # cells sharing a rank: bit for bit
-        np.testing.assert_array_equal(same_rank[f], pop[f][:2], err_msg=f)
+    for f in FIELDS:  # cells sharing a rank, other population size: the same tolerance (an optimised BLAS
+        # picks its summation order from the shapes; docs/ARCHITECTURE.md "Determinism")
+        np.testing.assert_allclose(same_rank[f], pop[f][:2], rtol=2e-6, atol=1e-7, err_msg=f)
+    again = sft.train_population(spec, hps, "cpu")
+    for f in FIELDS:  # the same population re-run: bit for bit
+        np.testing.assert_array_equal(again[f], pop[f], err_msg=f)
     assert not np.allclose(pop["losses"][0], pop["losses"][2])  # ranks really differ
     assert not np.allclose(pop["losses"][0], pop["losses"][1])  # LRs really differ
 
