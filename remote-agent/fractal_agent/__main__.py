@@ -187,6 +187,11 @@ def positive_int(s):
     return v
 
 
+def cmd_slurm_task(args):
+    from . import slurm
+    return slurm.task_main(args.sweep_dir, args.round, args.task)
+
+
 def main(argv=None):
     from . import AGENT_VERSION
     ap = argparse.ArgumentParser(prog="python3 -m fractal_agent",
@@ -237,6 +242,11 @@ def main(argv=None):
 
     sub.add_parser("pretrain", help="train the tiny base checkpoint (see its --help)", add_help=False)
 
+    p = sub.add_parser("slurm-task", help="one task of a sweep's Slurm job array (slurm.py submits it)")
+    p.add_argument("sweep_dir")
+    p.add_argument("round", type=int)
+    p.add_argument("--task", type=int, help="array task id (default $SLURM_ARRAY_TASK_ID)")
+
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["pretrain"]:
         return cmd_pretrain(None, argv[1:])
@@ -244,7 +254,7 @@ def main(argv=None):
     if args.command == "attach" and args.since < 0:
         ap.error(f"--since must be >= 0, got {args.since}")
     return {"env": cmd_env, "validate": cmd_validate, "run": cmd_run, "samples": cmd_samples, "daemon": cmd_daemon,
-            "attach": cmd_attach}[args.command](args)
+            "attach": cmd_attach, "slurm-task": cmd_slurm_task}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ import threading
 import time
 import traceback
 
-from . import AGENT_VERSION, PROTOCOL_VERSION, envinfo, scheduler, wandb_log
+from . import AGENT_VERSION, PROTOCOL_VERSION, envinfo, scheduler, slurm, wandb_log
 from .journal import SYNC_SECONDS, Journal, JournalError, encode, read_lines
 from .spec import SpecError, cell_count, validate
 
@@ -51,14 +51,44 @@ def home_dir(arg=None):
         .expanduser().absolute()
 
 
+# File systems that several machines mount (an HPC cluster's home): the runtime files go per node there.
+SHARED_FS = ("nfs", "nfs4", "lustre", "gpfs", "beegfs", "ceph", "cifs", "smb3", "glusterfs", "fuse.glusterfs",
+             "panfs", "wekafs", "fuse.sshfs")
+
+
+def _fs_type(path):
+    """The file system type of the mount holding `path` (/proc/self/mountinfo), or None."""
+    best, kind = "", None
+    try:
+        with open("/proc/self/mountinfo") as f:
+            for line in f:
+                left, _, right = line.partition(" - ")
+                mount = left.split()[4].encode().decode("unicode_escape")
+                if (path == mount or path.startswith(mount.rstrip("/") + "/")) and len(mount) >= len(best):
+                    best, kind = mount, right.split()[0]
+    except (OSError, IndexError):
+        return None
+    return kind
+
+
+def node_dir(home):
+    """Where this node's daemon keeps daemon.lock, daemon.pid, agent.sock and daemon.log: the home itself, or
+    home/nodes/<hostname>/ when the home is on a file system several machines share (NFS, Lustre, GPFS, ...;
+    FRACTAL_AGENT_PER_NODE=1 or 0 decides instead), so the daemons of two login nodes never fight over one
+    lock or socket. sweeps/ stays shared: compute nodes write their shards there (slurm.py)."""
+    forced = os.environ.get("FRACTAL_AGENT_PER_NODE")
+    shared = forced == "1" if forced in ("0", "1") else _fs_type(os.path.realpath(home)) in SHARED_FS
+    return home / "nodes" / socket.gethostname() if shared else home
+
+
 def ensure_home(home):
-    for d in (home, home / "sweeps"):
+    for d in (home, home / "sweeps", node_dir(home)):
         d.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(d, 0o700)
 
 
 def socket_path(home):
-    path = str(home / "agent.sock")
+    path = str(node_dir(home) / "agent.sock")
     if len(path.encode()) > 100:  # sun_path holds 108 bytes
         raise SystemExit(f"error: socket path {path!r} is too long for a unix socket; use a shorter --home")
     return path
@@ -81,6 +111,7 @@ class Sweep:
         self.ending = 0  # > 0 while its W&B run is being logged after a done event (no delete then)
         self.deleted = False  # removed by `delete`: a replay still queued for a client is skipped
         self.warnings = []  # damage found when a writer opened the journal (e.g. a truncated torn line)
+        self.scheduler = None  # Slurm settings of a sweep submitted with a scheduler (slurm.py), else None
         self.journal = None  # the open Journal while the runner writes it (the flusher syncs it)
 
     def status(self):
@@ -212,6 +243,7 @@ class Daemon:
             if not (d / "journal.jsonl").exists():
                 continue
             sw = Sweep(d.name, d)
+            sw.scheduler = slurm.load_settings(d)
             try:
                 j = Journal(d, warn=lambda w, sw=sw: self.warn(sw, w))
             except Exception as e:  # JournalError, or anything else one bad journal raises: only it is broken
@@ -312,6 +344,11 @@ class Daemon:
         if not isinstance(resume, bool):
             client.reply(req, False, error=f"resume: must be true or false, got {resume!r}")
             return
+        try:  # a Slurm cluster's settings: the sweep runs as job arrays (slurm.py)
+            sched = None if msg.get("scheduler") is None else slurm.validate_settings(msg["scheduler"])
+        except ValueError as e:
+            client.reply(req, False, error=str(e), field=str(e).split(":")[0])
+            return
         with self.lock:
             sw = self.sweeps.get(sweep_id)
             if sw is not None:
@@ -327,6 +364,9 @@ class Daemon:
                     self.log(f"sweep {sweep_id}: resumed ({sw.state}, {sw.recorded}/{sw.total} cells recorded)")
                     sw.cancel = threading.Event()
                     sw.state, sw.error = "queued", None
+                    if sched is not None:  # settings as given now (e.g. more tasks); shards already run are kept
+                        slurm.save_settings(sw.dir, sched)
+                    sw.scheduler = sched if sched is not None else sw.scheduler
                     self.queue.append(sweep_id)
                     self.wake.notify_all()
                     client.reply(req, sweep=sweep_id, existing=True, resumed=True, state=sw.state, cells=sw.total)
@@ -342,9 +382,12 @@ class Daemon:
             j, _ = Journal.open_or_create(sw.dir, sweep_id, spec, self.env, warn=lambda w: self.warn(sw, w),
                                           on_append=lambda ev, line: self._recorded(sw, ev, line))
             j.close()
+            if sched is not None:
+                slurm.save_settings(sw.dir, sched)
+                sw.scheduler = sched
             self.queue.append(sweep_id)
             self.wake.notify_all()
-            self.log(f"sweep {sweep_id}: submitted, {sw.total} cells")
+            self.log(f"sweep {sweep_id}: submitted, {sw.total} cells{' (Slurm)' if sched else ''}")
             client.reply(req, sweep=sweep_id, existing=False, resumed=False, state=sw.state, cells=sw.total)
 
     def op_cancel(self, client, req, msg):
@@ -472,8 +515,12 @@ class Daemon:
                 with self.lock:
                     j.append_base(metrics)
 
-            status = scheduler.run(sw.spec, cells, levels, self.devices, on_tile, sw.cancel.is_set, on_idle,
-                                   on_base=scheduler.base_wanted(j, on_base))
+            if sw.scheduler is not None:  # job arrays train the cells; this node merges their shards
+                status = slurm.run(sw.dir, j, sw.scheduler, on_tile, on_base, sw.cancel.is_set, on_idle,
+                                   log=lambda m: self.log(f"sweep {sw.id}: {m}"))
+            else:
+                status = scheduler.run(sw.spec, cells, levels, self.devices, on_tile, sw.cancel.is_set, on_idle,
+                                       on_base=scheduler.base_wanted(j, on_base))
         except Exception as e:
             status, error = "failed", str(e)
             self.log(f"sweep {sw.id}: failed: {traceback.format_exc()}")
@@ -540,14 +587,15 @@ class Daemon:
 
 def _daemon_main(home, idle_timeout, workers, device, ready_fd):
     """The detached grandchild: take the lock, bind, report on ready_fd, serve."""
-    lock_fd = os.open(home / "daemon.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    node = node_dir(home)
+    lock_fd = os.open(node / "daemon.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        pid = (home / "daemon.pid").read_text().strip() if (home / "daemon.pid").exists() else "?"
+        pid = (node / "daemon.pid").read_text().strip() if (node / "daemon.pid").exists() else "?"
         os.write(ready_fd, f"running {pid}\n".encode())
         return
-    (home / "daemon.pid").write_text(f"{os.getpid()}\n")
+    (node / "daemon.pid").write_text(f"{os.getpid()}\n")
     path = socket_path(home)
     if os.path.exists(path):
         os.unlink(path)  # left by a daemon that was killed; we hold the lock, so it is not in use
@@ -565,7 +613,7 @@ def _daemon_main(home, idle_timeout, workers, device, ready_fd):
     finally:
         listener.close()
         os.unlink(path)
-        (home / "daemon.pid").unlink()
+        (node / "daemon.pid").unlink()
 
 
 def start(home, idle_timeout, workers=None, device=None):
@@ -583,7 +631,7 @@ def start(home, idle_timeout, workers=None, device=None):
         try:
             os.chdir(home)
             os.umask(0o077)
-            log = os.open(home / "daemon.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            log = os.open(node_dir(home) / "daemon.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             null = os.open(os.devnull, os.O_RDONLY)
             os.dup2(null, 0)
             os.dup2(log, 1)
@@ -619,7 +667,7 @@ def start(home, idle_timeout, workers=None, device=None):
     if msg.startswith("running "):
         p = msg.split()[1]
         return (int(p) if p.isdigit() else None), False
-    raise RuntimeError(f"the daemon did not start (see {home / 'daemon.log'}): {msg.strip() or 'no report'}")
+    raise RuntimeError(f"the daemon did not start (see {node_dir(home) / 'daemon.log'}): {msg.strip() or 'no report'}")
 
 
 # ============================================================================ attach
@@ -640,7 +688,7 @@ def _connect(home, no_start, idle_timeout, workers, device):
                 raise SystemExit(f"error: no daemon is listening on {path} (and --no-start was given)")
             if time.monotonic() > deadline:
                 raise SystemExit(f"error: could not connect to a daemon on {path} within {START_TIMEOUT:g} s; "
-                                 f"see {home / 'daemon.log'}")
+                                 f"see {node_dir(home) / 'daemon.log'}")
         # Start it in a child process, so this one keeps clean stdio (it is the client's channel).
         cmd = [sys.executable, "-m", "fractal_agent", "daemon", "--home", str(home),
                "--idle-timeout", str(idle_timeout)]

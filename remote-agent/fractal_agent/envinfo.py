@@ -5,7 +5,9 @@ error): the app reports "missing torch on the node" instead of a traceback.
 """
 import os
 import platform
+import shutil
 import socket
+import subprocess
 import sys
 
 from . import AGENT_VERSION, PROTOCOL_VERSION
@@ -48,5 +50,32 @@ def probe():
                 p = torch.cuda.get_device_properties(i)
                 info["gpus"].append({"index": i, "name": p.name, "memory": p.total_memory,
                                      "capability": f"{p.major}.{p.minor}"})
+    info["slurm"] = cluster_info()  # a Slurm login node: its partitions, for the app's host list; None elsewhere
     info["error"] = "; ".join(errors) or None
     return info
+
+
+def cluster_info(timeout=5.0):
+    """{"partitions": [{"name", "default", "available", "nodes", "gres", "timelimit"}]} from `sinfo`, or
+    None where Slurm's commands are not installed (most nodes). For the app's host list."""
+    if shutil.which("sinfo") is None:
+        return None
+    try:
+        r = subprocess.run(["sinfo", "--noheader", "--format", "%P|%a|%D|%G|%l"], capture_output=True, text=True,
+                           timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return {"partitions": [], "error": f"sinfo failed: {e}"}
+    if r.returncode != 0:
+        return {"partitions": [], "error": f"sinfo failed: {r.stderr.strip()[:300]}"}
+    parts = {}
+    for line in r.stdout.splitlines():
+        f = line.split("|")
+        if len(f) != 5:
+            continue
+        name = f[0].rstrip("*")
+        p = parts.setdefault(name, {"name": name, "default": f[0].endswith("*"), "available": f[1], "nodes": 0,
+                                    "gres": [], "timelimit": f[4]})
+        p["nodes"] += int(f[2]) if f[2].isdigit() else 0
+        if f[3] not in ("(null)", "") and f[3] not in p["gres"]:
+            p["gres"].append(f[3])
+    return {"partitions": list(parts.values()), "error": None}

@@ -122,6 +122,22 @@ export interface HostInfo {
   gpus: string[] | null;
   /** When that probe ran (ISO time), null when never. */
   probedAt: string | null;
+  /** A cluster reached through its login node: its scheduler settings, null for a plain host (docs/SLURM.md). */
+  scheduler?: HostScheduler | null;
+  /** The cluster's partitions as `sinfo` listed them at the last probe (null: not a Slurm login node, or never probed). */
+  partitions?: string[] | null;
+}
+
+/** How sweeps on a cluster host are submitted: a Slurm job array of `tasks` tasks per sweep. */
+export interface HostScheduler {
+  kind: "slurm";
+  tasks: number;
+  partition: string | null;
+  gpusPerTask: number | null;
+  cpusPerTask: number | null;
+  /** per-task time limit in Slurm's format (minutes, HH:MM:SS, D-HH:MM:SS, ...) */
+  time: string | null;
+  account: string | null;
 }
 
 /** A host to save in the store (`fractal-llm hosts add`). */
@@ -131,6 +147,9 @@ export interface NewHost {
   port: number;
   user: string | null;
   python: string | null;
+  /** A Slurm cluster's login node: its sweeps run as job arrays (unset fields take Slurm's defaults; tasks 1). */
+  scheduler?: { kind: "slurm"; tasks?: number | null; partition?: string | null; gpusPerTask?: number | null;
+    cpusPerTask?: number | null; time?: string | null; account?: string | null } | null;
 }
 
 /** One interpreter the probe tried on a host: what the agent's `env` reported, or why it cannot run the agent. */

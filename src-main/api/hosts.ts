@@ -8,6 +8,7 @@ import SSHConfig from "ssh-config";
 import type { HostRow, Store } from "../core/store";
 import { SshError } from "../ssh/errors";
 import { gpuNames, sshOptions, type TargetOptions } from "../core/targets";
+import { parseScheduler, schedulerSettings } from "../core/scheduler";
 import { ApiError, type HostInfo, type HostTestResult, type InterpreterInfo, type NewHost } from "./contract";
 
 export interface HostOptions {
@@ -46,7 +47,16 @@ export function listHosts(store: Store, o: HostOptions): HostInfo[] {
 }
 
 function info(store: Store, h: HostRow): HostInfo {
-  return { alias: h.alias, source: "store", hostname: h.hostname, port: h.port, user: h.user, python: h.python, ...probed(store, h.alias) };
+  return {
+    alias: h.alias, source: "store", hostname: h.hostname, port: h.port, user: h.user, python: h.python, ...probed(store, h.alias),
+    scheduler: parseScheduler(h.scheduler), partitions: partitions(store, h.alias),
+  };
+}
+
+/** A Slurm login node's partitions from the last probe's env (the agent's `sinfo`), "name" with "*" for the default. */
+function partitions(store: Store, target: string): string[] | null {
+  const slurm = store.hostProbe(target)?.env?.slurm as { partitions?: { name: string; default?: boolean }[] } | null | undefined;
+  return slurm?.partitions ? slurm.partitions.map((p) => p.name + (p.default ? "*" : "")) : null;
 }
 
 /** GPUs found by the last connection test or launch on `target` (core/targets.ts keeps the probe). */
@@ -64,7 +74,14 @@ export function addHost(store: Store, h: NewHost): HostInfo {
   }
   if (!(Number.isInteger(h.port) && h.port >= 1 && h.port <= 65535)) throw new ApiError(`port must be 1-65535, got ${JSON.stringify(h.port)}`);
   const user = h.user?.trim() || null, python = h.python?.trim() || null;
+  let scheduler;
+  try {
+    scheduler = h.scheduler ? schedulerSettings({ ...h.scheduler, scheduler: h.scheduler.kind }) : null;
+  } catch (e) {
+    throw new ApiError(`scheduler.${(e as Error).message}`);
+  }
   store.addHost({ alias: h.alias, hostname: h.hostname, port: h.port, user, python, agent_dir: null });
+  store.setHostScheduler(h.alias, scheduler ? JSON.stringify(scheduler) : null);
   return info(store, store.host(h.alias)!);
 }
 

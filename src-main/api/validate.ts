@@ -51,10 +51,25 @@ function optionalStr(v: unknown, what: string, max: number): string | null {
 }
 
 function newHost(v: unknown): NewHost {
-  const o = plainObject(v, "host", ["alias", "hostname", "port", "user", "python"], ["alias", "hostname", "port", "user", "python"]);
+  const o = plainObject(v, "host", ["alias", "hostname", "port", "user", "python", "scheduler"], ["alias", "hostname", "port", "user", "python"]);
   return {
     alias: str(o.alias, "host.alias", 200), hostname: str(o.hostname, "host.hostname", 500), port: int(o.port, "host.port", 1),
     user: optionalStr(o.user, "host.user", 200), python: optionalStr(o.python, "host.python", 1000),
+    ...(o.scheduler === undefined ? {} : { scheduler: hostScheduler(o.scheduler) }),
+  };
+}
+
+/** NewHost.scheduler: null, or {kind: "slurm", ...} with optional fields (addHost checks their values). */
+function hostScheduler(v: unknown): NewHost["scheduler"] {
+  if (v === null) return null;
+  const fields = ["kind", "tasks", "partition", "gpusPerTask", "cpusPerTask", "time", "account"];
+  const o = plainObject(v, "host.scheduler", fields, ["kind"]);
+  if (o.kind !== "slurm") throw new ArgError(`host.scheduler.kind must be "slurm", got ${show(o.kind)}`);
+  const n = (k: string, min: number) => (o[k] === undefined || o[k] === null ? null : int(o[k], `host.scheduler.${k}`, min));
+  const s = (k: string) => (o[k] === undefined ? null : optionalStr(o[k], `host.scheduler.${k}`, 200));
+  return {
+    kind: "slurm", tasks: n("tasks", 1), partition: s("partition"), gpusPerTask: n("gpusPerTask", 0),
+    cpusPerTask: n("cpusPerTask", 1), time: s("time"), account: s("account"),
   };
 }
 

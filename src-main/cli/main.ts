@@ -19,6 +19,7 @@ import { openStore, type Store, StoreError } from "../core/store";
 import { FatalAgentError, type Progress } from "../core/sweep-runner";
 import { type OpenTarget, openTarget, sshOptions, targetProfile } from "../core/targets";
 import { uploadLine } from "../ssh/upload";
+import { describeScheduler, parseScheduler, schedulerSettings } from "../core/scheduler";
 import { cmdAnimate, cmdDimension, cmdEarlyWarning, cmdReport } from "./analyse";
 import { UsageError } from "./errors";
 import { exportSweep, type ExportFormat } from "./export";
@@ -40,6 +41,8 @@ const USAGE = `fractal-llm: trainability sweeps (Sohl-Dickstein 2024) from the c
                     [--python PATH] [--identity KEY]
   fractal-llm web [--db FILE] [--port N] [--no-open] [--python PATH]
   fractal-llm hosts add ALIAS --hostname HOST [--port N] [--user USER] [--python PATH] [--agent-dir DIR]
+                    [--scheduler slurm [--partition NAME] [--tasks N] [--gpus-per-task G] [--cpus-per-task C]
+                     [--time LIMIT] [--account A]]     (a Slurm cluster through its login node: docs/SLURM.md)
   fractal-llm hosts list
   fractal-llm hosts test ALIAS [--identity KEY] [--accept-new-host-key]
 
@@ -360,6 +363,8 @@ async function cmdHosts(argv: string[]): Promise<number> {
     options: {
       hostname: { type: "string" }, port: { type: "string" }, user: { type: "string" }, python: { type: "string" },
       "agent-dir": { type: "string" }, identity: { type: "string" }, "accept-new-host-key": { type: "boolean" }, db: { type: "string" },
+      scheduler: { type: "string" }, partition: { type: "string" }, tasks: { type: "string" }, "gpus-per-task": { type: "string" },
+      "cpus-per-task": { type: "string" }, time: { type: "string" }, account: { type: "string" },
     },
   });
   const store = openDb(o.db);
@@ -368,7 +373,8 @@ async function cmdHosts(argv: string[]): Promise<number> {
       const hosts = store.hosts();
       if (!hosts.length) process.stderr.write(`no hosts in ${store.path}; add one with \`fractal-llm hosts add\`\n`);
       for (const h of hosts) {
-        process.stdout.write(`${h.alias}\t${h.user ? h.user + "@" : ""}${h.hostname}:${h.port}\tpython=${h.python ?? "(probe)"}\tagent_dir=${h.agent_dir ?? "(default)"}\n`);
+        process.stdout.write(`${h.alias}\t${h.user ? h.user + "@" : ""}${h.hostname}:${h.port}\tpython=${h.python ?? "(probe)"}\tagent_dir=${h.agent_dir ?? "(default)"}`
+          + `${h.scheduler ? `\tscheduler=${describeScheduler(parseScheduler(h.scheduler))}` : ""}\n`);
       }
       return 0;
     }
@@ -381,7 +387,24 @@ async function cmdHosts(argv: string[]): Promise<number> {
       if (!o.hostname) throw new UsageError("hosts add needs --hostname HOST");
       const port = o.port === undefined ? 22 : Number(o.port);
       if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--port must be 1-65535, got ${o.port}`);
+      const count = (flag: "tasks" | "gpus-per-task" | "cpus-per-task") => {
+        const v = o[flag];
+        if (v === undefined) return null;
+        if (!/^\d+$/.test(v)) throw new UsageError(`--${flag} must be a whole number, got ${JSON.stringify(v)}`);
+        return Number(v);
+      };
+      let scheduler;
+      try {
+        scheduler = schedulerSettings({
+          scheduler: o.scheduler, partition: o.partition, tasks: count("tasks"), gpusPerTask: count("gpus-per-task"),
+          cpusPerTask: count("cpus-per-task"), time: o.time, account: o.account,
+        });
+      } catch (e) {
+        throw new UsageError(`hosts add: ${(e as Error).message.replace(/^(gpusPerTask|cpusPerTask|\w+)/, (k) => "--" + k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase()))}`);
+      }
       store.addHost({ alias, hostname: o.hostname, port, user: o.user ?? null, python: o.python ?? null, agent_dir: o["agent-dir"] ?? null });
+      store.setHostScheduler(alias, scheduler ? JSON.stringify(scheduler) : null);
+      if (scheduler) process.stderr.write(`host ${alias}: sweeps run there as Slurm job arrays (${describeScheduler(scheduler)})\n`);
       process.stderr.write(`host ${alias} saved in ${store.path}\n`);
       return 0;
     }

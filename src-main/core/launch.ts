@@ -18,6 +18,7 @@ import type { Store, SweepRow } from "./store";
 import { AttachSession, tail } from "./agent-client";
 import { type Progress, type RunResult, runSweep } from "./sweep-runner";
 import { type OpenTarget, remoteRootOf } from "./targets";
+import { agentScheduler } from "./scheduler";
 import type { Transport } from "./transport";
 import type { UploadResult } from "../ssh/index";
 
@@ -71,6 +72,7 @@ export function followSweep(store: Store, id: string, t: OpenTarget, o: FollowOp
   return runSweep({
     store, sweepId: id, connect: (attempt) => t.connect(attempt), signal: o.signal, onProgress: o.onProgress,
     onNotice: o.onNotice, resume: o.resume, maxFailures: o.maxFailures, flushMs: o.flushMs,
+    submitFields: t.scheduler ? { scheduler: agentScheduler(t.scheduler) } : undefined,
   });
 }
 

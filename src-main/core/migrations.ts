@@ -103,4 +103,9 @@ export const MIGRATIONS: readonly string[] = [
     sweep_id TEXT NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE, tag TEXT NOT NULL, PRIMARY KEY (sweep_id, tag)
   );
   `,
+  // 5: a host reached through a cluster's login node: its scheduler settings (core/scheduler.ts), so its sweeps run
+  // as Slurm job arrays there.
+  `
+  ALTER TABLE hosts ADD COLUMN scheduler TEXT;  -- JSON {kind: "slurm", tasks, partition, gpusPerTask, cpusPerTask, time, account}; NULL: none
+  `,
 ];

@@ -39,6 +39,8 @@ export interface RunnerOptions {
   flushMs?: number;
   /** A sweep the node has as cancelled or failed is submitted again (re-queued there; finished cells kept). */
   resume?: boolean;
+  /** More fields of the submit request (a cluster's `scheduler` settings: the agent runs the sweep as job arrays). */
+  submitFields?: Record<string, unknown>;
 }
 
 export interface RunResult { status: SweepStatus | "detached"; error: string | null; done: number; total: number }
@@ -205,7 +207,7 @@ export async function runSweep(o: RunnerOptions): Promise<RunResult> {
 
   async function submit(session: AttachSession, host: string): Promise<void> {
     const s = store.sweep(sweepId)!;
-    const r = await session.request("submit", { sweep: sweepId, spec: s.spec, resume: o.resume === true });
+    const r = await session.request("submit", { ...o.submitFields, sweep: sweepId, spec: s.spec, resume: o.resume === true });
     if (!r.ok) throw new FatalAgentError(`the agent refused sweep ${sweepId}: ${String(r.error)}`);
     if (r.existing === false && store.cursor(sweepId, host) > 0) {
       // A new journal on the node (its agent home was reset): its seqs start again at 1.

@@ -8,9 +8,11 @@
 // openTarget() is the one place that turns a name into a connection: the SSH options (host keys, identity,
 // passphrase, trust list, interpreter, agent directory) are built here for the CLI and the app alike. What the
 // connection found (the interpreter and its `env`: torch, CUDA, GPUs) is kept in the store, so the app's target
-// pickers show GPUs and estimate cost without connecting. Room for a cluster scheduler later: it is one more kind.
+// pickers show GPUs and estimate cost without connecting. A saved host with a scheduler (a Slurm cluster's login node,
+// core/scheduler.ts) opens like any SSH host and carries its settings: its sweeps are submitted as job arrays there.
 
 import type { HostRow, Store } from "./store";
+import { parseScheduler, type SchedulerSettings } from "./scheduler";
 import { FatalAgentError } from "./sweep-runner";
 import { findLocalPythonWithEnv, LocalTransport } from "./local-transport";
 import type { LocalFile } from "./local-data";
@@ -53,6 +55,8 @@ export interface OpenTarget {
   /** the interpreter that runs the agent there, and its `env` */
   readonly python: string;
   readonly env: Record<string, unknown>;
+  /** a cluster's scheduler settings (a host saved with --scheduler slurm): sweeps go to it as job arrays */
+  readonly scheduler: SchedulerSettings | null;
   /** A transport for attempt n of a run: 0 reuses the open one; after a failure SSH connects afresh. */
   connect(attempt: number): Promise<Transport>;
   /** SSH: put laptop files on the node (verified, atomic); local reads them in place. */
@@ -99,7 +103,7 @@ export async function openTarget(store: Store, target: string, o: TargetOptions 
     store.setHostProbe("local", found.python, found.env);
     const t = new LocalTransport({ python: found.python, home: o.localAgentHome });
     return {
-      name: "local", kind: "local", label: "local", python: found.python, env: found.env,
+      name: "local", kind: "local", label: "local", python: found.python, env: found.env, scheduler: null,
       connect: async () => t,
       upload: async (files) => {
         if (files.length) throw new Error("local sweeps read laptop files in place; nothing to upload");
@@ -121,6 +125,7 @@ export async function openTarget(store: Store, target: string, o: TargetOptions 
   };
   return {
     name: target, kind: "ssh", label: first.label, python: first.python, env: first.env,
+    scheduler: parseScheduler(store.host(target)?.scheduler),
     connect: async (attempt) => {
       if (attempt > 0 && t) {
         const old = t;

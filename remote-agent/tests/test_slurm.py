@@ -1,0 +1,150 @@
+"""Sweeps as Slurm job arrays (slurm.py): settings, de-duplicating merges, and the daemon on a real one-node
+cluster (test/slurm/cluster.sh: Debian's slurm-wlm and munge on localhost). The cluster tests skip, saying
+why, only where slurmctld cannot start here (not root, packages missing)."""
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+from fractal_agent import slurm, tiles
+from fractal_agent.daemon import node_dir
+from fractal_agent.journal import Journal, read_events
+from conftest import tiny_spec
+from test_daemon import ENV, PYTHON, Attach, Daemons, cells_of, wait_for
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+CLUSTER = REPO / "test" / "slurm" / "cluster.sh"
+
+
+# ----------------------------------------------------------------------------- pure parts
+
+def test_settings_are_checked_field_by_field():
+    s = slurm.validate_settings({"kind": "slurm", "tasks": 4, "partition": "gpu", "gpus_per_task": 1, "time": "1-02:00:00"})
+    assert s == {"kind": "slurm", "tasks": 4, "partition": "gpu", "gpus_per_task": 1, "cpus_per_task": None,
+                 "time": "1-02:00:00", "account": None}
+    assert slurm.validate_settings({"kind": "slurm"})["tasks"] == 1
+    for bad, field in [({"kind": "pbs"}, "scheduler.kind"), ({"kind": "slurm", "tasks": 0}, "scheduler.tasks"),
+                       ({"kind": "slurm", "tasks": True}, "scheduler.tasks"),
+                       ({"kind": "slurm", "partition": "gpu; rm -rf ~"}, "scheduler.partition"),
+                       ({"kind": "slurm", "time": "soon"}, "scheduler.time"),
+                       ({"kind": "slurm", "nodes": 2}, "scheduler.nodes")]:
+        with pytest.raises(ValueError, match=f"^{field}:"):
+            slurm.validate_settings(bad)
+
+
+def test_sbatch_gets_an_argument_list_with_the_settings_and_a_quoted_script(tmp_path):
+    rd = tmp_path / "sweep x" / "slurm" / "r0"
+    args = slurm.sbatch_args({"partition": "gpu", "account": "lab", "time": "30", "gpus_per_task": 2,
+                              "cpus_per_task": 8}, "sw-1", rd, 4)
+    assert args[:3] == ["sbatch", "--parsable", "--array=0-3"]
+    assert {"--partition=gpu", "--account=lab", "--time=30", "--gres=gpu:2", "--cpus-per-task=8"} <= set(args)
+    assert args[-1] == str(rd / "task.sh")
+    script = slurm.task_script(tmp_path / "sweep x", 0)
+    assert f"'{tmp_path / 'sweep x'}'" in script and "slurm-task" in script
+
+
+def test_a_merge_records_each_cell_once_whatever_the_shards_repeat(tmp_path):
+    from fractal_agent.spec import validate
+    spec = validate(tiny_spec(4, 4, steps=30))
+    main, _ = Journal.open_or_create(tmp_path / "main", "m", spec, {})
+    from fractal_agent import trainer
+    res = trainer.run_cells(spec, np.arange(16), "cpu")
+    part = lambda idx: {k: (v if k == "trace_step" else v[idx]) for k, v in res.items()}
+    main.append_tile(0, part(np.arange(4)))
+    # a tile repeating cells 2, 3 (recorded) and 5 (twice in the tile) next to new cells 5, 6
+    dup = part(np.array([2, 3, 5, 5, 6]))
+    kept = slurm.new_cells_only(dup, main.done)
+    assert kept["cell"].tolist() == [5, 6]
+    main.append_tile(1, kept)
+    assert main.done_count == 6
+    main.close()
+
+
+def test_per_node_runtime_files_on_a_shared_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("FRACTAL_AGENT_PER_NODE", "1")
+    import socket
+    assert node_dir(tmp_path) == tmp_path / "nodes" / socket.gethostname()
+    monkeypatch.setenv("FRACTAL_AGENT_PER_NODE", "0")
+    assert node_dir(tmp_path) == tmp_path
+
+
+def test_two_nodes_sharing_a_home_each_run_their_own_daemon(tmp_path):
+    """Two hostnames (UTS namespaces, as two login nodes) on one home: two daemons, two locks, one sweeps/."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare(1) to give a second process another hostname")
+    home = tmp_path / "home"
+    env = dict(ENV, FRACTAL_AGENT_PER_NODE="1")
+    pids = []
+    try:
+        for name in ("login1", "login2"):
+            r = subprocess.run(["unshare", "--uts", "sh", "-c", f"hostname {name} && exec \"$0\" \"$@\"",
+                                PYTHON, "-m", "fractal_agent", "daemon", "--home", str(home), "--idle-timeout", "20"],
+                               env=env, capture_output=True, text=True, timeout=60)
+            assert r.returncode == 0, r.stderr
+            out = json.loads(r.stdout)
+            assert out["started"] is True, f"{name}: a daemon of the other node held the lock: {out}"
+            pids.append(out["pid"])
+        assert (home / "nodes" / "login1" / "agent.sock").exists() and (home / "nodes" / "login2" / "agent.sock").exists()
+        assert len(set(pids)) == 2
+    finally:
+        for p in pids:
+            try:
+                os.kill(p, 9)
+            except ProcessLookupError:
+                pass
+
+
+# ----------------------------------------------------------------------------- a real cluster
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    d = tmp_path_factory.mktemp("slurm")
+    r = subprocess.run([str(CLUSTER), "start", str(d)], capture_output=True, text=True, timeout=120)
+    if r.returncode == 3:
+        pytest.skip(f"no Slurm cluster here: {r.stderr.strip()}")
+    assert r.returncode == 0, r.stderr
+    conf = str(d / "slurm.conf")
+    yield conf
+    subprocess.run(["scancel", "--user", str(os.getuid()), "--partition", "debug"], env=dict(os.environ, SLURM_CONF=conf),
+                   capture_output=True)
+    subprocess.run([str(CLUSTER), "stop", str(d)], capture_output=True, timeout=60)
+
+
+def squeue(conf):
+    out = subprocess.run(["squeue", "--noheader", "--array", "--format", "%F|%K|%T"], capture_output=True, text=True,
+                         env=dict(os.environ, SLURM_CONF=conf), check=True).stdout
+    return [line.split("|") for line in out.split()]
+
+
+def test_a_sweep_runs_as_a_job_array_survives_a_scancelled_task_and_records_every_cell_once(tmp_path, cluster):
+    env = dict(ENV, SLURM_CONF=cluster)
+    d = Daemons(tmp_path / "h")
+    try:
+        a = Attach(d, env=env)
+        spec = tiny_spec(12, 12, steps=400)
+        r = a.request(op="submit", sweep="arr", spec=spec, scheduler={"kind": "slurm", "tasks": 3})
+        assert r["ok"], r
+        # wait until the three tasks run and have recorded something, then scancel one of them
+        wait_for(lambda: sum(1 for f in squeue(cluster) if f[2] == "RUNNING") == 3, 60, "three running tasks")
+        shard = tmp_path / "h" / "sweeps" / "arr" / "slurm" / "r0" / "t1" / "journal.jsonl"
+        wait_for(lambda: shard.exists() and sum(1 for e in read_events(shard) if e["type"] == "tile") >= 1, 120,
+                 "task 1's first tile")
+        job = json.loads((tmp_path / "h" / "sweeps" / "arr" / "slurm" / "state.json").read_text())["rounds"][0]["job"]
+        subprocess.run(["scancel", f"{job}_1"], env=env, check=True)
+        done = a.next(lambda m: m.get("type") == "done" and m.get("sweep") == "arr", timeout=300)
+        assert done["status"] == "completed" and done["recorded"] == 144
+        events = a.events("arr")
+        cells = cells_of(events)
+        assert sorted(cells.tolist()) == list(range(144)), "every cell exactly once"
+        assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+        state = json.loads((tmp_path / "h" / "sweeps" / "arr" / "slurm" / "state.json").read_text())
+        assert len(state["rounds"]) >= 2, "the cancelled task's cells went to a new round"
+        assert "ended without finishing its shard" in (node_dir(tmp_path / "h") / "daemon.log").read_text()
+        a.close()
+    finally:
+        d.kill_all()
