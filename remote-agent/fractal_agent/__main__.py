@@ -15,18 +15,24 @@ import time
 # daemon; the app's local transport passes --idle-timeout 60, so a laptop's exits within a minute or two).
 DEFAULT_IDLE_TIMEOUT = float(os.environ.get("FRACTAL_AGENT_IDLE_TIMEOUT") or 3600.0)
 
-def _spec_from_file(path):
-    """Read and validate a spec file ("-": standard input, so a client needs no file on the node);
-    exits 2 with "spec error: <field>: <message>" on bad input."""
-    from .spec import SpecError, validate
+def _json_from_file(path):
+    """The JSON of a file ("-": standard input); exits 2 when it cannot be read or parsed."""
     try:
         text = sys.stdin.read() if path == "-" else pathlib.Path(path).read_text()
     except OSError as e:
         sys.exit(_fail(f"error: cannot read spec file {path}: {e.strerror}", 2))
     try:
-        raw = json.loads(text)
+        return json.loads(text)
     except ValueError as e:
         sys.exit(_fail(f"spec error: (file {path}): not valid JSON: {e}", 2))
+
+
+def _spec_from_file(path, raw=None):
+    """Read and validate a spec file ("-": standard input, so a client needs no file on the node);
+    exits 2 with "spec error: <field>: <message>" on bad input."""
+    from .spec import SpecError, validate
+    if raw is None:
+        raw = _json_from_file(path)
     try:
         return validate(raw)
     except SpecError as e:
@@ -78,8 +84,21 @@ class Progress:
 
 
 def cmd_samples(args):
-    """Re-run one cell of an SFT sweep and answer prompts with the base and the fine-tuned model."""
-    spec = _spec_from_file(args.spec)
+    """Re-run one cell of an SFT sweep and answer prompts with the base and the fine-tuned model.
+
+    The input is a spec, or {"spec": SPEC, "prompts": [TEXT, ...] | null}: what the app sends on stdin
+    (`samples -`), so prompt text never appears in a command line (ps, shell history, SSH logs)."""
+    raw = _json_from_file(args.spec)
+    if isinstance(raw, dict) and "spec" in raw:
+        prompts = raw.get("prompts")
+        if prompts is not None and (not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts)):
+            return _fail("error: prompts must be a list of strings, or null for held-out prompts", 2)
+        if prompts is not None and args.prompt is not None:
+            return _fail("error: give prompts in the input or as --prompt, not both", 2)
+        if prompts:
+            args.prompt = prompts
+        raw = raw["spec"]
+    spec = _spec_from_file(args.spec, raw)
     from .spec import cell_count
     if spec["model"]["family"] != "gpt":
         return _fail(f"error: samples need a language model sweep (model.family gpt), not {spec['model']['family']}", 2)
@@ -214,7 +233,8 @@ def main(argv=None):
                    help="most cells trained together in one chunk (default: the trainer's maximum)")
 
     p = sub.add_parser("samples", help="re-run one SFT cell; print base and fine-tuned answers to prompts as JSON")
-    p.add_argument("spec", help="spec file, or - to read it from standard input")
+    p.add_argument("spec", help='spec file, or - to read it from standard input; either may hold '
+                                '{"spec": SPEC, "prompts": [TEXT, ...]} instead of the bare spec')
     p.add_argument("--cell", type=int, required=True, help="cell index, row-major (iy * nx + ix)")
     p.add_argument("--prompt", action="append", help="a user message to answer (repeatable; default: held-out prompts)")
     p.add_argument("--heldout", type=positive_int, default=3,

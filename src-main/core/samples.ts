@@ -1,6 +1,7 @@
 // Samples of one SFT cell: the agent's `samples` command re-trains the cell alone and answers prompts greedily with
-// the base and the fine-tuned model (remote-agent/fractal_agent/samples.py). The spec goes to the agent on stdin, so
-// nothing is written on the node, and the prompts travel as argv (shell-quoted by the SSH transport). Results are
+// the base and the fine-tuned model (remote-agent/fractal_agent/samples.py). The spec and the prompts go to the agent
+// on stdin as {"spec", "prompts"}, so nothing is written on the node and no prompt text appears in a command line
+// (ps on the node, shell history, SSH logs): argv carries only numbers. Results are
 // kept in the store per (cell, request): greedy decoding is deterministic, so a repeated request is answered from
 // there, offline.
 
@@ -62,16 +63,21 @@ function parseAgentSamples(stdout: string, cell: number): AgentSamples {
   return out;
 }
 
+/** The agent's command line and stdin for a samples request: prompts on stdin only, never in argv. */
+export function agentSamplesCall(spec: Spec, cell: number, req: SamplesRequest): { args: string[]; stdin: string } {
+  const args = ["samples", "-", "--cell", String(cell), "--max-new-tokens", String(req.maxNewTokens)];
+  if (!req.prompts) args.push("--heldout", String(HELDOUT_PROMPTS));
+  return { args, stdin: canonicalJson({ spec, prompts: req.prompts }) + "\n" };
+}
+
 /** Run the agent's samples command for `cell` of `spec` on `transport`. */
 export async function runAgentSamples(transport: Transport, spec: Spec, cell: number, req: SamplesRequest): Promise<AgentSamples> {
-  const args = ["samples", "-", "--cell", String(cell), "--max-new-tokens", String(req.maxNewTokens)];
-  if (req.prompts) for (const p of req.prompts) args.push("--prompt", p);
-  else args.push("--heldout", String(HELDOUT_PROMPTS));
-  const p = await transport.agent(args);
+  const call = agentSamplesCall(spec, cell, req);
+  const p = await transport.agent(call.args);
   let stdout = "", stderr = "";
   p.stdout.on("data", (d: Buffer) => { stdout += d.toString("utf8"); });
   p.stderr.on("data", (d: Buffer) => { stderr += d.toString("utf8"); });
-  p.stdin.end(canonicalJson(spec) + "\n");
+  p.stdin.end(call.stdin);
   const { code, signal } = await p.exited;
   if (code !== 0) {
     const why = stderr.trim().split("\n").slice(-5).join("\n") || `exit ${code ?? signal ?? "(connection lost)"}`;

@@ -1,7 +1,7 @@
 // `fractal-llm samples`: re-train an SFT cell on the sweep's (local) target and print base vs fine-tuned answers;
 // a repeated request comes from the store without the agent. Checked against the agent's own samples command.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -28,7 +28,14 @@ beforeAll(async () => {
   id = lastLine(r.stdout);
 }, 120_000);
 
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => {
+  // Stop the local daemon the sweep started (it would exit by itself after its idle timeout): a test stops what it starts.
+  const pidFile = join(env.FRACTAL_AGENT_HOME, "daemon.pid");
+  if (existsSync(pidFile)) {
+    try { process.kill(Number(readFileSync(pidFile, "utf8").trim()), "SIGTERM"); } catch { /* already gone */ }
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
 
 /** The agent's own samples command on the stored (normalised) spec. */
 function agentSamples(cell: number, args: string[]): { final_loss: number; samples: { prompt: string; reference: string | null; base: string; tuned: string }[] } {

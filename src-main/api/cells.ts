@@ -1,0 +1,81 @@
+// Reads of a few cells of a large map without loading whole fields: the store keeps each field in blocks of
+// BLOCK_CELLS consecutive cells (store.ts), so one cell (the hover read-out) or every stride-th row (a layer
+// preview) needs only the blocks that hold them. A 4096^2 map is 1024 blocks a field; a hover reads one.
+
+import { type BlockDtype, decodeBlock } from "../core/codec";
+import { BLOCK_CELLS, type Store } from "../core/store";
+import type { Numeric } from "../core/tiles";
+
+const blockLength = (cells: number, block: number) => Math.min(BLOCK_CELLS, cells - block * BLOCK_CELLS);
+
+/** Blocks `blocks` of a field, decoded (a block never written is absent). */
+export function fieldBlocks(store: Store, sweepId: string, cells: number, field: string, blocks: ReadonlySet<number>): Map<number, Numeric> {
+  const out = new Map<number, Numeric>();
+  const rows = store.db.prepare("SELECT block, dtype, data FROM result_blocks WHERE sweep_id = ? AND field = ?").iterate(sweepId, field) as
+    Iterable<{ block: number; dtype: BlockDtype; data: Buffer }>;
+  for (const r of rows) if (blocks.has(r.block)) out.set(r.block, decodeBlock(r.data, r.dtype, blockLength(cells, r.block)));
+  return out;
+}
+
+/** Done bits of blocks `blocks` (bit (cell % 8) of byte (cell % BLOCK_CELLS) >> 3, as store.ts writes them). */
+export function doneBlocks(store: Store, sweepId: string, blocks: ReadonlySet<number>): Map<number, Uint8Array> {
+  const out = new Map<number, Uint8Array>();
+  const rows = store.db.prepare("SELECT block, bits FROM done_blocks WHERE sweep_id = ?").iterate(sweepId) as Iterable<{ block: number; bits: Buffer }>;
+  for (const r of rows) if (blocks.has(r.block)) out.set(r.block, new Uint8Array(r.bits));
+  return out;
+}
+
+/** Whether a cell is done, from its block's bits. */
+export function isDone(bits: Map<number, Uint8Array>, cell: number): boolean {
+  const b = bits.get(Math.floor(cell / BLOCK_CELLS));
+  const off = cell % BLOCK_CELLS;
+  return !!b && ((b[off >> 3] >> (off & 7)) & 1) === 1;
+}
+
+/** One cell: whether it is done, and every recorded field's value there (NaN read as null). */
+export function cellFields(store: Store, sweepId: string, cells: number, cell: number): { done: boolean; fields: Record<string, number | null> } {
+  const block = new Set([Math.floor(cell / BLOCK_CELLS)]);
+  const done = isDone(doneBlocks(store, sweepId, block), cell);
+  const fields: Record<string, number | null> = {};
+  if (!done) return { done, fields };
+  for (const f of Object.keys(store.fields(sweepId))) {
+    const b = fieldBlocks(store, sweepId, cells, f, block).get(Math.floor(cell / BLOCK_CELLS));
+    const v = b ? b[cell % BLOCK_CELLS] : NaN;
+    fields[f] = Number.isNaN(v) ? null : v;
+  }
+  return { done, fields };
+}
+
+/** The stride for a preview of at most maxSide cells a side: the smallest power of two that gets there. */
+export function previewStride(nx: number, ny: number, maxSide: number): number {
+  let s = 1;
+  while (Math.ceil(nx / s) > maxSide || Math.ceil(ny / s) > maxSide) s *= 2;
+  return s;
+}
+
+/**
+ * Cells (i*stride, j*stride) of a field and their done flags, as a dense coarse grid (cx x cy, row-major).
+ * Reads only the blocks those rows sit in.
+ */
+export function strided(store: Store, sweepId: string, nx: number, ny: number, stride: number, field: string | null):
+  { cx: number; cy: number; values: Float64Array; done: Uint8Array } {
+  const cx = Math.ceil(nx / stride), cy = Math.ceil(ny / stride);
+  const cells = nx * ny;
+  const need = new Set<number>();
+  for (let j = 0; j < cy; j++) {
+    const first = j * stride * nx, last = first + (cx - 1) * stride;
+    for (let b = Math.floor(first / BLOCK_CELLS); b <= Math.floor(last / BLOCK_CELLS); b++) need.add(b);
+  }
+  const bits = doneBlocks(store, sweepId, need);
+  const blocks = field ? fieldBlocks(store, sweepId, cells, field, need) : new Map<number, Numeric>();
+  const values = new Float64Array(cx * cy).fill(NaN), done = new Uint8Array(cx * cy);
+  for (let j = 0; j < cy; j++) {
+    for (let i = 0; i < cx; i++) {
+      const cell = j * stride * nx + i * stride;
+      done[j * cx + i] = isDone(bits, cell) ? 1 : 0;
+      const b = blocks.get(Math.floor(cell / BLOCK_CELLS));
+      if (b) values[j * cx + i] = b[cell % BLOCK_CELLS];
+    }
+  }
+  return { cx, cy, values, done };
+}
