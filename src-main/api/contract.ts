@@ -68,6 +68,12 @@ export interface LayerData {
   doneCells: number;
   /** Cursor for getLayerDelta: the cells done after this layer was built come back as a delta since it. */
   version: number;
+  /**
+   * A preview (getLayerPreview): value (i, j) is the sweep's cell (i*stride, j*stride), nx x ny is the coarse grid
+   * (ceil(sweep nx / stride) x ...), a score layer is ranked among those cells only, and doneCells counts them.
+   * Absent (or 1) for the full layer. A preview has no delta cursor (version 0): fetch the full layer to stream.
+   */
+  stride?: number;
 }
 
 /**
@@ -289,6 +295,12 @@ export interface Api {
   getCell(id: string, cell: number): Promise<CellDetail>;
   /** The cells done since `since` (a LayerData or LayerDelta version) with their values, or the full layer. */
   getLayerDelta(id: string, layer: LayerName, since: number): Promise<LayerDelta>;
+  /**
+   * A coarse layer to draw at once while the full one loads (a 4096^2 map's full layer is 64 MB and a full
+   * ranking): every stride-th cell per axis, stride the smallest power of two with at most maxSide cells a side.
+   * Also the library's thumbnails and the overview map.
+   */
+  getLayerPreview(id: string, layer: LayerName, maxSide: number): Promise<LayerData>;
   /** Fractal dimension (per level and pooled), boundary polylines and the edge power law of a sweep's layer. */
   getAnalysis(id: string, options: AnalysisOptions): Promise<SweepAnalysis>;
   /** Validate a raw spec (errors name the field) and estimate its cost on `target`. */

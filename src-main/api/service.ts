@@ -5,6 +5,8 @@
 // poll of the sweeps table (cheap: one indexed query) that also sees sweeps written by other processes, such
 // as a `fractal-llm sweep` running in a terminal against the same database.
 
+import { watch, type FSWatcher } from "node:fs";
+import { basename, dirname } from "node:path";
 import { estimateCost } from "../core/cost";
 import { cellCentre, cellEdge, cellHparams, cellXY, fmtWindow, snapToParentCells } from "../core/grid";
 import { agentRequest, followSweep, orphanedUploads, prepareSweep, type PreparedSweep, recordSweep, ZoomError, zoomChildSpec } from "../core/launch";
@@ -19,6 +21,9 @@ import {
   type SweepAnalysis, type SweepPreview, type SweepSummary, type TargetInfo, type ZoomPreview, type ZoomRequest,
 } from "./contract";
 import { sweepAnalysis } from "./analysis";
+import { cellFields, previewStride, strided } from "./cells";
+import { Offload } from "./offload";
+import { zoomPath } from "../core/sweep-maps";
 import type { HostInfo, HostTestResult, NewHost } from "./contract";
 import { addHost, configAliases, listHosts, testHost, uiTargetOptions } from "./hosts";
 import type { LayerDelta } from "./contract";
@@ -38,6 +43,11 @@ export interface ServiceOptions {
   agentSocket?: string | null;
   /** The local agent's home (default the per-user app-data directory). */
   localAgentHome?: string;
+  /**
+   * Maps of at least this many cells rank their score layer and compute their analysis in a worker thread
+   * (offload.ts), off the event loop; smaller ones in-thread. Default 2^18 (512^2).
+   */
+  offloadCells?: number;
   /** Connections in a row that never reach the agent before the app stops following a sweep (it keeps running
    *  there; resumeSweep or a restart follows it again). Default 30: about a quarter of an hour of backoff. */
   maxFailures?: number;
@@ -53,17 +63,47 @@ export class ApiService implements Api {
   private readonly deltas = new Map<string, DeltaLog>(); // per sweep: cells done since each layer version
   private readonly timer: NodeJS.Timeout;
   private closed = false;
+  private readonly offload = new Offload();
+  /** The last full layer built per sweep and layer, while the sweep's results are unchanged (reopening a map). */
+  private readonly layerCache = new Map<string, { key: string; data: LayerData }>();
+  /** Full layers being built, so concurrent requests for one share the work. */
+  private readonly building = new Map<string, Promise<LayerData>>();
+  private watcher: FSWatcher | null = null;
+  private watchTimer: NodeJS.Timeout | null = null;
 
   constructor(readonly store: Store, private readonly opts: ServiceOptions = {}) {
     for (const s of store.sweeps()) this.seen.set(s.id, stamp(s));
     this.timer = setInterval(() => this.poll(), opts.pollMs ?? 500);
     this.timer.unref();
+    this.watchDatabase();
+  }
+
+  /**
+   * Push, not only poll: any write to the database (this process's followers, or a CLI sweep in a terminal)
+   * touches its WAL file, and a change there runs the poll within a few milliseconds, so a result reaches
+   * subscribers without waiting for the next poll tick. The timer stays as the fallback where watching fails.
+   */
+  private watchDatabase(): void {
+    if (this.store.path === ":memory:") return;
+    const file = basename(this.store.path);
+    try {
+      this.watcher = watch(dirname(this.store.path), { persistent: false }, (_event, name) => {
+        if (this.closed || (name !== `${file}-wal` && name !== file) || this.watchTimer) return;
+        this.watchTimer = setTimeout(() => { this.watchTimer = null; this.poll(); }, 10);
+      });
+      this.watcher.on("error", () => { this.watcher?.close(); this.watcher = null; });
+    } catch {
+      this.watcher = null; // polling only
+    }
   }
 
   /** Stop polling and stop following running sweeps (their agents keep training). */
   close(): void {
     this.closed = true;
     clearInterval(this.timer);
+    this.watcher?.close();
+    if (this.watchTimer) clearTimeout(this.watchTimer);
+    this.offload.close();
     for (const f of this.running.values()) f.abort.abort();
   }
 
@@ -104,7 +144,11 @@ export class ApiService implements Api {
       }
     }
     for (const id of [...this.seen.keys()]) {
-      if (!now.has(id)) { this.seen.delete(id); this.deltas.delete(id); this.emit({ type: "sweep-deleted", id }); }
+      if (!now.has(id)) {
+        this.seen.delete(id); this.deltas.delete(id);
+        for (const k of this.layerCache.keys()) if (k.startsWith(`${id}\u0000`)) this.layerCache.delete(k);
+        this.emit({ type: "sweep-deleted", id });
+      }
     }
   }
 
@@ -137,11 +181,57 @@ export class ApiService implements Api {
   async getLayer(id: string, layer: LayerName): Promise<LayerData> {
     const s = this.row(id);
     if (!LAYER_NAMES.includes(layer)) throw new ApiError(`unknown layer ${JSON.stringify(layer)}; layers: ${LAYER_NAMES.join(", ")}`);
+    const key = `${id}\u0000${layer}`;
+    const stampNow = `${s.done_cells}|${s.updated_at}`;
+    const cached = this.layerCache.get(key);
+    if (cached && cached.key === stampNow) return cached.data;
+    const inFlight = this.building.get(`${key}\u0000${stampNow}`);
+    if (inFlight) return inFlight;
+    const p = this.buildFullLayer(s, layer).finally(() => this.building.delete(`${key}\u0000${stampNow}`));
+    this.building.set(`${key}\u0000${stampNow}`, p);
+    return p;
+  }
+
+  /** A full layer from the store; a large map's score ranking runs in the worker thread. Kept for a reopen. */
+  private async buildFullLayer(s: SweepRow, layer: LayerName): Promise<LayerData> {
+    const id = s.id;
     const fieldName = LAYER_FIELD[layer];
-    const field = fieldName in this.store.fields(id) ? this.store.loadField(id, fieldName) : undefined;
-    const done = this.store.loadDone(id);
+    const load = () => ({
+      field: fieldName in this.store.fields(id) ? this.store.loadField(id, fieldName) : undefined,
+      done: this.store.loadDone(id),
+    });
+    const { field, done } = load();
     const log = this.deltaLog(id, done);
-    return buildLayer({ sweepId: id, layer, nx: s.nx, ny: s.ny, field, done, version: log.version, keepRank: (r) => { log.rank = r; } });
+    const version = log.version;
+    let data: LayerData;
+    if (layer === "score" && field && s.cells >= (this.opts.offloadCells ?? 1 << 18)) {
+      let doneCells = 0;
+      for (let i = 0; i < done.length; i++) doneCells += done[i];
+      const { values, ref } = await this.offload.rank(field, done, () => { const l = load(); return { score: l.field!, done: l.done }; });
+      // Deltas after `version` are placed against this ranking; a newer full fetch replaces it.
+      if (log.version === version || !log.rank) log.rank = ref;
+      data = { sweepId: id, layer, nx: s.nx, ny: s.ny, doneCells, version, kind: "rank", values, lo: -1, hi: 1 };
+    } else {
+      data = buildLayer({ sweepId: id, layer, nx: s.nx, ny: s.ny, field, done, version, keepRank: (r) => { log.rank = r; } });
+    }
+    const now = this.store.sweep(id);
+    if (now && now.done_cells === s.done_cells && this.deltas.get(id) === log) {
+      this.layerCache.set(`${id}\u0000${layer}`, { key: `${s.done_cells}|${s.updated_at}`, data });
+      while (this.layerCache.size > 4) this.layerCache.delete(this.layerCache.keys().next().value!);
+    }
+    return data;
+  }
+
+  async getLayerPreview(id: string, layer: LayerName, maxSide: number): Promise<LayerData> {
+    const s = this.row(id);
+    if (!LAYER_NAMES.includes(layer)) throw new ApiError(`unknown layer ${JSON.stringify(layer)}; layers: ${LAYER_NAMES.join(", ")}`);
+    if (!(Number.isInteger(maxSide) && maxSide >= 1)) throw new ApiError(`maxSide must be an integer >= 1, got ${JSON.stringify(maxSide)}`);
+    if (s.cells >= (this.opts.offloadCells ?? 1 << 18)) this.offload.warm(); // the full layer's ranking comes next
+    const stride = previewStride(s.nx, s.ny, maxSide);
+    const fieldName = LAYER_FIELD[layer];
+    const { cx, cy, values, done } = strided(this.store, id, s.nx, s.ny, stride, fieldName in this.store.fields(id) ? fieldName : null);
+    const data = buildLayer({ sweepId: id, layer, nx: cx, ny: cy, field: values, done, version: 0 });
+    return stride > 1 ? { ...data, stride } : data;
   }
 
   /** The sweep's delta log, brought up to `done`. */
@@ -181,15 +271,10 @@ export class ApiService implements Api {
     }
     const { ix, iy } = cellXY(s.spec, cell);
     const { x, y } = s.spec.axes;
-    const done = this.store.loadDone(id)[cell] === 1;
-    let outcome: Record<string, number | null> | null = null;
-    if (done) {
-      outcome = {};
-      for (const f of Object.keys(this.store.fields(id))) {
-        const v = this.store.loadField(id, f)[cell];
-        outcome[f] = Number.isNaN(v) ? null : v;
-      }
-    }
+    // Only the block holding the cell is read (cells.ts): hovering a 4096^2 map must not decode whole fields.
+    const read = cellFields(this.store, id, s.cells, cell);
+    const done = read.done;
+    const outcome = done ? read.fields : null;
     return {
       sweepId: id, cell, ix, iy,
       centre: { x: cellCentre(x, ix), y: cellCentre(y, iy) },
@@ -203,7 +288,8 @@ export class ApiService implements Api {
     const { layer, sequence } = options ?? {};
     if (layer !== "trainable" && layer !== "stable") throw new ApiError(`layer must be trainable or stable, got ${JSON.stringify(layer)}`);
     if (typeof sequence !== "boolean") throw new ApiError(`sequence must be true or false, got ${JSON.stringify(sequence)}`);
-    return sweepAnalysis(this.store, id, { layer, sequence });
+    const big = (sequence ? zoomPathCells(this.store, id) : this.row(id).cells) >= (this.opts.offloadCells ?? 1 << 18);
+    return big ? this.offload.analysis(this.store, id, { layer, sequence }) : sweepAnalysis(this.store, id, { layer, sequence });
   }
 
   /** The zoom's child spec prepared for its target (nothing uploaded or recorded yet), with cost and warnings. */
@@ -551,6 +637,11 @@ async function samplesCall<T>(f: () => T | Promise<T>): Promise<T> {
     if (e instanceof SamplesError) throw new ApiError(e.message);
     throw e;
   }
+}
+
+/** Cells of a sweep and every sweep above it (what a pooled analysis reads). */
+function zoomPathCells(store: Store, id: string): number {
+  return zoomPath(store, id).reduce((n, z) => n + (store.sweep(z)?.cells ?? 0), 0);
 }
 
 function stamp(s: SweepRow): string {

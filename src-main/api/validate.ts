@@ -135,6 +135,12 @@ export const ARG_CHECKS: { [M in ApiMethod]: Checker<M> } = {
     if (!LAYER_NAMES.includes(layer as never)) throw new ArgError(`layer must be one of ${LAYER_NAMES.join(", ")}, got ${show(layer)}`);
     return [str(a[0], "id", 200), layer as (typeof LAYER_NAMES)[number], int(a[2], "since", 0)];
   },
+  getLayerPreview: (a) => {
+    arity("getLayerPreview", a, ["id", "layer", "maxSide"]);
+    const layer = a[1];
+    if (!LAYER_NAMES.includes(layer as never)) throw new ArgError(`layer must be one of ${LAYER_NAMES.join(", ")}, got ${show(layer)}`);
+    return [str(a[0], "id", 200), layer as (typeof LAYER_NAMES)[number], int(a[2], "maxSide", 1)];
+  },
   getAnalysis: (a) => {
     arity("getAnalysis", a, ["id", "options"]);
     const o = plainObject(a[1], "options", ["layer", "sequence"], ["layer", "sequence"]);

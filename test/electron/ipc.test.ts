@@ -93,6 +93,7 @@ describe("argument check", () => {
     ["getCell", ["s", "3"], /cell must be an integer >= 0, got "3"/],
     ["getLayerDelta", ["s", "score", -1], /since must be an integer >= 0, got number/],
     ["getLayerDelta", ["s", "loss", 0], /layer must be one of score/],
+    ["getLayerPreview", ["s", "score", 0], /maxSide must be an integer >= 1, got number/],
     ["getAnalysis", ["s", { layer: "score", sequence: false }], /options\.layer must be trainable or stable, got "score"/],
     ["getAnalysis", ["s", { layer: "stable", sequence: 1 }], /options\.sequence must be true or false, got number/],
     ["getAnalysis", ["s", { layer: "stable" }], /options\.sequence is missing/],

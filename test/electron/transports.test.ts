@@ -61,6 +61,7 @@ describe("both transports", () => {
     getLayer: () => [rootId, "trainable"],
     getCell: () => [sftId, 5],
     getLayerDelta: () => [rootId, "trainable", 0],
+    getLayerPreview: () => [rootId, "trainable", 8],
     getAnalysis: () => [rootId, { layer: "trainable", sequence: false }],
     previewSweep: () => [{ version: 1, name: "no axes", model: { family: "mlp" } }, "local"],
     startSweep: () => [{ version: 1, name: "bad", model: { family: "nope" } }, "local"],
