@@ -148,3 +148,31 @@ def test_a_sweep_runs_as_a_job_array_survives_a_scancelled_task_and_records_ever
         a.close()
     finally:
         d.kill_all()
+
+
+def test_cancelling_the_sweep_scancels_its_array_and_a_resume_finishes_it_each_cell_once(tmp_path, cluster):
+    env = dict(ENV, SLURM_CONF=cluster)
+    d = Daemons(tmp_path / "h")
+    sweep_dir = tmp_path / "h" / "sweeps" / "cx"
+    try:
+        a = Attach(d, env=env)
+        spec, sched = tiny_spec(10, 10, steps=600), {"kind": "slurm", "tasks": 2}
+        assert a.request(op="submit", sweep="cx", spec=spec, scheduler=sched)["ok"]
+        wait_for(lambda: (sweep_dir / "slurm" / "state.json").exists(), 60, "the job array")
+        job = json.loads((sweep_dir / "slurm" / "state.json").read_text())["rounds"][0]["job"]
+        wait_for(lambda: sum(1 for f in squeue(cluster) if f[0] == job and f[2] == "RUNNING") == 2, 60, "two running tasks")
+        r = a.request(op="cancel", sweep="cx")
+        assert r["ok"] and r["state"] == "cancelling"
+        done = a.next(lambda m: m.get("type") == "done" and m.get("sweep") == "cx", timeout=120)
+        assert done["status"] == "cancelled" and done["recorded"] < 100
+        assert not [f for f in squeue(cluster) if f[0] == job], "the array is scancelled"
+        assert f"scancel {job}" in (node_dir(tmp_path / "h") / "daemon.log").read_text()
+
+        r = a.request(op="submit", sweep="cx", spec=spec, scheduler=sched, resume=True)
+        assert r["ok"] and r["resumed"] is True
+        done = a.next(lambda m: m.get("type") == "done" and m.get("sweep") == "cx", timeout=300)
+        assert done["status"] == "completed" and done["recorded"] == 100
+        assert sorted(cells_of(a.events("cx")).tolist()) == list(range(100))
+        a.close()
+    finally:
+        d.kill_all()
