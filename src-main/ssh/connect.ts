@@ -7,7 +7,8 @@ import type { Duplex } from "node:stream";
 import ssh2, { type AuthenticationType, type Client, type ClientChannel, type ParsedKey, type SFTPWrapper } from "ssh2";
 import { describe, resolveTarget, type ResolvedHost } from "./config.js";
 import { HostKeyError, SshError } from "./errors.js";
-import { defaultTrustFile, knownKeyTypes, verifyHostKey, type HostKeyPolicy } from "./hostkeys.js";
+import { loginShellCommand } from "./quote.js";
+import { defaultTrustFile, fingerprint, keyTypeOf, knownKeyTypes, verifyHostKey, type HostKeyPolicy } from "./hostkeys.js";
 
 export interface ConnectOptions {
   /** home directory holding .ssh/ (config, known_hosts, default keys); default $HOME */
@@ -20,8 +21,15 @@ export interface ConnectOptions {
   agentSocket?: string | null;
   /** the app's trust list of host keys (JSON); default: defaultTrustFile() in the per-user app-data dir */
   trustFile?: string;
-  /** record an unknown host key in the trust list instead of refusing (never a changed one) */
+  /** Trust an unknown host key whose fingerprint ("SHA256:...") is one of these: the fingerprints the user was
+   *  shown and accepted (one per ProxyJump hop at most). A key presented with another fingerprint is refused, so
+   *  "accept" never trusts a key the user did not see. A changed or revoked key is never accepted. */
+  acceptHostKeys?: readonly string[];
+  /** Trust any unknown host key on first use (the CLI's --accept-new-host-key); never a changed one.
+   *  onHostKeyAccepted hears what was trusted, so it can be shown. */
   acceptNewHostKey?: boolean;
+  /** Called for each host key this connection recorded in the trust list. */
+  onHostKeyAccepted?: (k: { host: string; port: number; keyType: string; fingerprint: string; trustFile: string }) => void;
   /** handshake time limit per hop (default 15 s, or ConnectTimeout from ssh config) */
   timeoutMs?: number;
   /** keepalive interval (default 15 s, or ServerAliveInterval); 3 missed replies drop the connection */
@@ -74,12 +82,13 @@ export class SshConnection {
     return this.ended ? new SshError("dropped", this.label, `Connection to ${this.label} is closed`) : undefined;
   }
 
-  /** Open an exec channel running `command` in the remote user's shell. The caller quotes it. */
+  /** Open an exec channel running the POSIX sh `command` (run by `sh -c`, whatever the login shell is; the
+   *  caller quotes its words). */
   exec(command: string): Promise<RemoteCommand> {
     const gone = this.dropped();
     if (gone) return Promise.reject(gone);
-    return new Promise((resolve, reject) => {
-      this.client.exec(command, (err, channel) => {
+    return this.whileOpen(new Promise<RemoteCommand>((resolve, reject) => {
+      this.client.exec(loginShellCommand(command), (err, channel) => {
         if (err) {
           reject(new SshError("dropped", this.label, `${this.label}: could not start a remote command: ${err.message}`, { cause: err }));
           return;
@@ -94,12 +103,27 @@ export class SshConnection {
         });
         resolve({ channel, exited });
       });
-    });
+    }), "starting a remote command");
   }
 
-  /** Run a command to completion and collect its output. */
+  /** `p`, or a retryable SshError("dropped") as soon as the connection ends first: an SFTP request in flight
+   *  when the connection drops may never be answered (ssh2 leaves it pending). */
+  whileOpen<T>(p: Promise<T>, doing: string): Promise<T> {
+    return Promise.race([p, this.closed.then((e): never => {
+      throw new SshError("dropped", this.label, `Connection to ${this.label} ${e ? "dropped" : "closed"} while ${doing}`, { cause: e ?? undefined });
+    })]);
+  }
+
+  /** True once the connection has ended (dropped or closed). */
+  get isClosed(): boolean { return this.ended; }
+
+  /**
+   * Run a command to completion and collect its output. Anything the login shell's start-up files print on
+   * stdout before the command starts (a banner) is cut off, so callers parse only the command's own output.
+   * A command cut short by a dropped connection throws a retryable SshError("dropped"): it is never a result.
+   */
   async run(command: string, stdin?: string | Buffer): Promise<RunResult> {
-    const { channel: ch, exited } = await this.exec(command);
+    const { channel: ch, exited } = await this.exec(`printf '%s\\n' ${RUN_SENTINEL}; ${command}`);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     ch.on("data", (d: Buffer) => out.push(d));
@@ -112,16 +136,54 @@ export class SshConnection {
     });
     if (dropped) throw dropped;
     const { code, signal } = await exited;
-    return { code, signal, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") };
+    if (code === null && signal === null) {
+      // No exit status: the channel went away under the command. When the connection is going down too, say so.
+      const gone = await this.droppedSoon();
+      if (gone) throw gone;
+    }
+    let stdout = Buffer.concat(out).toString("utf8");
+    const at = stdout.indexOf(RUN_SENTINEL + "\n");
+    if (at >= 0) stdout = stdout.slice(at + RUN_SENTINEL.length + 1);
+    else if (code === null && signal === null) {
+      throw new SshError("dropped", this.label, `${this.label}: a remote command ended before it started (no exit status, no output)`);
+    }
+    return { code, signal, stdout, stderr: Buffer.concat(err).toString("utf8") };
+  }
+
+  /** The dropped error when the connection has ended or ends within `ms` (an SFTP or channel error often
+   *  arrives just before the connection's own close event), else null. */
+  async droppedSoon(ms = 1000): Promise<SshError | null> {
+    if (this.closing) return null;
+    let timer: NodeJS.Timeout | undefined;
+    const r = await Promise.race([
+      this.closed,
+      new Promise<"alive">((res) => { timer = setTimeout(() => res("alive"), this.ended ? 0 : ms); }),
+    ]);
+    clearTimeout(timer);
+    return r === "alive" || r === null ? null : r;
+  }
+
+  /** `err` as a retryable "dropped" error naming what was cut short, when the connection went away under it
+   *  (an SFTP "No response from server", a command without exit status); otherwise `err` itself. */
+  async explainDrop(err: unknown, doing: string): Promise<unknown> {
+    if (err instanceof SshError && err.retryable && err.kind !== "dropped") return err;
+    if (err instanceof SshError && err.kind === "dropped") {
+      return new SshError("dropped", this.label, `Connection to ${this.label} dropped while ${doing}: ${err.message}`, { cause: err });
+    }
+    if (err instanceof SshError && err.kind !== "remote") return err;
+    const gone = await this.droppedSoon();
+    if (!gone) return err;
+    return new SshError("dropped", this.label,
+      `Connection to ${this.label} dropped while ${doing}${err instanceof Error ? ` (${err.message})` : ""}`, { cause: err });
   }
 
   sftp(): Promise<SFTPWrapper> {
-    return new Promise((resolve, reject) => {
+    return this.whileOpen(new Promise((resolve, reject) => {
       this.client.sftp((err, sftp) => {
         if (err) reject(new SshError("remote", this.label, `${this.label}: SFTP is not available (${err.message}); the server needs "Subsystem sftp" enabled`, { cause: err }));
         else resolve(sftp);
       });
-    });
+    }), "starting SFTP");
   }
 
   async close(): Promise<void> {
@@ -131,6 +193,9 @@ export class SshConnection {
     await this.jumpsClosed;
   }
 }
+
+/** Printed by run() before its command, after whatever the login shell's start-up files print. */
+const RUN_SENTINEL = "fractal-llm-output-begins";
 
 // ssh2 is CommonJS; Node's ESM loader cannot see all its named exports.
 const { Client: SshClient, utils } = ssh2;
@@ -207,6 +272,7 @@ function handshake(h: ResolvedHost, sock: Duplex | undefined, opts: ConnectOptio
     knownHostsFiles: h.knownHostsFiles,
     trustFile: opts.trustFile ?? defaultTrustFile(opts.home),
     acceptNewHostKey: opts.acceptNewHostKey === true,
+    acceptFingerprints: opts.acceptHostKeys ?? [],
   };
   const timeoutMs = opts.timeoutMs ?? h.connectTimeoutMs ?? 15_000;
   const debug = opts.debug;
@@ -295,6 +361,9 @@ function handshake(h: ResolvedHost, sock: Duplex | undefined, opts: ConnectOptio
         try {
           const verdict = verifyHostKey(h.hostKeyHost, h.port, key, policy);
           debug?.(`${hostPort}: host key accepted (${verdict})`);
+          if (verdict === "accepted-new") {
+            opts.onHostKeyAccepted?.({ host: h.hostKeyHost, port: h.port, keyType: keyTypeOf(key), fingerprint: fingerprint(key), trustFile: policy.trustFile });
+          }
           return true;
         } catch (err) {
           // A trust list we cannot read is a refusal too, with its own message.

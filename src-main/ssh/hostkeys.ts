@@ -128,7 +128,10 @@ export function addTrustedKey(file: string, name: string, keyBlob: Buffer): void
 export interface HostKeyPolicy {
   knownHostsFiles: string[];
   trustFile: string;
+  /** trust any unknown key (first use) */
   acceptNewHostKey: boolean;
+  /** trust an unknown key only when its fingerprint is one of these (the ones the user was shown) */
+  acceptFingerprints?: readonly string[];
 }
 
 /** Key types we already know for a host, so the handshake can prefer them (as OpenSSH does). */
@@ -173,9 +176,19 @@ export function verifyHostKey(host: string, port: number, keyBlob: Buffer, polic
     });
   }
 
-  if (policy.acceptNewHostKey) {
+  const shown = policy.acceptFingerprints ?? [];
+  if (policy.acceptNewHostKey || shown.includes(fp)) {
     addTrustedKey(policy.trustFile, name, keyBlob);
     return "accepted-new";
+  }
+  if (shown.length > 0) {
+    throw new HostKeyError({
+      problem: "unknown", host, port, keyType: type, fingerprint: fp, knownFingerprints: [],
+      message:
+        `Host key for ${where} is ${type} ${fp}, not the one you accepted (${shown.join(", ")}). ` +
+        `The server presented a different key on this connection than when you were asked: ` +
+        `someone may be intercepting it. Nothing was trusted; check the fingerprint with the server's owner.`,
+    });
   }
   throw new HostKeyError({
     problem: "unknown", host, port, keyType: type, fingerprint: fp, knownFingerprints: [],
@@ -183,6 +196,6 @@ export function verifyHostKey(host: string, port: number, keyBlob: Buffer, polic
       `Unknown host key for ${where}: ${type} ${fp}. It is in neither ${policy.knownHostsFiles.join(", ")} ` +
       `nor the app's trust list (${policy.trustFile}). Check the fingerprint with the server's owner ` +
       `(on the server: ssh-keygen -lf /etc/ssh/ssh_host_${type.replace(/^ssh-|-sha2-nistp\d+$/g, "")}_key.pub), ` +
-      `then connect again with --accept-new-host-key to trust it.`,
+      `then connect again with --accept-host-key ${fp} (or --accept-new-host-key) to trust it.`,
   });
 }

@@ -14,7 +14,7 @@ import { connectSsh, type ConnectOptions, type SshConnection } from "./connect.j
 import { SshError } from "./errors.js";
 import { installAgent, remoteHome, type AgentSource, type InstallResult } from "./install.js";
 import { probe, type AgentEnv, type ProbeResult } from "./probe.js";
-import { agentCommand } from "./quote.js";
+import { agentCommand, remotePid } from "./quote.js";
 
 export { connectSsh, SshConnection, type ConnectOptions, type ExitStatus, type RemoteCommand, type RunResult } from "./connect.js";
 export { parseAddress, resolveTarget, type ResolvedHost } from "./config.js";
@@ -23,7 +23,7 @@ export { defaultTrustFile, fingerprint } from "./hostkeys.js";
 export { DEFAULT_REMOTE_ROOT, installAgent, verifyRemote, type InstallResult, type AgentSource } from "./install.js";
 export { removeRemoteFiles, uploadLine, uploadLocalData, type UploadResult } from "./upload.js";
 export { probe, type AgentEnv, type InterpreterReport, type ProbeResult } from "./probe.js";
-export { agentCommand, shellJoin, shellQuote } from "./quote.js";
+export { agentCommand, anyShellQuote, loginShellCommand, remotePid, shellJoin, shellQuote } from "./quote.js";
 
 export interface SshTransportOptions extends ConnectOptions {
   /** Python on the node (absolute, ~/..., or a command name); tried first by the probe */
@@ -34,6 +34,8 @@ export interface SshTransportOptions extends ConnectOptions {
   agentSource?: AgentSource;
   /** skip the probe and use this interpreter (an earlier transport's python and env; reopen() does this) */
   interpreter?: { python: string; env: AgentEnv };
+  /** retries of a connection that failed for a retryable reason (default: 5 attempts, 1 s backoff doubling) */
+  retry?: RetryOptions;
 }
 
 /** The agent as a process on an exec channel. `exited` never rejects: a dropped connection gives
@@ -57,7 +59,7 @@ export async function channelProcess(conn: SshConnection, command: string): Prom
     for (let nl = head.indexOf("\n"); nl >= 0 && pid === null; nl = head.indexOf("\n")) {
       const line = head.slice(0, nl);
       head = head.slice(nl + 1);
-      if (line.startsWith(PID_TAG)) pid = Number(line.slice(PID_TAG.length));
+      if (line.startsWith(PID_TAG)) pid = remotePid(line.slice(PID_TAG.length)) ?? -1; // -1: never killed by pid
       else stderr.write(Buffer.from(line + "\n", "latin1"));
     }
     if (pid !== null && head.length > 0) stderr.write(Buffer.from(head, "latin1"));
@@ -67,7 +69,8 @@ export async function channelProcess(conn: SshConnection, command: string): Prom
   const signalRemote = (sig: "TERM" | "KILL") => {
     if (done) return;
     ch.signal(sig); // honoured for non-root logins
-    if (pid !== null) void conn.run(`kill -${sig} ${pid} 2>/dev/null`).catch(() => undefined); // connection gone: nothing to kill
+    // Only a pid that is digits and above 1 goes into the command (kill -1 or kill 0 would hit far more).
+    if (pid !== null && pid > 1) void conn.run(`kill -${sig} ${pid} 2>/dev/null`).catch(() => undefined); // connection gone: nothing to kill
   };
   return {
     stdin: ch,
@@ -121,11 +124,52 @@ export class SshTransport implements Transport {
   }
 }
 
-/** Connect, install the agent (idempotent), and pick a Python with torch. */
+/** How openSshTransport retries a connection that failed for a reason trying again can fix. */
+export interface RetryOptions {
+  /** connection attempts in all (default 5) */
+  attempts?: number;
+  /** wait before the second attempt, doubled for each one after, up to maxDelayMs (default 1 s, 15 s) */
+  delayMs?: number;
+  maxDelayMs?: number;
+  /** told about each failed attempt that will be retried: what happened and how long until the next try */
+  onRetry?: (info: { error: SshError; attempt: number; attempts: number; delayMs: number; message: string }) => void;
+}
+
+/** Connect, install the agent (idempotent), and pick a Python with torch.
+ *
+ *  Every phase (connect, install/upload, probe) is retried with backoff when it fails for a reason that trying
+ *  again can fix (isRetryable: the connection dropped, refused, timed out), and `retry.onRetry` hears what
+ *  happened. A host key or login problem, or a node without a usable Python, is never retried. */
 export async function openSshTransport(target: string, opts: SshTransportOptions = {}): Promise<SshTransport> {
+  const attempts = Math.max(1, opts.retry?.attempts ?? 5);
+  let delay = opts.retry?.delayMs ?? 1000;
+  const maxDelay = opts.retry?.maxDelayMs ?? 15_000;
+  // A key accepted on an attempt is in the trust list afterwards; later attempts find it there.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await openOnce(target, opts);
+    } catch (err) {
+      if (!(err instanceof SshError) || !err.retryable || attempt >= attempts) {
+        if (err instanceof SshError && err.retryable && attempts > 1) {
+          throw new SshError(err.kind, err.where, `${err.message} (gave up after ${attempts} attempts)`, { cause: err });
+        }
+        throw err;
+      }
+      const message = `${err.message}; retrying in ${(delay / 1000).toFixed(1)} s (attempt ${attempt + 1} of ${attempts})`;
+      opts.debug?.(message);
+      opts.retry?.onRetry?.({ error: err, attempt, attempts, delayMs: delay, message });
+      await new Promise((res) => setTimeout(res, delay));
+      delay = Math.min(maxDelay, delay * 2);
+    }
+  }
+}
+
+async function openOnce(target: string, opts: SshTransportOptions): Promise<SshTransport> {
   const conn = await connectSsh(target, opts);
+  let phase = "installing the agent";
   try {
     const install = await installAgent(conn, { remoteRoot: opts.remoteRoot, source: opts.agentSource, debug: opts.debug });
+    phase = "probing the node's Python interpreters";
     const result: ProbeResult = opts.interpreter
       ? { chosen: { candidate: opts.interpreter.python, path: opts.interpreter.python, env: opts.interpreter.env, ok: true, problem: null }, tried: [], summary: "" }
       : await probe(conn, install.dir, await remoteHome(conn), { python: opts.python });
@@ -137,7 +181,9 @@ export async function openSshTransport(target: string, opts: SshTransportOptions
     opts.debug?.(`${conn.label}: agent runs with ${result.chosen.path}`);
     return new SshTransport(conn, install, result, result.chosen.path, result.chosen.env, target, opts);
   } catch (err) {
+    // A drop under an upload or a probe surfaces as an SFTP or command error: name it as the drop it is.
+    const explained = await conn.explainDrop(err, phase);
     await conn.close();
-    throw err;
+    throw explained;
   }
 }

@@ -146,7 +146,8 @@ export function sftpCall<T>(fn: (cb: (err: Error | null | undefined, v?: T) => v
 
 /** SFTP fastPut of one local file, failing with an SshError that names both ends. */
 export async function putFile(conn: SshConnection, sftp: SFTPWrapper, local: string, remote: string, what: string): Promise<void> {
-  await sftpCall<void>((cb) => sftp.fastPut(local, remote, cb)).catch((err: Error) => {
+  await conn.whileOpen(sftpCall<void>((cb) => sftp.fastPut(local, remote, cb)), `uploading ${what}`).catch((err: Error) => {
+    if (err instanceof SshError) throw err;
     throw new SshError("remote", conn.label, `${conn.label}: uploading ${what} to ${remote} failed: ${err.message}`, { cause: err });
   });
 }
@@ -187,7 +188,7 @@ export async function installAgent(conn: SshConnection, opts: InstallOptions = {
       await putFile(conn, sftp, files.get(f.path)!, to, f.path);
       uploaded.push(to);
     }
-    await writeRemote(sftp, `${tmp}/manifest.json`, manifestText);
+    await conn.whileOpen(writeRemote(sftp, `${tmp}/manifest.json`, manifestText), "writing the agent's manifest");
   } finally {
     sftp.end();
   }

@@ -3,6 +3,7 @@
 // Each is asked through the agent's own `env` command, so "works" means the agent really runs.
 
 import type { SshConnection } from "./connect.js";
+import { SshError } from "./errors.js";
 import { agentCommand, shellQuote } from "./quote.js";
 
 /** The agent's `env` JSON (python, torch, cuda, gpus, versions); torch is null when it is missing. */
@@ -65,7 +66,11 @@ export async function probe(conn: SshConnection, agentDir: string, home: string,
   ];
   const script = names.map((n, i) => lookup(i, n.name, home)).join("; ");
   const found = new Map<number, string>();
-  for (const line of (await conn.run(script)).stdout.split("\n")) {
+  const looked = await conn.run(script);
+  if (looked.code === null && looked.signal === null) {
+    throw new SshError("dropped", conn.label, `${conn.label}: looking for Python interpreters was cut short (no exit status)`);
+  }
+  for (const line of looked.stdout.split("\n")) {
     const m = /^@@(\d+)=(\/.*)$/.exec(line);
     if (m) found.set(Number(m[1]), m[2]!);
   }
@@ -94,7 +99,12 @@ export async function probe(conn: SshConnection, agentDir: string, home: string,
 }
 
 async function runEnv(conn: SshConnection, agentDir: string, candidate: string, path: string): Promise<InterpreterReport> {
+  // conn.run throws a retryable SshError("dropped") when the connection goes away under the command, so a probe
+  // cut short is never mistaken for an interpreter that is missing or broken.
   const r = await conn.run(agentCommand(agentDir, path, ["env"]));
+  if (r.code === null && r.signal === null) {
+    throw new SshError("dropped", conn.label, `${conn.label}: probing ${path} was cut short (the command ended without an exit status)`);
+  }
   const jsonLine = r.stdout.split("\n").reverse().find((l) => l.trim().startsWith("{"));
   let env: AgentEnv | null = null;
   if (jsonLine) {

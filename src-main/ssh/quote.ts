@@ -1,6 +1,8 @@
-// POSIX shell quoting for everything we send to the remote shell.
-// ssh exec hands one command string to the user's login shell (`$SHELL -c`), so every path and
-// argument must be quoted; nothing from a spec, a path or the user reaches it bare.
+// Shell quoting for everything we send to the remote shell.
+// ssh exec hands one command string to the user's login shell (`$SHELL -c`), which may be bash, zsh, fish or
+// tcsh. So every command is written for POSIX sh, with every path and argument quoted (nothing from a spec, a
+// path or the user reaches it bare), and then handed to `sh -c` as one word that every one of those shells
+// reads the same way (loginShellCommand).
 
 const SAFE = /^[A-Za-z0-9_\-.,:/@%+=]+$/;
 
@@ -26,4 +28,28 @@ export function agentCommand(agentDir: string, python: string, args: readonly st
   const dir = shellQuote(agentDir);
   return `cd ${dir} && PYTHONPATH=${dir} FRACTAL_AGENT_RESOURCES=${shellQuote(agentDir + "/resources")} ` +
     `exec ${shellJoin([python, "-m", "fractal_agent", ...args])}`;
+}
+
+/**
+ * One word that POSIX shells, fish and csh/tcsh all read back as `word`: single-quoted, with each quote and
+ * backslash written outside the quotes, escaped by a backslash (fish reads two backslashes inside single quotes as
+ * one, csh and POSIX shells read them as two; outside quotes all of them read backslash-quote and
+ * backslash-backslash as the character). A newline inside a word is not supported by csh.
+ */
+export function anyShellQuote(word: string): string {
+  if (word.includes("\0")) throw new Error(`cannot pass a NUL byte to the remote shell: ${JSON.stringify(word)}`);
+  return "'" + word.replace(/['\\]/g, (c) => `'\\${c}'`) + "'";
+}
+
+/** What an exec channel sends: the POSIX `command` run by `sh -c`, whatever the account's login shell is. */
+export function loginShellCommand(command: string): string {
+  return `sh -c ${anyShellQuote(command)}`;
+}
+
+/** A process id read from the node, checked before it is put in a `kill` command: digits only, above 1. */
+export function remotePid(text: string): number | null {
+  const t = text.trim();
+  if (!/^[0-9]{1,10}$/.test(t)) return null;
+  const n = Number(t);
+  return n > 1 && n <= 2 ** 31 - 1 ? n : null;
 }

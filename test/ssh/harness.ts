@@ -94,6 +94,23 @@ export interface SshdOptions {
   /** reuse a host key (to restart "the same" server), else a fresh one */
   hostKey?: KeyPair;
   port?: number;
+  /** Run every session's command with this shell (`<shell> -c "<command>"`), as sshd does with a login shell
+   *  from /etc/passwd (tests cannot change the account's own shell); SFTP still works. */
+  loginShell?: string;
+}
+
+/** A ForceCommand script that hands the client's command to `shell -c`, as sshd would with that login shell
+ *  (subsystem requests, i.e. SFTP, go to the sftp server as usual). */
+function forcedShell(dir: string, shell: string): string {
+  const script = join(dir, "login-shell.sh");
+  const sftp = ["/usr/lib/openssh/sftp-server", "/usr/libexec/openssh/sftp-server", "/usr/lib/sftp-server"].find(existsSync) ?? "/usr/lib/openssh/sftp-server";
+  writeFileSync(script, [
+    "#!/bin/sh",
+    `if [ "$SSH_ORIGINAL_COMMAND" = sftp ] || [ "$SSH_ORIGINAL_COMMAND" = internal-sftp ]; then exec ${sftp}; fi`,
+    `exec ${shell} -c "$SSH_ORIGINAL_COMMAND"`,
+    "",
+  ].join("\n"), { mode: 0o755 });
+  return script;
 }
 
 const running = new Set<ChildProcess>();
@@ -121,6 +138,7 @@ export async function startSshd(opts: SshdOptions): Promise<Sshd> {
     "AllowTcpForwarding yes",
     "Subsystem sftp internal-sftp",
     `SetEnv HOME=${remoteHome}`,
+    ...(opts.loginShell ? [`ForceCommand ${forcedShell(dir, opts.loginShell)}`] : []),
     "LogLevel INFO",
     "",
   ].join("\n"));
@@ -184,14 +202,21 @@ export interface SshFixture {
   stop(): Promise<void>;
 }
 
-/** sshd + a temp HOME whose ~/.ssh/config names it `alias` and whose known_hosts trusts it. */
-export async function startSshFixture(opts: { alias?: string } = {}): Promise<SshFixture> {
+/** sshd + a temp HOME whose ~/.ssh/config names it `alias` and whose known_hosts trusts it.
+ *  `banner`: the node account's shell start-up files (.bashrc, .profile, .bash_profile, .cshrc) print it on stdout,
+ *  as a chatty node's do. `loginShell`: see SshdOptions. */
+export async function startSshFixture(opts: { alias?: string; banner?: string; loginShell?: string } = {}): Promise<SshFixture> {
   const alias = opts.alias ?? "fractal-test";
   const home = mkdtempSync(join(tmpdir(), "fractal-home-"));
   const ssh = join(home, ".ssh");
   mkdirSync(ssh, { mode: 0o700 });
   const key = keygen(join(ssh, "id_ed25519"));
-  const sshd = await startSshd({ authorizedKeys: [key.publicLine] });
+  const sshd = await startSshd({ authorizedKeys: [key.publicLine], loginShell: opts.loginShell });
+  if (opts.banner !== undefined) {
+    for (const rc of [".bashrc", ".profile", ".bash_profile", ".cshrc"]) {
+      writeFileSync(join(sshd.remoteHome, rc), `echo ${JSON.stringify(opts.banner)}\n`);
+    }
+  }
   const user = userInfo().username;
   writeFileSync(join(ssh, "config"), [
     `Host ${alias}`,
