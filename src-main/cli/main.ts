@@ -17,7 +17,7 @@ import { defaultDbPath } from "../core/paths";
 import { type Spec, SpecError, validate } from "../core/spec";
 import { openStore, type Store, StoreError } from "../core/store";
 import { FatalAgentError, type Progress } from "../core/sweep-runner";
-import { type OpenTarget, openTarget, sshOptions, targetProfile } from "../core/targets";
+import { type OpenTarget, openTarget, sshOptions, targetProfile, type TargetOptions } from "../core/targets";
 import { uploadLine } from "../ssh/upload";
 import { describeScheduler, parseScheduler, schedulerSettings } from "../core/scheduler";
 import { cmdAnimate, cmdDimension, cmdEarlyWarning, cmdReport } from "./analyse";
@@ -29,7 +29,7 @@ import { cmdSamples, SAMPLES_USAGE } from "./samples";
 const USAGE = `fractal-llm: trainability sweeps (Sohl-Dickstein 2024) from the command line
 
   fractal-llm sweep --spec FILE [--target local|ALIAS|ssh://user@host:port] [--python PATH]
-                    [--identity KEY] [--accept-new-host-key] [--new] [--db FILE]
+                    [--identity KEY] [--accept-host-key SHA256:... | --accept-new-host-key] [--new] [--db FILE]
   fractal-llm zoom --sweep ID --window x0,x1,y0,y1 --points N [--target ...] [--db FILE]
   fractal-llm sweeps [--db FILE]
   fractal-llm export --sweep ID --format csv|json|png --out FILE [--layer score|trainable|stable|finalLoss|heldoutLoss|oodLoss] [--db FILE]
@@ -44,10 +44,12 @@ const USAGE = `fractal-llm: trainability sweeps (Sohl-Dickstein 2024) from the c
                     [--scheduler slurm [--partition NAME] [--tasks N] [--gpus-per-task G] [--cpus-per-task C]
                      [--time LIMIT] [--account A]]     (a Slurm cluster through its login node: docs/SLURM.md)
   fractal-llm hosts list
-  fractal-llm hosts test ALIAS [--identity KEY] [--accept-new-host-key]
+  fractal-llm hosts test ALIAS [--identity KEY] [--accept-host-key SHA256:... | --accept-new-host-key]
 
 The database defaults to $FRACTAL_LLM_DB or the per-user app-data directory (${defaultDbPath()}).
 Re-running a sweep command resumes the same sweep (its id comes from the spec and target); --new starts another.
+An unknown host key is refused with its fingerprint: --accept-host-key FINGERPRINT (repeat it for each ProxyJump hop)
+trusts exactly that key, --accept-new-host-key whatever key is presented; either prints what it trusted.
 The sweep id is printed as the last line of stdout. --sequence takes the sweep's zoom path (its ancestors, root
 first) instead of the sweep alone. \`web\` serves the explorer UI on 127.0.0.1 with a random token in its URL.`;
 
@@ -57,6 +59,7 @@ const SSH_OPTIONS = {
   python: { type: "string" },
   identity: { type: "string" },
   "accept-new-host-key": { type: "boolean" },
+  "accept-host-key": { type: "string", multiple: true },
   db: { type: "string" },
 } as const;
 
@@ -129,14 +132,27 @@ function readSpecFile(file: string): Spec {
   return validate(raw);
 }
 
-interface SshOpts { target?: string; python?: string; identity?: string; "accept-new-host-key"?: boolean }
+interface SshOpts { target?: string; python?: string; identity?: string; "accept-new-host-key"?: boolean; "accept-host-key"?: string[] }
+
+/** The host-key flags as target options: what is trusted is printed, as are retried connection phases. */
+function hostKeyOptions(o: SshOpts): TargetOptions {
+  const given = o["accept-host-key"] ?? [];
+  for (const fp of given) {
+    if (!/^SHA256:[A-Za-z0-9+/]{43}$/.test(fp)) throw new UsageError(`--accept-host-key takes a fingerprint as the refusal showed it (SHA256: and 43 characters), got ${JSON.stringify(fp)}`);
+  }
+  return {
+    acceptNewHostKey: o["accept-new-host-key"] ?? false, acceptHostKeys: given,
+    onHostKeyAccepted: (k) => process.stderr.write(`trusted the host key of ${k.port === 22 ? k.host : `[${k.host}]:${k.port}`}: ${k.keyType} ${k.fingerprint} (recorded in ${k.trustFile})\n`),
+    onRetry: (m) => process.stderr.write(`${m}\n`),
+  };
+}
 
 /** Open the command's target (core/targets.ts) with the CLI's flags; a local Python problem is a usage error. */
 async function openCliTarget(store: Store, o: SshOpts): Promise<OpenTarget> {
   const target = o.target ?? "local";
   try {
     return await openTarget(store, target, {
-      python: o.python, identity: o.identity, acceptNewHostKey: o["accept-new-host-key"] ?? false, passphrase: askPassphrase,
+      python: o.python, identity: o.identity, ...hostKeyOptions(o), passphrase: askPassphrase,
     });
   } catch (e) {
     if (target === "local" && !(e instanceof UsageError)) throw new UsageError((e as Error).message, 1);
@@ -148,11 +164,35 @@ async function askPassphrase(keyPath: string): Promise<string> {
   const env = process.env.FRACTAL_LLM_KEY_PASSPHRASE;
   if (env !== undefined) return env;
   if (!process.stdin.isTTY) throw new UsageError(`${keyPath} is encrypted; set FRACTAL_LLM_KEY_PASSPHRASE or use ssh-agent`);
-  const { createInterface } = await import("node:readline/promises");
-  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-  const answer = await rl.question(`passphrase for ${keyPath}: `);
-  rl.close();
-  return answer;
+  return readHidden(`passphrase for ${keyPath}: `);
+}
+
+/** Read a line from the terminal without echoing it (raw mode; backspace edits, Ctrl-C / Ctrl-D give up). */
+function readHidden(prompt: string): Promise<string> {
+  const stdin = process.stdin;
+  process.stderr.write(prompt);
+  return new Promise((resolve, reject) => {
+    let answer = "";
+    const finish = (err?: Error) => {
+      stdin.off("data", onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write("\n");
+      if (err) reject(err);
+      else resolve(answer);
+    };
+    const onData = (chunk: Buffer) => {
+      for (const ch of chunk.toString("utf8")) {
+        if (ch === "\r" || ch === "\n") return finish();
+        if (ch === "\u0003" || ch === "\u0004") return finish(new UsageError("no passphrase given", 130));
+        if (ch === "\u007f" || ch === "\b") answer = answer.slice(0, -1);
+        else answer += ch;
+      }
+    };
+    stdin.setRawMode(true);
+    stdin.on("data", onData);
+    stdin.resume();
+  });
 }
 
 function progressBar(): { update: (p: Progress) => void; end: () => void } {
@@ -363,6 +403,7 @@ async function cmdHosts(argv: string[]): Promise<number> {
     options: {
       hostname: { type: "string" }, port: { type: "string" }, user: { type: "string" }, python: { type: "string" },
       "agent-dir": { type: "string" }, identity: { type: "string" }, "accept-new-host-key": { type: "boolean" }, db: { type: "string" },
+      "accept-host-key": { type: "string", multiple: true },
       scheduler: { type: "string" }, partition: { type: "string" }, tasks: { type: "string" }, "gpus-per-task": { type: "string" },
       "cpus-per-task": { type: "string" }, time: { type: "string" }, account: { type: "string" },
     },
@@ -414,7 +455,7 @@ async function cmdHosts(argv: string[]): Promise<number> {
       // Opening the target connects, installs the agent (idempotent) and probes the interpreters; print what it found.
       const ssh = await import("../ssh/index");
       const { address, opts } = await sshOptions(store, alias, {
-        identity: o.identity, acceptNewHostKey: o["accept-new-host-key"] ?? false, python: o.python, passphrase: askPassphrase,
+        identity: o.identity, ...hostKeyOptions(o), python: o.python, passphrase: askPassphrase,
       });
       const t = await ssh.openSshTransport(address, opts);
       store.setHostProbe(alias, t.python, t.env);
