@@ -499,7 +499,8 @@ class Daemon:
                 j.append_resume(self.env)
             cells, levels = j.pending()
             sw.journal = j  # from here the flusher makes its appends durable and streams them
-        self.log(f"sweep {sw.id}: running {len(cells)} of {sw.total} cells on {self.devices}")
+        self.log(f"sweep {sw.id}: running {len(cells)} of {sw.total} cells on "
+                 f"{'Slurm job arrays' if sw.scheduler else self.devices}")
 
         def on_tile(level, results):
             with self.lock:

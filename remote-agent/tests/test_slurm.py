@@ -176,3 +176,19 @@ def test_cancelling_the_sweep_scancels_its_array_and_a_resume_finishes_it_each_c
         a.close()
     finally:
         d.kill_all()
+
+
+def test_a_submission_slurm_refuses_fails_the_sweep_with_sbatchs_reason(tmp_path, cluster):
+    d = Daemons(tmp_path / "h")
+    try:
+        a = Attach(d, env=dict(ENV, SLURM_CONF=cluster))
+        r = a.request(op="submit", sweep="nopart", spec=tiny_spec(4, 4), scheduler={"kind": "slurm", "partition": "nope"})
+        assert r["ok"]
+        done = a.next(lambda m: m.get("type") == "done" and m.get("sweep") == "nopart", timeout=60)
+        assert done["status"] == "failed" and "sbatch failed" in done["error"] and "partition" in done["error"].lower()
+        bad = a.request(op="submit", sweep="bad", spec=tiny_spec(4, 4), scheduler={"kind": "slurm", "tasks": 0})
+        assert not bad["ok"] and bad["error"] == "scheduler.tasks: must be an integer >= 1, got 0"
+        assert bad["field"] == "scheduler.tasks"
+        a.close()
+    finally:
+        d.kill_all()
