@@ -42,7 +42,7 @@ from . import envinfo, tiles
 from .journal import Journal, _write_json_atomic
 
 SETTINGS = "scheduler.json"
-POLL_SECONDS = 1.0  # squeue at most this often
+POLL_SECONDS = 2.0  # squeue at most this often (one call lists every task of the sweep)
 MERGE_SECONDS = 0.2
 CANCEL_WAIT = 120.0  # seconds to wait for scancelled tasks to leave the queue
 MAX_FRUITLESS = 3  # tasks in a row that end unfinished without recording a cell: the sweep fails
