@@ -7,15 +7,16 @@ import { afterAll, describe, expect, it } from "vitest";
 import { decodePng } from "../../src-main/analysis/png";
 import { AttachSession } from "../../src-main/core/agent-client";
 import { LocalTransport } from "../../src-main/core/local-transport";
-import { tempDir } from "../core/helpers";
+import { stopAgentDaemon, tempDir } from "../core/helpers";
 import { agentJournal, cli, csvMatchesJournal, doneCellsOf, lastLine, PYTHON, run } from "./helpers";
 
 const homes: string[] = [];
 
-afterAll(() => {
-  // Stop the daemons these tests started (each lingers for its idle timeout otherwise), and their worker
-  // processes: the daemon runs in its home directory, so its workers are the processes whose cwd is that home
-  // (after a kill -9 they outlive their parent; see the report to the agent's author).
+afterAll(async () => {
+  // Stop the daemons these tests started (each lingers for its idle timeout otherwise), waiting until they exit,
+  for (const home of homes) await stopAgentDaemon(home);
+  // and worker processes left without theirs: the daemon runs in its home directory, so its workers are the
+  // processes whose cwd is that home (after a kill -9 they outlive their parent; see the report to the agent's author).
   const pids = (home: string) => readdirSync("/proc").filter((p) => /^\d+$/.test(p)).filter((p) => {
     try { return readlinkSync(`/proc/${p}/cwd`) === home; } catch { return false; }
   }).map(Number);

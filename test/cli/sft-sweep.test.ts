@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cellHparams } from "../../src-main/core/grid";
 import { openStore } from "../../src-main/core/store";
 import { cli, lastLine, PYTHON, REPO, run } from "./helpers";
+import { stopAgentDaemon } from "../core/helpers";
 
 let dir: string, env: Record<string, string>;
 const checkpoints: Record<string, string> = {};
@@ -40,9 +41,8 @@ beforeAll(() => {
   env = { FRACTAL_AGENT_HOME: join(dir, "agent-home"), FRACTAL_AGENT_EVALS: dir };
 });
 
-afterAll(() => {
-  const pid = join(dir, "agent-home", "daemon.pid");
-  if (existsSync(pid)) try { process.kill(Number(readFileSync(pid, "utf8").split(/\s/)[0]), "SIGTERM"); } catch { /* already gone */ }
+afterAll(async () => {
+  await stopAgentDaemon(join(dir, "agent-home")); // the local daemon the sweeps started: stopped, and waited for
   rmSync(dir, { recursive: true, force: true });
 });
 

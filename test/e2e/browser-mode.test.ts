@@ -21,6 +21,7 @@ import { formatSig } from "../../src-renderer/ticks";
 import { screenToWorld, type View, worldToScreen } from "../../src-renderer/view";
 import { startSshFixture, type SshFixture } from "../ssh/harness";
 import { ARTIFACTS, cellOnPage, launchChromium, type PageView, pixel, settled as settledPage, shot as pageShot, viewState as pageViewState, run } from "./page";
+import { stopAgentDaemon } from "../core/helpers";
 
 const PYTHON = "/usr/bin/python3";
 const N = 24;
@@ -77,9 +78,7 @@ afterAll(async () => {
   await server?.close();
   await sshFx?.stop();
   store?.close();
-  // stop the local agent daemon this test started (it would exit on its idle timeout anyway)
-  await run(PYTHON, ["-c", "import os,signal,sys; p=open(sys.argv[1]).read().split()[0]; os.kill(int(p), signal.SIGTERM)",
-    join(dir, "agent-home", "daemon.pid")], {});
+  await stopAgentDaemon(join(dir, "agent-home")); // the local agent daemon this test started, waited for
   rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 

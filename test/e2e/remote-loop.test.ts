@@ -17,6 +17,7 @@ import { startWebServer, type WebServer } from "../../src-main/web/server";
 import { agentJournal } from "../cli/helpers";
 import { keygen, startSshd, type Sshd } from "../ssh/harness";
 import { ARTIFACTS, cellOnPage, launchChromium, pixel, settled, shot, viewState } from "./page";
+import { stopAgentDaemon } from "../core/helpers";
 
 const PYTHON = "/usr/bin/python3";
 const ALIAS = "gpu-box";
@@ -81,6 +82,7 @@ afterAll(async () => {
   await browser?.close();
   await server?.close();
   await sshd?.stop(); // ends the node's daemon too (it carries the sessions' HOME)
+  if (dir) await stopAgentDaemon(join(dir, "local-agent")); // and a local one, had a zoom run on this computer
   store?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 }, 60_000);

@@ -14,6 +14,7 @@ import { sweepMap } from "../../src-main/core/sweep-maps";
 import { startWebServer, type WebServer } from "../../src-main/web/server";
 import { formatSig } from "../../src-renderer/ticks";
 import { ARTIFACTS, cellOnPage, launchChromium, pixel, settled, shot, viewState, run } from "./page";
+import { stopAgentDaemon } from "../core/helpers";
 
 const PYTHON = "/usr/bin/python3";
 const NX = 3, NY = 2;
@@ -68,8 +69,7 @@ afterAll(async () => {
   await browser?.close();
   await server?.close();
   store?.close();
-  await run(PYTHON, ["-c", "import os,signal,sys; p=open(sys.argv[1]).read().split()[0]; os.kill(int(p), signal.SIGTERM)",
-    join(dir, "agent-home", "daemon.pid")], {});
+  await stopAgentDaemon(join(dir, "agent-home")); // the local agent daemon the sweep and samples started, waited for
   delete process.env.FRACTAL_AGENT_EVALS;
   rmSync(dir, { recursive: true, force: true });
 }, 60_000);

@@ -12,6 +12,7 @@ import { APP_ORIGIN, makeBridge, registerApiHandlers } from "../../src-main/elec
 import { startWebServer, type WebServer } from "../../src-main/web/server";
 import { connectWebSocket } from "../../src-renderer/api-client";
 import { FakeIpcMain, FakeIpcRenderer } from "./fake-electron";
+import { stopAgentDaemon } from "../core/helpers";
 
 const DEMO = fileURLToPath(new URL("../../resources/demo.sqlite", import.meta.url));
 
@@ -33,6 +34,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await server?.close();
+  await stopAgentDaemon(join(dir, "agent")); // the local agent daemon local sweeps started, waited for
   rmSync(dir, { recursive: true, force: true });
 });
 
