@@ -174,9 +174,13 @@ export interface InterpreterInfo {
 
 /**
  * A connection test (connect, verify the host key, install the agent, probe interpreters). A refused host key is
- * a result: "unknown" can be accepted (testHost again with acceptNewHostKey, which saves it in the app's trust
- * list); "changed" and "revoked" cannot.
+ * a result: "unknown" can be accepted (testHost again with acceptHostKeys: [the fingerprint shown], which saves that
+ * key, and only that key, in the app's trust list: a server presenting another key is refused); "changed" and
+ * "revoked" cannot.
  */
+/** acceptHostKeys: fingerprints ("SHA256:...") the user was shown and accepted; [] accepts nothing new. */
+export interface HostTestOptions { acceptHostKeys: string[] }
+
 export type HostTestResult =
   | { status: "ok"; alias: string; label: string; installDir: string; python: string; interpreters: InterpreterInfo[] }
   | {
@@ -329,7 +333,7 @@ export interface Api {
   /** Save (or update) a host in the store. */
   addHost(host: NewHost): Promise<HostInfo>;
   /** Connect to a host, install the agent and probe its interpreters. */
-  testHost(alias: string, options: { acceptNewHostKey: boolean }): Promise<HostTestResult>;
+  testHost(alias: string, options: HostTestOptions): Promise<HostTestResult>;
   /** Samples kept for an SFT cell (base vs fine-tuned answers), newest first; [] when none were generated. */
   listSamples(id: string, cell: number): Promise<CellSamples[]>;
   /**

@@ -9,7 +9,7 @@ import type { HostRow, Store } from "../core/store";
 import { SshError } from "../ssh/errors";
 import { gpuNames, sshOptions, type TargetOptions } from "../core/targets";
 import { parseScheduler, schedulerSettings } from "../core/scheduler";
-import { ApiError, type HostInfo, type HostTestResult, type InterpreterInfo, type NewHost } from "./contract";
+import { ApiError, type HostInfo, type HostTestOptions, type HostTestResult, type InterpreterInfo, type NewHost } from "./contract";
 
 export interface HostOptions {
   /** Home directory holding .ssh/config and .ssh/known_hosts (default $HOME). */
@@ -87,9 +87,9 @@ export function addHost(store: Store, h: NewHost): HostInfo {
 
 
 /** Connect to a host for a test: the core's SSH options (targets.ts), no passphrase prompt (the UI has none). */
-async function openForTest(store: Store, alias: string, acceptNewHostKey: boolean, o: HostOptions) {
+async function openForTest(store: Store, alias: string, acceptHostKeys: readonly string[], o: HostOptions) {
   const ssh = await import("../ssh/index");
-  const { address, opts } = await sshOptions(store, alias, { ...uiTargetOptions(o), acceptNewHostKey });
+  const { address, opts } = await sshOptions(store, alias, { ...uiTargetOptions(o), acceptHostKeys });
   const t = await ssh.openSshTransport(address, opts);
   store.setHostProbe(alias, t.python, t.env);
   return t;
@@ -103,15 +103,20 @@ export function uiTargetOptions(o: HostOptions): TargetOptions {
   };
 }
 
-/** Connect, install the agent and probe its interpreters; report what was found, or why it could not. */
-export async function testHost(store: Store, alias: string, acceptNewHostKey: boolean, o: HostOptions): Promise<HostTestResult> {
+/** Connect, install the agent and probe its interpreters; report what was found, or why it could not.
+ *  `accept`: the fingerprints the user was shown and accepted (HostTestOptions.acceptHostKeys), or the options
+ *  object itself; only a key with one of them is trusted. (A boolean, the contract before fingerprints, accepts
+ *  nothing: "accept" must name the key the user saw.) */
+export async function testHost(store: Store, alias: string, accept: readonly string[] | HostTestOptions | boolean, o: HostOptions): Promise<HostTestResult> {
+  const given: unknown = typeof accept === "object" && accept !== null && !Array.isArray(accept) ? (accept as HostTestOptions).acceptHostKeys : accept;
+  const acceptHostKeys = Array.isArray(given) ? given.filter((k): k is string => typeof k === "string") : [];
   if (!store.host(alias) && !configAliases(o.home).includes(alias)) {
     throw new ApiError(`unknown host ${JSON.stringify(alias)}: not in ${join(o.home, ".ssh", "config")} nor saved in ${store.path}; add it first`);
   }
   const ssh = await import("../ssh/index");
   let t;
   try {
-    t = await openForTest(store, alias, acceptNewHostKey, o);
+    t = await openForTest(store, alias, acceptHostKeys, o);
   } catch (e) {
     if (e instanceof ssh.HostKeyError) {
       return {

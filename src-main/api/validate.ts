@@ -176,9 +176,12 @@ export const ARG_CHECKS: { [M in ApiMethod]: Checker<M> } = {
   generateSamples: (a) => (arity("generateSamples", a, ["id", "cell", "request"]), [str(a[0], "id", 200), int(a[1], "cell", 0), samplesRequest(a[2])]),
   testHost: (a) => {
     arity("testHost", a, ["alias", "options"]);
-    const o = plainObject(a[1], "options", ["acceptNewHostKey"], ["acceptNewHostKey"]);
-    if (typeof o.acceptNewHostKey !== "boolean") throw new ArgError(`options.acceptNewHostKey must be true or false, got ${show(o.acceptNewHostKey)}`);
-    return [str(a[0], "alias", 200), { acceptNewHostKey: o.acceptNewHostKey }];
+    const o = plainObject(a[1], "options", ["acceptHostKeys"], ["acceptHostKeys"]);
+    const keys = o.acceptHostKeys;
+    if (!Array.isArray(keys) || keys.length > 8 || !keys.every((k) => typeof k === "string" && /^SHA256:[A-Za-z0-9+/]{43}$/.test(k))) {
+      throw new ArgError(`options.acceptHostKeys must be a list of at most 8 fingerprints as shown ("SHA256:" and 43 characters), got ${show(keys)}`);
+    }
+    return [str(a[0], "alias", 200), { acceptHostKeys: [...keys] as string[] }];
   },
 };
 

@@ -34,7 +34,8 @@ export function agentCommand(agentDir: string, python: string, args: readonly st
  * One word that POSIX shells, fish and csh/tcsh all read back as `word`: single-quoted, with each quote and
  * backslash written outside the quotes, escaped by a backslash (fish reads two backslashes inside single quotes as
  * one, csh and POSIX shells read them as two; outside quotes all of them read backslash-quote and
- * backslash-backslash as the character). A newline inside a word is not supported by csh.
+ * backslash-backslash as the character). Not supported by csh: a newline inside a word, and `!` directly before
+ * a word (csh expands history even in `csh -c`); the app's commands have neither.
  */
 export function anyShellQuote(word: string): string {
   if (word.includes("\0")) throw new Error(`cannot pass a NUL byte to the remote shell: ${JSON.stringify(word)}`);

@@ -22,10 +22,11 @@ export function HostManager() {
   }, [api]);
   useEffect(refresh, [refresh]);
 
-  const test = async (alias: string, acceptNewHostKey: boolean) => {
+  // acceptHostKeys: the fingerprint the prompt showed; the server must present exactly that key to be trusted.
+  const test = async (alias: string, acceptHostKeys: string[]) => {
     setTests((t) => ({ ...t, [alias]: { running: true, result: null, error: null } }));
     try {
-      const result = await api!.testHost(alias, { acceptNewHostKey });
+      const result = await api!.testHost(alias, { acceptHostKeys });
       setTests((t) => ({ ...t, [alias]: { running: false, result, error: null } }));
       // The probe is recorded: re-read the hosts (their GPUs) and the targets (cost device, zoom resolution).
       if (result.status === "ok") { refresh(); void refreshTargets(); }
@@ -52,11 +53,11 @@ export function HostManager() {
             <span className={h.gpus ? "host-gpus" : "muted host-gpus"} data-testid="host-gpus" title={probeTitle(h)}>
               {hostGpusLabel(h.gpus ?? null)}
             </span>{" "}
-            <button data-testid="host-test" disabled={t?.running} onClick={() => void test(h.alias, false)}>
+            <button data-testid="host-test" disabled={t?.running} onClick={() => void test(h.alias, [])}>
               {t?.running ? "testing…" : "test connection"}
             </button>
             {t?.error && <div className="error" data-testid="host-error">{t.error}</div>}
-            {t?.result && <TestResult r={t.result} onAccept={() => void test(h.alias, true)} onReject={() => reject(h.alias)} />}
+            {t?.result && <TestResult r={t.result} onAccept={(fp) => void test(h.alias, [fp])} onReject={() => reject(h.alias)} />}
           </div>
         );
       })}
@@ -71,7 +72,7 @@ function probeTitle(h: HostInfo): string | undefined {
   return lines.length ? lines.join("\n") : undefined;
 }
 
-function TestResult({ r, onAccept, onReject }: { r: HostTestResult; onAccept: () => void; onReject: () => void }) {
+function TestResult({ r, onAccept, onReject }: { r: HostTestResult; onAccept: (fingerprint: string) => void; onReject: () => void }) {
   if (r.status === "error") return <div className="error" data-testid="host-error">{r.kind}: {r.message}</div>;
   if (r.status === "host-key") {
     const k = r.hostKey;
@@ -81,7 +82,7 @@ function TestResult({ r, onAccept, onReject }: { r: HostTestResult; onAccept: ()
           <div>The host key of {k.host}:{k.port} is not known yet. Check that its {k.keyType} fingerprint is</div>
           <code data-testid="hostkey-fingerprint">{k.fingerprint}</code>
           <div className="buttons">
-            <button data-testid="hostkey-accept" onClick={onAccept}>accept and connect</button>
+            <button data-testid="hostkey-accept" onClick={() => onAccept(k.fingerprint)}>accept this key and connect</button>
             <button data-testid="hostkey-reject" onClick={onReject}>reject</button>
           </div>
         </div>
