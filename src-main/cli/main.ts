@@ -24,6 +24,7 @@ import { cmdAnimate, cmdDimension, cmdEarlyWarning, cmdReport } from "./analyse"
 import { UsageError } from "./errors";
 import { exportSweep, type ExportFormat } from "./export";
 import { cmdSamples, SAMPLES_USAGE } from "./samples";
+import { cmdReproduce, REPRODUCE_USAGE } from "./reproduce";
 
 
 const USAGE = `fractal-llm: trainability sweeps (Sohl-Dickstein 2024) from the command line
@@ -39,6 +40,7 @@ const USAGE = `fractal-llm: trainability sweeps (Sohl-Dickstein 2024) from the c
   fractal-llm early-warning --sweep ID [--fraction K] [--grad-growth G] [--loss-spike S] [--layer trainable|stable] [--json]
   ${SAMPLES_USAGE}
                     [--python PATH] [--identity KEY]
+  ${REPRODUCE_USAGE}            (Table 1 of the paper: docs/REPRODUCTION.md)
   fractal-llm web [--db FILE] [--port N] [--no-open] [--python PATH]
   fractal-llm hosts add ALIAS --hostname HOST [--port N] [--user USER] [--python PATH] [--agent-dir DIR]
                     [--scheduler slurm [--partition NAME] [--tasks N] [--gpus-per-task G] [--cpus-per-task C]
@@ -77,6 +79,7 @@ export async function main(argv: string[]): Promise<number> {
       case "animate": return cmdAnimate(rest, openDb);
       case "early-warning": return cmdEarlyWarning(rest, openDb);
       case "samples": return await cmdSamples(rest, openDb, async (store, o) => (await openCliTarget(store, o)).connect(0));
+      case "reproduce": return await cmdReproduce(rest, openDb, openCliTarget);
       case "web": return await cmdWeb(rest);
       case undefined: case "help": case "--help": case "-h":
         process.stdout.write(USAGE + "\n");
