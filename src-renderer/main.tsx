@@ -7,13 +7,24 @@ import { App } from "./App";
 import { pushNotice, start, useUi } from "./state";
 
 const params = new URLSearchParams(location.search);
+// Browser mode's token: read once from the URL the server printed, kept in this tab's sessionStorage (reloads and
+// reconnects), and taken out of the address bar (and so out of history, bookmarks and screen shares).
+const TOKEN_KEY = "fractal-llm-token";
+const fromUrl = params.get("token");
+if (fromUrl !== null) {
+  try { sessionStorage.setItem(TOKEN_KEY, fromUrl); } catch { /* storage disabled: the token lives in memory only */ }
+  params.delete("token");
+  const rest = params.toString();
+  history.replaceState(history.state, "", `${location.pathname}${rest ? `?${rest}` : ""}${location.hash}`);
+}
+const token = fromUrl ?? (() => { try { return sessionStorage.getItem(TOKEN_KEY); } catch { return null; } })() ?? "";
 createRoot(document.getElementById("root")!).render(<App />);
 
 const bridged = (globalThis as { fractalApi?: Api }).fractalApi;
 if (bridged) {
   void start(bridged, params).catch((e: Error) => pushNotice(e.message, "error"));
 } else {
-  const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api?token=${encodeURIComponent(params.get("token") ?? "")}`;
+  const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api?token=${encodeURIComponent(token)}`;
   connectWebSocket(wsUrl).then(async (conn) => {
     void conn.closed.then((c) => useUi.setState({ connection: "closed", connectionError: c.reason || `the server closed the connection (code ${c.code})` }));
     await start(conn.api, params);

@@ -1,13 +1,17 @@
 // Browser mode: serves the built UI (dist/renderer) and the Api over a WebSocket, on 127.0.0.1 only.
 //
 // The API socket is guarded by a random token that appears only in the printed URL (?token=...): a client
-// without it is accepted just long enough to be told why, then closed with code 4401. The static files are
+// without it is accepted just long enough to be told why, then closed with code 4401. The page moves the token
+// from its address bar into sessionStorage (src-renderer/main.tsx), and the browser is opened on a private
+// launcher file (0600) that redirects to the URL, so the token is in no process's argv. The static files are
 // the public UI bundle and carry no data. Host headers other than 127.0.0.1 / localhost are refused, so a
-// web page cannot reach the server through DNS rebinding.
+// web page cannot reach the server through DNS rebinding, and a WebSocket whose Origin is another site is
+// refused (a browser always sends Origin; scripts that send none still need the token).
 
 import { spawn } from "node:child_process";
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { extname, join, normalize, sep } from "node:path";
 import { WebSocketServer, type WebSocket } from "ws";
@@ -87,6 +91,11 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
     const h = req.headers.host ?? "";
     return h === `127.0.0.1:${port}` || h === `localhost:${port}`;
   };
+  // Browsers send Origin on every WebSocket handshake: only pages of this server may open the API socket.
+  const originOk = (req: IncomingMessage) => {
+    const o = req.headers.origin;
+    return o === undefined || o === `http://127.0.0.1:${port}` || o === `http://localhost:${port}`;
+  };
   const tokenOk = (given: string | null) => {
     if (!given) return false;
     const a = Buffer.from(given), b = Buffer.from(token);
@@ -115,6 +124,11 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   http.on("upgrade", (req, socket, head) => {
     const url = new URL(req.url ?? "/", "http://x");
     if (url.pathname !== "/api" || !hostOk(req)) { socket.destroy(); return; }
+    if (!originOk(req)) {
+      socket.end("HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n" +
+        "the API socket answers only pages served by this server (Origin http://127.0.0.1 or localhost, this port)\n");
+      return;
+    }
     wss.handleUpgrade(req, socket, head, (ws) => {
       if (!tokenOk(url.searchParams.get("token"))) {
         ws.close(CLOSE_UNAUTHORISED, "missing or wrong token: open the URL that `fractal-llm web` printed");
@@ -137,7 +151,7 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   }
   port = (http.address() as { port: number }).port;
   const url = `http://127.0.0.1:${port}/?token=${token}`;
-  if (o.open) openInBrowser(url);
+  const launcher = o.open ? openInBrowser(url) : null;
   if (o.reattach ?? true) service.reattach();
 
   return {
@@ -149,6 +163,7 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
       await new Promise<void>((res) => wss.close(() => res()));
       await new Promise<void>((res) => http.close(() => res()));
       store.close();
+      if (launcher) rmSync(launcher.dir, { recursive: true, force: true });
     },
   };
 }
@@ -188,10 +203,31 @@ function serveClient(ws: WebSocket, service: ApiService): void {
   }
 }
 
-function openInBrowser(url: string): void {
-  const cmd = process.platform === "darwin" ? "open" : process.platform === "win32" ? "explorer" : "xdg-open";
-  const p = spawn(cmd, [url], { stdio: "ignore", detached: true });
-  p.on("error", () => process.stderr.write(`could not start ${cmd}; open ${url} yourself\n`));
-  p.unref();
+/**
+ * A launcher for the browser: an HTML file, readable by this user only, in a private temporary directory, that
+ * sends the browser on to `url`. Opening the file instead of the URL keeps the token out of the opener's argv
+ * (which every user of the machine can read in the process list).
+ */
+export function writeLauncher(url: string): { dir: string; file: string } {
+  const dir = mkdtempSync(join(tmpdir(), "fractal-llm-open-")); // mode 0700
+  const file = join(dir, "open.html");
+  const target = JSON.stringify(url).replace(/</g, "\\u003c");
+  writeFileSync(file, `<!doctype html><meta charset="utf-8"><title>Fractal LLM Explorer</title>` +
+    `<script>location.replace(${target})</script>`, { mode: 0o600 });
+  return { dir, file };
 }
 
+/** The opener's command line for a launcher file (no token in it). */
+export function openerCommand(file: string): { cmd: string; args: string[] } {
+  const cmd = process.platform === "darwin" ? "open" : process.platform === "win32" ? "explorer" : "xdg-open";
+  return { cmd, args: [file] };
+}
+
+function openInBrowser(url: string): { dir: string; file: string } {
+  const launcher = writeLauncher(url);
+  const { cmd, args } = openerCommand(launcher.file);
+  const p = spawn(cmd, args, { stdio: "ignore", detached: true });
+  p.on("error", () => process.stderr.write(`could not start ${cmd}; open the URL printed above yourself\n`));
+  p.unref();
+  return launcher;
+}

@@ -1,5 +1,6 @@
 // Browser-mode server over a real database: token, host check, static files, the API over the socket.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { connect } from "node:net";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,7 +9,7 @@ import WebSocket from "ws";
 import { decodeMessage, encodeMessage } from "../../src-main/api/wire";
 import { validate } from "../../src-main/core/spec";
 import { openStore } from "../../src-main/core/store";
-import { startWebServer, type WebServer } from "../../src-main/web/server";
+import { openerCommand, startWebServer, writeLauncher, type WebServer } from "../../src-main/web/server";
 
 let dir: string, server: WebServer;
 beforeAll(async () => {
@@ -82,5 +83,82 @@ describe("browser-mode server", () => {
 
   it("refuses a second server on the same port with a clear message", async () => {
     await expect(startWebServer({ dbPath: join(dir, "other.sqlite"), port: server.port })).rejects.toThrow(/port is in use/);
+  });
+});
+
+/** Send raw bytes to the server and collect its answer (until it closes the socket or 2 s pass). */
+function raw(bytes: string): Promise<string> {
+  return new Promise((res, rej) => {
+    const sock = connect(server.port, "127.0.0.1", () => sock.end(bytes));
+    let out = "";
+    sock.on("data", (d) => (out += d));
+    sock.on("error", (e) => (out ? res(out) : rej(e)));
+    sock.on("close", () => res(out));
+    setTimeout(() => { sock.destroy(); res(out); }, 2000);
+  });
+}
+
+async function stillServes(): Promise<void> {
+  expect((await get("/", `127.0.0.1:${server.port}`)).status).toBe(200);
+}
+
+function openSocket(headers: Record<string, string> = {}, token = server.token): Promise<WebSocket> {
+  const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api?token=${token}`, { headers });
+  return new Promise((res, rej) => { ws.once("open", () => res(ws)); ws.once("error", rej); ws.once("unexpected-response", (_r, resp) => rej(new Error(`HTTP ${resp.statusCode}`))); });
+}
+
+describe("hostile input never crashes the server", () => {
+  it("answers malformed HTTP with an error status and keeps serving", async () => {
+    expect(await raw(`GET /% HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`)).toMatch(/^HTTP\/1\.1 400/);
+    expect((await get("/%E0%A4%A", `127.0.0.1:${server.port}`)).status).toBe(400);
+    await stillServes();
+    // Headers far over Node's limit (16 KiB): 431, not a crash.
+    expect(await raw(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nX-Big: ${"a".repeat(200_000)}\r\n\r\n`)).toMatch(/^HTTP\/1\.1 431/);
+    expect(await raw("NONSENSE\r\n\r\n")).toMatch(/^HTTP\/1\.1 400/);
+    await stillServes();
+  });
+
+  it("answers every malformed WebSocket message with an error reply and keeps the socket", async () => {
+    const ws = await openSocket();
+    const replies: { id?: unknown; error?: string }[] = [];
+    ws.on("message", (d: Buffer) => replies.push(decodeMessage(d) as { id?: unknown; error?: string }));
+    const bad: (string | Buffer)[] = [
+      "null", "[]", '"x"', "42", '{"method": 5}', '{"id": 7, "method": "getSweep", "params": null}',
+      '{"id": 8, "method": "getLayer", "params": [{"$gt": 1}, 5]}', '{"id": 9, "method": "testHost", "params": ["gpu", {"acceptHostKeys": "all"}]}',
+      "{", Buffer.from([0xff, 0x00, 0x13, 0x37, 0xde, 0xad]), Buffer.alloc(64, 0xee),
+    ];
+    for (const m of bad) ws.send(m, { binary: Buffer.isBuffer(m) });
+    await expect.poll(() => replies.length, { timeout: 10_000 }).toBe(bad.length);
+    for (const r of replies) expect(r.error, JSON.stringify(r)).toBeTruthy();
+    expect(replies.find((r) => r.id === 9)?.error).toMatch(/acceptHostKeys must be a list of at most 8 fingerprints/);
+    // The socket and the server are still there.
+    expect((await call(ws, 10, "listSweeps", [])).result).toHaveLength(1);
+    ws.close();
+    await stillServes();
+  });
+
+  it("refuses a WebSocket from another origin, even with the token; this server's pages and scripts without Origin get in", async () => {
+    await expect(openSocket({ origin: "http://evil.example" })).rejects.toThrow(/HTTP 403/);
+    await expect(openSocket({ origin: `http://127.0.0.1:${server.port + 1}` })).rejects.toThrow(/HTTP 403/);
+    await expect(openSocket({ origin: "null" })).rejects.toThrow(/HTTP 403/);
+    for (const origin of [`http://127.0.0.1:${server.port}`, `http://localhost:${server.port}`, undefined]) {
+      const ws = await openSocket(origin ? { origin } : {});
+      expect((await call(ws, 1, "listSweeps", [])).result).toHaveLength(1);
+      ws.close();
+    }
+  });
+
+  it("opens the browser on a private launcher file: the token is in no argv", () => {
+    const { dir: d, file } = writeLauncher(server.url);
+    try {
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(statSync(d).mode & 0o777).toBe(0o700);
+      expect(readFileSync(file, "utf8")).toContain(JSON.stringify(server.url));
+      const { args } = openerCommand(file);
+      expect(args.join(" ")).not.toContain(server.token);
+      expect(args).toEqual([file]);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 });
