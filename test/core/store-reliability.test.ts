@@ -131,6 +131,14 @@ describe("errors name the database and the fix", () => {
     expect(message).toMatch(/its directory .*locked-dir is not writable by this user .*Make the directory writable \(chown or chmod it\) or choose another database/);
   }, 30_000);
 
+  it("a failed read of the sweeps (what the API service polls) names the database", () => {
+    const path = join(tempDir(), "polled.sqlite");
+    const s = openStore(path);
+    s.close(); // e.g. a follower's last poll after shutdown
+    expect(() => s.sweeps()).toThrow(StoreError);
+    expect(() => s.sweeps()).toThrow(new RegExp(`cannot read the sweeps of the database ${escape(path)}: The database connection is not open`));
+  });
+
   it("an unknown sweep and a sweep's bad data name the database", () => {
     const path = join(tempDir(), "x.sqlite");
     const s = openStore(path);
