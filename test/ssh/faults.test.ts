@@ -4,10 +4,13 @@
 // as a missing Python. The end-to-end version (a CLI sweep on a cold node whose shell start-up files print a
 // banner, cut during the install) ends with every cell recorded once.
 import Database from "better-sqlite3";
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { isRetryable, openSshTransport, SshError, type SshTransportOptions } from "../../src-main/ssh/index.js";
+import { openTarget } from "../../src-main/core/targets";
+import { openStore } from "../../src-main/core/store";
 import { tempDir } from "../core/helpers";
 import { agentJournal, cli, lastLine, PYTHON } from "../cli/helpers";
 import { startSshFixture, type SshFixture } from "./harness.js";
@@ -107,6 +110,35 @@ describe("a dropped connection before streaming", () => {
       expect(t.env.torch).toBeTruthy();
     } finally {
       await t.close();
+    }
+  });
+
+  it("during a sweep's data upload: openTarget's upload reconnects, says so, and the file lands whole", async () => {
+    fx = await startSshFixture();
+    const f = fx;
+    const dir = tempDir("fractal-ssh-upload-");
+    const local = join(dir, "chat.jsonl");
+    writeFileSync(local, randomBytes(24 << 20).toString("base64")); // big enough to cut in the middle
+    const data = readFileSync(local);
+    const sha256 = createHash("sha256").update(data).digest("hex");
+    const file = { kind: "data" as const, local, remote: `~/.fractal-llm/data/${sha256}.jsonl`, sha256, size: data.length };
+    const store = openStore(join(dir, "db.sqlite"));
+    const retries: string[] = [];
+    const t = await openTarget(store, f.alias, { home: f.home, agentSocket: null, trustFile: f.trustFile, python: PYTHON, onRetry: (m) => retries.push(m) });
+    const dataDir = join(f.remoteHome, ".fractal-llm", "data");
+    const cut = when(() => existsSync(dataDir) && readdirSync(dataDir).some((n) => n.startsWith(".tmp-") && statSync(join(dataDir, n)).size > 0),
+      () => f.killServingProcesses());
+    try {
+      await t.upload([file]);
+      cut.stop();
+      expect(cut.fired()).toBe(true);
+      expect(retries[0]).toMatch(/dropped while uploading the sweep's data.*reconnecting in 1\.0 s \(attempt 2 of 5\)/s);
+      const landed = readFileSync(join(dataDir, `${sha256}.jsonl`));
+      expect(createHash("sha256").update(landed).digest("hex")).toBe(sha256);
+    } finally {
+      cut.stop();
+      await t.close();
+      store.close();
     }
   });
 
