@@ -1,21 +1,28 @@
-import { Breadcrumb, Inspector, LayerPicker, Legend, Library, ProgressPanel, Readout, ZoomDialog } from "./components/Panels";
+import { Breadcrumb, Inspector, LayerPicker, Legend, Library, ProgressPanel, ZoomDialog } from "./components/Panels";
 import { AnalysisPanel } from "./components/AnalysisPanel";
 import { HostManager } from "./components/HostManager";
 import { MapView } from "./components/MapView";
 import { Surface3D } from "./components/Surface3D";
 import { SweepEditor } from "./components/SweepEditor";
 import { NoticeStack } from "./components/SweepControl";
-import { home, useUi } from "./state";
+import { home, setFill, useUi } from "./state";
 
+// Layout: the header holds navigation (breadcrumb, layer, view modes); the main area is the map, the 3-D surface or
+// the library; the side panel has collapsible sections (legend, analysis) above the tabs for the inspector, the
+// sweep editor and the hosts. The hover read-out is a tooltip on the map, not a panel.
 export function App() {
   const connection = useUi((s) => s.connection);
   const error = useUi((s) => s.connectionError);
   const mode = useUi((s) => s.mode);
   const panel = useUi((s) => s.panel);
+  const fill = useUi((s) => s.fill);
   const empty = useUi((s) => Object.keys(s.sweeps).length === 0);
   if (connection === "closed") {
     return <div className="fatal" data-testid="connection-error">Not connected: {error}</div>;
   }
+  const tab = (id: typeof panel, label: string, testId: string) => (
+    <button data-testid={testId} className={panel === id ? "on" : ""} onClick={() => useUi.setState({ panel: id })}>{label}</button>
+  );
   return (
     <div className="app">
       <header>
@@ -26,25 +33,32 @@ export function App() {
         <div className="modes">
           <button data-testid="mode-map" className={mode === "map" ? "on" : ""} onClick={() => useUi.setState({ mode: "map" })}>map</button>
           <button data-testid="mode-surface" className={mode === "surface" ? "on" : ""} onClick={() => useUi.setState({ mode: "surface" })}>3-D</button>
+          <button data-testid="tab-library" className={mode === "library" ? "on" : ""} onClick={() => useUi.setState({ mode: "library" })}>library</button>
         </div>
+        <button data-testid="fill-toggle" className={fill ? "on" : ""} disabled={mode !== "map"}
+          title="stretch the map to fill the window (off: 1:1 in axis units)" onClick={() => setFill(!fill)}>fill</button>
         <button onClick={() => home()} title="0">home</button>
       </header>
       <main>
         <section className="view">
-          {empty && connection === "open" ? <div className="muted empty">No sweeps in this database yet. Run one with `fractal-llm sweep --spec FILE`.</div>
-            : mode === "map" ? <MapView /> : <Surface3D />}
+          {mode === "library" ? <Library />
+            : empty && connection === "open" ? <div className="muted empty">No sweeps in this database yet. Run one with `fractal-llm sweep --spec FILE`.</div>
+              : mode === "map" ? <MapView /> : <Surface3D />}
         </section>
-        <aside>
-          <Legend />
-          <Readout />
+        <aside data-testid="side-panel">
+          <details className="section" data-testid="legend-section" open>
+            <summary><b>legend</b></summary>
+            <Legend />
+          </details>
           <AnalysisPanel />
           <div className="tabs">
-            <button className={panel === "inspector" ? "on" : ""} onClick={() => useUi.setState({ panel: "inspector" })}>inspector</button>
-            <button data-testid="tab-library" className={panel === "library" ? "on" : ""} onClick={() => useUi.setState({ panel: "library" })}>library</button>
-            <button data-testid="tab-editor" className={panel === "editor" ? "on" : ""} onClick={() => useUi.setState({ panel: "editor" })}>new sweep</button>
-            <button data-testid="tab-hosts" className={panel === "hosts" ? "on" : ""} onClick={() => useUi.setState({ panel: "hosts" })}>hosts</button>
+            {tab("inspector", "inspector", "tab-inspector")}
+            {tab("editor", "new sweep", "tab-editor")}
+            {tab("hosts", "hosts", "tab-hosts")}
           </div>
-          {panel === "inspector" ? <Inspector /> : panel === "library" ? <Library /> : panel === "hosts" ? <HostManager /> : <SweepEditor />}
+          <div className="tab-body" data-testid="tab-body">
+            {panel === "inspector" ? <Inspector /> : panel === "hosts" ? <HostManager /> : <SweepEditor />}
+          </div>
         </aside>
       </main>
       <footer>

@@ -26,6 +26,8 @@ precision highp sampler2D;
 uniform sampler2D uTex;
 uniform ivec2 uBase;
 uniform ivec2 uSize;
+uniform ivec2 uFull;
+uniform int uShift;
 uniform int uLevel;
 uniform int uCoarseLevels;
 uniform int uKind;
@@ -53,7 +55,8 @@ vec3 viridis(float t) {
 }
 
 void main() {
-  ivec2 cell = clamp(uBase + ivec2(floor(vLocal)), ivec2(0), uSize - 1);
+  // A preview holds every 2^uShift-th cell of the sweep (uFull cells a side): cell -> its texel.
+  ivec2 cell = min(clamp(uBase + ivec2(floor(vLocal)), ivec2(0), uFull - 1) >> uShift, uSize - 1);
   ivec2 size = textureSize(uTex, uLevel);
   float v = texelFetch(uTex, min(cell >> uLevel, size - 1), uLevel).r;
   // Streaming, coarse first: the agent trains the grid points of stride 2^top first, then 2^(top-1), ...; a
@@ -192,6 +195,7 @@ export function mapMaterial(): THREE.RawShaderMaterial {
     transparent: true,
     uniforms: {
       uTex: { value: null }, uBase: { value: new THREE.Vector2(0, 0) }, uSize: { value: new THREE.Vector2(1, 1) },
+      uFull: { value: new THREE.Vector2(1, 1) }, uShift: { value: 0 },
       uLevel: { value: 0 }, uCoarseLevels: { value: 0 }, uKind: { value: 0 }, uLo: { value: 0 }, uHi: { value: 1 }, uHideNotDone: { value: false },
       uNdc: { value: new THREE.Vector4() }, uLocal: { value: new THREE.Vector4() },
       uSpectral: { value: SPECTRAL.map(rgb) }, uViridis: { value: VIRIDIS.map(rgb) },
@@ -207,12 +211,19 @@ export function coarseLevels(n: number): number {
   return top;
 }
 
-export function setLayerUniforms(m: THREE.RawShaderMaterial, layer: LayerData, tex: THREE.DataTexture, hideNotDone: boolean): void {
+/** log2 of a layer's stride: a preview's texel covers 2^shift cells a side (0 for a full layer). */
+export function layerShift(layer: LayerData): number {
+  return Math.round(Math.log2(layer.stride ?? 1));
+}
+
+export function setLayerUniforms(m: THREE.RawShaderMaterial, layer: LayerData, tex: THREE.DataTexture, hideNotDone: boolean, full?: { nx: number; ny: number }): void {
   const u = m.uniforms;
   const streaming = layer.doneCells < layer.nx * layer.ny;
   u.uCoarseLevels.value = streaming ? Math.max(coarseLevels(layer.nx), coarseLevels(layer.ny)) : 0;
   u.uTex.value = tex;
   u.uSize.value.set(layer.nx, layer.ny);
+  u.uFull.value.set(full?.nx ?? layer.nx, full?.ny ?? layer.ny);
+  u.uShift.value = layerShift(layer);
   u.uKind.value = KIND[layer.kind];
   u.uLo.value = layer.lo;
   u.uHi.value = layer.hi;

@@ -7,7 +7,7 @@ import type {
   Api, ApiEvent, CellDetail, CellSamples, LayerData, LayerName, SweepSummary, TargetInfo, ZoomPreview, ZoomRequest,
 } from "../src-main/api/contract";
 import { addNotice, ENDED, type Notice, type NoticeLevel, NOTICE_TTL_MS, zoomDefaults } from "./sweep-control";
-import { fitWindow, pickCell, type View, type Viewport, type Window } from "./view";
+import { equalAspect, fitWindow, pickCell, type View, type Viewport, type Window } from "./view";
 
 export type Progress = Extract<ApiEvent, { type: "progress" }>;
 
@@ -37,10 +37,16 @@ export interface UiState {
   viewport: Viewport;
   history: View[];
   historyIndex: number;
-  hover: { sweepId: string; cell: number; detail: CellDetail | null } | null;
+  /** The cell under the cursor, and the cursor in the map's pixels (the read-out sits there). */
+  hover: { sweepId: string; cell: number; detail: CellDetail | null; px: number; py: number } | null;
   selected: CellDetail | null;
   samples: SamplesState | null;
-  mode: "map" | "surface";
+  /** The main area: the 2-D map, the 3-D surface, or the library of sweeps with thumbnails. */
+  mode: "map" | "surface" | "library";
+  /** Fill the map area, stretched, instead of 1:1 in axis units (view.ts equalAspect). */
+  fill: boolean;
+  /** Small score previews per sweep (library thumbnails, the overview map). */
+  previews: Record<string, LayerData>;
   box: Window | null;
   zoomDialog: ZoomDialogState | null;
   progress: Record<string, Progress>;
@@ -48,13 +54,13 @@ export interface UiState {
   notices: Notice[];
   /** "local" and every host (api.listTargets), cached; null until first fetched. */
   targets: TargetInfo[] | null;
-  panel: "library" | "inspector" | "editor" | "hosts";
+  panel: "inspector" | "editor" | "hosts";
 }
 
 export const useUi = create<UiState>(() => ({
   api: null, connection: "connecting", connectionError: null, sweeps: {}, rootId: null, focusId: null,
   layer: "score", layers: {}, view: null, viewport: { width: 0, height: 0 }, history: [], historyIndex: -1,
-  hover: null, selected: null, samples: null, mode: "map", box: null, zoomDialog: null, progress: {}, notices: [], targets: null,
+  hover: null, selected: null, samples: null, mode: "map", fill: false, previews: {}, box: null, zoomDialog: null, progress: {}, notices: [], targets: null,
   panel: "inspector",
 }));
 
@@ -91,7 +97,7 @@ export function sweepCellAt(x: number, y: number): { sweep: SweepSummary; cell: 
     const c = pickCell(s.window, s.nx, s.ny, x, y);
     if (!c) continue;
     const layer = st.layers[s.id];
-    if (layer && layer.values[c.index] > -1e29) return { sweep: s, cell: c.index };
+    if (layer && layerValueAt(layer, c.ix, c.iy) > -1e29) return { sweep: s, cell: c.index };
     if (k === 0 || !fallback) fallback = fallback ?? { sweep: s, cell: c.index };
   }
   return fallback;
@@ -137,13 +143,46 @@ export function historyStep(delta: number): void {
   writeUrl();
 }
 
-/** Fit the view to a sweep's window (the 0 key fits the root). */
+/** A layer's value at cell (ix, iy) of its sweep; a preview (stride > 1) holds every stride-th cell. */
+export function layerValueAt(layer: LayerData, ix: number, iy: number): number {
+  const f = layer.stride ?? 1;
+  return layer.values[Math.min(layer.ny - 1, Math.floor(iy / f)) * layer.nx + Math.min(layer.nx - 1, Math.floor(ix / f))];
+}
+
+/** Is the map drawn 1:1 in axis units for this sweep (not filling, and axes that share a unit)? */
+export function isEqualAspect(st: Pick<UiState, "fill">, s: SweepSummary): boolean {
+  return !st.fill && equalAspect(s.xAxis.scale, s.yAxis.scale, s.window);
+}
+
+/** Fit the view to a sweep's window (the 0 key fits the root): 1:1 in axis units, or filling the map area. */
 export function home(id?: string): void {
   const st = get();
   const s = st.sweeps[id ?? st.rootId ?? ""];
   if (!s) return;
-  set({ view: fitWindow(s.window, st.viewport, 24) });
+  const root = st.sweeps[st.rootId ?? ""] ?? s;
+  set({ view: fitWindow(s.window, st.viewport, 24, isEqualAspect(st, root)) });
   commitView();
+}
+
+/** Toggle filling the map area (stretched) against 1:1 in axis units; the view fits the focused sweep again. */
+export function setFill(fill: boolean): void {
+  set({ fill });
+  home(get().focusId ?? undefined);
+}
+
+/** A small score preview of a sweep for thumbnails (fetched once per sweep and done-cell count). */
+const previewFetched = new Map<string, number>();
+export async function loadPreview(id: string, maxSide = 96): Promise<void> {
+  const { api, sweeps } = get();
+  const s = sweeps[id];
+  if (!api || !s || previewFetched.get(id) === s.doneCells) return;
+  previewFetched.set(id, s.doneCells);
+  try {
+    const p = await api.getLayerPreview(id, "score", maxSide);
+    set((st) => ({ previews: { ...st.previews, [id]: p } }));
+  } catch {
+    previewFetched.delete(id); // a deleted sweep, a lost connection: try again next time
+  }
 }
 
 function writeUrl(): void {
@@ -176,6 +215,9 @@ const logHasFinite = new Map<string, boolean>();
  * score colour is off by at most this fraction of the colour scale while streaming, and exact at the end.
  */
 const RERANK_FRACTION = 0.02;
+/** Maps of more cells than this open with a preview of at most PREVIEW_SIDE cells a side (a 4096^2 map: 512^2). */
+const PREVIEW_ABOVE = 1024 * 1024;
+const PREVIEW_SIDE = 512;
 
 /** Fetch a sweep's current layer in full; a request made while one is in flight runs once more after it. */
 export function refreshLayer(id: string): Promise<void> {
@@ -197,7 +239,7 @@ function fetchLayer(id: string, stream: boolean): Promise<void> {
     const patched = patchedSinceFull.get(id) ?? 0;
     const ended = !!sweep && (sweep.doneCells === sweep.cells || ["completed", "cancelled", "failed"].includes(sweep.status));
     const rerank = cur?.kind === "rank" && patched > 0 && (ended || patched > RERANK_FRACTION * Math.max(1, cur.doneCells - patched));
-    if (stream && cur && cur.layer === layer && !rerank) {
+    if (stream && cur && cur.layer === layer && !cur.stride && !rerank) {
       const d = await api.getLayerDelta(id, layer, cur.version);
       if (get().layer !== layer || get().layers[id] !== cur) return;
       if (d.kind === "full") { setFull(d.data); return; }
@@ -217,6 +259,12 @@ function fetchLayer(id: string, stream: boolean): Promise<void> {
       pendingCells.set(id, [...(pendingCells.get(id) ?? []), d.cells]);
       set((st) => ({ layers: { ...st.layers, [id]: { ...cur, version: d.version, doneCells: d.doneCells, lo, hi } } }));
       return;
+    }
+    // A large map draws a preview (every stride-th cell) at once, then the full layer when it arrives.
+    if ((!cur || cur.layer !== layer) && sweep && sweep.cells > PREVIEW_ABOVE) {
+      const preview = await api.getLayerPreview(id, layer, PREVIEW_SIDE);
+      const now = get().layers[id];
+      if (get().layer === layer && (!now || now.layer !== layer)) setFull(preview);
     }
     setFull(await api.getLayer(id, layer));
   })().finally(() => {
@@ -248,7 +296,7 @@ export async function openSweep(id: string, view?: View): Promise<void> {
   const chain = ancestry(id, st.sweeps);
   if (!chain.length) throw new Error(`unknown sweep ${id}`);
   const rootId = chain[0].id;
-  set({ rootId, focusId: id, selected: null, hover: null, layers: rootId === st.rootId ? st.layers : {} });
+  set({ rootId, focusId: id, selected: null, hover: null, layers: rootId === st.rootId ? st.layers : {}, mode: st.mode === "library" ? "map" : st.mode });
   if (get().viewport.width === 0) pendingOpen = { id, view };
   else if (view) { set({ view }); commitView(); } else home(id);
   await Promise.all(drawnSweeps(get()).map((s) => refreshLayer(s.id)));
@@ -364,15 +412,27 @@ export async function start(api: Api, params: URLSearchParams): Promise<void> {
 // ----------------------------------------------------------------------------- hover, selection, zoom dialog
 
 let hoverKey = "";
-export async function hoverAt(x: number, y: number): Promise<void> {
+/** The cell under world point (x, y), the cursor at (px, py) in the map's pixels (where the read-out goes). */
+export async function hoverAt(x: number, y: number, px = 0, py = 0): Promise<void> {
   const hit = sweepCellAt(x, y);
   const key = hit ? `${hit.sweep.id}:${hit.cell}` : "";
-  if (key === hoverKey) return;
+  if (key === hoverKey) {
+    const h = get().hover;
+    if (h && (h.px !== px || h.py !== py)) set({ hover: { ...h, px, py } });
+    return;
+  }
   hoverKey = key;
   if (!hit) { set({ hover: null }); return; }
-  set({ hover: { sweepId: hit.sweep.id, cell: hit.cell, detail: null } });
+  set({ hover: { sweepId: hit.sweep.id, cell: hit.cell, detail: null, px, py } });
   const detail = await get().api!.getCell(hit.sweep.id, hit.cell);
-  if (hoverKey === key) set({ hover: { sweepId: hit.sweep.id, cell: hit.cell, detail } });
+  const h = get().hover;
+  if (hoverKey === key && h) set({ hover: { ...h, detail } });
+}
+
+/** The pointer left the map. */
+export function hoverOut(): void {
+  hoverKey = "";
+  set({ hover: null });
 }
 
 export async function selectAt(x: number, y: number): Promise<void> {

@@ -28,11 +28,49 @@ export function pan(v: View, dx: number, dy: number): View {
   return { ...v, cx: v.cx - dx * v.sx, cy: v.cy + dy * v.sy };
 }
 
-/** The view that shows window `w` whole, centred, with `margin` pixels spare on each side. */
-export function fitWindow(w: Window, vp: Viewport, margin = 0): View {
-  const sx = (w.x1 - w.x0) / Math.max(1, vp.width - 2 * margin);
-  const sy = (w.y1 - w.y0) / Math.max(1, vp.height - 2 * margin);
+/**
+ * The view that shows window `w` whole, centred, with `margin` pixels spare on each side. `equal`: one axis unit
+ * is as many pixels across as up (a square of equal log10 extents stays square); otherwise the window fills the
+ * viewport, stretched.
+ */
+export function fitWindow(w: Window, vp: Viewport, margin = 0, equal = false): View {
+  let sx = (w.x1 - w.x0) / Math.max(1, vp.width - 2 * margin);
+  let sy = (w.y1 - w.y0) / Math.max(1, vp.height - 2 * margin);
+  if (equal) sx = sy = Math.max(sx, sy);
   return { cx: (w.x0 + w.x1) / 2, cy: (w.y0 + w.y1) / 2, sx, sy };
+}
+
+/**
+ * Whether a map is shown 1:1 in axis units unless the user asks to fill the window: two log axes (decades on
+ * both) or two linear axes of comparable extent. A linear axis beside a log one, or linear extents far apart,
+ * have no common unit, so those fill.
+ */
+export function equalAspect(xScale: string, yScale: string, w: Window): boolean {
+  if (xScale !== yScale) return false;
+  if (xScale === "log") return true;
+  const r = (w.x1 - w.x0) / (w.y1 - w.y0);
+  return r >= 0.25 && r <= 4;
+}
+
+/** Same view, re-shaped to 1:1 (the larger scale on both axes) or left as it is. */
+export function withAspect(v: View, equal: boolean): View {
+  if (!equal || v.sx === v.sy) return v;
+  const s = Math.max(v.sx, v.sy);
+  return { ...v, sx: s, sy: s };
+}
+
+/** The scale bar: the largest 1, 2 or 5 x 10^k axis units that fit in `maxPx` pixels at `unitsPerPx`. */
+export function scaleBar(unitsPerPx: number, maxPx: number): { units: number; px: number } {
+  const raw = unitsPerPx * maxPx;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  const units = [5, 2, 1].map((m) => m * p).find((u) => u <= raw) ?? p;
+  return { units, px: units / unitsPerPx };
+}
+
+/** How many times the view is magnified against the root window fitted whole: log10 of it, in decades. */
+export function zoomDecades(v: View, vp: Viewport, root: Window): number {
+  const fit = fitWindow(root, vp, 24, false);
+  return Math.log10(Math.max(fit.sx / v.sx, fit.sy / v.sy));
 }
 
 /** The axis-unit window the viewport shows. */

@@ -1,19 +1,24 @@
 // The 2-D map: every sweep of the open tree as a textured quad (finest on top), drawn relative to the view
 // centre (view.ts placeSweep), with wheel / drag / keyboard navigation, shift-drag box for a zoom scan,
-// axes in hyperparameter units and the hover readout.
+// axes in hyperparameter units, the hover read-out as a tooltip at the cursor, and a heads-up layer: the overview
+// of where the view sits in the root map, a scale bar and the zoom depth.
 
 import { Canvas, useFrame, useThree } from "@react-three/fiber";
 import { useEffect, useMemo, useRef, useState } from "react";
 import type * as THREE from "three";
 import type { LayerData, SweepSummary } from "../../src-main/api/contract";
 import { perf } from "../perf";
-import { layerTexture, mapMaterial, mipLevel, setLayerUniforms, updateTextureCells } from "../shader";
+import { layerShift, layerTexture, mapMaterial, mipLevel, setLayerUniforms, updateTextureCells } from "../shader";
 import {
-  commitView, drawnSweeps, historyStep, home, hoverAt, openZoomDialog, pendingCells, selectAt, setView, setViewport, sweepCellAt, useUi,
+  ancestry, commitView, drawnSweeps, historyStep, home, hoverAt, hoverOut, isEqualAspect, loadPreview, openZoomDialog, pendingCells, selectAt,
+  setView, setViewport, sweepCellAt, useUi,
 } from "../state";
-import { axisTicks } from "../ticks";
+import { axisTicks, formatExact, formatSig } from "../ticks";
+import { axisParamValue, scaleLabel } from "../readout";
+import { drawLayer } from "../thumbs";
 import { EdgeOverlay } from "./AnalysisPanel";
-import { pan, placeSweep, screenToWorld, visibleWindow, worldToScreen, zoomAt } from "../view";
+import { pan, placeSweep, scaleBar, screenToWorld, visibleWindow, worldToScreen, zoomAt, zoomDecades } from "../view";
+import type { CellDetail } from "../../src-main/api/contract";
 
 function SweepQuad({ sweep, layer, order, isRoot }: { sweep: SweepSummary; layer: LayerData; order: number; isRoot: boolean }) {
   const material = useMemo(() => mapMaterial(), []);
@@ -26,7 +31,7 @@ function SweepQuad({ sweep, layer, order, isRoot }: { sweep: SweepSummary; layer
   const drawnLayer = useRef<LayerData | null>(null);
   useEffect(() => () => texture.dispose(), [texture]);
   useEffect(() => () => material.dispose(), [material]);
-  useEffect(() => setLayerUniforms(material, layer, texture, !isRoot), [material, layer, texture, isRoot]);
+  useEffect(() => setLayerUniforms(material, layer, texture, !isRoot, sweep), [material, layer, texture, isRoot, sweep]);
   useEffect(() => {
     const batches = pendingCells.get(sweep.id);
     if (!batches?.length || texture.image.data !== layer.values) return;
@@ -44,7 +49,7 @@ function SweepQuad({ sweep, layer, order, isRoot }: { sweep: SweepSummary; layer
     u.uNdc.value.set(...q.ndc);
     u.uLocal.value.set(...q.local);
     u.uBase.value.set(q.base[0], q.base[1]);
-    u.uLevel.value = mipLevel(q.cellsPerPixel, levels);
+    u.uLevel.value = mipLevel(q.cellsPerPixel / 2 ** layerShift(layer), levels);
     if (drawnLayer.current !== layer) {
       drawnLayer.current = layer;
       perf.firstFrame[sweep.id] ??= performance.now();
@@ -221,7 +226,7 @@ export function MapView() {
         d.x = p.x; d.y = p.y;
       }
     }
-    void hoverAt(w.x, w.y);
+    void hoverAt(w.x, w.y, p.x, p.y);
   };
   const onPointerUp = (e: React.PointerEvent) => {
     const d = drag.current;
@@ -245,7 +250,7 @@ export function MapView() {
 
   return (
     <div className="map" ref={ref} data-testid="map" onPointerDown={onPointerDown} onPointerMove={onPointerMove}
-      onPointerUp={onPointerUp} onPointerLeave={() => useUi.setState({ hover: null })}>
+      onPointerUp={onPointerUp} onPointerLeave={hoverOut}>
       {size.width > 0 && (
         <Canvas className="map-canvas" linear flat frameloop="demand" dpr={1}
           gl={{ antialias: false, preserveDrawingBuffer: true, alpha: false }}
@@ -267,6 +272,116 @@ export function MapView() {
       <Axes />
       <EdgeOverlay />
       <BoxOverlay />
+      <Hud />
+      <HoverTip />
     </div>
   );
 }
+
+function outcomeLine(d: CellDetail): string {
+  if (!d.done || !d.outcome) return "not done";
+  const o = d.outcome;
+  return `${o.trainable ? "trainable" : "untrainable"}, ${o.stable ? "stable" : "unstable"}, score ${formatSig(o.score, 4)}, `
+    + `final loss ${formatSig(o.final_loss, 4)}`;
+}
+
+/** The hover read-out, a tooltip beside the cursor (flipped to stay inside the map near its right and bottom edges). */
+function HoverTip() {
+  const hover = useUi((s) => s.hover);
+  const sweeps = useUi((s) => s.sweeps);
+  const vp = useUi((s) => s.viewport);
+  if (!hover) return null;
+  const s = sweeps[hover.sweepId];
+  const d = hover.detail;
+  const right = hover.px > vp.width - 300, below = hover.py > vp.height - 110;
+  const style: React.CSSProperties = {
+    left: right ? undefined : hover.px + 16, right: right ? vp.width - hover.px + 16 : undefined,
+    top: below ? undefined : hover.py + 16, bottom: below ? vp.height - hover.py + 16 : undefined,
+  };
+  return (
+    <div className="readout tooltip" data-testid="readout" data-sweep={hover.sweepId} data-cell={hover.cell} style={style}
+      data-trainable={d?.outcome ? String(d.outcome.trainable) : ""}>
+      <div>cell <b data-testid="readout-cell">{d ? `(${d.ix}, ${d.iy})` : "…"}</b> #{hover.cell} of {s?.name}</div>
+      {d && s && <>
+        <div>{s.xAxis.param} = <span data-testid="readout-x">{formatExact(axisParamValue(d.hparams, s.xAxis.param))}</span></div>
+        <div>{s.yAxis.param} = <span data-testid="readout-y">{formatExact(axisParamValue(d.hparams, s.yAxis.param))}</span></div>
+        <div data-testid="readout-outcome">{outcomeLine(d)}</div>
+      </>}
+    </div>
+  );
+}
+
+const OVERVIEW_PX = 140;
+
+/** Overview of the root map (its preview) with the zooms inside it and the part the view shows; click to go there. */
+function Overview() {
+  const rootId = useUi((s) => s.rootId);
+  const root = useUi((s) => (s.rootId ? s.sweeps[s.rootId] : null));
+  const preview = useUi((s) => (s.rootId ? s.previews[s.rootId] : undefined));
+  const sweeps = useUi((s) => s.sweeps);
+  const view = useUi((s) => s.view);
+  const vp = useUi((s) => s.viewport);
+  const canvas = useRef<HTMLCanvasElement>(null);
+  useEffect(() => { if (rootId) void loadPreview(rootId, 128); }, [rootId, root?.doneCells]);
+  useEffect(() => { if (canvas.current && preview) drawLayer(canvas.current, preview); }, [preview]);
+  if (!root || !view) return null;
+  const w = root.window;
+  const ax = w.x1 - w.x0, ay = w.y1 - w.y0;
+  const k = OVERVIEW_PX / Math.max(ax, ay);
+  const width = Math.max(24, Math.round(ax * k)), height = Math.max(24, Math.round(ay * k));
+  const box = (b: { x0: number; x1: number; y0: number; y1: number }) => {
+    const x0 = Math.max(0, (b.x0 - w.x0) / ax), x1 = Math.min(1, (b.x1 - w.x0) / ax);
+    const y0 = Math.max(0, (b.y0 - w.y0) / ay), y1 = Math.min(1, (b.y1 - w.y0) / ay);
+    return { left: x0 * width, top: (1 - y1) * height, width: Math.max(2, (x1 - x0) * width), height: Math.max(2, (y1 - y0) * height) };
+  };
+  const vis = visibleWindow(view, vp);
+  const zooms = drawnSweeps({ rootId, sweeps }).slice(1);
+  const onClick = (e: React.MouseEvent) => {
+    e.stopPropagation();
+    const r = (e.currentTarget as HTMLElement).getBoundingClientRect();
+    const x = w.x0 + ((e.clientX - r.left) / width) * ax, y = w.y0 + (1 - (e.clientY - r.top) / height) * ay;
+    setView({ ...view, cx: x, cy: y });
+    commitView();
+  };
+  return (
+    <div className="overview" data-testid="overview" style={{ width, height }} onPointerDown={(e) => e.stopPropagation()} onClick={onClick}
+      title="the root map; white: the part in view; click to go there">
+      <canvas ref={canvas} width={width} height={height} />
+      {zooms.map((z) => <i key={z.id} className="overview-zoom" style={box(z.window)} />)}
+      <i className="overview-view" data-testid="overview-view" style={box(vis)} />
+    </div>
+  );
+}
+
+/** Scale bar (decades on a log axis), zoom depth against the root and the finest sweep level under the view centre. */
+function Hud() {
+  const view = useUi((s) => s.view);
+  const vp = useUi((s) => s.viewport);
+  const sweeps = useUi((s) => s.sweeps);
+  const rootId = useUi((s) => s.rootId);
+  const fill = useUi((s) => s.fill);
+  const root = rootId ? sweeps[rootId] : null;
+  if (!view || !root || vp.width === 0) return null;
+  const bar = scaleBar(view.sx, Math.min(160, vp.width / 4));
+  const decades = Math.max(0, zoomDecades(view, vp, root.window));
+  const under = drawnSweeps({ rootId, sweeps }).filter((s) => s.window.x0 <= view.cx && view.cx < s.window.x1 && s.window.y0 <= view.cy && view.cy < s.window.y1);
+  const finest = under[under.length - 1];
+  const level = finest ? ancestry(finest.id, sweeps).length - 1 : 0;
+  const equal = isEqualAspect({ fill }, root);
+  return (
+    <>
+      <div className="hud" data-testid="hud" onPointerDown={(e) => e.stopPropagation()}>
+        <div className="scale-bar" data-testid="scale-bar">
+          <i style={{ width: bar.px }} />
+          <span>{scaleLabel(bar.units, root.xAxis.scale)}{equal || view.sx === view.sy ? "" : ` of ${root.xAxis.param}`}</span>
+        </div>
+        <div data-testid="zoom-depth">
+          zoom {decades < 0.05 ? "1×" : <>10<sup>{decades.toFixed(1)}</sup>×</>} · {level === 0 ? "root map" : `zoom level ${level}`}
+          {finest && ` (${finest.nx}×${finest.ny})`}
+        </div>
+      </div>
+      <Overview />
+    </>
+  );
+}
+

@@ -1,14 +1,17 @@
-// Side panels and bars around the map: layer picker and legend, breadcrumb, hover readout, inspector, zoom
-// dialog and sweep library (its rows, and the footer's progress, are in SweepControl.tsx).
+// Side panels and bars around the map: layer picker and legend, breadcrumb, inspector, zoom dialog and the sweep
+// library view with thumbnails (its rows, and the footer's progress, are in SweepControl.tsx). The hover read-out
+// is a tooltip on the map (MapView.tsx).
 
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { NO, NON_FINITE, NOT_DONE, type Rgb, SPECTRAL, VIRIDIS, YES } from "../../src-main/api/shared/colours";
 import { LAYER_NAMES } from "../../src-main/api/shared/api";
 import { formatCost } from "../../src-main/api/shared/format";
 import type { CellDetail, LayerName, SweepSummary } from "../../src-main/api/contract";
 import {
-  ancestry, confirmZoom, home, openZoomDialog, setLayer, setZoomTarget, updateZoomRequest, useUi,
+  ancestry, confirmZoom, home, loadPreview, openSweep, openZoomDialog, setLayer, setZoomTarget, updateZoomRequest, useUi,
 } from "../state";
+import { axisKeys } from "../readout";
+import { drawLayer } from "../thumbs";
 import { targetLabel } from "../sweep-control";
 import { formatExact, formatSig } from "../ticks";
 import { EvalTable, SamplesPanel } from "./CellEvals";
@@ -86,31 +89,12 @@ function outcomeLine(d: CellDetail): string {
 }
 
 function HparamTable({ d, sweep }: { d: CellDetail; sweep: SweepSummary }) {
-  const axes = [sweep.xAxis.param, sweep.yAxis.param];
+  const axes = axisKeys(d.hparams, [sweep.xAxis.param, sweep.yAxis.param]);
   const keys = Object.keys(d.hparams).sort((a, b) => Number(axes.includes(b)) - Number(axes.includes(a)));
   return (
     <table className="hparams"><tbody>
       {keys.map((k) => <tr key={k} className={axes.includes(k) ? "axis-param" : ""}><td>{k}</td><td data-testid={`hp-${k}`}>{formatExact(d.hparams[k])}</td></tr>)}
     </tbody></table>
-  );
-}
-
-export function Readout() {
-  const hover = useUi((s) => s.hover);
-  const sweeps = useUi((s) => s.sweeps);
-  if (!hover) return <div className="readout muted" data-testid="readout">hover the map for a cell's hyperparameters</div>;
-  const s = sweeps[hover.sweepId];
-  const d = hover.detail;
-  return (
-    <div className="readout" data-testid="readout" data-sweep={hover.sweepId} data-cell={hover.cell}
-      data-trainable={d?.outcome ? String(d.outcome.trainable) : ""}>
-      <div>cell <b data-testid="readout-cell">{d ? `(${d.ix}, ${d.iy})` : "…"}</b> #{hover.cell} of {s?.name}</div>
-      {d && s && <>
-        <div>{s.xAxis.param} = <span data-testid="readout-x">{formatExact(d.hparams[s.xAxis.param] ?? null)}</span></div>
-        <div>{s.yAxis.param} = <span data-testid="readout-y">{formatExact(d.hparams[s.yAxis.param] ?? null)}</span></div>
-        <div data-testid="readout-outcome">{outcomeLine(d)}</div>
-      </>}
-    </div>
   );
 }
 
@@ -180,6 +164,20 @@ export function ZoomDialog() {
   );
 }
 
+/** A sweep's score preview as a small picture; click opens the sweep. */
+function Thumbnail({ s }: { s: SweepSummary }) {
+  const preview = useUi((st) => st.previews[s.id]);
+  const canvas = useRef<HTMLCanvasElement>(null);
+  useEffect(() => { void loadPreview(s.id); }, [s.id, s.doneCells]);
+  useEffect(() => { if (canvas.current && preview) drawLayer(canvas.current, preview); }, [preview]);
+  return (
+    <button className="thumb" data-testid="library-thumb" title={`open ${s.name}`} onClick={() => void openSweep(s.id)}>
+      {preview ? <canvas ref={canvas} width={96} height={96} /> : <span className="muted">{s.doneCells ? "…" : "no results yet"}</span>}
+    </button>
+  );
+}
+
+/** The library, its own view: every sweep as a card with its thumbnail, newest first, zooms under their parent's name. */
 export function Library() {
   const sweeps = useUi((s) => s.sweeps);
   const [q, setQ] = useState("");
@@ -188,8 +186,21 @@ export function Library() {
     .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
   return (
     <div className="library" data-testid="library">
-      <input placeholder="search name, id, tag, target, status" value={q} onChange={(e) => setQ(e.target.value)} data-testid="library-search" />
-      {list.map((s) => <LibraryRow key={s.id} s={s} />)}
+      <div className="library-top">
+        <input placeholder="search name, id, tag, target, status" value={q} onChange={(e) => setQ(e.target.value)} data-testid="library-search" />
+        <span className="muted">{list.length} of {Object.keys(sweeps).length} sweeps</span>
+      </div>
+      <div className="library-grid">
+        {list.map((s) => (
+          <div key={s.id} className="library-card">
+            <Thumbnail s={s} />
+            <div className="library-card-text">
+              {s.parentId && sweeps[s.parentId] && <div className="muted small">zoom of {sweeps[s.parentId].name}</div>}
+              <LibraryRow s={s} />
+            </div>
+          </div>
+        ))}
+      </div>
     </div>
   );
 }

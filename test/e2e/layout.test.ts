@@ -1,0 +1,206 @@
+// End to end, the explorer's layout on the shipped demo database (resources/demo.sqlite) in headless Chromium, at
+// common window sizes: panels never overlap, the map is 1:1 in axis units unless "fill" is on, the hover read-out
+// is a tooltip at the cursor that names the SFT map's learning rate, and the overview, scale bar, zoom depth and
+// the library's thumbnails are there. Screenshots go to test-artifacts/ui/layout-*.png.
+
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cellHparams } from "../../src-main/core/grid";
+import { REPO_ROOT } from "../../src-main/core/local-transport";
+import { openStore, type Store } from "../../src-main/core/store";
+import { startWebServer, type WebServer } from "../../src-main/web/server";
+import { formatExact } from "../../src-renderer/ticks";
+import { ARTIFACTS, cellOnPage, launchChromium, pixel, settled, shot, viewState } from "./page";
+
+type Box = { x: number; y: number; width: number; height: number };
+const SIZES = [[1400, 900], [1100, 760], [1920, 1080]] as const;
+
+let dir: string, server: WebServer, browser: Browser, store: Store, paperId: string, sftId: string;
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  dir = mkdtempSync(join(tmpdir(), "fractal-layout-"));
+  copyFileSync(join(REPO_ROOT, "resources", "demo.sqlite"), join(dir, "demo.sqlite"));
+  store = openStore(join(dir, "demo.sqlite"));
+  const roots = store.sweeps().filter((s) => !s.parent_id);
+  paperId = roots.find((s) => s.spec.model.family === "mlp")!.id;
+  sftId = roots.find((s) => s.spec.model.family === "gpt")!.id;
+  server = await startWebServer({ dbPath: join(dir, "demo.sqlite"), port: 0, open: false, home: dir });
+  browser = await launchChromium();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  store?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function open(size: readonly [number, number], sweep: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: size[0], height: size[1] } });
+  page.on("pageerror", (e) => process.stderr.write(`page error: ${e.message}\n`));
+  await page.goto(`${server.url}&sweep=${sweep}`);
+  await page.waitForFunction(() => new URL(location.href).searchParams.has("view"), null, { timeout: 120_000 });
+  await settled(page);
+  return page;
+}
+
+const overlap = (a: Box, b: Box) => {
+  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
+  return w > 0.5 && h > 0.5 ? w * h : 0;
+};
+
+async function boxes(page: Page, selectors: Record<string, string>): Promise<Record<string, Box>> {
+  const out: Record<string, Box> = {};
+  for (const [name, sel] of Object.entries(selectors)) {
+    const b = await page.locator(sel).first().boundingBox();
+    expect(b, `${name} (${sel}) is on the page`).not.toBeNull();
+    out[name] = b!;
+  }
+  return out;
+}
+
+function expectDisjoint(b: Record<string, Box>, what: string): void {
+  const names = Object.keys(b);
+  for (let i = 0; i < names.length; i++) {
+    for (let j = i + 1; j < names.length; j++) {
+      expect(overlap(b[names[i]], b[names[j]]), `${what}: ${names[i]} ${JSON.stringify(b[names[i]])} overlaps ${names[j]} ${JSON.stringify(b[names[j]])}`).toBe(0);
+    }
+  }
+}
+
+const inside = (a: Box, outer: Box) => a.x >= outer.x - 0.5 && a.y >= outer.y - 0.5 && a.x + a.width <= outer.x + outer.width + 0.5
+  && a.y + a.height <= outer.y + outer.height + 0.5;
+
+describe("explorer layout", () => {
+  it.each(SIZES)("at %ix%i no panel overlaps another, and the hover read-out is a tooltip on the map", async (w, h) => {
+    const page = await open([w, h], paperId);
+    try {
+      // Hover a cell of the root map: the read-out appears at the cursor, inside the map area.
+      const st = await viewState(page);
+      const p = cellOnPage(st, store.sweep(paperId)!.window, 128, 10, 100);
+      await page.mouse.move(p.x, p.y);
+      await expect.poll(() => page.locator("[data-testid=readout-outcome]").count()).toBe(1);
+      const b = await boxes(page, {
+        header: "header", view: "section.view", aside: "[data-testid=side-panel]", footer: "footer",
+      });
+      expectDisjoint(b, `${w}x${h} frame`);
+      const side = await boxes(page, {
+        legend: "[data-testid=legend-section]", analysis: "[data-testid=analysis]", tabs: ".tabs", body: "[data-testid=tab-body]",
+      });
+      expectDisjoint(side, `${w}x${h} side panel`);
+      const onMap = await boxes(page, { hud: "[data-testid=hud]", overview: "[data-testid=overview]" });
+      expectDisjoint(onMap, `${w}x${h} map overlays`);
+      const tip = (await page.locator("[data-testid=readout]").boundingBox())!;
+      expect(inside(tip, b.view), `tooltip ${JSON.stringify(tip)} inside the map area ${JSON.stringify(b.view)}`).toBe(true);
+      expect(Math.hypot(tip.x - p.x, tip.y - p.y)).toBeLessThan(40); // at the cursor
+      for (const o of Object.values(onMap)) expect(inside(o, b.view)).toBe(true);
+      await shot(page, `layout-${w}x${h}`);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("draws a map of equal log10 extents 1:1, and stretched only with fill", async () => {
+    const page = await open(SIZES[0], paperId);
+    try {
+      const win = store.sweep(paperId)!.window;
+      const side = async () => {
+        const { view } = await viewState(page);
+        return [(win.x1 - win.x0) / view.sx, (win.y1 - win.y0) / view.sy];
+      };
+      const [wx, wy] = await side();
+      expect(Math.abs(wx - wy)).toBeLessThan(1);
+      const map = (await page.locator("[data-testid=map]").boundingBox())!;
+      expect(wx).toBeLessThan(map.height); // the square fits the shorter side
+      await page.locator("[data-testid=fill-toggle]").click();
+      await settled(page);
+      const [fx, fy] = await side();
+      expect(fx).toBeGreaterThan(map.width - 60);
+      expect(fy).toBeGreaterThan(map.height - 60);
+      expect(fx / fy).toBeGreaterThan(1.1);
+      await shot(page, "layout-fill");
+      await page.locator("[data-testid=fill-toggle]").click();
+      await settled(page);
+      const [ex, ey] = await side();
+      expect(Math.abs(ex - ey)).toBeLessThan(1);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("names the SFT map's learning rate in the read-out", async () => {
+    const page = await open(SIZES[0], sftId);
+    try {
+      const s = store.sweep(sftId)!;
+      const done = store.loadDone(sftId);
+      const cell = done.findIndex((d) => d === 1);
+      const p = cellOnPage(await viewState(page), s.window, s.nx, cell % s.nx, Math.floor(cell / s.nx), s.ny);
+      await page.mouse.move(p.x, p.y);
+      await expect.poll(() => page.locator("[data-testid=readout]").getAttribute("data-cell")).toBe(String(cell));
+      await expect.poll(() => page.locator("[data-testid=readout-outcome]").count()).toBe(1);
+      const hp = cellHparams(s.spec, cell);
+      expect(s.spec.axes.x.param).toBe("lr");
+      const x = await page.locator("[data-testid=readout-x]").textContent();
+      expect(x).toBe(formatExact(hp["lr.attn"]));
+      expect(x).not.toBe("—");
+      expect(await page.locator("[data-testid=readout]").textContent()).toMatch(/lr = \d/);
+      await shot(page, "layout-sft-readout");
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("shows the overview, a scale bar in decades and the zoom depth, which follow the view", async () => {
+    const page = await open(SIZES[0], paperId);
+    try {
+      await page.mouse.move(2, 2);
+      expect(await page.locator("[data-testid=scale-bar]").textContent()).toMatch(/decades?$/);
+      expect(await page.locator("[data-testid=zoom-depth]").textContent()).toMatch(/^zoom 1× · root map \(128×128\)/);
+      const before = (await page.locator("[data-testid=overview-view]").boundingBox())!;
+      // Zoom into the deepest nested scan's centre: the depth names its level, the overview's box shrinks.
+      const deep = store.sweeps().filter((s) => s.parent_id).sort((a, b) => (a.window.x1 - a.window.x0) - (b.window.x1 - b.window.x0))[0];
+      for (let k = 0; k < 30; k++) {
+        const st = await viewState(page);
+        const c = { x: (deep.window.x0 + deep.window.x1) / 2, y: (deep.window.y0 + deep.window.y1) / 2 };
+        const px = st.box.x + st.box.width / 2 + (c.x - st.view.cx) / st.view.sx, py = st.box.y + st.box.height / 2 - (c.y - st.view.cy) / st.view.sy;
+        await page.mouse.move(px, py);
+        await page.mouse.wheel(0, -300);
+        await page.waitForTimeout(30);
+        if ((st.box.width * st.view.sx) < (deep.window.x1 - deep.window.x0) / 2) break;
+      }
+      await settled(page);
+      await page.mouse.move(2, 2);
+      await expect.poll(() => page.locator("[data-testid=zoom-depth]").textContent()).toMatch(/^zoom 10[\d.]+× · zoom level 3 \(64×64\)/);
+      const after = (await page.locator("[data-testid=overview-view]").boundingBox())!;
+      expect(after.width).toBeLessThan(before.width / 4);
+      await shot(page, "layout-deep-zoom");
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("shows the library as its own view with a thumbnail per sweep, and opens a sweep from it", async () => {
+    const page = await open(SIZES[0], paperId);
+    try {
+      await page.locator("[data-testid=tab-library]").click();
+      const n = store.sweeps().length;
+      await expect.poll(() => page.locator("[data-testid=library-thumb] canvas").count()).toBe(n);
+      await page.waitForTimeout(300);
+      const img = await shot(page, "layout-library");
+      const thumb = (await page.locator("[data-testid=library-thumb] canvas").first().boundingBox())!;
+      const colours = new Set<string>();
+      for (let y = thumb.y + 4; y < thumb.y + thumb.height - 4; y += 6) for (let x = thumb.x + 4; x < thumb.x + thumb.width - 4; x += 6) colours.add(pixel(img, x, y).join());
+      expect(colours.size).toBeGreaterThan(5); // a picture, not a blank box
+      await page.locator(`[data-testid=library-row][data-id="${sftId}"]`).getByRole("button", { name: /tiny SFT/ }).click();
+      await expect.poll(() => page.locator("[data-testid=map]").count()).toBe(1);
+      await expect.poll(() => new URL(page.url()).searchParams.get("sweep")).toBe(sftId);
+    } finally {
+      await page.close();
+    }
+  });
+});
