@@ -126,7 +126,7 @@ def bench_gpt_cpu(args):
     print(f"gpt-cpu: tiny GPT population SFT on {platform.processor() or platform.machine()}, "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, load {os.getloadavg()[0]:.1f}")
     for cells in (1, 8):
-        _report_sft(f"K={cells}", bench_sft("cpu", "tiny", cells=cells, batch_size=8, seq_len=128))
+        _report_sft(f"K={cells}", bench_sft("cpu", "tiny", cells=cells, batch_size=8, seq_len=128, steps=8))
 
 
 @benchmark("gpt-cuda")
@@ -199,6 +199,120 @@ def bench_gpt_cells(args):
               f"{flops / wall / 1e9:,.1f} GFLOP/s incl. evaluation, {mfu}", flush=True)
 
 
+# ----------------------------------------------------------------------------- the GPU suite
+
+def table1_tanh(points):
+    """Table 1's tanh experiment (Sohl-Dickstein 2024: D = 1.66): width 16, N = 272, full-batch GD, 500 steps,
+    float64, lr.input x lr.output (the same spec as `fractal-llm reproduce tanh`'s root map)."""
+    axis = {"scale": "log", "range": [-1.0, 3.0], "points": points}
+    return validate({
+        "version": 1, "name": f"Table 1 tanh {points}^2",
+        "model": {"family": "mlp", "width": 16, "activation": "tanh", "data_multiple": 1.0, "seed": 0},
+        "train": {"optimizer": "gd", "steps": 500, "precision": "float64"},
+        "axes": {"x": {"param": "lr.input", **axis}, "y": {"param": "lr.output", **axis}},
+        "criterion": {"window": 20, "threshold": 1.0}, "record": {"curves": False},
+    })
+
+
+def box_dimension(mask):
+    """Box-counting dimension of a trainable map's boundary (one frame): boxes of side 2^k cells that hold
+    both outcomes, slope of log count against log(1 / side) fitted over the sides 2 .. side/8. A check of
+    the frame only; the paper's estimator over a zoom sequence is `fractal-llm reproduce`'s."""
+    n = mask.shape[0]
+    sides, counts = [], []
+    s = 2
+    while s <= n // 8:
+        m = mask[: n // s * s, : n // s * s].reshape(n // s, s, n // s, s)
+        mixed = m.any(axis=(1, 3)) & ~m.all(axis=(1, 3))
+        sides.append(s)
+        counts.append(max(int(mixed.sum()), 1))
+        s *= 2
+    if len(sides) < 2:
+        return float("nan")
+    return float(-np.polyfit(np.log(sides), np.log(counts), 1)[0])
+
+
+def _time_slice(spec, device, budget_s, cells_cap):
+    """Train populations of the frame in index order until `budget_s` passes; (cells done, seconds, rows)."""
+    total = cell_count(spec)
+    size = min(mlp.chunk_size(spec, device), cells_cap)
+    run_cells(spec, np.arange(min(size, 64), dtype=np.int64), device)  # warm-up: CUDA context, kernels
+    if device == "cuda":
+        torch.cuda.synchronize()
+    done, trainable, flops = 0, 0, 0.0
+    t0 = time.perf_counter()
+    while done < total and time.perf_counter() - t0 < budget_s:
+        rows = run_cells(spec, np.arange(done, min(total, done + size), dtype=np.int64), device)
+        done += len(rows["cell"])
+        trainable += int(rows["trainable"].sum())
+        flops += float(rows["flops"].sum())
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return done, time.perf_counter() - t0, trainable, flops
+
+
+@benchmark("gpu-suite")
+def bench_gpu_suite(args):
+    """One command for a lent GPU, about 8 minutes on an H100/H200: (1) the 4096^2 x 1000-step float64 paper
+    MLP frame (width 16), timed on a slice and extrapolated; (2) GPT-2-124M-shape SFT cells in bf16 with
+    held-out/OOD (and $FRACTAL_AGENT_EVALS multiple-choice) evaluation at 10K training tokens: cells/h and
+    MFU counting evaluation FLOPs; (3) Table 1's tanh experiment at 1024^2 (500 steps), timed, with its
+    frame's box-counting dimension. --smoke: the same on CPU at tiny sizes (checks the script, not a figure)."""
+    smoke = args.smoke or not torch.cuda.is_available()
+    if not args.smoke and not torch.cuda.is_available():
+        print("gpu-suite: torch sees no CUDA device; running the --smoke sizes on CPU instead")
+    device = "cpu" if smoke else "cuda"
+    where = torch.cuda.get_device_name() if device == "cuda" else (platform.processor() or platform.machine())
+    print(f"gpu-suite{' (smoke, CPU)' if smoke else ''}: {where}, torch {torch.__version__}", flush=True)
+    t_suite = time.perf_counter()
+
+    # (1) the paper frame, on a slice
+    points, steps, budget = (64, 20, 5.0) if smoke else (4096, 1000, 150.0)
+    spec = paper_mlp_frame(points, steps, 16)
+    done, secs, trainable, flops = _time_slice(spec, device, budget, 256 if smoke else 1 << 18)
+    total = cell_count(spec)
+    print(f"  (1) {points}^2 x {steps}-step float64 MLP frame (width 16, N = {mlp.data_size(spec['model'])}): "
+          f"{done} cells in {secs:.1f} s = {done / secs:,.0f} cells/s, {flops / secs / 1e12:.2f} TFLOP/s (analytic); "
+          f"projected frame {total * secs / done:.0f} s (target <= 180 s at 4096^2 x 1000)", flush=True)
+
+    # (2) GPT-2-124M-shape SFT cells with evaluation
+    from fractal_agent.sft import PEAK_BF16
+    shape, precision, tokens = ("tiny", "float32", 1_000) if smoke else ("gpt2-124m", "bf16", 10_000)
+    gspec = sft_cells_spec(shape, args.cells, tokens, precision=precision, evals=_eval_entries())
+    cells = np.arange(cell_count(gspec))
+    run_cells(gspec, cells[:1], device)  # warm-up
+    if device == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    rows = run_cells(gspec, cells, device)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    wall = time.perf_counter() - t0
+    flops = float(rows["flops"].sum())
+    peak = next((v for k, v in PEAK_BF16.items() if k in where), None) if device == "cuda" else None
+    mfu = f"{flops / wall / peak:.1%} MFU incl. evaluation" if peak else "MFU n/a (no known peak)"
+    print(f"  (2) {shape} SFT, {precision}, {tokens:,} tokens per cell, {len(cells)} cells per population, evals: "
+          f"{', '.join(gspec['data']['evals']) or 'held-out + OOD loss only'}: {wall:.1f} s = "
+          f"{len(cells) / wall * 3600:,.0f} cells/h, {flops / wall / 1e12:.2f} TFLOP/s, {mfu}", flush=True)
+
+    # (3) one Table-1 experiment, whole frame
+    points = 32 if smoke else 1024
+    tspec = table1_tanh(points)
+    if smoke:
+        tspec["train"]["steps"] = 20
+    t0 = time.perf_counter()
+    mask = np.zeros(cell_count(tspec), dtype=bool)
+    size = mlp.chunk_size(tspec, device)
+    for start in range(0, len(mask), size):
+        r = run_cells(tspec, np.arange(start, min(len(mask), start + size), dtype=np.int64), device)
+        mask[r["cell"]] = r["trainable"].astype(bool)
+    secs = time.perf_counter() - t0
+    D = box_dimension(mask.reshape(points, points))
+    print(f"  (3) Table 1 tanh at {points}^2 x {tspec['train']['steps']} steps: {secs:.1f} s, "
+          f"{mask.mean():.1%} trainable, frame box-counting D = {D:.2f} (paper, over a zoom sequence: 1.66)", flush=True)
+    print(f"  suite: {time.perf_counter() - t_suite:.0f} s", flush=True)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--only", choices=sorted(BENCHMARKS), action="append", help="run only this benchmark (repeatable)")
@@ -207,7 +321,8 @@ def main(argv=None):
     p.add_argument("--cpu-cells", type=int, default=None, help="mlp-cpu: time an evenly strided sample of this many cells")
     p.add_argument("--width", type=int, default=8, help="mlp-cuda: MLP width (8 as the CPU frame; the paper uses 16)")
     p.add_argument("--max-seconds", type=float, default=None, help="mlp-cuda: stop after this long and project the frame time")
-    p.add_argument("--cells", type=int, default=8, help="gpt-cells: cells trained together in one population")
+    p.add_argument("--cells", type=int, default=8, help="gpt-cells, gpu-suite: cells trained together in one population")
+    p.add_argument("--smoke", action="store_true", help="gpu-suite: tiny sizes on CPU (checks the script)")
     args = p.parse_args(argv)
     if args.list:
         for name, fn in BENCHMARKS.items():

@@ -203,6 +203,10 @@ def train_population(spec, hparams, device="cpu", keep_model=False):
 
     losses = torch.zeros(K, steps + 1, dtype=torch.float64, device=device)
     grad_norms = torch.zeros(K, steps, dtype=torch.float64, device=device)
+    cuda = torch.device(device).type == "cuda"
+    if cuda:
+        torch.cuda.synchronize(device)
+    t_loop = time.perf_counter()
     for t in range(steps + 1):
         rows = order[t]
         x = tr_tok[rows, :-1].to(device)
@@ -220,6 +224,10 @@ def train_population(spec, hparams, device="cpu", keep_model=False):
         loss.sum().backward()  # replica k's loss depends only on replica k: independent gradients
         grad_norms[:, t] = clip_grads(params, train_spec["grad_clip"]).double()
         opt.step({g: lr_table[g][:, t] for g in groups}, wd)
+
+    if cuda:
+        torch.cuda.synchronize(device)
+    train_s = time.perf_counter() - t_loop  # the step loop alone (no build, packing or evaluation)
 
     heldout_loss = _eval_loss(model, ho_tok, ho_mask, batch_size, device, autocast)
     ood_tok, ood_mask = tr_tok[:0], tr_mask[:0]
@@ -249,6 +257,7 @@ def train_population(spec, hparams, device="cpu", keep_model=False):
         "flops": np.full(K, float(flops)),
         "steps": steps,
         "tokens_per_step": batch_size * seq_len,
+        "train_s": train_s,
     }
 
 
@@ -278,45 +287,38 @@ def base_metrics(spec, device="cpu"):
 PEAK_BF16 = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "A10G": 125e12, "4090": 165e12}
 
 
-def bench_sft(device="cpu", shape="tiny", cells=8, steps=(4, 12), batch_size=8, seq_len=128,
+def bench_sft(device="cpu", shape="tiny", cells=8, steps=12, batch_size=8, seq_len=128,
               precision=None, peak_flops=None):
     """Throughput of population SFT: K = `cells` replicas of a scratch model of PRESETS[shape]
-    trained with AdamW on synthetic chat data. Runs train_population for steps[0] and steps[1]
-    steps and takes the difference, so start-up, data packing and evaluation cancel out.
+    trained with AdamW on synthetic chat data. A short warm-up run first (allocator, kernels, data
+    caches), then a `steps`-step run whose step loop alone is timed (train_population's train_s: no
+    model build, data packing or evaluation in it), so the figure is a time, never a difference.
 
     Returns {shape, cells, params, step_s, tokens_per_s (all replicas), cells_per_s (cell-runs of
-    steps[1] steps per second), model_flops_per_s, mfu (None when the peak is unknown, e.g. CPU)}."""
+    `steps` steps per second), model_flops_per_s, mfu (None when the peak is unknown, e.g. CPU)}."""
     cfg = PRESETS[shape]
     seq_len = min(seq_len, cfg.block_size)
     precision = precision or ("bf16" if torch.device(device).type == "cuda" else "float32")
     spec = {
         "model": {"family": "gpt", "checkpoint": "scratch", "config": cfg.to_dict(), "trainable": "all", "seed": 0},
-        "data": {"dataset": "synthetic", "size": 4 * batch_size * max(steps), "seq_len": seq_len,
+        "data": {"dataset": "synthetic", "size": 4 * batch_size * (steps + 1), "seq_len": seq_len,
                  "heldout": 0, "ood": None, "evals": []},
-        "train": {"optimizer": "adamw", "steps": None, "epochs": None, "batch_size": batch_size,
+        "train": {"optimizer": "adamw", "steps": 2, "epochs": None, "batch_size": batch_size,
                   "schedule": "cosine", "warmup": 0.0, "weight_decay": 0.1, "grad_clip": 1.0,
                   "precision": precision, "lr": {}, "betas": [0.9, 0.95]},
     }
     hp = [{**{f"lr.{g}": 10 ** (-4 + 0.1 * k) for g in GROUPS}, "warmup": 0.0, "weight_decay": 0.1,
            "batch_size": batch_size, "dataset_size": spec["data"]["size"], "tokens": None} for k in range(cells)]
-    times = []
-    for n in steps:
-        spec["train"]["steps"] = n
-        if torch.device(device).type == "cuda":
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        train_population(spec, hp, device)
-        if torch.device(device).type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
-    step_s = (times[1] - times[0]) / (steps[1] - steps[0])
-    model = cfg
+    train_population(spec, hp, device)                    # warm-up
+    spec["train"]["steps"] = steps
+    out = train_population(spec, hp, device)
+    step_s = out["train_s"] / steps  # the loop runs `steps` updates plus one final forward
     tokens_per_s = cells * batch_size * seq_len / step_s
-    flops_per_s = tokens_per_s * model.flops_per_token(seq_len)
+    flops_per_s = tokens_per_s * cfg.flops_per_token(seq_len)
     if peak_flops is None and torch.device(device).type == "cuda":
         name = torch.cuda.get_device_name(torch.device(device))
         peak_flops = next((v for k, v in PEAK_BF16.items() if k in name), None)
-    return {"shape": shape, "cells": cells, "params": model.num_params(), "batch_size": batch_size,
+    return {"shape": shape, "cells": cells, "params": cfg.num_params(), "batch_size": batch_size,
             "seq_len": seq_len, "precision": precision, "step_s": step_s, "tokens_per_s": tokens_per_s,
-            "cells_per_s": cells / (step_s * steps[1]), "model_flops_per_s": flops_per_s,
+            "cells_per_s": cells / (step_s * steps), "model_flops_per_s": flops_per_s,
             "mfu": flops_per_s / peak_flops if peak_flops else None}
