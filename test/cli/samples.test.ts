@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore } from "../../src-main/core/store";
 import { lastLine, PYTHON, REPO, run } from "./helpers";
+import { stopAgentDaemon } from "../core/helpers";
 
 const SPEC = {
   version: 1, name: "samples cli", model: { family: "gpt", checkpoint: "tiny" },
@@ -28,12 +29,10 @@ beforeAll(async () => {
   id = lastLine(r.stdout);
 }, 120_000);
 
-afterAll(() => {
-  // Stop the local daemon the sweep started (it would exit by itself after its idle timeout): a test stops what it starts.
-  const pidFile = join(env.FRACTAL_AGENT_HOME, "daemon.pid");
-  if (existsSync(pidFile)) {
-    try { process.kill(Number(readFileSync(pidFile, "utf8").trim()), "SIGTERM"); } catch { /* already gone */ }
-  }
+afterAll(async () => {
+  // Stop the local daemon the sweep started (it would exit by itself after its idle timeout), and wait until it has:
+  // a test stops what it starts.
+  await stopAgentDaemon(env.FRACTAL_AGENT_HOME);
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -137,7 +137,8 @@ export async function startSshd(opts: SshdOptions): Promise<Sshd> {
     "KbdInteractiveAuthentication no",
     "AllowTcpForwarding yes",
     "Subsystem sftp internal-sftp",
-    `SetEnv HOME=${remoteHome}`,
+    // The run's id too (vitest.config.ts), so test/daemon-guard.ts also finds a daemon an SSH test left running.
+    `SetEnv HOME=${remoteHome}${process.env.FRACTAL_TEST_RUN ? ` FRACTAL_TEST_RUN=${process.env.FRACTAL_TEST_RUN}` : ""}`,
     ...(opts.loginShell ? [`ForceCommand ${forcedShell(dir, opts.loginShell)}`] : []),
     "LogLevel INFO",
     "",
