@@ -11,9 +11,15 @@
 // through the store, cached in .bench/. Headless Chromium renders WebGL2 with SwiftShader (on the CPU), so
 // GPU-bound numbers here are far slower than on a real GPU; the output says so.
 //
-//   npx tsx scripts/bench-ui.ts [--n 4096] [--zoom-steps 240] [--stream-s 5]
+//   npx tsx scripts/bench-ui.ts [--n 4096] [--zoom-steps 240] [--stream-s 5] [--json]
+//
+// --json: the last line is one JSON object: first_frame_s (navigation start -> first frame of the map, the
+// preview), full_frame_s (-> first frame at full resolution), result_to_pixel_p50_s / _max_s (ingest -> on
+// screen while 10k cells/s stream), frame_ms_p50 / frame_ms_p95 (draw time while zooming with nested zooms
+// loaded), stream_frame_interval_ms_p95 / _max, and the machine.
 
 import { copyFileSync, existsSync, mkdirSync, rmSync } from "node:fs";
+import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
@@ -26,7 +32,10 @@ import { snapToParentCells, zoomSpec } from "../src-main/core/grid";
 import { buildRenderer, startWebServer } from "../src-main/web/server";
 
 const { values: args } = parseArgs({
-  options: { n: { type: "string", default: "4096" }, "zoom-steps": { type: "string", default: "240" }, "stream-s": { type: "string", default: "5" } },
+  options: {
+    n: { type: "string", default: "4096" }, "zoom-steps": { type: "string", default: "240" }, "stream-s": { type: "string", default: "5" },
+    json: { type: "boolean", default: false },
+  },
 });
 const N = Number(args.n), ZOOM_STEPS = Number(args["zoom-steps"]), STREAM_S = Number(args["stream-s"]);
 const STREAM_TILE = 10_000;
@@ -125,9 +134,12 @@ async function main(): Promise<void> {
   {
     const store = openStore(work);
     const svc = new ApiService(store, { pollMs: 60_000 });
-    const t0 = performance.now();
+    let t0 = performance.now();
+    const preview = await svc.getLayerPreview("root", "score", 512);
+    console.log(`server: getLayerPreview(score, 512) of ${N}x${N} (stride ${preview.stride ?? 1}): ${ms(performance.now() - t0)}`);
+    t0 = performance.now();
     const layer = await svc.getLayer("root", "score");
-    console.log(`server: getLayer(score) of ${N}x${N} (${layer.doneCells} cells done): ${ms(performance.now() - t0)}`);
+    console.log(`server: getLayer(score) of ${N}x${N} (${layer.doneCells} cells done, ranked in the worker thread, its start included): ${ms(performance.now() - t0)}`);
     svc.close();
     store.close();
   }
@@ -141,13 +153,19 @@ async function main(): Promise<void> {
   });
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   const version = browser.version();
+  const result: Record<string, unknown> = { n: N, machine: `${cpus().length} cores ${cpus()[0]?.model ?? "?"}, Node ${process.version}, Chromium ${version} (SwiftShader WebGL, CPU)` };
   page.on("pageerror", (e) => console.error(`page error: ${e.message}`));
   try {
     await page.goto(`${server.url}&sweep=root`);
     await page.waitForFunction(() => (globalThis as any).__fractalPerf?.firstFrame.root !== undefined, null, { timeout: 300_000 });
     const first = await page.evaluate(() => (globalThis as any).__fractalPerf.firstFrame.root as number);
     console.log(`browser: Chromium ${version}, WebGL2 on SwiftShader (CPU rasteriser, not a GPU)`);
-    console.log(`time to first frame of the stored ${N}x${N} sweep: ${ms(first)} (navigation start -> first draw)`);
+    console.log(`time to first frame of the stored ${N}x${N} sweep: ${ms(first)} (navigation start -> first draw, the 512^2 preview)`);
+    await page.waitForFunction(() => (globalThis as any).__fractalPerf?.fullFrame.root !== undefined, null, { timeout: 300_000 });
+    const full = await page.evaluate(() => (globalThis as any).__fractalPerf.fullFrame.root as number);
+    console.log(`time to the first frame at full resolution: ${ms(full)}`);
+    result.first_frame_s = first / 1000;
+    result.full_frame_s = full / 1000;
     await page.waitForFunction(() => ["zoom1", "zoom2"].every((id) => (globalThis as any).__fractalPerf.firstFrame[id] !== undefined), null, { timeout: 120_000 }).catch(() => {});
 
     // Zoom ten decades into the boundary at the nested zooms' centre, one wheel step per frame.
@@ -178,6 +196,10 @@ async function main(): Promise<void> {
       + `draw p50 ${ms(pct(zoom.draws, 0.5))} p95 ${ms(pct(zoom.draws, 0.95))}; `
       + `rAF interval p50 ${ms(pct(zoom.intervals, 0.5))} p95 ${ms(pct(zoom.intervals, 0.95))} (target <= 16 ms)`);
     await page.screenshot({ path: join(BENCH, "ui-zoomed.png") });
+    result.zoom_decades = Number(decades.toFixed(2));
+    result.frame_ms_p50 = pct(zoom.draws, 0.5);
+    result.frame_ms_p95 = pct(zoom.draws, 0.95);
+    result.raf_interval_ms_p95 = pct(zoom.intervals, 0.95);
 
     // Streaming: back home, then 10k cells/s into the root's missing rows while frames keep being drawn.
     await page.keyboard.press("0");
@@ -223,12 +245,17 @@ async function main(): Promise<void> {
     console.log(`  ingest -> drawn per tile: ${latencies.map((l) => (l / 1000).toFixed(1)).join(", ")} s; texels re-uploaded by `
       + `partial updates: ${patched} (${(patched / (N * N)).toFixed(2)}x the level-0 texture)`);
     console.log(`streaming ${STREAM_TILE} cells/s into the ${N}x${N} sweep on screen: ingest -> drawn p50 ${ms(pct(latencies, 0.5))} `
-      + `max ${ms(Math.max(...latencies))} (includes the server's 500 ms change poll); frame intervals meanwhile p50 ${ms(pct(frameTimes, 0.5))} `
+      + `max ${ms(Math.max(...latencies))}; frame intervals meanwhile p50 ${ms(pct(frameTimes, 0.5))} `
       + `p95 ${ms(pct(frameTimes, 0.95))} max ${ms(Math.max(...frameTimes))}`);
+    result.result_to_pixel_p50_s = pct(latencies, 0.5) / 1000;
+    result.result_to_pixel_max_s = Math.max(...latencies) / 1000;
+    result.stream_frame_interval_ms_p95 = pct(frameTimes, 0.95);
+    result.stream_frame_interval_ms_max = Math.max(...frameTimes);
   } finally {
     await browser.close();
     await server.close();
   }
+  if (args.json) console.log(JSON.stringify(result));
 }
 
 await main();

@@ -3,8 +3,10 @@
 // synchronously and waits for the GPU, to time frames without the display's vsync in the way.
 
 export interface FractalPerf {
-  /** performance.now() of the first frame that drew each sweep. */
+  /** performance.now() of the first frame that drew each sweep (a preview, for a large map). */
   firstFrame: Record<string, number>;
+  /** performance.now() of the first frame that drew each sweep's full-resolution layer. */
+  fullFrame: Record<string, number>;
   /** Epoch ms (timeOrigin + now) when each sweep's latest layer data was first drawn. */
   layerDrawn: Record<string, number>;
   /** Draw one frame now (useFrame callbacks + render) and wait for the GPU; returns milliseconds. */
@@ -13,5 +15,5 @@ export interface FractalPerf {
   patchTexels: Record<string, number>;
 }
 
-export const perf: FractalPerf = { firstFrame: {}, layerDrawn: {}, frame: null, patchTexels: {} };
+export const perf: FractalPerf = { firstFrame: {}, fullFrame: {}, layerDrawn: {}, frame: null, patchTexels: {} };
 (globalThis as unknown as { __fractalPerf: FractalPerf }).__fractalPerf = perf;

@@ -53,6 +53,7 @@ function SweepQuad({ sweep, layer, order, isRoot }: { sweep: SweepSummary; layer
     if (drawnLayer.current !== layer) {
       drawnLayer.current = layer;
       perf.firstFrame[sweep.id] ??= performance.now();
+      if (!layer.stride) perf.fullFrame[sweep.id] ??= performance.now();
       perf.layerDrawn[sweep.id] = performance.timeOrigin + performance.now();
     }
   });
