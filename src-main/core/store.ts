@@ -9,7 +9,7 @@
 // and a cell whose done bit is set is never written again (the first record counts, as in the journal).
 
 import Database from "better-sqlite3";
-import { accessSync, closeSync, constants as fsConstants, copyFileSync, existsSync, openSync, rmSync } from "node:fs";
+import { accessSync, closeSync, constants as fsConstants, copyFileSync, existsSync, openSync, rmSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { type BlockDtype, decodeBlock, encodeBlock, roundFloat32, roundsFloats, storedDtype } from "./codec";
 import { type Window } from "./grid";
@@ -179,6 +179,9 @@ export function storeError(path: string, e: unknown, doing: string): Error {
   }
   if (typeof code === "string" && (code.startsWith("SQLITE_CANTOPEN") || code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_IOERR")
     || code === "SQLITE_PERM" || code === "SQLITE_AUTH")) {
+    if (existsSync(path) && statSync(path).isDirectory()) {
+      return new StoreError(`${what}: ${path} is a directory; name a database file (e.g. ${join(path, "fractal-llm.sqlite")}) or ${FIX_DB}.`);
+    }
     if (!canWriteIn(dir)) {
       return new StoreError(`${what}: its directory ${dir} is not writable by this user (SQLite keeps the database and its `
         + `-wal and -shm files there; SQLite: ${e.message}). Make the directory writable (chown or chmod it) or ${FIX_DB}.`);

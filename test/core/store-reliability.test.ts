@@ -117,6 +117,11 @@ describe("errors name the database and the fix", () => {
     expect(readFileSync(path).equals(before)).toBe(true);
   });
 
+  it("a directory where the database file should be", () => {
+    const path = tempDir();
+    expect(() => openStore(path)).toThrow(new RegExp(`${escape(path)} is a directory; name a database file \\(e\\.g\\. ${escape(join(path, "fractal-llm.sqlite"))}\\) or choose another database`));
+  });
+
   it("a directory this user cannot write", async () => {
     const dir = join(tempDir(), "locked-dir");
     mkdirSync(dir);
