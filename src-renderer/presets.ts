@@ -2,6 +2,8 @@
 // MLP-LR map, and the SFT maps researchers ask for. Each is a raw spec (validate() fills the rest);
 // test/ui/presets.test.ts checks every one validates.
 
+import { TABLE1, table1RawSpec } from "../src-main/core/table1";
+
 const axis = (param: string, scale: "log" | "linear", range: [number, number], points: number) => ({ param, scale, range, points });
 const tinySft = (name: string, x: object, y: object, train: object = {}) => ({
   version: 1, name,
@@ -49,6 +51,24 @@ export const PRESETS: { label: string; spec: object }[] = [
       data: { dataset: "synthetic", size: 256, seq_len: 64, heldout: 32 },
       train: { optimizer: "sgd", steps: 100, batch_size: 8, precision: "float32", lr: { embed: 0.01, unembed: 0.01, norm: 0.01 } },
       axes: { x: axis("lr.attn", "log", [-4, 1], 64), y: axis("lr.mlp", "log", [-4, 1], 64) },
+    },
+  },
+  // Table 1 of Sohl-Dickstein (2024), as `fractal-llm reproduce` runs them (src-main/core/table1.ts)
+  ...TABLE1.map((e) => ({ label: `Table 1: ${e.title} (paper D = ${e.paper.toFixed(2)})`, spec: table1RawSpec(e, 256) })),
+  {
+    // "Mapping the edge of chaos" (arXiv 2501.04286): a 2-layer, d = 64 character-level decoder from scratch,
+    // Adam, attention LR x feed-forward LR, on the shipped corpus's conversations (a path relative to the
+    // repository: start the app from there, or pick the file again). float64: their deepest zooms go below
+    // float32's LR resolution (the editor's precision guard warns when a zoom does).
+    label: "transformer map: attention LR x FC LR (2-layer d=64 char-level, Adam, float64)",
+    spec: {
+      version: 1, name: "edge of chaos: attention LR x FC LR",
+      model: { family: "gpt", checkpoint: "scratch", trainable: "all", seed: 0,
+        config: { n_layer: 2, n_head: 4, n_embd: 64, block_size: 64, vocab_size: 259 } },
+      data: { dataset: "jsonl:resources/corpus/chat.jsonl", size: 64, seq_len: 64, heldout: 16 },
+      train: { optimizer: "adamw", steps: 200, batch_size: 8, schedule: "constant", weight_decay: 0, grad_clip: null,
+        precision: "float64", lr: { embed: 1e-3, unembed: 1e-3, norm: 1e-3 } },
+      axes: { x: axis("lr.attn", "log", [-4, 0], 64), y: axis("lr.mlp", "log", [-4, 0], 64) },
     },
   },
   { label: "SFT: LR x dataset size", spec: tinySft("SFT LR x dataset size", axis("lr", "log", [-5, -1], 32), axis("dataset_size", "log", [1.5, 3], 16)) },

@@ -1,14 +1,8 @@
 // Table 1 of Sohl-Dickstein, "The boundary of neural network trainability is fractal" (2024): the six
-// experiments as complete sweep specs, and their reproduction over the one launch path (launch.ts): a root
+// experiments (table1.ts) as complete sweep specs, and their reproduction over the one launch path (launch.ts): a root
 // map, `levels` zooms into its boundary (each window chosen on the boundary automatically), and the
 // paper's estimator (the median local slope of box counts over every level: analysis/mask.ts
 // sequenceDimension) beside the paper's number. Used by `fractal-llm reproduce`; nothing here prints.
-//
-// Settings are those of the paper's notebook: width 16, two layers without biases (W0 16x16, W1 16x1:
-// 272 parameters), the mean-field network of DESIGN.md, N = 272 training points (identity: 16; single
-// datapoint: 1), full-batch gradient descent (minibatch: 16 examples a step, loss on the full batch),
-// 500 steps, float64; x = input-layer LR, y = output-layer LR, except the init-offset experiment (x =
-// offset added to W0 before every training step, the notebook's form; y = one LR for both layers).
 
 import { cellEdge, type Window } from "./grid";
 import { followSweep, prepareSweep, recordSweep, zoomChildSpec } from "./launch";
@@ -20,6 +14,9 @@ import { sweepMap } from "./sweep-maps";
 import { layerMask } from "../analysis/map";
 import { sequenceDimension } from "../analysis/mask";
 import type { Mask } from "../analysis/dimension";
+import { DEFAULT_TABLE1_POINTS, TABLE1, TABLE1_NAMES, table1RawSpec } from "./table1";
+
+export { TABLE1_NAMES } from "./table1";
 
 export interface Table1Experiment {
   name: string;
@@ -30,46 +27,21 @@ export interface Table1Experiment {
   spec: Spec;
 }
 
-export const DEFAULT_POINTS = 64;
+export const DEFAULT_POINTS = DEFAULT_TABLE1_POINTS;
 export const DEFAULT_LEVELS = 2;
 /** A zoom window's side as a fraction of its parent's (the paper zooms by factors of 4 to 8 per keyframe). */
 export const ZOOM_FRACTION = 1 / 4;
 
-// Root ranges (log10 LR) chosen from a 16x16 x 200-step scan of each experiment so the boundary crosses the map.
-const lrAxes = { x: { param: "lr.input", scale: "log", range: [0, 3] }, y: { param: "lr.output", scale: "log", range: [0, 3] } };
-
-const RAW: { name: string; title: string; paper: number; model: object; train?: object; axes?: object }[] = [
-  { name: "linear", title: "linear (identity) network", paper: 1.17, model: { activation: "identity" } },
-  { name: "relu", title: "ReLU", paper: 1.2, model: { activation: "relu" } },
-  { name: "tanh-single", title: "tanh, a single datapoint", paper: 1.41, model: { activation: "tanh", datapoints: 1 } },
-  { name: "tanh-minibatch", title: "tanh, minibatch of 16", paper: 1.55, model: { activation: "tanh" },
-    train: { optimizer: "sgd", batch_size: 16 } },
-  { name: "tanh", title: "tanh, full batch", paper: 1.66, model: { activation: "tanh" } },
-  { name: "tanh-init-offset", title: "tanh, init offset x one LR", paper: 1.98,
-    model: { activation: "tanh", init_offset_form: "every_step" },
-    axes: { x: { param: "init_offset", scale: "linear", range: [-2, 2] }, y: { param: "lr", scale: "log", range: [-1, 3] } } },
-];
-
 /** The root spec of one experiment at `points` x `points` cells (validated). */
 export function experimentSpec(name: string, points = DEFAULT_POINTS): Spec {
-  const e = RAW.find((r) => r.name === name);
-  if (!e) throw new Error(`unknown Table 1 experiment ${JSON.stringify(name)}; known: ${RAW.map((r) => r.name).join(", ")}`);
-  const axes = (e.axes ?? lrAxes) as Record<"x" | "y", object>;
-  return validate({
-    version: 1, name: `Table 1: ${e.title}`,
-    model: { family: "mlp", width: 16, data_multiple: 1.0, seed: 0, ...e.model },
-    train: { optimizer: "gd", steps: 500, precision: "float64", ...(e.train ?? {}) },
-    axes: { x: { ...axes.x, points }, y: { ...axes.y, points } },
-    criterion: { window: 20, threshold: 1.0 },
-    record: { curves: false },
-  });
+  const e = TABLE1.find((r) => r.name === name);
+  if (!e) throw new Error(`unknown Table 1 experiment ${JSON.stringify(name)}; known: ${TABLE1_NAMES.join(", ")}`);
+  return validate(table1RawSpec(e, points));
 }
 
 export function table1(points = DEFAULT_POINTS): Table1Experiment[] {
-  return RAW.map((e) => ({ name: e.name, title: e.title, paper_dimension: e.paper, spec: experimentSpec(e.name, points) }));
+  return TABLE1.map((e) => ({ name: e.name, title: e.title, paper_dimension: e.paper, spec: experimentSpec(e.name, points) }));
 }
-
-export const TABLE1_NAMES = RAW.map((r) => r.name);
 
 /** A window of a map in cells: columns i0..i0+w-1, rows j0..j0+w-1. */
 export interface CellWindow { i0: number; j0: number; w: number; h: number; edgeCells: number }
