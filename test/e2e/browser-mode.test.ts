@@ -93,6 +93,9 @@ describe("browser mode", () => {
       expect(closed.code).toBe(4401);
       expect(closed.reason).toMatch(/token/);
     }
+    // The page took the token out of its address bar and keeps it in this tab's sessionStorage (reloads, reconnects).
+    expect(page.url()).not.toContain("token=");
+    expect(await page.evaluate(() => sessionStorage.getItem("fractal-llm-token"))).toBe(server.token);
     const other = await browser.newPage();
     await other.goto(`http://127.0.0.1:${server.port}/`);
     await expect.poll(() => other.locator("[data-testid=connection-error]").textContent()).toMatch(/wrong token/);
