@@ -1,7 +1,7 @@
 import { Breadcrumb, Inspector, LayerPicker, Legend, Library, ProgressPanel, ZoomDialog } from "./components/Panels";
 import { AnalysisPanel } from "./components/AnalysisPanel";
 import { HostManager } from "./components/HostManager";
-import { MapView } from "./components/MapView";
+import { MapView, Overview } from "./components/MapView";
 import { Surface3D } from "./components/Surface3D";
 import { SweepEditor } from "./components/SweepEditor";
 import { NoticeStack } from "./components/SweepControl";
@@ -46,6 +46,10 @@ export function App() {
               : mode === "map" ? <MapView /> : <Surface3D />}
         </section>
         <aside data-testid="side-panel">
+          {mode === "map" && <details className="section" data-testid="overview-section" open>
+            <summary><b>overview</b></summary>
+            <Overview />
+          </details>}
           <details className="section" data-testid="legend-section" open>
             <summary><b>legend</b></summary>
             <Legend />

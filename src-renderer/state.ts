@@ -215,9 +215,9 @@ const logHasFinite = new Map<string, boolean>();
  * score colour is off by at most this fraction of the colour scale while streaming, and exact at the end.
  */
 const RERANK_FRACTION = 0.02;
-/** Maps of more cells than this open with a preview of at most PREVIEW_SIDE cells a side (a 4096^2 map: 512^2). */
+/** Maps of more cells than this open with a preview of at most PREVIEW_SIDE cells a side (a 4096^2 map: 256^2, every 16th cell). */
 const PREVIEW_ABOVE = 1024 * 1024;
-const PREVIEW_SIDE = 512;
+const PREVIEW_SIDE = 256;
 
 /** Fetch a sweep's current layer in full; a request made while one is in flight runs once more after it. */
 export function refreshLayer(id: string): Promise<void> {

@@ -8,20 +8,25 @@ import type { Numeric } from "../core/tiles";
 
 const blockLength = (cells: number, block: number) => Math.min(BLOCK_CELLS, cells - block * BLOCK_CELLS);
 
-/** Blocks `blocks` of a field, decoded (a block never written is absent). */
+/** Blocks `blocks` of a field, decoded (a block never written is absent). Each is read by its key alone. */
 export function fieldBlocks(store: Store, sweepId: string, cells: number, field: string, blocks: ReadonlySet<number>): Map<number, Numeric> {
   const out = new Map<number, Numeric>();
-  const rows = store.db.prepare("SELECT block, dtype, data FROM result_blocks WHERE sweep_id = ? AND field = ?").iterate(sweepId, field) as
-    Iterable<{ block: number; dtype: BlockDtype; data: Buffer }>;
-  for (const r of rows) if (blocks.has(r.block)) out.set(r.block, decodeBlock(r.data, r.dtype, blockLength(cells, r.block)));
+  const q = store.db.prepare("SELECT dtype, data FROM result_blocks WHERE sweep_id = ? AND field = ? AND block = ?");
+  for (const b of blocks) {
+    const r = q.get(sweepId, field, b) as { dtype: BlockDtype; data: Buffer } | undefined;
+    if (r) out.set(b, decodeBlock(r.data, r.dtype, blockLength(cells, b)));
+  }
   return out;
 }
 
 /** Done bits of blocks `blocks` (bit (cell % 8) of byte (cell % BLOCK_CELLS) >> 3, as store.ts writes them). */
 export function doneBlocks(store: Store, sweepId: string, blocks: ReadonlySet<number>): Map<number, Uint8Array> {
   const out = new Map<number, Uint8Array>();
-  const rows = store.db.prepare("SELECT block, bits FROM done_blocks WHERE sweep_id = ?").iterate(sweepId) as Iterable<{ block: number; bits: Buffer }>;
-  for (const r of rows) if (blocks.has(r.block)) out.set(r.block, new Uint8Array(r.bits));
+  const q = store.db.prepare("SELECT bits FROM done_blocks WHERE sweep_id = ? AND block = ?");
+  for (const b of blocks) {
+    const r = q.get(sweepId, b) as { bits: Buffer } | undefined;
+    if (r) out.set(b, new Uint8Array(r.bits));
+  }
   return out;
 }
 

@@ -314,8 +314,11 @@ function HoverTip() {
 
 const OVERVIEW_PX = 140;
 
-/** Overview of the root map (its preview) with the zooms inside it and the part the view shows; click to go there. */
-function Overview() {
+/**
+ * Overview of the root map (its preview) with the zooms inside it and the part the view shows; click to go there.
+ * It sits in the side panel, so it never hides cells of the map.
+ */
+export function Overview() {
   const rootId = useUi((s) => s.rootId);
   const root = useUi((s) => (s.rootId ? s.sweeps[s.rootId] : null));
   const preview = useUi((s) => (s.rootId ? s.previews[s.rootId] : undefined));
@@ -345,7 +348,7 @@ function Overview() {
     commitView();
   };
   return (
-    <div className="overview" data-testid="overview" style={{ width, height }} onPointerDown={(e) => e.stopPropagation()} onClick={onClick}
+    <div className="overview" data-testid="overview" style={{ width, height }} onClick={onClick}
       title="the root map; white: the part in view; click to go there">
       <canvas ref={canvas} width={width} height={height} />
       {zooms.map((z) => <i key={z.id} className="overview-zoom" style={box(z.window)} />)}
@@ -354,7 +357,10 @@ function Overview() {
   );
 }
 
-/** Scale bar (decades on a log axis), zoom depth against the root and the finest sweep level under the view centre. */
+/**
+ * Scale bar (decades on a log axis), zoom depth against the root and the finest sweep level under the view centre, in
+ * the strip above the map (not over its cells).
+ */
 function Hud() {
   const view = useUi((s) => s.view);
   const vp = useUi((s) => s.viewport);
@@ -381,7 +387,6 @@ function Hud() {
           {finest && ` (${finest.nx}×${finest.ny})`}
         </div>
       </div>
-      <Overview />
     </>
   );
 }

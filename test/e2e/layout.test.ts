@@ -90,16 +90,19 @@ describe("explorer layout", () => {
       });
       expectDisjoint(b, `${w}x${h} frame`);
       const side = await boxes(page, {
-        legend: "[data-testid=legend-section]", analysis: "[data-testid=analysis]", tabs: ".tabs", body: "[data-testid=tab-body]",
+        overview: "[data-testid=overview-section]", legend: "[data-testid=legend-section]", analysis: "[data-testid=analysis]", tabs: ".tabs",
+        body: "[data-testid=tab-body]",
       });
       expectDisjoint(side, `${w}x${h} side panel`);
-      const onMap = await boxes(page, { hud: "[data-testid=hud]", overview: "[data-testid=overview]" });
-      expectDisjoint(onMap, `${w}x${h} map overlays`);
+      const inView = await boxes(page, { hud: "[data-testid=hud]", map: "[data-testid=map]", xAxis: "[data-testid=axis-x]" });
+      expectDisjoint({ hud: inView.hud, map: inView.map }, `${w}x${h} scale bar strip and map`);
+      for (const [name, o] of Object.entries(inView)) expect(inside(o, b.view), `${name} inside the map area`).toBe(true);
+      const overview = (await page.locator("[data-testid=overview]").boundingBox())!;
+      expect(inside(overview, b.aside)).toBe(true);
       const tip = (await page.locator("[data-testid=readout]").boundingBox())!;
       expect(inside(tip, b.view), `tooltip ${JSON.stringify(tip)} inside the map area ${JSON.stringify(b.view)}`).toBe(true);
       expect(Math.hypot(tip.x - p.x, tip.y - p.y)).toBeLessThan(40); // at the cursor
-      for (const o of Object.values(onMap)) expect(inside(o, b.view)).toBe(true);
-      await shot(page, `layout-${w}x${h}`);
+      await shot(page, `layout-${w}x${h}`, { tooltip: true });
     } finally {
       await page.close();
     }
@@ -149,7 +152,7 @@ describe("explorer layout", () => {
       expect(x).toBe(formatExact(hp["lr.attn"]));
       expect(x).not.toBe("—");
       expect(await page.locator("[data-testid=readout]").textContent()).toMatch(/lr = \d/);
-      await shot(page, "layout-sft-readout");
+      await shot(page, "layout-sft-readout", { tooltip: true });
     } finally {
       await page.close();
     }

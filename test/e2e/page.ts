@@ -48,9 +48,12 @@ export function cellOnPage(st: PageView, win: { x0: number; x1: number; y0: numb
 /** Screenshots land here (CI keeps them as artifacts). */
 export const ARTIFACTS = join(REPO_ROOT, "test-artifacts", "ui");
 
-/** A screenshot of the page saved as ARTIFACTS/<name>.png, decoded to RGBA. */
-export async function shot(page: Page, name: string): Promise<{ width: number; height: number; data: Uint8Array }> {
-  const png = await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+/**
+ * A screenshot of the page saved as ARTIFACTS/<name>.png, decoded to RGBA. The hover tooltip (the read-out at the
+ * cursor) is hidden unless asked for, so the map's pixels next to the cursor are the cells' own.
+ */
+export async function shot(page: Page, name: string, opts: { tooltip?: boolean } = {}): Promise<{ width: number; height: number; data: Uint8Array }> {
+  const png = await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), style: opts.tooltip ? undefined : ".tooltip { visibility: hidden !important; }" });
   return decodePngRgba(new Uint8Array(png));
 }
 
