@@ -168,7 +168,8 @@ export class SshConnection {
   async explainDrop(err: unknown, doing: string): Promise<unknown> {
     if (err instanceof SshError && err.retryable && err.kind !== "dropped") return err;
     if (err instanceof SshError && err.kind === "dropped") {
-      return new SshError("dropped", this.label, `Connection to ${this.label} dropped while ${doing}: ${err.message}`, { cause: err });
+      const detail = err.message.startsWith(`Connection to ${this.label} `) ? err.message.slice(`Connection to ${this.label} `.length) : err.message;
+      return new SshError("dropped", this.label, `Connection to ${this.label} dropped while ${doing} (${detail})`, { cause: err });
     }
     if (err instanceof SshError && err.kind !== "remote") return err;
     const gone = await this.droppedSoon();
