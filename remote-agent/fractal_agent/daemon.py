@@ -113,10 +113,11 @@ class Sweep:
         self.warnings = []  # damage found when a writer opened the journal (e.g. a truncated torn line)
         self.scheduler = None  # Slurm settings of a sweep submitted with a scheduler (slurm.py), else None
         self.journal = None  # the open Journal while the runner writes it (the flusher syncs it)
+        self.epoch = None  # the journal's random id (its sweep event); None for journals written before epochs
 
     def status(self):
         return {"sweep": self.id, "state": self.state, "cells": self.total, "done": self.recorded,
-                "last_seq": self.last_seq, "error": self.error}
+                "last_seq": self.last_seq, "error": self.error, "epoch": self.epoch}
 
 
 class Client:
@@ -178,7 +179,7 @@ class Client:
                     raise
         if sweep.deleted:
             return  # deleted since this replay was queued: the client no longer follows it
-        self.sock.sendall(encode({"type": "replayed", "sweep": sweep.id, "last_seq": until}))
+        self.sock.sendall(encode({"type": "replayed", "sweep": sweep.id, "last_seq": until, "epoch": sweep.epoch}))
 
     def reader(self):
         f = self.sock.makefile("rb")
@@ -251,6 +252,7 @@ class Daemon:
                 self.log(f"sweep {d.name}: broken: {sw.error}")
             else:
                 sw.spec, sw.total, sw.recorded, sw.last_seq = j.spec, j.total, j.done_count, j.last_seq
+                sw.epoch = j.epoch
                 sw.state = j.status or "queued"
                 j.close()
                 if sw.state == "queued":
@@ -467,7 +469,9 @@ class Daemon:
     def _recorded(self, sw, event, line):
         """Journal on_append hook (called with the lock held): update the table, stream the event."""
         sw.last_seq = event["seq"]
-        if event["type"] == "tile":
+        if event["type"] == "sweep":
+            sw.epoch = event.get("epoch")
+        elif event["type"] == "tile":
             sw.recorded += event["count"]
         elif event["type"] == "done":
             sw.state, sw.error = event["status"], event["error"]

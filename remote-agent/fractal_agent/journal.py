@@ -24,6 +24,7 @@ import os
 import pathlib
 import binascii
 import re
+import secrets
 import sys
 import time
 
@@ -200,7 +201,9 @@ class Journal:
         _write_json_atomic(directory / SPEC, spec)
         _write_json_atomic(directory / ENV, env)
         # The journal appears atomically with its first event: a crash here leaves no half-made sweep.
-        first = {"seq": 1, "type": "sweep", "sweep": sweep_id, "spec": spec, "env": env, "cells": cell_count(spec)}
+        # epoch: a random id of this journal, so a client can tell it from an earlier one under the same id
+        first = {"seq": 1, "type": "sweep", "sweep": sweep_id, "epoch": secrets.token_hex(8), "spec": spec, "env": env,
+                 "cells": cell_count(spec)}
         tmp = directory / (JOURNAL + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.write(fd, encode(first))
@@ -238,7 +241,7 @@ class Journal:
         os.fsync(self.fd)
 
     def _scan(self):
-        self.sweep_id = self.spec = self.base = None
+        self.sweep_id = self.spec = self.base = self.epoch = None
         self.last_seq, self.status, self.done, self.total = 0, None, None, 0
         for ev in read_events(self.path, warn=self.warn):
             try:
@@ -264,6 +267,7 @@ class Journal:
                     or isinstance(total, bool) or total < 0:
                 raise ValueError("the sweep event needs a string sweep, an object spec and an integer cells >= 0")
             self.sweep_id, self.spec, self.total = sweep_id, spec, total
+            self.epoch = ev.get("epoch") if isinstance(ev.get("epoch"), str) else None  # None: an older journal
             self.done = np.zeros(self.total, dtype=bool)
         elif self.sweep_id is None:
             raise JournalError(f"{self.path}: the first event is {ev['type']!r}, not the sweep event; "

@@ -153,7 +153,7 @@ def test_a_sweep_completes_with_no_client_attached_and_a_fresh_attach_replays_ev
 
     c = Attach(shared, "--sweep", "replay", "--since", "3", "--no-start")
     end = c.next(lambda m: m.get("type") == "replayed")
-    assert end == {"type": "replayed", "sweep": "replay", "last_seq": on_disk[-1]["seq"]}
+    assert end == {"type": "replayed", "sweep": "replay", "last_seq": on_disk[-1]["seq"], "epoch": on_disk[0]["epoch"]}
     assert c.events("replay") == on_disk[3:], "exactly the events after seq 3"
     follow = c.request(op="follow", sweep="replay", since=0)
     assert follow["ok"] and follow["already"] is True
@@ -206,7 +206,8 @@ def test_submit_is_idempotent_and_bad_submissions_are_refused_writing_nothing(sh
     x.next(lambda m: m.get("type") == "replayed")
     follow = x.request(op="follow", sweep="idem-b", since=0)
     assert follow["ok"] and follow["already"] is False
-    assert x.seen[-2] == {"type": "replayed", "sweep": "idem-b", "last_seq": 3}, "the replay precedes the reply"
+    assert x.seen[-2] == {"type": "replayed", "sweep": "idem-b", "last_seq": 3,
+                          "epoch": x.events("idem-b")[0]["epoch"]}, "the replay precedes the reply"
     assert x.events("idem-b") == list(read_events(journal_of(shared, "idem-b")))
     assert x.events("idem") == list(read_events(journal_of(shared, "idem")))[1:]
     assert x.request(op="follow", sweep="nope")["ok"] is False
@@ -220,7 +221,7 @@ def test_submit_is_idempotent_and_bad_submissions_are_refused_writing_nothing(sh
     status = a.request(op="status")
     idem = [s for s in status["sweeps"] if s["sweep"] == "idem"]
     assert idem == [{"sweep": "idem", "state": "completed", "cells": 4, "done": 4,
-                     "last_seq": a.events("idem")[-1]["seq"], "error": None}]
+                     "last_seq": a.events("idem")[-1]["seq"], "error": None, "epoch": a.events("idem")[0]["epoch"]}]
     assert a.close() == 0
 
 
@@ -270,7 +271,7 @@ def test_kill_9_of_the_daemon_mid_sweep_then_a_restart_resumes_it(daemons):
 
 
 def test_one_daemon_per_home_private_home_and_idle_exit(tmp_path, daemons):
-    cmd = [PYTHON, "-m", "fractal_agent", "daemon", "--home", str(daemons.home), "--idle-timeout", "1.5"]
+    cmd = [PYTHON, "-m", "fractal_agent", "daemon", "--home", str(daemons.home), "--idle-timeout", "4"]
     first = json.loads(subprocess.run(cmd, env=ENV, capture_output=True, text=True, check=True).stdout)
     daemons.pids.add(first["pid"])
     second = json.loads(subprocess.run(cmd, env=ENV, capture_output=True, text=True, check=True).stdout)
