@@ -5,7 +5,7 @@
 // banner, cut during the install) ends with every cell recorded once.
 import Database from "better-sqlite3";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { isRetryable, openSshTransport, SshError, type SshTransportOptions } from "../../src-main/ssh/index.js";
@@ -13,7 +13,7 @@ import { openTarget } from "../../src-main/core/targets";
 import { openStore } from "../../src-main/core/store";
 import { tempDir } from "../core/helpers";
 import { agentJournal, cli, lastLine, PYTHON } from "../cli/helpers";
-import { startSshFixture, type SshFixture } from "./harness.js";
+import { freePort, startSshd, startSshFixture, type Sshd, type SshFixture } from "./harness.js";
 
 let fx: SshFixture | undefined;
 afterEach(async () => { await fx?.stop(); fx = undefined; });
@@ -139,6 +139,27 @@ describe("a dropped connection before streaming", () => {
       cut.stop();
       await t.close();
       store.close();
+    }
+  });
+
+  it("at connect: a node that is not listening yet is retried until it is", async () => {
+    fx = await startSshFixture();
+    const f = fx;
+    const port = await freePort();
+    appendFileSync(join(f.home, ".ssh", "config"), `Host later\n  HostName 127.0.0.1\n  Port ${port}\n  User ${f.user}\n  IdentityFile ~/.ssh/id_ed25519\n`);
+    appendFileSync(join(f.home, ".ssh", "known_hosts"), `[127.0.0.1]:${port} ${f.sshd.hostKey.publicLine}\n`);
+    let later: Promise<Sshd> | undefined;
+    const retries: string[] = [];
+    const t = await openSshTransport("later", options(f, { retry: { delayMs: 300, onRetry: (r) => {
+      retries.push(r.message);
+      later ??= startSshd({ authorizedKeys: [f.key.publicLine], hostKey: f.sshd.hostKey, port }); // the node comes up
+    } } }));
+    try {
+      expect(retries[0]).toMatch(new RegExp(`Connection refused by 127\\.0\\.0\\.1:${port}.*retrying in 0\\.3 s`));
+      expect(t.env.torch).toBeTruthy();
+    } finally {
+      await t.close();
+      await (await later!).stop();
     }
   });
 
