@@ -24,7 +24,7 @@ import { sweepAnalysis } from "./analysis";
 import { cellFields, previewStride, strided } from "./cells";
 import { Offload } from "./offload";
 import { zoomPath } from "../core/sweep-maps";
-import type { HostInfo, HostTestResult, NewHost } from "./contract";
+import type { HostInfo, HostTestOptions, HostTestResult, NewHost } from "./contract";
 import { addHost, configAliases, listHosts, testHost, uiTargetOptions } from "./hosts";
 import type { LayerDelta } from "./contract";
 import { DeltaLog } from "./deltas";
@@ -63,6 +63,7 @@ export class ApiService implements Api {
   private readonly deltas = new Map<string, DeltaLog>(); // per sweep: cells done since each layer version
   private readonly timer: NodeJS.Timeout;
   private closed = false;
+  private lastPollError: string | null = null;
   private readonly offload = new Offload();
   /** The last full layer built per sweep and layer, while the sweep's results are unchanged (reopening a map). */
   private readonly layerCache = new Map<string, { key: string; data: LayerData }>();
@@ -134,8 +135,20 @@ export class ApiService implements Api {
 
   private poll(): void {
     if (this.closed) return; // followers winding down after close() must not touch a store about to close
+    // Called from timers and callbacks: a store that cannot be read (disk gone, locked past its limit) is a
+    // notice naming it, once per distinct message, never an exception that ends the process.
+    let rows: SweepRow[];
+    try {
+      rows = this.store.sweeps();
+    } catch (e) {
+      const message = `cannot read the sweeps: ${(e as Error).message}`;
+      if (message !== this.lastPollError) this.notice(null, message, "error");
+      this.lastPollError = message;
+      return;
+    }
+    this.lastPollError = null;
     const now = new Set<string>();
-    for (const s of this.store.sweeps()) {
+    for (const s of rows) {
       now.add(s.id);
       const st = stamp(s);
       if (this.seen.get(s.id) !== st) {
@@ -610,9 +623,10 @@ export class ApiService implements Api {
     return addHost(this.store, host);
   }
 
-  async testHost(alias: string, options: { acceptNewHostKey: boolean }): Promise<HostTestResult> {
+  async testHost(alias: string, options: HostTestOptions): Promise<HostTestResult> {
     if (typeof alias !== "string" || !alias) throw new ApiError(`host alias must be a non-empty string, got ${JSON.stringify(alias)}`);
-    return testHost(this.store, alias, options?.acceptNewHostKey === true, this.hostOptions());
+    // Only the fingerprints the user was shown are trusted (hosts.ts refuses a key that differs).
+    return testHost(this.store, alias, options?.acceptHostKeys ?? [], this.hostOptions());
   }
 
   async listSamples(id: string, cell: number): Promise<CellSamples[]> {

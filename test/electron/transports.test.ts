@@ -23,7 +23,9 @@ let dir: string, server: WebServer, viaWs: Api, viaIpc: Api, rootId: string, sft
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "fractal-transports-"));
   copyFileSync(DEMO, join(dir, "db.sqlite"));
-  server = await startWebServer({ dbPath: join(dir, "db.sqlite"), port: 0, open: false });
+  server = await startWebServer({
+    dbPath: join(dir, "db.sqlite"), port: 0, open: false, python: "/usr/bin/python3", localAgentHome: join(dir, "agent"),
+  });
   viaWs = (await connectWebSocket(`ws://127.0.0.1:${server.port}/api?token=${server.token}`)).api;
   const ipcMain = new FakeIpcMain();
   registerApiHandlers(ipcMain, server.service);
@@ -77,7 +79,7 @@ describe("both transports", () => {
     listTargets: () => [],
     listHosts: () => [],
     addHost: () => [{ alias: "local", hostname: "example.org", port: 22, user: null, python: null }],
-    testHost: () => ["no-such-host", { acceptNewHostKey: false }],
+    testHost: () => ["no-such-host", { acceptHostKeys: [] }],
     listSamples: () => [sftId, 5],
     generateSamples: () => [rootId, 0, { prompts: null, maxNewTokens: 8 }], // an MLP sweep: refused by the service
   };
@@ -103,4 +105,30 @@ describe("both transports", () => {
     expect(cb.curve?.step).toBeInstanceOf(Int32Array);
     expect(ca).toEqual(cb);
   });
+});
+
+describe("the launch path over both transports", () => {
+  const tiny = (name: string) => ({
+    version: 1, name, model: { family: "mlp", width: 2 }, train: { steps: 20 },
+    axes: { x: { param: "lr.input", scale: "log", range: [-1, 1], points: 4 }, y: { param: "lr.output", scale: "log", range: [-1, 1], points: 4 } },
+  });
+  const finished = async (id: string) => {
+    for (let i = 0; i < 1200; i++) {
+      const s = await server.service.getSweep(id);
+      if (s.status === "completed") return s;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`sweep ${id} did not complete`);
+  };
+
+  it.each([["WebSocket", () => viaWs], ["IPC", () => viaIpc]] as const)("%s: startSweep and startZoom record on the target and run to the end", async (_, api) => {
+    const s = await api().startSweep(tiny(`via ${_}`), "local");
+    expect(s).toMatchObject({ target: "local", cells: 16, parentId: null });
+    expect((await finished(s.id)).doneCells).toBe(16);
+    const z = await api().startZoom({ parentId: s.id, window: { x0: 0, x1: 1, y0: 0, y1: 1 }, points: 2, steps: null, target: "local" });
+    expect(z).toMatchObject({ target: "local", parentId: s.id, cells: 4 });
+    expect((await finished(z.id)).doneCells).toBe(4);
+    await api().deleteSweep(s.id); // and its zoom; the local agent forgets both journals
+    expect((await api().listSweeps()).some((x) => x.id === s.id || x.id === z.id)).toBe(false);
+  }, 120_000);
 });
