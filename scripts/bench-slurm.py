@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import queue
+import re
 import time
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -104,10 +105,18 @@ def main():
                 raise SystemExit(f"sweep {sweep} ended {done}")
             wall = t2 - t0
             rate = cells / wall
+            # CPU seconds the tasks used (each task prints them last in its Slurm log): unlike wall time, this does
+            # not depend on what else the machine runs, so cells per CPU-second shows the work added per task.
+            cpu = 0.0
+            for log in (work / "home" / "sweeps" / sweep / "slurm").glob("r*/logs/*.out"):
+                m = re.search(r"cpu ([0-9.]+) s", log.read_text())
+                cpu += float(m.group(1)) if m else 0.0
             base = base or rate * 1  # the first entry (1 task by default) is the reference
             speedup = rate / base
             print(f"  {n} task(s): {wall:6.1f} s, {rate:7.1f} cells/s, speed-up {speedup:4.2f}x, "
-                  f"efficiency {speedup / (n / tasks[0]):4.0%}, first tile after {t1 - t0:4.1f} s", flush=True)
+                  f"efficiency {speedup / (n / tasks[0]):4.0%}, first tile after {t1 - t0:4.1f} s, "
+                  f"tasks' CPU {cpu:6.1f} s = {cells / cpu if cpu else float('nan'):6.1f} cells per CPU-second, "
+                  f"load {os.getloadavg()[0]:.1f}", flush=True)
     finally:
         if a is not None:
             a.close()

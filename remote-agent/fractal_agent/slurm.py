@@ -45,7 +45,7 @@ SETTINGS = "scheduler.json"
 POLL_SECONDS = 2.0  # squeue at most this often (one call lists every task of the sweep)
 MERGE_SECONDS = 0.2
 CANCEL_WAIT = 120.0  # seconds to wait for scancelled tasks to leave the queue
-MAX_FRUITLESS = 3  # tasks in a row that end unfinished without recording a cell: the sweep fails
+MAX_FRUITLESS = 5  # losses of tasks in a row with no cell recorded in between: the sweep fails
 SQUEUE_FAILURES = 150  # consecutive failed squeue calls (~5 min) before the sweep fails
 TIME_LIMIT = r"^(\d+|\d+:\d{2}|\d+:\d{2}:\d{2}|\d+-\d+|\d+-\d+:\d{2}|\d+-\d+:\d{2}:\d{2})$"
 
@@ -219,10 +219,16 @@ class Merger:
         self.rounds = json.loads(state.read_text())["rounds"] if state.exists() else []
         self.readers = {}  # (round, task) -> ShardReader
         self.ended = set()  # (round, task) seen gone from the queue and dealt with
-        self.fruitless = 0
+        self.added = 0  # cells merged by this run
         for r in self.rounds:
             for t in range(r["tasks"]):
                 self.readers[(r["round"], t)] = ShardReader(self._shard(r["round"], t) / "journal.jsonl")
+        # Shards on disk that state.json does not list (the daemon died between sbatch and recording the round):
+        # merged like the others (each cell once), their cells otherwise trained again.
+        for path in sorted(self.slurm.glob("r*/t*/journal.jsonl")):
+            r, t = path.parent.parent.name[1:], path.parent.name[1:]
+            if r.isdigit() and t.isdigit():
+                self.readers.setdefault((int(r), int(t)), ShardReader(path))
 
     def _round_dir(self, round_):
         return self.slurm / f"r{round_}"
@@ -247,14 +253,14 @@ class Merger:
                 if len(results["cell"]):
                     self.on_tile(ev["level"], results)
                     added += len(results["cell"])
-        if added:
-            self.fruitless = 0
+        self.added += added
         return added
 
     def submit(self, cells, levels, tasks):
         """Submit `cells` (coarse-to-fine, with their levels) as a new array of `tasks` tasks."""
         tasks = max(1, min(tasks, len(cells)))
-        round_ = (self.rounds[-1]["round"] + 1) if self.rounds else 0
+        used = [r["round"] for r in self.rounds] + [int(p.name[1:]) for p in self.slurm.glob("r*") if p.name[1:].isdigit()]
+        round_ = max(used) + 1 if used else 0  # never a directory an unrecorded array may still write into
         rd = self._round_dir(round_)
         (rd / "logs").mkdir(mode=0o700, parents=True, exist_ok=True)
         base = self.journal.spec["model"]["family"] == "gpt" and self.journal.base is None
@@ -299,7 +305,6 @@ class Merger:
             missing = cells[~self.journal.done[cells]]
             job = next(r["job"] for r in self.rounds if r["round"] == key[0])
             if len(missing):
-                self.fruitless += 1
                 self.log(f"task {job}_{key[1]} (round {key[0]}) ended without finishing its shard "
                          f"(shard status {reader.done or 'unfinished'}): {len(missing)} cell(s) to run again")
                 lost.append((key, missing))
@@ -345,6 +350,7 @@ def run(sweep_dir, journal, settings, on_tile, on_base, should_stop=lambda: Fals
     elif live:
         log(f"following {len(live)} task(s) already in the queue")
     squeue_failures, last_poll, cancelled = 0, 0.0, False
+    fruitless, added_at_loss = 0, m.added  # losses of tasks in a row with no cell merged in between
     while True:
         if should_stop() and not cancelled:
             cancelled = True
@@ -367,9 +373,11 @@ def run(sweep_dir, journal, settings, on_tile, on_base, should_stop=lambda: Fals
                         m.merge()
                         return "cancelled"
                 elif lost:
-                    if m.fruitless >= MAX_FRUITLESS:
-                        raise SlurmError(f"{m.fruitless} task(s) in a row ended without recording a cell; "
-                                         f"the last one's log: {m.log_tail(lost[-1][0])}")
+                    fruitless = 1 if m.added > added_at_loss else fruitless + 1
+                    added_at_loss = m.added
+                    if fruitless >= MAX_FRUITLESS:
+                        raise SlurmError(f"tasks ended unfinished {fruitless} times in a row without a cell recorded "
+                                         f"in between; the last one's log: {m.log_tail(lost[-1][0])}")
                     missing = np.zeros(len(journal.done), dtype=bool)
                     for _, c in lost:
                         missing[c] = True
@@ -400,6 +408,7 @@ def task_main(sweep_dir, round_, task=None):
     plan = np.load(rd / f"t{task}.npy")
     meta = json.loads((rd / "plan.json").read_text())
     spec = json.loads((sweep_dir / "spec.json").read_text())
+    started = time.monotonic()
     env = envinfo.probe()
     stop = {"now": False}
 
@@ -430,7 +439,9 @@ def task_main(sweep_dir, round_, task=None):
         raise
     finally:
         j.close()
-    print(f"task {task}: {status}", file=sys.stderr, flush=True)
+    t = os.times()  # this process and its joined GPU workers
+    print(f"task {task}: {status}, {len(cells)} cells, cpu {t.user + t.system + t.children_user + t.children_system:.1f} s, "
+          f"wall {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
     return 0 if status == "completed" else 143
 
 
