@@ -17,9 +17,9 @@ import platform
 import subprocess
 import sys
 import tempfile
-import threading
 import queue
 import re
+import threading
 import time
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -71,6 +71,25 @@ def spec(points, steps, width):
             "axes": {"x": {"param": "lr.input", **axis}, "y": {"param": "lr.output", **axis}}, "record": {"curves": False}}
 
 
+def merge_cost(k=4096, rounds=50):
+    """Seconds per cell the login node spends merging a shard's tile: parse the line, drop recorded cells,
+    re-pack and encode it with the sweep's seq (the journal write and fsync not included)."""
+    import numpy as np
+    from fractal_agent import slurm, tiles
+    from fractal_agent.journal import encode
+    res = {"cell": np.arange(k, dtype=np.int64), "trainable": np.ones(k, np.uint8), "stable": np.ones(k, np.uint8),
+           "divergence_step": np.full(k, -1, np.int32)}
+    for f in ("score", "first_loss", "final_loss", "heldout_loss", "ood_loss", "wall_time", "flops"):
+        res[f] = np.random.default_rng(0).random(k)
+    line = encode({"seq": 5, "type": "tile", "sweep": "x", "level": 3, **tiles.pack(res)})
+    recorded = np.zeros(1 << 20, dtype=bool)
+    t = time.perf_counter()
+    for _ in range(rounds):
+        kept = slurm.new_cells_only(tiles.unpack(json.loads(line)), recorded)
+        encode({"seq": 6, "type": "tile", "sweep": "x", "level": 3, **tiles.pack(kept)})
+    return (time.perf_counter() - t) / rounds / k
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tasks", default="1,2,4")
@@ -79,6 +98,9 @@ def main():
     ap.add_argument("--width", type=int, default=16)
     args = ap.parse_args()
     tasks = [int(t) for t in args.tasks.split(",")]
+    sys.path.insert(0, str(AGENT))
+    print(f"merge on the login node: {merge_cost() * 1e6:.1f} us per cell (4096-cell tiles, no curves; "
+          f"parse, de-duplicate, re-pack, encode)", flush=True)
     work = pathlib.Path(tempfile.mkdtemp(prefix="bench-slurm-"))
     r = subprocess.run([str(CLUSTER), "start", str(work / "slurm")], capture_output=True, text=True)
     if r.returncode != 0:
