@@ -29,6 +29,7 @@ from .optim import lr_schedule  # one definition of warmup and schedules for eve
 
 TORCH_DTYPES = {"float64": torch.float64, "float32": torch.float32}
 CUDA_BMM_BLOCK = 4096  # replicas per batched product on CUDA: one batch count, so one cuBLAS kernel choice
+CPU_BMM_BLOCK = 0      # none on CPU (torch runs one gemm per replica); tests set it to run the CUDA scheme on CPU
 
 
 # ----------------------------------------------------------------------------- data and init
@@ -80,19 +81,23 @@ def tree_sum(x, dim):
 def bmm(A, B, block=None):
     """Per-replica matrix products A[k] @ B[k] (A or B may be a stride-0 expand of shared data). Each
     replica's product has the same shape whatever K is. `block` (default CUDA_BMM_BLOCK on CUDA, none on
-    CPU, where torch runs one gemm per replica) fixes the batch count as well, padding the last block."""
+    CPU, where torch runs one gemm per replica) fixes the batch count and the operands' strides as well,
+    padding the last block."""
     if block is None:
-        block = CUDA_BMM_BLOCK if A.device.type == "cuda" else 0
+        block = CUDA_BMM_BLOCK if A.device.type == "cuda" else CPU_BMM_BLOCK
     K = max(A.shape[0], B.shape[0])
     if not block or K == block:
         return torch.bmm(A, B)
+    A, B = A.expand(K, -1, -1), B.expand(K, -1, -1)
     out = []
     for s in range(0, K, block):
         a, b = A[s:s + block], B[s:s + block]
         if a.shape[0] < block:                           # pad with copies of the first replica
             a = torch.cat([a, a[:1].expand(block - a.shape[0], -1, -1)])
             b = torch.cat([b, b[:1].expand(block - b.shape[0], -1, -1)])
-        out.append(torch.bmm(a, b)[:min(block, K - s)])
+        # contiguous operands: every call has the same shapes AND strides (a stride-0 expand or a transposed
+        # view could steer cuBLAS to another kernel than the padded, materialised last block gets)
+        out.append(torch.bmm(a.contiguous(), b.contiguous())[:min(block, K - s)])
     return torch.cat(out)
 
 

@@ -271,3 +271,15 @@ def test_fixed_batch_blocks_pad_and_stay_exact():
     assert torch.equal(blocked, torch.bmm(A, B))
     X = torch.tensor(rng.standard_normal((30, 16)))
     assert torch.equal(mlp.bmm(X.expand(19, -1, -1), B, block=8)[5], torch.bmm(X.expand(1, -1, -1), B[5:6])[0])
+
+
+def test_the_blocked_scheme_of_cuda_gives_the_same_bits(monkeypatch):
+    """The whole trainer with CUDA's fixed-count blocks (block of 8, on CPU) equals the unblocked run, whatever K."""
+    spec = mlp_spec(width=16, steps=5, x=("lr.input", "log", [-1.0, 2.0], 6), y=("lr.output", "log", [-1.0, 2.0], 6))
+    cells = some_cells(spec, range(36))
+    plain = mlp.train_population(spec, cells)
+    monkeypatch.setattr(mlp, "CPU_BMM_BLOCK", 8)
+    for idx in ([4], list(range(7)), list(range(36))):
+        blocked = mlp.train_population(spec, [cells[i] for i in idx])
+        for name in ("losses", "grad_norms"):
+            assert np.array_equal(blocked[name], plain[name][idx], equal_nan=True), (len(idx), name)
