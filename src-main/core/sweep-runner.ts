@@ -171,6 +171,15 @@ export async function runSweep(o: RunnerOptions): Promise<RunResult> {
       if (entry?.state === "broken") {
         throw new FatalAgentError(`the agent on ${host} cannot read sweep ${sweepId}'s journal: ${String(entry.error)}`);
       }
+      if (entry && typeof entry.last_seq === "number" && entry.last_seq < store.cursor(sweepId, host)) {
+        // The node has fewer events than we read: its journal was replaced (deleted and resubmitted, or lost).
+        // Events only reach clients once durable, so this is never a crash's unsynced tail. Read it again from
+        // seq 1; ingest keeps the cells already here and records each cell once.
+        store.resetCursor(sweepId, host);
+        o.onNotice?.(`the agent on ${host} has fewer events for sweep ${sweepId} than were read before (its journal was `
+          + "replaced); reading it again from the start, cells already here are kept");
+        return "the node's journal was replaced";
+      }
       if (entry) {
         if (store.sweep(sweepId)!.status === "created") store.setStatus(sweepId, "submitted");
         const lastSeq = (entry as { last_seq?: number }).last_seq ?? Infinity;

@@ -1,0 +1,37 @@
+// The runner's cursor against a node whose journal is shorter than what this client read (the journal was
+// replaced, e.g. deleted and resubmitted): it reads the journal again from the start instead of waiting past
+// events that will never come. Real local agent, real stores.
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { followSweep, prepareSweep, recordSweep } from "../../src-main/core/launch";
+import { openStore } from "../../src-main/core/store";
+import { openTarget } from "../../src-main/core/targets";
+import { mlpSpec, stopAgentDaemon, tempDir } from "./helpers";
+
+const dir = tempDir("fractal-runner-cursor-");
+const agentHome = join(dir, "agent");
+afterAll(async () => { await stopAgentDaemon(agentHome); });
+
+describe("runSweep's cursor", () => {
+  it("starts again from seq 1 when the node has fewer events than the stored cursor", async () => {
+    const a = openStore(join(dir, "a.sqlite"));
+    const t = await openTarget(a, "local", { python: "/usr/bin/python3", localAgentHome: agentHome });
+    const p = await prepareSweep(a, mlpSpec(4, 4), "local", false);
+    await recordSweep(a, p, t);
+    expect((await followSweep(a, p.id, t)).status).toBe("completed");
+    const lastSeq = a.cursor(p.id, "local");
+
+    // Another database that once read far more of this sweep's journal than the node now has, and no cells.
+    const b = openStore(join(dir, "b.sqlite"));
+    b.createSweep({ id: p.id, spec: p.spec, target: "local" });
+    b.ingest(p.id, "local", [{ seq: lastSeq + 100, type: "resume", sweep: p.id }]);
+    expect(b.cursor(p.id, "local")).toBe(lastSeq + 100);
+    const notices: string[] = [];
+    const r = await followSweep(b, p.id, t, { onNotice: (m) => notices.push(m) });
+    expect(r).toMatchObject({ status: "completed", done: 16, total: 16 });
+    expect(notices.join("\n")).toMatch(/fewer events .* reading it again from the start/);
+    expect(b.cursor(p.id, "local")).toBe(lastSeq);
+    a.close();
+    b.close();
+  }, 120_000);
+});
