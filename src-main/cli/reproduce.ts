@@ -10,7 +10,7 @@ import { formatDuration } from "../core/cost";
 import { UsageError } from "./errors";
 
 export const REPRODUCE_USAGE = `fractal-llm reproduce --list [--json]
-  fractal-llm reproduce NAME|all [--points N] [--levels L] [--target T] [--json] [--db FILE]`;
+  fractal-llm reproduce NAME|all [--points N] [--levels L] [--init-offset-form once|every_step] [--target T] [--json] [--db FILE]`;
 
 interface TargetFlags { target?: string; python?: string; identity?: string; "accept-new-host-key"?: boolean; "accept-host-key"?: string[] }
 
@@ -20,6 +20,7 @@ export async function cmdReproduce(argv: string[], openDb: (path: string | undef
     args: argv, allowPositionals: true,
     options: {
       list: { type: "boolean" }, json: { type: "boolean" }, points: { type: "string" }, levels: { type: "string" },
+      "init-offset-form": { type: "string" },
       target: { type: "string" }, python: { type: "string" }, identity: { type: "string" },
       "accept-new-host-key": { type: "boolean" }, "accept-host-key": { type: "string", multiple: true }, db: { type: "string" },
     },
@@ -31,6 +32,10 @@ export async function cmdReproduce(argv: string[], openDb: (path: string | undef
   };
   const points = whole("points", o.points, DEFAULT_POINTS, 16);
   const levels = whole("levels", o.levels, DEFAULT_LEVELS, 0);
+  const form = o["init-offset-form"];
+  if (form !== undefined && form !== "once" && form !== "every_step") {
+    throw new UsageError(`--init-offset-form must be once or every_step, got ${JSON.stringify(form)}`);
+  }
   if (o.list) {
     const list = table1(points);
     if (o.json) {
@@ -58,7 +63,7 @@ export async function cmdReproduce(argv: string[], openDb: (path: string | undef
         let last = 0;
         let lastDone = -1;
         results.push(await reproduceExperiment(store, name, t, {
-          points, levels, signal: abort.signal,
+          points, levels, signal: abort.signal, initOffsetForm: form as "once" | "every_step" | undefined,
           onStart: (n, level, row, resumed) => process.stderr.write(`${n} level ${level}: sweep ${row.id} (${row.nx}x${row.ny} cells, `
             + `x ${row.window.x0.toPrecision(6)}..${row.window.x1.toPrecision(6)}, y ${row.window.y0.toPrecision(6)}..${row.window.y1.toPrecision(6)})`
             + `${resumed ? ", from the store" : ""}\n`),
