@@ -64,7 +64,9 @@ export class ApiService implements Api {
   private readonly timer: NodeJS.Timeout;
   private closed = false;
   private lastPollError: string | null = null;
-  private readonly offload = new Offload();
+  /** Worker threads: one ranks layers, one computes analyses, so a long analysis never delays a map's colours. */
+  private readonly ranker = new Offload();
+  private readonly analyser = new Offload();
   /** The last full layer built per sweep and layer, while the sweep's results are unchanged (reopening a map). */
   private readonly layerCache = new Map<string, { key: string; data: LayerData }>();
   /** Full layers being built, so concurrent requests for one share the work. */
@@ -104,7 +106,8 @@ export class ApiService implements Api {
     clearInterval(this.timer);
     this.watcher?.close();
     if (this.watchTimer) clearTimeout(this.watchTimer);
-    this.offload.close();
+    this.ranker.close();
+    this.analyser.close();
     for (const f of this.running.values()) f.abort.abort();
   }
 
@@ -220,7 +223,7 @@ export class ApiService implements Api {
     if (layer === "score" && field && s.cells >= (this.opts.offloadCells ?? 1 << 18)) {
       let doneCells = 0;
       for (let i = 0; i < done.length; i++) doneCells += done[i];
-      const { values, ref } = await this.offload.rank(field, done, () => { const l = load(); return { score: l.field!, done: l.done }; });
+      const { values, ref } = await this.ranker.rank(field, done, () => { const l = load(); return { score: l.field!, done: l.done }; });
       // Deltas after `version` are placed against this ranking; a newer full fetch replaces it.
       if (log.version === version || !log.rank) log.rank = ref;
       data = { sweepId: id, layer, nx: s.nx, ny: s.ny, doneCells, version, kind: "rank", values, lo: -1, hi: 1 };
@@ -239,7 +242,6 @@ export class ApiService implements Api {
     const s = this.row(id);
     if (!LAYER_NAMES.includes(layer)) throw new ApiError(`unknown layer ${JSON.stringify(layer)}; layers: ${LAYER_NAMES.join(", ")}`);
     if (!(Number.isInteger(maxSide) && maxSide >= 1)) throw new ApiError(`maxSide must be an integer >= 1, got ${JSON.stringify(maxSide)}`);
-    if (s.cells >= (this.opts.offloadCells ?? 1 << 18)) this.offload.warm(); // the full layer's ranking comes next
     const stride = previewStride(s.nx, s.ny, maxSide);
     const fieldName = LAYER_FIELD[layer];
     const { cx, cy, values, done } = strided(this.store, id, s.nx, s.ny, stride, fieldName in this.store.fields(id) ? fieldName : null);
@@ -302,7 +304,7 @@ export class ApiService implements Api {
     if (layer !== "trainable" && layer !== "stable") throw new ApiError(`layer must be trainable or stable, got ${JSON.stringify(layer)}`);
     if (typeof sequence !== "boolean") throw new ApiError(`sequence must be true or false, got ${JSON.stringify(sequence)}`);
     const big = (sequence ? zoomPathCells(this.store, id) : this.row(id).cells) >= (this.opts.offloadCells ?? 1 << 18);
-    return big ? this.offload.analysis(this.store, id, { layer, sequence }) : sweepAnalysis(this.store, id, { layer, sequence });
+    return big ? this.analyser.analysis(this.store, id, { layer, sequence }) : sweepAnalysis(this.store, id, { layer, sequence });
   }
 
   /** The zoom's child spec prepared for its target (nothing uploaded or recorded yet), with cost and warnings. */
@@ -401,6 +403,7 @@ export class ApiService implements Api {
     return {
       ...uiTargetOptions({ home, trustFile: this.opts.trustFile, agentSocket: this.opts.agentSocket }),
       python: target === "local" ? this.opts.python : undefined, localAgentHome: this.opts.localAgentHome,
+      onRetry: (message: string) => this.notice(null, message), // a dropped phase being retried, shown as it happens
     };
   }
 
