@@ -135,8 +135,8 @@ async function main(): Promise<void> {
     const store = openStore(work);
     const svc = new ApiService(store, { pollMs: 60_000 });
     let t0 = performance.now();
-    const preview = await svc.getLayerPreview("root", "score", 512);
-    console.log(`server: getLayerPreview(score, 512) of ${N}x${N} (stride ${preview.stride ?? 1}): ${ms(performance.now() - t0)}`);
+    const preview = await svc.getLayerPreview("root", "score", 256);
+    console.log(`server: getLayerPreview(score, 256) of ${N}x${N} (stride ${preview.stride ?? 1}): ${ms(performance.now() - t0)}`);
     t0 = performance.now();
     const layer = await svc.getLayer("root", "score");
     console.log(`server: getLayer(score) of ${N}x${N} (${layer.doneCells} cells done, ranked in the worker thread, its start included): ${ms(performance.now() - t0)}`);
@@ -160,7 +160,7 @@ async function main(): Promise<void> {
     await page.waitForFunction(() => (globalThis as any).__fractalPerf?.firstFrame.root !== undefined, null, { timeout: 300_000 });
     const first = await page.evaluate(() => (globalThis as any).__fractalPerf.firstFrame.root as number);
     console.log(`browser: Chromium ${version}, WebGL2 on SwiftShader (CPU rasteriser, not a GPU)`);
-    console.log(`time to first frame of the stored ${N}x${N} sweep: ${ms(first)} (navigation start -> first draw, the 512^2 preview)`);
+    console.log(`time to first frame of the stored ${N}x${N} sweep: ${ms(first)} (navigation start -> first draw, the 256^2 preview)`);
     await page.waitForFunction(() => (globalThis as any).__fractalPerf?.fullFrame.root !== undefined, null, { timeout: 300_000 });
     const full = await page.evaluate(() => (globalThis as any).__fractalPerf.fullFrame.root as number);
     console.log(`time to the first frame at full resolution: ${ms(full)}`);

@@ -5,7 +5,7 @@ import { MapView, Overview } from "./components/MapView";
 import { Surface3D } from "./components/Surface3D";
 import { SweepEditor } from "./components/SweepEditor";
 import { NoticeStack } from "./components/SweepControl";
-import { home, setFill, useUi } from "./state";
+import { exportZoomVideo, home, setFill, useUi } from "./state";
 
 // Layout: the header holds navigation (breadcrumb, layer, view modes); the main area is the map, the 3-D surface or
 // the library; the side panel has collapsible sections (legend, analysis) above the tabs for the inspector, the
@@ -16,6 +16,7 @@ export function App() {
   const mode = useUi((s) => s.mode);
   const panel = useUi((s) => s.panel);
   const fill = useUi((s) => s.fill);
+  const recording = useUi((s) => s.recording);
   const empty = useUi((s) => Object.keys(s.sweeps).length === 0);
   if (connection === "closed") {
     return <div className="fatal" data-testid="connection-error">Not connected: {error}</div>;
@@ -37,6 +38,9 @@ export function App() {
         </div>
         <button data-testid="fill-toggle" className={fill ? "on" : ""} disabled={mode !== "map"}
           title="stretch the map to fill the window (off: 1:1 in axis units)" onClick={() => setFill(!fill)}>fill</button>
+        <button data-testid="zoom-video" disabled={mode !== "map" || recording}
+          title="record the zoom from the whole map to this view as a video (WebM)" onClick={() => void exportZoomVideo()}>
+          {recording ? "recording…" : "zoom video"}</button>
         <button onClick={() => home()} title="0">home</button>
       </header>
       <main>

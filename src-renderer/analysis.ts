@@ -4,7 +4,7 @@
 
 import { create } from "zustand";
 import type { SweepAnalysis } from "../src-main/api/contract";
-import { useUi } from "./state";
+import { mapReady, useUi } from "./state";
 import type { View, Viewport } from "./view";
 import { worldToScreen } from "./view";
 
@@ -27,6 +27,7 @@ let again = false;
 export function refreshAnalysis(): Promise<void> {
   if (inFlight) { again = true; return inFlight; }
   inFlight = (async () => {
+    await mapReady(); // the map's first frame first: a large map's analysis takes the server seconds
     const { api, focusId } = useUi.getState();
     if (!api || !focusId) { useAnalysis.setState({ data: null, error: null }); return; }
     const { layer, sequence } = useAnalysis.getState();

@@ -7,6 +7,7 @@ import type {
   Api, ApiEvent, CellDetail, CellSamples, LayerData, LayerName, SweepSummary, TargetInfo, ZoomPreview, ZoomRequest,
 } from "../src-main/api/contract";
 import { addNotice, ENDED, type Notice, type NoticeLevel, NOTICE_TTL_MS, zoomDefaults } from "./sweep-control";
+import { download, recordZoom } from "./record";
 import { equalAspect, fitWindow, pickCell, type View, type Viewport, type Window } from "./view";
 
 export type Progress = Extract<ApiEvent, { type: "progress" }>;
@@ -47,6 +48,8 @@ export interface UiState {
   fill: boolean;
   /** Small score previews per sweep (library thumbnails, the overview map). */
   previews: Record<string, LayerData>;
+  /** A zoom animation is being recorded (record.ts). */
+  recording: boolean;
   box: Window | null;
   zoomDialog: ZoomDialogState | null;
   progress: Record<string, Progress>;
@@ -60,7 +63,7 @@ export interface UiState {
 export const useUi = create<UiState>(() => ({
   api: null, connection: "connecting", connectionError: null, sweeps: {}, rootId: null, focusId: null,
   layer: "score", layers: {}, view: null, viewport: { width: 0, height: 0 }, history: [], historyIndex: -1,
-  hover: null, selected: null, samples: null, mode: "map", fill: false, previews: {}, box: null, zoomDialog: null, progress: {}, notices: [], targets: null,
+  hover: null, selected: null, samples: null, mode: "map", fill: false, previews: {}, recording: false, box: null, zoomDialog: null, progress: {}, notices: [], targets: null,
   panel: "inspector",
 }));
 
@@ -168,6 +171,42 @@ export function home(id?: string): void {
 export function setFill(fill: boolean): void {
   set({ fill });
   home(get().focusId ?? undefined);
+}
+
+/**
+ * Resolves once the open map has a layer to draw (or there is no map): work that competes with the first frame for
+ * the server (the analysis, the overview's preview) waits for it.
+ */
+export function mapReady(): Promise<void> {
+  const ready = (st: UiState) => !st.rootId || !!st.layers[st.rootId] || st.mode !== "map";
+  if (ready(get())) return Promise.resolve();
+  return new Promise((res) => {
+    const off = useUi.subscribe((st) => { if (ready(st)) { off(); res(); } });
+  });
+}
+
+/**
+ * Export a zoom animation: the map zooms from the focused sweep's home view to the current view (WebM, downloaded),
+ * then the view is back where it was. Null when there is nothing to record.
+ */
+export async function exportZoomVideo(seconds = 6): Promise<string | null> {
+  const st = get();
+  const s = st.sweeps[st.rootId ?? ""];
+  if (!s || !st.view || st.mode !== "map") return null;
+  const to = st.view;
+  const from = fitWindow(s.window, st.viewport, 24, isEqualAspect(st, s));
+  set({ recording: true });
+  try {
+    const blob = await recordZoom(from, to, seconds);
+    const name = `zoom-${s.id}.webm`;
+    download(blob, name);
+    return name;
+  } catch (e) {
+    pushNotice(`could not record the zoom: ${(e as Error).message}`, "error");
+    return null;
+  } finally {
+    set({ view: to, recording: false });
+  }
 }
 
 /** A small score preview of a sweep for thumbnails (fetched once per sweep and done-cell count). */

@@ -30,6 +30,18 @@ export function doneBlocks(store: Store, sweepId: string, blocks: ReadonlySet<nu
   return out;
 }
 
+/**
+ * The done bits of the blocks whose done count differs from `counts` (block -> count as last seen, updated in
+ * place): one small query for every block's count, then the bits of the changed blocks only.
+ */
+export function changedDoneBlocks(store: Store, sweepId: string, counts: Map<number, number>): Map<number, Uint8Array> {
+  const changed = new Set<number>();
+  for (const r of store.db.prepare("SELECT block, count FROM done_blocks WHERE sweep_id = ?").iterate(sweepId) as Iterable<{ block: number; count: number }>) {
+    if (counts.get(r.block) !== r.count) { changed.add(r.block); counts.set(r.block, r.count); }
+  }
+  return changed.size ? doneBlocks(store, sweepId, changed) : new Map();
+}
+
 /** Whether a cell is done, from its block's bits. */
 export function isDone(bits: Map<number, Uint8Array>, cell: number): boolean {
   const b = bits.get(Math.floor(cell / BLOCK_CELLS));

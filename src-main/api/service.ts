@@ -12,7 +12,7 @@ import { cellCentre, cellEdge, cellHparams, cellXY, fmtWindow, snapToParentCells
 import { agentRequest, followSweep, orphanedUploads, prepareSweep, type PreparedSweep, recordSweep, ZoomError, zoomChildSpec } from "../core/launch";
 import { LocalDataError } from "../core/local-data";
 import { type Spec, SpecError, validate } from "../core/spec";
-import { type Store, type SweepRow, TERMINAL } from "../core/store";
+import { BLOCK_CELLS, type Store, type SweepRow, TERMINAL } from "../core/store";
 import { type CellSamples, cellSamples, SamplesError, type SamplesRequest, storedSamples } from "../core/samples";
 import { FatalAgentError, GaveUpError } from "../core/sweep-runner";
 import { type OpenTarget, openTarget, targetProfile } from "../core/targets";
@@ -21,7 +21,7 @@ import {
   type SweepAnalysis, type SweepPreview, type SweepSummary, type TargetInfo, type ZoomPreview, type ZoomRequest,
 } from "./contract";
 import { sweepAnalysis } from "./analysis";
-import { cellFields, previewStride, strided } from "./cells";
+import { cellFields, changedDoneBlocks, fieldBlocks, previewStride, strided } from "./cells";
 import { Offload } from "./offload";
 import { zoomPath } from "../core/sweep-maps";
 import type { HostInfo, HostTestOptions, HostTestResult, NewHost } from "./contract";
@@ -61,6 +61,7 @@ export class ApiService implements Api {
   private readonly seen = new Map<string, string>(); // id -> updated_at|done_cells|status
   private readonly running = new Map<string, Following>();
   private readonly deltas = new Map<string, DeltaLog>(); // per sweep: cells done since each layer version
+  private readonly doneCounts = new Map<string, Map<number, number>>(); // per sweep: done count per store block, as the log saw it
   private readonly timer: NodeJS.Timeout;
   private closed = false;
   private lastPollError: string | null = null;
@@ -161,7 +162,7 @@ export class ApiService implements Api {
     }
     for (const id of [...this.seen.keys()]) {
       if (!now.has(id)) {
-        this.seen.delete(id); this.deltas.delete(id);
+        this.seen.delete(id); this.deltas.delete(id); this.doneCounts.delete(id);
         for (const k of this.layerCache.keys()) if (k.startsWith(`${id}\u0000`)) this.layerCache.delete(k);
         this.emit({ type: "sweep-deleted", id });
       }
@@ -251,6 +252,9 @@ export class ApiService implements Api {
 
   /** The sweep's delta log, brought up to `done`. */
   private deltaLog(id: string, done: Uint8Array): DeltaLog {
+    const counts = new Map<number, number>();
+    changedDoneBlocks(this.store, id, counts); // the counts now; the bits it returns are `done`'s
+    this.doneCounts.set(id, counts);
     const log = this.deltas.get(id);
     if (!log) {
       const fresh = new DeltaLog(done);
@@ -264,15 +268,23 @@ export class ApiService implements Api {
   async getLayerDelta(id: string, layer: LayerName, since: number): Promise<LayerDelta> {
     const s = this.row(id);
     if (!LAYER_NAMES.includes(layer)) throw new ApiError(`unknown layer ${JSON.stringify(layer)}; layers: ${LAYER_NAMES.join(", ")}`);
-    const log = this.deltaLog(id, this.store.loadDone(id));
+    // Streaming: only the store blocks whose done count changed are read (a 10k-cell update of a 4096^2 map reads a
+    // few blocks, not 16M flags), and the new cells' values come from their blocks alone.
+    const known = this.deltas.get(id), counts = this.doneCounts.get(id);
+    let log: DeltaLog;
+    if (known && counts) { known.advanceBlocks(changedDoneBlocks(this.store, id, counts), BLOCK_CELLS); log = known; }
+    else log = this.deltaLog(id, this.store.loadDone(id));
     const cells = log.since(since);
     if (!cells || (layer === "score" && !log.rank)) return { kind: "full", data: await this.getLayer(id, layer) };
     const values = new Float32Array(cells.length);
     if (cells.length) {
       const fieldName = LAYER_FIELD[layer];
-      const field = fieldName in this.store.fields(id) ? this.store.loadField(id, fieldName) : undefined;
+      const need = new Set<number>();
+      for (let k = 0; k < cells.length; k++) need.add(Math.floor(cells[k] / BLOCK_CELLS));
+      const blocks = fieldName in this.store.fields(id) ? fieldBlocks(this.store, id, s.cells, fieldName, need) : new Map();
       for (let k = 0; k < cells.length; k++) {
-        const v = field ? field[cells[k]] : Number.NaN;
+        const b = blocks.get(Math.floor(cells[k] / BLOCK_CELLS));
+        const v = b ? b[cells[k] % BLOCK_CELLS] : Number.NaN;
         values[k] = layer === "score" ? rankAgainst(log.rank!, v) : cellValue(layer, v);
       }
     }

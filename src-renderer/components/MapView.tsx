@@ -10,12 +10,13 @@ import type { LayerData, SweepSummary } from "../../src-main/api/contract";
 import { perf } from "../perf";
 import { layerShift, layerTexture, mapMaterial, mipLevel, setLayerUniforms, updateTextureCells } from "../shader";
 import {
-  ancestry, commitView, drawnSweeps, historyStep, home, hoverAt, hoverOut, isEqualAspect, loadPreview, openZoomDialog, pendingCells, selectAt,
+  ancestry, commitView, drawnSweeps, historyStep, home, hoverAt, hoverOut, isEqualAspect, loadPreview, mapReady, openZoomDialog, pendingCells, selectAt,
   setView, setViewport, sweepCellAt, useUi,
 } from "../state";
 import { axisTicks, formatExact, formatSig } from "../ticks";
 import { axisParamValue, scaleLabel } from "../readout";
 import { drawLayer } from "../thumbs";
+import { mapCanvas } from "../record";
 import { EdgeOverlay } from "./AnalysisPanel";
 import { pan, placeSweep, scaleBar, screenToWorld, visibleWindow, worldToScreen, zoomAt, zoomDecades } from "../view";
 import type { CellDetail } from "../../src-main/api/contract";
@@ -258,6 +259,10 @@ export function MapView() {
           onCreated={(state) => {
             state.gl.setClearColor(0x20242b);
             const px = new Uint8Array(4);
+            mapCanvas.current = {
+              canvas: state.gl.domElement,
+              draw: (view) => { setView(view); state.advance(performance.now(), true); },
+            };
             perf.frame = () => {
               const t0 = performance.now();
               state.advance(t0, true);
@@ -326,7 +331,7 @@ export function Overview() {
   const view = useUi((s) => s.view);
   const vp = useUi((s) => s.viewport);
   const canvas = useRef<HTMLCanvasElement>(null);
-  useEffect(() => { if (rootId) void loadPreview(rootId, 128); }, [rootId, root?.doneCells]);
+  useEffect(() => { if (rootId) void mapReady().then(() => loadPreview(rootId, 128)); }, [rootId, root?.doneCells]);
   useEffect(() => { if (canvas.current && preview) drawLayer(canvas.current, preview); }, [preview]);
   if (!root || !view) return null;
   const w = root.window;

@@ -3,7 +3,7 @@
 // is a tooltip at the cursor that names the SFT map's learning rate, and the overview, scale bar, zoom depth and
 // the library's thumbnails are there. Screenshots go to test-artifacts/ui/layout-*.png.
 
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
@@ -186,6 +186,31 @@ describe("explorer layout", () => {
       await page.close();
     }
   });
+
+  it("exports the zoom from the whole map to the view as a WebM video", async () => {
+    const page = await open(SIZES[1], paperId);
+    try {
+      await page.mouse.move(2, 2);
+      for (let k = 0; k < 6; k++) await page.keyboard.press("+");
+      await settled(page);
+      const before = new URL(page.url()).searchParams.get("view");
+      const [download] = await Promise.all([
+        page.waitForEvent("download", { timeout: 180_000 }),
+        page.locator("[data-testid=zoom-video]").click(),
+      ]);
+      expect(download.suggestedFilename()).toBe(`zoom-${paperId}.webm`);
+      const file = join(dir, "zoom.webm");
+      await download.saveAs(file);
+      const bytes = readFileSync(file);
+      expect(bytes.length).toBeGreaterThan(10_000);
+      expect(bytes.subarray(0, 4).toString("hex")).toBe("1a45dfa3"); // EBML: a WebM/Matroska file
+      copyFileSync(file, join(ARTIFACTS, "layout-zoom.webm"));
+      await expect.poll(() => page.locator("[data-testid=zoom-video]").textContent()).toBe("zoom video");
+      expect(new URL(page.url()).searchParams.get("view")).toBe(before); // back where it was
+    } finally {
+      await page.close();
+    }
+  }, 240_000);
 
   it("shows the library as its own view with a thumbnail per sweep, and opens a sweep from it", async () => {
     const page = await open(SIZES[0], paperId);

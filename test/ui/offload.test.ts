@@ -57,7 +57,7 @@ describe("large-map paths of the service", () => {
     expect(got.doneCells).toBe(want.doneCells);
     expect(Buffer.from(got.values.buffer, got.values.byteOffset, got.values.byteLength).equals(
       Buffer.from(want.values.buffer, want.values.byteOffset, want.values.byteLength))).toBe(true);
-    expect((svc as unknown as { offload: { broken: boolean } }).offload.broken).toBe(false); // it ran in the worker
+    expect((svc as unknown as { ranker: { broken: boolean } }).ranker.broken).toBe(false); // it ran in the worker
     expect(await svc.getLayer("s", "score")).toBe(got); // unchanged map: the kept layer
     const a = await svc.getAnalysis("s", { layer: "trainable", sequence: false });
     expect(JSON.parse(JSON.stringify(a))).toEqual(JSON.parse(JSON.stringify(sweepAnalysis(store, "s", { layer: "trainable", sequence: false }))));
