@@ -55,10 +55,16 @@ def probe():
     return info
 
 
-def cluster_info(timeout=5.0):
-    """{"partitions": [{"name", "default", "available", "nodes", "gres", "timelimit"}]} from `sinfo`, or
-    None where Slurm's commands are not installed (most nodes). For the app's host list."""
+SLURM_CONFS = ("/etc/slurm/slurm.conf", "/etc/slurm-llnl/slurm.conf", "/run/slurm/conf/slurm.conf")
+
+
+def cluster_info(timeout=3.0):
+    """{"partitions": [{"name", "default", "available", "nodes", "gres", "timelimit"}], "error"} from `sinfo`,
+    or None where Slurm's commands or any configuration ($SLURM_CONF, the usual paths, a configless node's
+    cache) are missing: most nodes, where sinfo would only wait on a DNS lookup to say so. For the host list."""
     if shutil.which("sinfo") is None:
+        return None
+    if not os.environ.get("SLURM_CONF") and not any(os.path.exists(p) for p in SLURM_CONFS):
         return None
     try:
         r = subprocess.run(["sinfo", "--noheader", "--format", "%P|%a|%D|%G|%l"], capture_output=True, text=True,
