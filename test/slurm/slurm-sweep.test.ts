@@ -12,6 +12,8 @@ import { tempDir } from "../core/helpers";
 import { startSshFixture, type SshFixture } from "../ssh/harness";
 import { agentJournal, cli, FIELDS, lastLine, PYTHON, run } from "../cli/helpers";
 import { startSlurmCluster } from "./cluster";
+import { listHosts } from "../../src-main/api/hosts";
+import { openStore } from "../../src-main/core/store";
 
 const cluster = startSlurmCluster();
 if (!cluster.ok) console.warn(`skipping the Slurm tests: slurmctld cannot start here: ${cluster.reason}`);
@@ -84,6 +86,12 @@ describe.skipIf(!cluster.ok)("a Slurm cluster through its login node", () => {
     const d = new Database(db, { readonly: true });
     expect(d.prepare("SELECT status, done_cells, target FROM sweeps WHERE id = ?").get(id)).toEqual({ status: "completed", done_cells: CELLS, target: "cluster" });
     d.close();
+    // The app's host list: the settings, and the partitions sinfo listed on the login node when the sweep connected.
+    const store = openStore(db);
+    expect(listHosts(store, { home: fx.home }).find((h) => h.alias === "cluster")).toMatchObject({
+      source: "store", scheduler: { kind: "slurm", tasks: 3, partition: "debug", time: "30" }, partitions: ["debug*"],
+    });
+    store.close();
 
     // The login node's journal: every cell exactly once, seqs 1, 2, 3, ...; the cancelled task's cells ran in a later round.
     const j = agentJournal(join(fx.remoteHome, ".fractal-agent"), id);
