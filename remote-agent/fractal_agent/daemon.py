@@ -112,12 +112,14 @@ class Sweep:
         self.deleted = False  # removed by `delete`: a replay still queued for a client is skipped
         self.warnings = []  # damage found when a writer opened the journal (e.g. a truncated torn line)
         self.scheduler = None  # Slurm settings of a sweep submitted with a scheduler (slurm.py), else None
+        self.tasks = None  # its array tasks while it runs: {"jobs", "pending", "running", "finished", "lost"}
         self.journal = None  # the open Journal while the runner writes it (the flusher syncs it)
         self.epoch = None  # the journal's random id (its sweep event); None for journals written before epochs
 
     def status(self):
         return {"sweep": self.id, "state": self.state, "cells": self.total, "done": self.recorded,
-                "last_seq": self.last_seq, "error": self.error, "epoch": self.epoch}
+                "last_seq": self.last_seq, "error": self.error, "epoch": self.epoch,
+                **({"tasks": self.tasks} if self.tasks is not None else {})}
 
 
 class Client:
@@ -521,8 +523,11 @@ class Daemon:
                     j.append_base(metrics)
 
             if sw.scheduler is not None:  # job arrays train the cells; this node merges their shards
+                def on_tasks(counts):
+                    with self.lock:
+                        sw.tasks = counts
                 status = slurm.run(sw.dir, j, sw.scheduler, on_tile, on_base, sw.cancel.is_set, on_idle,
-                                   log=lambda m: self.log(f"sweep {sw.id}: {m}"))
+                                   log=lambda m: self.log(f"sweep {sw.id}: {m}"), on_tasks=on_tasks)
             else:
                 status = scheduler.run(sw.spec, cells, levels, self.devices, on_tile, sw.cancel.is_set, on_idle,
                                        on_base=scheduler.base_wanted(j, on_base))

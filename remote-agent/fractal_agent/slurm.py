@@ -310,6 +310,20 @@ class Merger:
                 lost.append((key, missing))
         return lost
 
+    def counts(self, queued):
+        """The sweep's tasks for status: pending / running (as squeue lists them), finished (left the queue
+        with their shard done), lost (left it unfinished: their cells went to a later round)."""
+        by_job = {r["job"]: r["round"] for r in self.rounds}
+        out = {"jobs": self.jobs(), "pending": 0, "running": 0, "finished": 0, "lost": 0}
+        for (j, _), state in queued.items():
+            if j in by_job:
+                out["running" if state in ("RUNNING", "COMPLETING", "CONFIGURING") else "pending"] += 1
+        live = self.live(queued)
+        for key in self.ended - live:
+            if key[0] in by_job.values():
+                out["finished" if self.readers[key].done == "completed" else "lost"] += 1
+        return out
+
     def log_tail(self, key, n=20):
         job = next(r["job"] for r in self.rounds if r["round"] == key[0])
         path = self._round_dir(key[0]) / "logs" / f"{job}_{key[1]}.out"
@@ -329,10 +343,11 @@ class Merger:
 
 
 def run(sweep_dir, journal, settings, on_tile, on_base, should_stop=lambda: False, on_idle=lambda: None,
-        log=print):
+        log=print, on_tasks=lambda counts: None):
     """Train the cells `journal` lacks as Slurm job arrays (module docstring). on_tile(level, results) and
     on_base(metrics) append to the journal (the daemon's callbacks); `journal` is read for .done/.base/.spec
-    and pending(). Returns "completed" or "cancelled"; raises SlurmError when tasks keep failing."""
+    and pending(). on_tasks(counts) gets Merger.counts() after each look at the queue. Returns "completed" or
+    "cancelled"; raises SlurmError when tasks keep failing."""
     m = Merger(sweep_dir, journal, settings, on_tile, on_base, log)
     m.merge()  # shards of an earlier run of this sweep (a restarted daemon, a resume)
     queued = queued_tasks(m.jobs()) if m.rounds else {}
@@ -368,6 +383,7 @@ def run(sweep_dir, journal, settings, on_tile, on_base, should_stop=lambda: Fals
             else:
                 squeue_failures = 0
                 lost = m.unfinished_of_ended(queued)
+                on_tasks(m.counts(queued))
                 if cancelled:
                     if not m.live(queued) or now > deadline:
                         m.merge()

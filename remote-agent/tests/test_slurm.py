@@ -144,6 +144,8 @@ def test_a_sweep_runs_as_a_job_array_survives_a_scancelled_task_and_records_ever
         assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
         state = json.loads((tmp_path / "h" / "sweeps" / "arr" / "slurm" / "state.json").read_text())
         assert len(state["rounds"]) >= 2, "the cancelled task's cells went to a new round"
+        tasks = next(x for x in a.request(op="status")["sweeps"] if x["sweep"] == "arr")["tasks"]
+        assert tasks["lost"] == 1 and tasks["finished"] == 2 + len(state["rounds"]) - 1 and tasks["running"] == 0
         assert "ended without finishing its shard" in (node_dir(tmp_path / "h") / "daemon.log").read_text()
         a.close()
     finally:
@@ -161,6 +163,10 @@ def test_cancelling_the_sweep_scancels_its_array_and_a_resume_finishes_it_each_c
         wait_for(lambda: (sweep_dir / "slurm" / "state.json").exists(), 60, "the job array")
         job = json.loads((sweep_dir / "slurm" / "state.json").read_text())["rounds"][0]["job"]
         wait_for(lambda: sum(1 for f in squeue(cluster) if f[0] == job and f[2] == "RUNNING") == 2, 60, "two running tasks")
+        wait_for(lambda: (a.request(op="status")["sweeps"][0].get("tasks") or {}).get("running") == 2, 30,
+                 "status to show the two running tasks")
+        assert a.request(op="status")["sweeps"][0]["tasks"] == {"jobs": [job], "pending": 0, "running": 2, "finished": 0,
+                                                                "lost": 0}
         r = a.request(op="cancel", sweep="cx")
         assert r["ok"] and r["state"] == "cancelling"
         done = a.next(lambda m: m.get("type") == "done" and m.get("sweep") == "cx", timeout=120)
