@@ -2,7 +2,7 @@
 // MLP-LR map, and the SFT maps researchers ask for. Each is a raw spec (validate() fills the rest);
 // test/ui/presets.test.ts checks every one validates.
 
-import { TABLE1, table1RawSpec } from "../src-main/core/table1";
+import { TABLE1, table1RawSpec } from "../src-main/api/shared/table1";
 
 const axis = (param: string, scale: "log" | "linear", range: [number, number], points: number) => ({ param, scale, range, points });
 const tinySft = (name: string, x: object, y: object, train: object = {}) => ({
@@ -53,7 +53,16 @@ export const PRESETS: { label: string; spec: object }[] = [
       axes: { x: axis("lr.attn", "log", [-4, 1], 64), y: axis("lr.mlp", "log", [-4, 1], 64) },
     },
   },
-  // Table 1 of Sohl-Dickstein (2024), as `fractal-llm reproduce` runs them (src-main/core/table1.ts)
+  { label: "SFT: LR x dataset size", spec: tinySft("SFT LR x dataset size", axis("lr", "log", [-5, -1], 32), axis("dataset_size", "log", [1.5, 3], 16)) },
+  { label: "SFT: LR x batch size", spec: tinySft("SFT LR x batch size", axis("lr", "log", [-5, -1], 32), axis("batch_size", "log", [0, 5], 16)) },
+  { label: "SFT: LR x warmup", spec: tinySft("SFT LR x warmup", axis("lr", "log", [-5, -1], 32), axis("warmup", "linear", [0, 0.5], 16)) },
+  {
+    label: "SFT: attention LR x MLP LR",
+    spec: tinySft("SFT attn LR x MLP LR", axis("lr.attn", "log", [-5, -1], 32), axis("lr.mlp", "log", [-5, -1], 32),
+      { lr: { embed: 1e-4, unembed: 1e-4, norm: 1e-4 } }),
+  },
+  { label: "SFT: LR x weight decay", spec: tinySft("SFT LR x weight decay", axis("lr", "log", [-5, -1], 32), axis("weight_decay", "linear", [0, 0.5], 16)) },
+  // Table 1 of Sohl-Dickstein (2024), as `fractal-llm reproduce` runs them (src-main/api/shared/table1.ts)
   ...TABLE1.map((e) => ({ label: `Table 1: ${e.title} (paper D = ${e.paper.toFixed(2)})`, spec: table1RawSpec(e, 256) })),
   {
     // "Mapping the edge of chaos" (arXiv 2501.04286): a 2-layer, d = 64 character-level decoder from scratch,
@@ -71,13 +80,4 @@ export const PRESETS: { label: string; spec: object }[] = [
       axes: { x: axis("lr.attn", "log", [-4, 0], 64), y: axis("lr.mlp", "log", [-4, 0], 64) },
     },
   },
-  { label: "SFT: LR x dataset size", spec: tinySft("SFT LR x dataset size", axis("lr", "log", [-5, -1], 32), axis("dataset_size", "log", [1.5, 3], 16)) },
-  { label: "SFT: LR x batch size", spec: tinySft("SFT LR x batch size", axis("lr", "log", [-5, -1], 32), axis("batch_size", "log", [0, 5], 16)) },
-  { label: "SFT: LR x warmup", spec: tinySft("SFT LR x warmup", axis("lr", "log", [-5, -1], 32), axis("warmup", "linear", [0, 0.5], 16)) },
-  {
-    label: "SFT: attention LR x MLP LR",
-    spec: tinySft("SFT attn LR x MLP LR", axis("lr.attn", "log", [-5, -1], 32), axis("lr.mlp", "log", [-5, -1], 32),
-      { lr: { embed: 1e-4, unembed: 1e-4, norm: 1e-4 } }),
-  },
-  { label: "SFT: LR x weight decay", spec: tinySft("SFT LR x weight decay", axis("lr", "log", [-5, -1], 32), axis("weight_decay", "linear", [0, 0.5], 16)) },
 ];
