@@ -53,6 +53,16 @@ export function HostManager() {
             <span className={h.gpus ? "host-gpus" : "muted host-gpus"} data-testid="host-gpus" title={probeTitle(h)}>
               {hostGpusLabel(h.gpus ?? null)}
             </span>{" "}
+            {h.scheduler && (
+              // A Slurm cluster: sweeps run as job arrays through this login node (docs/SLURM.md).
+              <span className="muted" data-testid="host-scheduler">
+                slurm: {h.scheduler.tasks} task{h.scheduler.tasks === 1 ? "" : "s"}
+                {h.scheduler.partition ? `, partition ${h.scheduler.partition}` : ""}
+                {h.scheduler.gpusPerTask ? `, ${h.scheduler.gpusPerTask} GPU/task` : ""}
+                {h.scheduler.time ? `, ${h.scheduler.time}` : ""}
+                {h.partitions?.length ? ` (partitions: ${h.partitions.join(", ")})` : ""}
+              </span>
+            )}{" "}
             <button data-testid="host-test" disabled={t?.running} onClick={() => void test(h.alias, [])}>
               {t?.running ? "testing…" : "test connection"}
             </button>
