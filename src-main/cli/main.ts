@@ -173,7 +173,6 @@ async function askPassphrase(keyPath: string): Promise<string> {
 /** Read a line from the terminal without echoing it (raw mode; backspace edits, Ctrl-C / Ctrl-D give up). */
 function readHidden(prompt: string): Promise<string> {
   const stdin = process.stdin;
-  process.stderr.write(prompt);
   return new Promise((resolve, reject) => {
     let answer = "";
     const finish = (err?: Error) => {
@@ -192,9 +191,11 @@ function readHidden(prompt: string): Promise<string> {
         else answer += ch;
       }
     };
+    // Echo off before the prompt appears: a reply typed the moment it shows must not reach the screen.
     stdin.setRawMode(true);
     stdin.on("data", onData);
     stdin.resume();
+    process.stderr.write(prompt);
   });
 }
 
@@ -406,9 +407,9 @@ async function cmdHosts(argv: string[]): Promise<number> {
     options: {
       hostname: { type: "string" }, port: { type: "string" }, user: { type: "string" }, python: { type: "string" },
       "agent-dir": { type: "string" }, identity: { type: "string" }, "accept-new-host-key": { type: "boolean" }, db: { type: "string" },
-      "accept-host-key": { type: "string", multiple: true },
       scheduler: { type: "string" }, partition: { type: "string" }, tasks: { type: "string" }, "gpus-per-task": { type: "string" },
       "cpus-per-task": { type: "string" }, time: { type: "string" }, account: { type: "string" },
+      "accept-host-key": { type: "string", multiple: true },
     },
   });
   const store = openDb(o.db);

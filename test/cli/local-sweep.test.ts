@@ -106,7 +106,7 @@ describe("fractal-llm sweep --target local", () => {
     expect(childSpec.train).toEqual(doc.spec.train);
     const cj = agentJournal(t.home, child);
     expect(Object.keys(cj.counts)).toHaveLength(16);
-  });
+  }, 240_000); // real training through several agent restarts: minutes on a loaded 2-core machine
 
   it("survives kill -9 of the daemon mid-sweep and a Ctrl-C of the CLI: every cell exactly once", async () => {
     const t = setup(16, 600);
@@ -147,7 +147,7 @@ describe("fractal-llm sweep --target local", () => {
     const e = await run(["export", "--sweep", id, "--format", "csv", "--out", csv], t.env);
     expect(e.code, e.stderr).toBe(0);
     csvMatchesJournal(readFileSync(csv, "utf8"), j, 256);
-  });
+  }, 240_000); // real training through several agent restarts: minutes on a loaded 2-core machine
 
   it("a sweep cancelled on the agent while the CLI was away resumes on the re-run, keeping its finished cells", async () => {
     const t = setup(16, 600);
@@ -182,5 +182,5 @@ describe("fractal-llm sweep --target local", () => {
     const r3 = await run(["sweep", "--spec", join(t.dir, "spec.json"), "--python", PYTHON], t.env);
     expect([r3.code, lastLine(r3.stdout)]).toEqual([0, id]);
     expect(r3.stderr).toMatch(/already completed/);
-  });
+  }, 240_000); // real training through several agent restarts: minutes on a loaded 2-core machine
 });

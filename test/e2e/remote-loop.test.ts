@@ -31,6 +31,13 @@ const serverOptions = () => ({
   localAgentHome: join(dir, "local-agent"),
 });
 
+/** Browser mode on the test's database; its notices go to stderr (what a failing run needs to be read). */
+async function startServer(): Promise<WebServer> {
+  const s = await startWebServer(serverOptions());
+  s.service.subscribe((e) => { if (e.type === "notice") process.stderr.write(`notice (${e.level ?? "info"}): ${e.message}\n`); });
+  return s;
+}
+
 async function openPage(url: string): Promise<void> {
   await page.goto(url);
   await page.locator("[data-testid=progress]").waitFor();
@@ -70,7 +77,7 @@ beforeAll(async () => {
   const key = keygen(join(home, ".ssh", "id_ed25519"));
   sshd = await startSshd({ authorizedKeys: [key.publicLine] });
   dbPath = join(dir, "sweeps.sqlite");
-  server = await startWebServer(serverOptions());
+  server = await startServer();
   store = openStore(dbPath);
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
@@ -173,7 +180,7 @@ describe("the app drives a GPU node over SSH", () => {
     // The app quits mid-zoom (the node keeps training) and starts again on the same database.
     await server.close();
     expect(store.sweep(zoom.id)!.status).not.toBe("completed");
-    server = await startWebServer(serverOptions());
+    server = await startServer();
     await openPage(`${server.url}&sweep=${zoom.id}`);
     await expect.poll(() => store.sweep(zoom.id)!.status, { timeout: 240_000, interval: 500 }).toBe("completed");
     exactlyOnceOnNode(zoom.id, 1024);
