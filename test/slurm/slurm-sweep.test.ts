@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tempDir } from "../core/helpers";
+import { stopAgentDaemon, tempDir } from "../core/helpers";
 import { startSshFixture, type SshFixture } from "../ssh/harness";
 import { agentJournal, cli, FIELDS, lastLine, PYTHON, run } from "../cli/helpers";
 import { startSlurmCluster } from "./cluster";
@@ -32,7 +32,9 @@ describe.skipIf(!cluster.ok)("a Slurm cluster through its login node", () => {
     // As on a cluster whose ~/.bashrc loads Slurm's environment (bash reads it for sshd's commands).
     writeFileSync(join(fx.remoteHome, ".bashrc"), `export SLURM_CONF=${cluster.ok ? cluster.conf : ""}\n`);
   });
+  const localHomes: string[] = []; // the single-node comparison run's local agent
   afterAll(async () => {
+    for (const h of localHomes) await stopAgentDaemon(h);
     await fx?.stop();
     if (cluster.ok) cluster.stop();
   });
@@ -43,6 +45,7 @@ describe.skipIf(!cluster.ok)("a Slurm cluster through its login node", () => {
     writeFileSync(join(dir, "spec.json"), JSON.stringify(SPEC));
     const db = join(dir, "db.sqlite");
     const env = { HOME: fx.home, SSH_AUTH_SOCK: "", XDG_DATA_HOME: join(dir, "data"), FRACTAL_LLM_DB: db };
+    localHomes.push(join(dir, "data", "fractal-llm", "agent-home"));
 
     const add = await run(["hosts", "add", "cluster", "--hostname", "127.0.0.1", "--port", String(fx.port), "--user", fx.user,
       "--python", PYTHON, "--scheduler", "slurm", "--tasks", "3", "--partition", "debug", "--time", "30"], env);
