@@ -20,7 +20,7 @@ import { startWebServer, type WebServer } from "../../src-main/web/server";
 import { formatSig } from "../../src-renderer/ticks";
 import { screenToWorld, type View, worldToScreen } from "../../src-renderer/view";
 import { startSshFixture, type SshFixture } from "../ssh/harness";
-import { ARTIFACTS, cellOnPage, launchChromium, type PageView, pixel, settled as settledPage, shot as pageShot, viewState as pageViewState, run } from "./page";
+import { ARTIFACTS, cellOnPage, launchChromium, type PageView, pixel, settled as settledPage, shot as pageShot, viewState as pageViewState, run, shiftDrag } from "./page";
 import { stopAgentDaemon } from "../core/helpers";
 
 const PYTHON = "/usr/bin/python3";
@@ -322,12 +322,7 @@ describe("browser mode", () => {
     // a box across the boundary: lr.input cells 2..9, lr.output cells 10..15 of the parent
     let st = await viewState();
     const a = cellOnPage(st, root.window, N, 2, 15), b = cellOnPage(st, root.window, N, 9, 10);
-    await page.keyboard.down("Shift");
-    await page.mouse.move(a.x, a.y);
-    await page.mouse.down();
-    await page.mouse.move(b.x, b.y, { steps: 6 });
-    await page.mouse.up();
-    await page.keyboard.up("Shift");
+    await shiftDrag(page, a, b);
     const dialog = page.locator("[data-testid=zoom-dialog]");
     await dialog.waitFor();
     await page.locator("[data-testid=zoom-points]").fill("16");

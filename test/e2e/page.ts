@@ -66,3 +66,13 @@ export function pixel(img: { width: number; data: Uint8Array }, x: number, y: nu
 export function settled(page: Page): Promise<void> {
   return page.waitForTimeout(400);
 }
+
+/** Shift-drag a box on the map from page point a to b: the gesture that opens the zoom-scan dialog. */
+export async function shiftDrag(page: Page, a: { x: number; y: number }, b: { x: number; y: number }): Promise<void> {
+  await page.keyboard.down("Shift");
+  await page.mouse.move(a.x, a.y);
+  await page.mouse.down();
+  await page.mouse.move(b.x, b.y, { steps: 6 });
+  await page.mouse.up();
+  await page.keyboard.up("Shift");
+}

@@ -16,7 +16,7 @@ import { fingerprint } from "../../src-main/ssh/hostkeys";
 import { startWebServer, type WebServer } from "../../src-main/web/server";
 import { agentJournal } from "../cli/helpers";
 import { keygen, startSshd, type Sshd } from "../ssh/harness";
-import { ARTIFACTS, cellOnPage, launchChromium, pixel, settled, shot, viewState } from "./page";
+import { ARTIFACTS, cellOnPage, launchChromium, pixel, settled, shiftDrag, shot, viewState } from "./page";
 import { stopAgentDaemon } from "../core/helpers";
 
 const PYTHON = "/usr/bin/python3";
@@ -157,12 +157,7 @@ describe("the app drives a GPU node over SSH", () => {
     const root = store.sweep(rootId)!;
     const st = await viewState(page);
     const a = cellOnPage(st, root.window, N, 4, 16), b = cellOnPage(st, root.window, N, 12, 8);
-    await page.keyboard.down("Shift");
-    await page.mouse.move(a.x, a.y);
-    await page.mouse.down();
-    await page.mouse.move(b.x, b.y, { steps: 6 });
-    await page.mouse.up();
-    await page.keyboard.up("Shift");
+    await shiftDrag(page, a, b);
     await page.locator("[data-testid=zoom-dialog]").waitFor();
     // The parent's target, at the resolution probed there suits (a CPU-only node: a few dozen points).
     await expect.poll(() => page.locator("[data-testid=zoom-target]").inputValue()).toBe(ALIAS);
