@@ -23,7 +23,8 @@ beforeAll(async () => {
     }),
   });
   store.close();
-  server = await startWebServer({ dbPath: db, port: 0, open: false });
+  // reattach: false: the fixture sweep below is never meant to run (it would start a local agent).
+  server = await startWebServer({ dbPath: db, port: 0, open: false, reattach: false });
 }, 120_000);
 afterAll(async () => {
   await server.close();
