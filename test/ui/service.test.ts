@@ -98,7 +98,8 @@ describe("ApiService", () => {
     expect((await svc.setTags("root", ["tanh", "paper", "tanh"])).tags).toEqual(["paper", "tanh"]);
     await expect(svc.setTags("root", [""])).rejects.toThrow(/non-empty strings/);
     await expect(svc.renameSweep("root", " ")).rejects.toThrow(/non-empty string/);
-    await svc.deleteSweep("root");
+    // Here only: the agent's side of delete is tested against real daemons (test/ui/remote-service, transports).
+    await svc.deleteSweep("root", { localOnly: true });
     expect(store.sweeps()).toEqual([]);
     expect(store.db.prepare("SELECT count(*) AS n FROM result_blocks").get()).toEqual({ n: 0 });
     expect(events.some((e) => e.type === "sweep-updated" && e.sweep.name === "renamed")).toBe(true);
