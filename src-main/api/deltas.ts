@@ -25,13 +25,7 @@ export class DeltaLog {
     if (done.length !== this.done.length) throw new Error(`done flags of ${done.length} cells, expected ${this.done.length}`);
     const fresh: number[] = [];
     for (let i = 0; i < done.length; i++) if (done[i] && !this.done[i]) fresh.push(i);
-    if (!fresh.length) return this.version;
-    for (const c of fresh) this.done[c] = 1;
-    this.version++;
-    this.entries.push({ version: this.version, cells: Uint32Array.from(fresh) });
-    this.kept += fresh.length;
-    while (this.kept > KEEP_CELLS && this.entries.length > 1) this.kept -= this.entries.shift()!.cells.length;
-    return this.version;
+    return this.record(fresh);
   }
 
   /**
@@ -47,8 +41,12 @@ export class DeltaLog {
         if (!this.done[c] && (bits[off >> 3] >> (off & 7)) & 1) fresh.push(c);
       }
     }
+    return this.record(fresh.sort((x, y) => x - y));
+  }
+
+  /** Mark `fresh` cells (ascending) done as one new version, keeping at most KEEP_CELLS cells of history. */
+  private record(fresh: number[]): number {
     if (!fresh.length) return this.version;
-    fresh.sort((x, y) => x - y);
     for (const c of fresh) this.done[c] = 1;
     this.version++;
     this.entries.push({ version: this.version, cells: Uint32Array.from(fresh) });
