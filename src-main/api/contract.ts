@@ -14,6 +14,7 @@ import type { Window } from "../core/grid";
 import type { CellSamples, SamplesRequest } from "./shared/samples";
 import type { Spec } from "../core/spec";
 import type { BaseMetrics, SweepStatus } from "../core/store";
+import type { SlurmSettings } from "../core/scheduler";
 
 export type { BaseMetrics, CellSamples, CostEstimate, SamplesRequest, Spec, SweepStatus, Window };
 export { API_METHODS, ApiError, LAYER_NAMES, NON_FINITE, NOT_DONE } from "./shared/api";
@@ -134,17 +135,8 @@ export interface HostInfo {
   partitions?: string[] | null;
 }
 
-/** How sweeps on a cluster host are submitted: a Slurm job array of `tasks` tasks per sweep. */
-export interface HostScheduler {
-  kind: "slurm";
-  tasks: number;
-  partition: string | null;
-  gpusPerTask: number | null;
-  cpusPerTask: number | null;
-  /** per-task time limit in Slurm's format (minutes, HH:MM:SS, D-HH:MM:SS, ...) */
-  time: string | null;
-  account: string | null;
-}
+/** How sweeps on a cluster host are submitted: a Slurm job array of `tasks` tasks per sweep (core/scheduler.ts). */
+export type HostScheduler = SlurmSettings;
 
 /** A host to save in the store (`fractal-llm hosts add`). */
 export interface NewHost {
