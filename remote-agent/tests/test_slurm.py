@@ -126,7 +126,7 @@ def test_a_sweep_runs_as_a_job_array_survives_a_scancelled_task_and_records_ever
     d = Daemons(tmp_path / "h")
     try:
         a = Attach(d, env=env)
-        spec = tiny_spec(12, 12, steps=400)
+        spec = tiny_spec(12, 12, steps=12000)  # ~2 s a chunk: task 1 is still training when it is scancelled
         r = a.request(op="submit", sweep="arr", spec=spec, scheduler={"kind": "slurm", "tasks": 3})
         assert r["ok"], r
         # wait until the three tasks run and have recorded something, then scancel one of them
@@ -158,7 +158,10 @@ def test_cancelling_the_sweep_scancels_its_array_and_a_resume_finishes_it_each_c
     sweep_dir = tmp_path / "h" / "sweeps" / "cx"
     try:
         a = Attach(d, env=env)
-        spec, sched = tiny_spec(10, 10, steps=600), {"kind": "slurm", "tasks": 2}
+        # Long enough that no task can finish in the few seconds between squeue listing it running and the
+        # cancel (~3 s of work per 16-cell chunk here, ~5 chunks a task): with 600 steps a fast machine
+        # finished both shards before the cancel arrived, and nothing was left to cancel.
+        spec, sched = tiny_spec(12, 12, steps=20000), {"kind": "slurm", "tasks": 2}
         assert a.request(op="submit", sweep="cx", spec=spec, scheduler=sched)["ok"]
         wait_for(lambda: (sweep_dir / "slurm" / "state.json").exists(), 60, "the job array")
         job = json.loads((sweep_dir / "slurm" / "state.json").read_text())["rounds"][0]["job"]
@@ -170,15 +173,15 @@ def test_cancelling_the_sweep_scancels_its_array_and_a_resume_finishes_it_each_c
         r = a.request(op="cancel", sweep="cx")
         assert r["ok"] and r["state"] == "cancelling"
         done = a.next(lambda m: m.get("type") == "done" and m.get("sweep") == "cx", timeout=120)
-        assert done["status"] == "cancelled" and done["recorded"] < 100
+        assert done["status"] == "cancelled" and done["recorded"] < 144, done
         assert not [f for f in squeue(cluster) if f[0] == job], "the array is scancelled"
         assert f"scancel {job}" in (node_dir(tmp_path / "h") / "daemon.log").read_text()
 
         r = a.request(op="submit", sweep="cx", spec=spec, scheduler=sched, resume=True)
         assert r["ok"] and r["resumed"] is True
         done = a.next(lambda m: m.get("type") == "done" and m.get("sweep") == "cx", timeout=300)
-        assert done["status"] == "completed" and done["recorded"] == 100
-        assert sorted(cells_of(a.events("cx")).tolist()) == list(range(100))
+        assert done["status"] == "completed" and done["recorded"] == 144
+        assert sorted(cells_of(a.events("cx")).tolist()) == list(range(144))
         a.close()
     finally:
         d.kill_all()
