@@ -2,6 +2,7 @@
 // notice stack's rules, and the zoom dialog's defaults per target. Kept apart so test/ui can check them.
 
 import type { ApiEvent, SweepStatus, TargetInfo } from "../src-main/api/contract";
+import { describeTasks } from "../src-main/api/shared/format";
 
 export type NoticeLevel = "info" | "done" | "error";
 export interface Notice { id: number; level: NoticeLevel; message: string; sweepId: string | null }
@@ -52,13 +53,14 @@ export function percent(done: number, total: number): number {
 export function progressFigures(
   sweep: { doneCells: number; cells: number; status: SweepStatus },
   p: Extract<ApiEvent, { type: "progress" }> | undefined,
-): { done: number; total: number; percent: number; rate: string | null; eta: string | null } {
+): { done: number; total: number; percent: number; rate: string | null; eta: string | null; tasks: string | null } {
   const done = Math.max(sweep.doneCells, p?.done ?? 0), total = sweep.cells;
   const running = sweep.status === "running" && !!p && p.rate > 0;
   return {
     done, total, percent: percent(done, total),
     rate: running ? formatRate(p.rate) : null,
     eta: running ? (p.eta === null ? "?" : formatDuration(p.eta)) : null,
+    tasks: p?.tasks ? describeTasks(p.tasks) : null,
   };
 }
 

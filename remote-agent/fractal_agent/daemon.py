@@ -122,6 +122,11 @@ class Sweep:
                 **({"tasks": self.tasks} if self.tasks is not None else {})}
 
 
+def tasks_message(sw):
+    """A Slurm sweep's array tasks as last seen in the queue: sent (not journalled) to its followers."""
+    return {"type": "tasks", "sweep": sw.id, **sw.tasks}
+
+
 class Client:
     """One attached connection: commands in, events and replies out (through a queue, in order)."""
 
@@ -278,6 +283,8 @@ class Daemon:
         sw.subscribers.add(client)
         for w in sw.warnings:
             client.send(encode(w))
+        if sw.tasks is not None:
+            client.send(encode(tasks_message(sw)))
         client.out.put(("replay", sw, since, sw.last_seq))
         return True
 
@@ -525,7 +532,9 @@ class Daemon:
             if sw.scheduler is not None:  # job arrays train the cells; this node merges their shards
                 def on_tasks(counts):
                     with self.lock:
-                        sw.tasks = counts
+                        if counts != sw.tasks:  # followers see the array's tasks change (the app's progress)
+                            sw.tasks = counts
+                            self.publish(sw, encode(tasks_message(sw)))
                 status = slurm.run(sw.dir, j, sw.scheduler, on_tile, on_base, sw.cancel.is_set, on_idle,
                                    log=lambda m: self.log(f"sweep {sw.id}: {m}"), on_tasks=on_tasks)
             else:

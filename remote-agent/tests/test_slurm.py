@@ -168,8 +168,13 @@ def test_cancelling_the_sweep_scancels_its_array_and_a_resume_finishes_it_each_c
         wait_for(lambda: sum(1 for f in squeue(cluster) if f[0] == job and f[2] == "RUNNING") == 2, 60, "two running tasks")
         wait_for(lambda: (a.request(op="status")["sweeps"][0].get("tasks") or {}).get("running") == 2, 30,
                  "status to show the two running tasks")
-        assert a.request(op="status")["sweeps"][0]["tasks"] == {"jobs": [job], "pending": 0, "running": 2, "finished": 0,
-                                                                "lost": 0}
+        running = {"jobs": [job], "pending": 0, "running": 2, "finished": 0, "lost": 0}
+        assert a.request(op="status")["sweeps"][0]["tasks"] == running
+        # followers are told as the counts change (the app's progress), and a new follower gets the last counts
+        assert {"type": "tasks", "sweep": "cx", **running} in [m for m in a.seen if m.get("type") == "tasks"]
+        b = Attach(d, "--sweep", "cx", "--since", "0", env=env)
+        assert b.next(lambda m: m.get("type") == "tasks")["running"] == 2
+        b.close()
         r = a.request(op="cancel", sweep="cx")
         assert r["ok"] and r["state"] == "cancelling"
         done = a.next(lambda m: m.get("type") == "done" and m.get("sweep") == "cx", timeout=120)

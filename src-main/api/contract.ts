@@ -9,14 +9,14 @@
 // Cells are row-major (index = iy * nx + ix), iy = 0 at the low end of y.
 
 import type { PowerLaw } from "../analysis/rules";
-import type { CostEstimate } from "./shared/format";
+import type { ClusterTasks, CostEstimate } from "./shared/format";
 import type { Window } from "../core/grid";
 import type { CellSamples, SamplesRequest } from "./shared/samples";
 import type { Spec } from "../core/spec";
 import type { BaseMetrics, SweepStatus } from "../core/store";
 import type { SlurmSettings } from "../core/scheduler";
 
-export type { BaseMetrics, CellSamples, CostEstimate, SamplesRequest, Spec, SweepStatus, Window };
+export type { BaseMetrics, CellSamples, ClusterTasks, CostEstimate, SamplesRequest, Spec, SweepStatus, Window };
 export { API_METHODS, ApiError, LAYER_NAMES, NON_FINITE, NOT_DONE } from "./shared/api";
 
 /** Colour layers of the map (analysis/colour.ts names; "score" is the paper's rank-equalised colouring). */
@@ -280,7 +280,9 @@ export interface SweepAnalysis {
 export type ApiEvent =
   | { type: "sweep-updated"; sweep: SweepSummary }
   | { type: "sweep-deleted"; id: string }
-  | { type: "progress"; sweepId: string; done: number; total: number; rate: number; eta: number | null; status: SweepStatus }
+  /** tasks: a sweep on a Slurm cluster, its array tasks as the login node last saw them */
+  | { type: "progress"; sweepId: string; done: number; total: number; rate: number; eta: number | null; status: SweepStatus;
+      tasks?: ClusterTasks }
   /** Something to tell the user; "error" for a sweep that failed or could not be followed, "done" when one ends. */
   | { type: "notice"; sweepId: string | null; message: string; level?: "info" | "done" | "error" };
 

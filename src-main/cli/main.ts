@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { estimateCost, formatCost, formatDuration } from "../core/cost";
+import { describeTasks } from "../api/shared/format";
 import { fmtWindow, type Window } from "../core/grid";
 import { followSweep, prepareSweep, recordSweep, zoomChildSpec } from "../core/launch";
 import { LocalDataError } from "../core/local-data";
@@ -207,7 +208,8 @@ function progressBar(): { update: (p: Progress) => void; end: () => void } {
     const frac = p.total ? p.done / p.total : 0;
     const width = 30;
     const bar = "#".repeat(Math.round(frac * width)).padEnd(width, ".");
-    return `[${bar}] ${p.done}/${p.total} cells (${(100 * frac).toFixed(1)}%)  ${p.rate.toFixed(1)} cells/s  ETA ${p.eta === null ? "?" : formatDuration(p.eta)}`;
+    return `[${bar}] ${p.done}/${p.total} cells (${(100 * frac).toFixed(1)}%)  ${p.rate.toFixed(1)} cells/s  ETA ${p.eta === null ? "?" : formatDuration(p.eta)}`
+      + (p.tasks ? `  ${describeTasks(p.tasks)}` : "");
   };
   return {
     update: (p) => {

@@ -10,6 +10,7 @@
 import { AttachSession, PROTOCOL_VERSION, type AgentMessage, tail } from "./agent-client";
 import { type JournalEvent, type Store, TERMINAL, type SweepStatus } from "./store";
 import { canonicalJson } from "./spec";
+import { type ClusterTasks, clusterTasks } from "../api/shared/format";
 import type { Transport } from "./transport";
 
 export interface Progress {
@@ -21,6 +22,8 @@ export interface Progress {
   /** seconds to go at that rate, or null when unknown */
   eta: number | null;
   status: SweepStatus;
+  /** A sweep on a Slurm cluster: its array tasks at the login node's last look at the queue; else absent. */
+  tasks?: ClusterTasks;
 }
 
 export interface RunnerOptions {
@@ -60,6 +63,7 @@ export async function runSweep(o: RunnerOptions): Promise<RunResult> {
   const maxFailures = o.maxFailures ?? 8;
   const backoff = o.backoffMs ?? { first: 250, max: 30_000 };
   const samples: [number, number][] = [];
+  let tasks: ClusterTasks | null = null;
   const progress = () => {
     const s = store.sweep(sweepId)!;
     const t = performance.now() / 1000;
@@ -67,7 +71,8 @@ export async function runSweep(o: RunnerOptions): Promise<RunResult> {
     while (samples.length > 2 && t - samples[0][0] > RATE_WINDOW_S) samples.shift();
     const [t0, d0] = samples[0];
     const rate = t - t0 > 0.2 ? (s.done_cells - d0) / (t - t0) : 0;
-    o.onProgress?.({ sweep: sweepId, done: s.done_cells, total: s.cells, rate, eta: rate > 0 ? (s.cells - s.done_cells) / rate : null, status: s.status });
+    o.onProgress?.({ sweep: sweepId, done: s.done_cells, total: s.cells, rate, eta: rate > 0 ? (s.cells - s.done_cells) / rate : null, status: s.status,
+      ...(tasks ? { tasks } : {}) });
   };
 
   // Connections that never said hello count towards giving up; sessions that said hello but brought nothing
@@ -136,6 +141,11 @@ export async function runSweep(o: RunnerOptions): Promise<RunResult> {
     const doneEvent = new Promise<void>((res) => { doneSeen = res; });
     session.onMessage = (m: AgentMessage) => {
       if (m.type === "warning") { o.onNotice?.(`agent: ${String(m.message)}`); return; }
+      if (m.type === "tasks") { // not journalled: a Slurm sweep's array tasks changed
+        const t = m.sweep === sweepId ? clusterTasks(m) : null;
+        if (t) { tasks = t; progress(); }
+        return;
+      }
       if (m.type === "reply" && m.ok === false && !/^no sweep /.test(String(m.error))) {
         o.onNotice?.(`agent: ${String(m.error)}`); // e.g. a line it could not read; the "no sweep" of a new sweep is expected
         return;

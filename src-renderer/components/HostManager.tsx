@@ -128,21 +128,49 @@ function TestResult({ r, onAccept, onReject }: { r: HostTestResult; onAccept: (f
   );
 }
 
+const NO_HOST = { alias: "", hostname: "", port: "22", user: "", python: "" };
+const NO_SLURM = { tasks: "1", partition: "", gpusPerTask: "", cpusPerTask: "", time: "", account: "" };
+
+/** The add form's Slurm fields as NewHost.scheduler; blank fields are left to Slurm's defaults. A count that is not
+ * a whole number is refused here, naming the field (JSON would carry NaN as null, i.e. "unset"); addHost checks the
+ * rest and names a bad value the same way (e.g. "scheduler.time must be a Slurm time limit"). */
+export function slurmFields(f: typeof NO_SLURM): NonNullable<NewHost["scheduler"]> {
+  const count = (k: "tasks" | "gpusPerTask" | "cpusPerTask") => {
+    const v = f[k].trim();
+    if (v === "") return null;
+    if (!/^\d+$/.test(v)) throw new Error(`scheduler.${k} must be a whole number, got "${v}"`);
+    return Number(v);
+  };
+  const text = (v: string) => v.trim() || null;
+  return { kind: "slurm", tasks: count("tasks"), partition: text(f.partition), gpusPerTask: count("gpusPerTask"),
+    cpusPerTask: count("cpusPerTask"), time: text(f.time), account: text(f.account) };
+}
+
 function AddHost({ onAdded }: { onAdded: () => void }) {
   const api = useUi((s) => s.api);
-  const [h, setH] = useState({ alias: "", hostname: "", port: "22", user: "", python: "" });
+  const [h, setH] = useState(NO_HOST);
+  // A cluster's login node: its sweeps go to Slurm as job arrays (docs/SLURM.md).
+  const [slurm, setSlurm] = useState<typeof NO_SLURM | null>(null);
   const [error, setError] = useState<string | null>(null);
   const field = (k: keyof typeof h, label: string) => (
     <label className="field" style={{ display: "block" }}>{label}{" "}
       <input data-testid={`host-add-${k}`} value={h[k]} onChange={(e) => setH({ ...h, [k]: e.target.value })} />
     </label>
   );
+  const slurmField = (k: keyof typeof NO_SLURM, label: string, hint: string) => (
+    <label className="field" style={{ display: "block" }} title={hint}>{label}{" "}
+      <input data-testid={`host-add-slurm-${k}`} value={slurm![k]} placeholder={hint}
+        onChange={(e) => setSlurm({ ...slurm!, [k]: e.target.value })} />
+    </label>
+  );
   const add = async () => {
-    const host: NewHost = { alias: h.alias.trim(), hostname: h.hostname.trim(), port: Number(h.port), user: h.user.trim() || null, python: h.python.trim() || null };
     try {
+      const host: NewHost = { alias: h.alias.trim(), hostname: h.hostname.trim(), port: Number(h.port), user: h.user.trim() || null,
+        python: h.python.trim() || null, ...(slurm ? { scheduler: slurmFields(slurm) } : {}) };
       await api!.addHost(host);
       setError(null);
-      setH({ alias: "", hostname: "", port: "22", user: "", python: "" });
+      setH(NO_HOST);
+      setSlurm(null);
       onAdded();
     } catch (e) {
       setError((e as Error).message);
@@ -152,7 +180,21 @@ function AddHost({ onAdded }: { onAdded: () => void }) {
     <div className="host-add" data-testid="host-add">
       <h3>add a host</h3>
       {field("alias", "alias")}{field("hostname", "hostname")}{field("port", "port")}{field("user", "user")}{field("python", "python")}
-      {error && <div className="error">{error}</div>}
+      <label className="field" style={{ display: "block" }} title="the host is a Slurm cluster's login node: each sweep runs as a job array">
+        <input type="checkbox" data-testid="host-add-slurm" checked={slurm !== null}
+          onChange={(e) => setSlurm(e.target.checked ? NO_SLURM : null)} /> Slurm cluster (login node)
+      </label>
+      {slurm && (
+        <div className="host-add-slurm">
+          {slurmField("tasks", "array tasks", "tasks per sweep, each a shard of the cells")}
+          {slurmField("partition", "partition", "blank: the cluster's default")}
+          {slurmField("gpusPerTask", "GPUs per task", "blank: none asked for")}
+          {slurmField("cpusPerTask", "CPUs per task", "blank: the partition's default")}
+          {slurmField("time", "time limit", "e.g. 4:00:00 or 1-00:00:00; blank: the partition's")}
+          {slurmField("account", "account", "blank: your default")}
+        </div>
+      )}
+      {error && <div className="error" data-testid="host-add-error">{error}</div>}
       <div className="buttons"><button data-testid="host-add-save" disabled={!h.alias || !h.hostname} onClick={() => void add()}>save host</button></div>
     </div>
   );

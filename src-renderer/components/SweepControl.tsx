@@ -34,7 +34,8 @@ function ProgressItem({ s }: { s: SweepSummary }) {
       <span className="progress-bar" aria-hidden><i style={{ width: `${f.percent}%` }} /></span>{" "}
       <span data-testid="progress-cells">{f.done}/{f.total}</span> <span data-testid="progress-percent">({f.percent}%)</span>
       {s.status !== "running" ? <span className="muted"> {s.status === "created" ? "starting" : "submitted"}</span>
-        : f.rate && <> · {f.rate} · ETA <span data-testid="progress-eta">{f.eta}</span></>}{" "}
+        : f.rate && <> · {f.rate} · ETA <span data-testid="progress-eta">{f.eta}</span></>}
+      {f.tasks && <span className="muted" data-testid="progress-tasks"> · {f.tasks}</span>}{" "}
       <button data-testid="sweep-cancel" disabled={cancelling} title="stop this sweep; finished cells are kept and it can be resumed"
         onClick={() => void cancel()}>{cancelling ? "cancelling…" : "cancel"}</button>
     </span>

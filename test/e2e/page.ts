@@ -6,6 +6,7 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { REPO_ROOT } from "../../src-main/core/local-transport";
 import { decodePngRgba } from "../../src-main/analysis/png";
 import { type View, worldToScreen } from "../../src-renderer/view";
+import { expect } from "vitest";
 
 /** Run a process from the repository root to its end, with `env` over this process's environment. */
 export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -75,4 +76,21 @@ export async function shiftDrag(page: Page, a: { x: number; y: number }, b: { x:
   await page.mouse.move(b.x, b.y, { steps: 6 });
   await page.mouse.up();
   await page.keyboard.up("Shift");
+}
+
+/** In the editor tab, a width-`width` MLP sweep on `target`: log axes from 10^lo to 10^hi, `points` a side. */
+export async function fillMlpSweep(page: Page, o: { target: string; name: string; width: number; lo: number; hi: number; points: number; steps: number }): Promise<void> {
+  await page.locator("[data-testid=tab-editor]").click();
+  const target = page.locator("[data-testid=editor-target]");
+  await expect.poll(() => target.locator("option").allTextContents()).toContainEqual(expect.stringContaining(o.target));
+  await target.selectOption(o.target);
+  await page.locator("[data-testid='form-model.family']").selectOption("mlp");
+  await page.locator("[data-testid=form-name]").fill(o.name);
+  await page.locator("[data-testid='form-model.width']").fill(String(o.width));
+  for (const a of ["x", "y"]) {
+    await page.locator(`[data-testid='form-axes.${a}.lo']`).fill(String(o.lo));
+    await page.locator(`[data-testid='form-axes.${a}.hi']`).fill(String(o.hi));
+    await page.locator(`[data-testid='form-axes.${a}.points']`).fill(String(o.points));
+  }
+  await page.locator("[data-testid='form-train.steps']").fill(String(o.steps));
 }

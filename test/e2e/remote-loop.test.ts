@@ -16,7 +16,7 @@ import { fingerprint } from "../../src-main/ssh/hostkeys";
 import { startWebServer, type WebServer } from "../../src-main/web/server";
 import { agentJournal } from "../cli/helpers";
 import { keygen, startSshd, type Sshd } from "../ssh/harness";
-import { ARTIFACTS, cellOnPage, launchChromium, pixel, settled, shiftDrag, shot, viewState } from "./page";
+import { ARTIFACTS, cellOnPage, fillMlpSweep, launchChromium, pixel, settled, shiftDrag, shot, viewState } from "./page";
 import { stopAgentDaemon } from "../core/helpers";
 
 const PYTHON = "/usr/bin/python3";
@@ -115,19 +115,7 @@ describe("the app drives a GPU node over SSH", () => {
   }, 180_000);
 
   it("starts a sweep on the host from the editor form and follows it through a cut connection", async () => {
-    await page.locator("[data-testid=tab-editor]").click();
-    const target = page.locator("[data-testid=editor-target]");
-    await expect.poll(() => target.locator("option").allTextContents()).toContainEqual(expect.stringContaining(ALIAS));
-    await target.selectOption(ALIAS);
-    await page.locator("[data-testid='form-model.family']").selectOption("mlp");
-    await page.locator("[data-testid=form-name]").fill("node tanh width 4");
-    await page.locator("[data-testid='form-model.width']").fill("4");
-    for (const a of ["x", "y"]) {
-      await page.locator(`[data-testid='form-axes.${a}.lo']`).fill("-1");
-      await page.locator(`[data-testid='form-axes.${a}.hi']`).fill("3");
-      await page.locator(`[data-testid='form-axes.${a}.points']`).fill(String(N));
-    }
-    await page.locator("[data-testid='form-train.steps']").fill("1500");
+    await fillMlpSweep(page, { target: ALIAS, name: "node tanh width 4", width: 4, lo: -1, hi: 3, points: N, steps: 1500 });
     // A typo is named at its field as it is typed, and the sweep cannot start.
     await page.locator(`[data-testid='form-axes.x.points']`).fill("1");
     await page.locator("[data-testid='field-error-axes.x.points']").waitFor();

@@ -7,6 +7,7 @@ import {
   addNotice, formatDuration, formatRate, gpuSummary, hostGpusLabel, MAX_NOTICES, type Notice, NOTICE_TTL_MS, percent,
   progressFigures, targetLabel, zoomDefaults,
 } from "../../src-renderer/sweep-control";
+import { clusterTasks } from "../../src-main/api/shared/format";
 
 const target = (t: Partial<TargetInfo> & { target: string }): TargetInfo => ({
   kind: "ssh", description: "", gpus: null, device: "h100", count: 1, zoomPoints: 256, probedAt: null, ...t,
@@ -46,10 +47,22 @@ describe("formatting", () => {
   it("takes the larger done count and shows rate and ETA only while running", () => {
     const p = { type: "progress" as const, sweepId: "a", done: 60, total: 100, rate: 2, eta: 20, status: "running" as const };
     expect(progressFigures({ doneCells: 50, cells: 100, status: "running" }, p))
-      .toEqual({ done: 60, total: 100, percent: 60, rate: "2 cells/s", eta: "20s" });
+      .toEqual({ done: 60, total: 100, percent: 60, rate: "2 cells/s", eta: "20s", tasks: null });
     expect(progressFigures({ doneCells: 50, cells: 100, status: "submitted" }, undefined))
-      .toEqual({ done: 50, total: 100, percent: 50, rate: null, eta: null });
+      .toEqual({ done: 50, total: 100, percent: 50, rate: null, eta: null, tasks: null });
     expect(progressFigures({ doneCells: 50, cells: 100, status: "running" }, { ...p, eta: null }).eta).toBe("?");
+  });
+
+  it("shows a Slurm sweep's array tasks, lost ones only when there are some", () => {
+    const p = { type: "progress" as const, sweepId: "a", done: 0, total: 100, rate: 0, eta: null, status: "running" as const,
+      tasks: { jobs: ["41"], pending: 1, running: 2, finished: 0, lost: 0 } };
+    expect(progressFigures({ doneCells: 0, cells: 100, status: "running" }, p).tasks).toBe("Slurm tasks: 2 running, 1 pending, 0 finished");
+    expect(progressFigures({ doneCells: 0, cells: 100, status: "running" }, { ...p, tasks: { ...p.tasks, finished: 2, lost: 1 } }).tasks)
+      .toBe("Slurm tasks: 2 running, 1 pending, 2 finished, 1 lost");
+    expect(clusterTasks({ type: "tasks", jobs: [41], pending: 0, running: 1, finished: 0, lost: 0 })).toEqual(
+      { jobs: ["41"], pending: 0, running: 1, finished: 0, lost: 0 });
+    expect(clusterTasks({ type: "tasks", jobs: [41], pending: -1, running: 1, finished: 0, lost: 0 })).toBeNull();
+    expect(clusterTasks({ type: "tasks", pending: 0, running: 1, finished: 0, lost: 0 })).toBeNull();
   });
 
   it("summarises GPUs and labels targets", () => {

@@ -25,3 +25,30 @@ export function formatDuration(s: number): string {
   if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, "0")}s`;
   return `${Math.floor(s / 3600)}h${String(Math.round((s % 3600) / 60)).padStart(2, "0")}m`;
 }
+
+/** A Slurm sweep's array tasks as its login node last saw them in the queue (the agent's `tasks` message). */
+export interface ClusterTasks {
+  /** the sweep's array job ids, one per round (a later round reruns the cells of lost tasks) */
+  jobs: string[];
+  pending: number;
+  running: number;
+  /** left the queue with their shard trained */
+  finished: number;
+  /** left the queue unfinished (scancel, preemption, failure): their cells went to a later round */
+  lost: number;
+}
+
+/** The fields of an agent's `tasks` message, or null when one is missing or not a count. */
+export function clusterTasks(m: Record<string, unknown>): ClusterTasks | null {
+  const n = (k: string) => (Number.isInteger(m[k]) && (m[k] as number) >= 0 ? (m[k] as number) : null);
+  const [pending, running, finished, lost] = [n("pending"), n("running"), n("finished"), n("lost")];
+  if (!Array.isArray(m.jobs) || pending === null || running === null || finished === null || lost === null) return null;
+  return { jobs: m.jobs.map(String), pending, running, finished, lost };
+}
+
+/** "Slurm tasks: 2 running, 1 pending, 3 finished, 1 lost" (lost only when some were). */
+export function describeTasks(t: ClusterTasks): string {
+  const parts = [`${t.running} running`, `${t.pending} pending`, `${t.finished} finished`];
+  if (t.lost) parts.push(`${t.lost} lost`);
+  return `Slurm tasks: ${parts.join(", ")}`;
+}
