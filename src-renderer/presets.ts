@@ -62,11 +62,9 @@ export const PRESETS: { label: string; spec: object }[] = [
       { lr: { embed: 1e-4, unembed: 1e-4, norm: 1e-4 } }),
   },
   { label: "SFT: LR x weight decay", spec: tinySft("SFT LR x weight decay", axis("lr", "log", [-5, -1], 32), axis("weight_decay", "linear", [0, 0.5], 16)) },
-  // Table 1 of Sohl-Dickstein (2024), as `fractal-llm reproduce` runs them (src-main/api/shared/table1.ts). The
-  // init-offset one waits for the editor form to hold model.init_offset_form (spec-form.ts): every preset must
-  // round-trip through the form (test/ui/spec-form.test.ts); `fractal-llm reproduce` runs all six.
-  ...TABLE1.filter((e) => !("init_offset_form" in e.model))
-    .map((e) => ({ label: `Table 1: ${e.title} (paper D = ${e.paper.toFixed(2)})`, spec: table1RawSpec(e, 256) })),
+  // Table 1 of Sohl-Dickstein (2024), all six as `fractal-llm reproduce` and the app's Table 1 view run them
+  // (src-main/api/shared/table1.ts); the init-offset one in the notebook's form (offset added before every step).
+  ...TABLE1.map((e) => ({ label: `Table 1: ${e.title} (paper D = ${e.paper.toFixed(2)})`, spec: table1RawSpec(e, 256) })),
   {
     // "Mapping the edge of chaos" (arXiv 2501.04286): a 2-layer, d = 64 character-level decoder trained with Adam,
     // attention LR x feed-forward LR, on the shipped corpus's conversations (a path relative to the repository:

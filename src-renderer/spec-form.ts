@@ -18,6 +18,8 @@ export const MAX_POINTS = 8192;
 export const FAMILIES = ["mlp", "gpt"] as const;
 export type Family = (typeof FAMILIES)[number];
 export const MLP_ACTIVATIONS = ["tanh", "relu", "identity"] as const;
+/** When an init_offset axis adds its offset to W0: once at initialisation, or before every step (the paper's notebook). */
+export const INIT_OFFSET_FORMS = ["once", "every_step"] as const;
 export const GROUPS = { mlp: ["input", "output"], gpt: ["attn", "mlp", "embed", "unembed", "norm"] } as const;
 export const OPTIMIZERS = { mlp: ["gd", "sgd"], gpt: ["sgd", "adamw"] } as const;
 export const SCHEDULES = ["constant", "cosine", "wsd"] as const;
@@ -43,6 +45,7 @@ export function defaultOf(family: string, path: FieldPath): string {
   const gpt = family === "gpt";
   const d: Partial<Record<FieldPath, string>> = {
     "model.width": "16", "model.activation": "tanh", "model.data_multiple": "1", "model.seed": "0",
+    "model.init_offset_form": gpt ? "" : "once",
     "model.checkpoint": "tiny", "model.trainable": "all", "model.lora_rank": "8",
     "data.dataset": "synthetic", "data.seq_len": "128", "data.heldout": "256",
     "axes.x.scale": "linear", "axes.y.scale": "linear",
@@ -61,7 +64,7 @@ const LR_FIELDS = ["train.lr", "train.lr.input", "train.lr.output", "train.lr.at
 /** Every field the form edits. Most are spec paths; axes.<a>.lo/hi are the two ends of axes.<a>.range. */
 export const FIELDS = [
   "name",
-  "model.family", "model.width", "model.activation", "model.data_multiple", "model.datapoints",
+  "model.family", "model.width", "model.activation", "model.data_multiple", "model.datapoints", "model.init_offset_form",
   "model.checkpoint", "model.trainable", "model.lora_rank", "model.seed",
   "data.dataset", "data.size", "data.seq_len", "data.heldout", "data.ood", "data.evals",
   "axes.x.param", "axes.x.scale", "axes.x.lo", "axes.x.hi", "axes.x.points",
@@ -82,7 +85,7 @@ type Obj = Record<string, unknown>;
 /** Fields stored at their own path (the rest: axes ranges, train.lr, model.trainable are written as groups). */
 const SIMPLE: Partial<Record<FieldPath, Kind>> = {
   "name": "text", "model.family": "text", "model.width": "num", "model.activation": "text",
-  "model.data_multiple": "num", "model.datapoints": "num", "model.checkpoint": "text", "model.seed": "num",
+  "model.data_multiple": "num", "model.datapoints": "num", "model.init_offset_form": "text", "model.checkpoint": "text", "model.seed": "num",
   "data.dataset": "text", "data.size": "num", "data.seq_len": "num", "data.heldout": "num", "data.ood": "text",
   "data.evals": "list",
   "axes.x.param": "text", "axes.x.scale": "text", "axes.x.points": "num",
@@ -334,7 +337,9 @@ export function checkForm(form: Form): Errors {
     pick("model.activation", MLP_ACTIVATIONS);
     num("model.data_multiple", { lo: 0, loOpen: true });
     num("model.datapoints", { int: true, lo: 1 });
+    pick("model.init_offset_form", INIT_OFFSET_FORMS);
   } else {
+    if (form["model.init_offset_form"].trim()) fail("model.init_offset_form", "applies only to the mlp family (its init_offset axis); clear it");
     const { kind, arg } = splitSource(form["model.checkpoint"]);
     if (form["model.checkpoint"] !== "" && !["tiny", "scratch", "hf", "nanochat"].includes(kind)) {
       fail("model.checkpoint", "must be tiny, hf:<name or directory> or nanochat:<directory>");

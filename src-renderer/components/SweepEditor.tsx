@@ -8,7 +8,7 @@ import type { SweepPreview, TargetInfo } from "../../src-main/api/contract";
 import { formatCost } from "../../src-main/api/shared/format";
 import { PRESETS } from "../presets";
 import {
-  AXIS_PARAMS, CHECKPOINT_KINDS, DATASET_KINDS, EVAL_TASKS, FAMILIES, GROUPS, MLP_ACTIVATIONS, OPTIMIZERS, PRECISIONS,
+  AXIS_PARAMS, CHECKPOINT_KINDS, DATASET_KINDS, EVAL_TASKS, FAMILIES, GROUPS, INIT_OFFSET_FORMS, MLP_ACTIVATIONS, OPTIMIZERS, PRECISIONS,
   SCALES, SCHEDULES, SYNTHETIC_FAMILIES, axisValues, checkForm, defaultOf, editField, errorSlot, formToSpec,
   joinSource, parseServerError, specToForm, splitSource, targetOption, withFamily, type FieldPath, type Form,
 } from "../spec-form";
@@ -236,6 +236,12 @@ export function SweepEditor() {
           <Row label="datapoints" hint="an exact number of datapoints instead (1 for the single-datapoint variant)">
             {input("model.datapoints", { size: "s", placeholder: "from multiple" })}{err("model.datapoints")}
           </Row>
+          {/* Only matters with an init_offset axis; shown then, or when the spec sets it (a preset, JSON). */}
+          {(sweptOn("init_offset") || form["model.init_offset_form"]) && (
+            <Row label="offset added" hint="when the init_offset axis's offset is added to W0: once at initialisation, or before every training step as the paper's notebook does (Table 1's 1.98)">
+              {choose("model.init_offset_form", INIT_OFFSET_FORMS)}{err("model.init_offset_form")}
+            </Row>
+          )}
           <Row label="seed">{input("model.seed", { size: "s" })}{err("model.seed")}</Row>
         </fieldset>
       )}
@@ -272,6 +278,12 @@ export function SweepEditor() {
           {(trainMode === "lora" || form["model.lora_rank"] !== "") && (
             <Row label="LoRA rank" hint="adapter rank (1 to 4096); sweep it with the lora_rank axis">
               {input("model.lora_rank", { size: "s" })}{err("model.lora_rank")}
+            </Row>
+          )}
+          {/* Only matters with an init_offset axis; shown then, or when the spec sets it (a preset, JSON). */}
+          {(sweptOn("init_offset") || form["model.init_offset_form"]) && (
+            <Row label="offset added" hint="when the init_offset axis's offset is added to W0: once at initialisation, or before every training step as the paper's notebook does (Table 1's 1.98)">
+              {choose("model.init_offset_form", INIT_OFFSET_FORMS)}{err("model.init_offset_form")}
             </Row>
           )}
           <Row label="seed">{input("model.seed", { size: "s" })}{err("model.seed")}</Row>

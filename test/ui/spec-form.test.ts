@@ -8,7 +8,7 @@ import type { TargetInfo } from "../../src-main/api/contract";
 import * as S from "../../src-main/core/spec";
 import { PRESETS } from "../../src-renderer/presets";
 import {
-  AXIS_PARAMS, EVAL_TASKS, FAMILIES, FIELDS, GROUPS, INTEGER_PARAMS, MAX_POINTS, MLP_ACTIVATIONS, OPTIMIZERS, PRECISIONS,
+  AXIS_PARAMS, EVAL_TASKS, FAMILIES, FIELDS, GROUPS, INIT_OFFSET_FORMS, INTEGER_PARAMS, MAX_POINTS, MLP_ACTIVATIONS, OPTIMIZERS, PRECISIONS,
   SCALES, SCHEDULES, SPEC_VERSION, axisValues, checkForm, defaultOf, editField, errorSlot, formToSpec, parseServerError,
   specToForm, targetOption, withFamily, type Family, type FieldPath, type Form,
 } from "../../src-renderer/spec-form";
@@ -59,6 +59,7 @@ describe("spec form: what it allows mirrors the validator", () => {
     expect(AXIS_PARAMS).toEqual(S.AXIS_PARAMS);
     expect(INTEGER_PARAMS).toEqual(S.INTEGER_PARAMS);
     expect(EVAL_TASKS).toEqual(S.EVAL_TASKS);
+    expect(INIT_OFFSET_FORMS).toEqual(S.INIT_OFFSET_FORMS);
   });
 
   it("offers exactly the choices the validator accepts (optimizers, schedules, precisions, scales)", () => {
@@ -97,7 +98,8 @@ describe("spec form: what it allows mirrors the validator", () => {
         const { raw } = edit(base, p, "");
         const spec = S.validate(raw) as unknown as Record<string, unknown>;
         const v = p.split(".").reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], spec);
-        expect(String(v), `${fam} ${p}`).toBe(d);
+        // The validator drops init_offset_form when it is the default ("once"), so absent means that default.
+        expect(p === "model.init_offset_form" && v === undefined ? "once" : String(v), `${fam} ${p}`).toBe(d);
       }
     }
   });
@@ -166,6 +168,23 @@ describe("spec form: round trips", () => {
     expect((s.raw as any).data.evals).toEqual(["hellaswag:200", "arc_challenge:200"]);
     expect(rejects(s.raw)).toBeNull();
     expect(specToForm(s.raw)["data.evals"]).toBe("hellaswag:200, arc_challenge:200");
+  });
+
+  it("holds the init-offset form: every_step written and read back, once normalised away, refused for gpt", () => {
+    const offset = PRESETS.find((p) => (p.spec as any).axes.x.param === "init_offset")!.spec;
+    let s = edit(offset, "model.init_offset_form", "once");
+    expect((s.raw as any).model.init_offset_form).toBe("once");
+    expect(rejects(s.raw)).toBeNull();
+    expect(S.validate(s.raw).model).not.toHaveProperty("init_offset_form"); // the default: absent in the normalised spec
+    s = edit(s.raw, "model.init_offset_form", "every_step", s.form);
+    expect(S.validate(s.raw).model).toMatchObject({ init_offset_form: "every_step" });
+    expect(checkForm(s.form)).toEqual({});
+    const bad = edit(s.raw, "model.init_offset_form", "twice", s.form);
+    expect(rejects(bad.raw)).toBe("model.init_offset_form");
+    expect(checkForm(bad.form)["model.init_offset_form"]).toMatch(/once, every_step/);
+    const gpt = edit(PRESETS[5].spec, "model.init_offset_form", "every_step");
+    expect(rejects(gpt.raw)).toBe("model.init_offset_form");
+    expect(checkForm(gpt.form)["model.init_offset_form"]).toMatch(/only to the mlp family/);
   });
 
   it("starts an empty spec with version 1, so a form filled from nothing validates", () => {
