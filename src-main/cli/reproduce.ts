@@ -2,7 +2,7 @@
 // over the launch path; this file parses flags and prints). docs/REPRODUCTION.md has the measured table.
 
 import { parseArgs } from "node:util";
-import { DEFAULT_LEVELS, DEFAULT_POINTS, formatTable, reproduceExperiment, table1, TABLE1_NAMES,
+import { DEFAULT_LEVELS, DEFAULT_POINTS, formatTable, MIN_TABLE1_POINTS, reproduceExperiment, table1, TABLE1_NAMES,
   type ReproductionResult } from "../core/reproduce";
 import type { Store } from "../core/store";
 import type { OpenTarget } from "../core/targets";
@@ -30,7 +30,7 @@ export async function cmdReproduce(argv: string[], openDb: (path: string | undef
     if (!/^\d+$/.test(v) || Number(v) < lo) throw new UsageError(`--${flag} must be a whole number >= ${lo}, got ${JSON.stringify(v)}`);
     return Number(v);
   };
-  const points = whole("points", o.points, DEFAULT_POINTS, 16);
+  const points = whole("points", o.points, DEFAULT_POINTS, MIN_TABLE1_POINTS);
   const levels = whole("levels", o.levels, DEFAULT_LEVELS, 0);
   const form = o["init-offset-form"];
   if (form !== undefined && form !== "once" && form !== "every_step") {

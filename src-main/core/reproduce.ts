@@ -5,18 +5,18 @@
 // sequenceDimension) beside the paper's number. Used by `fractal-llm reproduce`; nothing here prints.
 
 import { cellEdge, type Window } from "./grid";
-import { followSweep, prepareSweep, recordSweep, zoomChildSpec } from "./launch";
+import { type FollowOptions, followSweep, prepareSweep, recordSweep, zoomChildSpec } from "./launch";
 import { type Spec, validate } from "./spec";
 import type { Store, SweepRow } from "./store";
-import type { Progress } from "./sweep-runner";
+import type { Progress, RunResult } from "./sweep-runner";
 import type { OpenTarget } from "./targets";
 import { sweepMap } from "./sweep-maps";
 import { layerMask } from "../analysis/map";
 import { sequenceDimension } from "../analysis/mask";
 import type { Mask } from "../analysis/dimension";
-import { DEFAULT_TABLE1_POINTS, TABLE1, TABLE1_NAMES, table1RawSpec } from "./table1";
+import { DEFAULT_TABLE1_LEVELS, DEFAULT_TABLE1_POINTS, TABLE1, TABLE1_NAMES, table1RawSpec } from "./table1";
 
-export { TABLE1_NAMES } from "./table1";
+export { MIN_TABLE1_POINTS, TABLE1_NAMES } from "./table1";
 
 export interface Table1Experiment {
   name: string;
@@ -28,7 +28,7 @@ export interface Table1Experiment {
 }
 
 export const DEFAULT_POINTS = DEFAULT_TABLE1_POINTS;
-export const DEFAULT_LEVELS = 2;
+export const DEFAULT_LEVELS = DEFAULT_TABLE1_LEVELS;
 /** A zoom window's side as a fraction of its parent's (the paper zooms by factors of 4 to 8 per keyframe). */
 export const ZOOM_FRACTION = 1 / 4;
 
@@ -128,6 +128,9 @@ export interface ReproduceOptions {
   onStart?: (name: string, level: number, sweep: SweepRow, resumed: boolean) => void;
   onProgress?: (p: Progress) => void;
   onNotice?: (message: string) => void;
+  /** Follows one level's sweep to its end (default launch.ts followSweep): the app's service passes its own, so
+   *  the sweep is followed once even when the service was already following it (a restart re-attached it). */
+  follow?: (id: string, t: OpenTarget, o: FollowOptions) => Promise<RunResult>;
 }
 
 /** Run one spec to its end on `t` over the launch path (resuming it when the store has it). */
@@ -137,7 +140,8 @@ async function runToEnd(store: Store, spec: Spec, t: OpenTarget, name: string, l
   const row = await recordSweep(store, p, t);
   o.onStart?.(name, level, row, !!p.existing);
   if (p.existing?.status === "completed") return p.id;
-  const r = await followSweep(store, p.id, t, { signal: o.signal, resume: true, onProgress: o.onProgress, onNotice: o.onNotice });
+  const follow = o.follow ?? ((id, target, fo) => followSweep(store, id, target, fo));
+  const r = await follow(p.id, t, { signal: o.signal, resume: true, onProgress: o.onProgress, onNotice: o.onNotice });
   if (r.status !== "completed") throw new Error(`sweep ${p.id} ${r.status} (${r.done}/${r.total} cells)${r.error ? ": " + r.error : ""}`);
   return p.id;
 }
@@ -148,48 +152,135 @@ function fractionTrainable(mask: Mask): number {
   return n / mask.data.length;
 }
 
+/** The experiment's Table 1 entry, or an error naming the known ones. */
+function entryOf(name: string) {
+  const entry = TABLE1.find((e) => e.name === name);
+  if (!entry) throw new Error(`unknown Table 1 experiment ${JSON.stringify(name)}; known: ${TABLE1_NAMES.join(", ")}`);
+  return entry;
+}
+
+function emptyResult(name: string): ReproductionResult {
+  const e = entryOf(name);
+  return { name, title: e.title, paper_dimension: e.paper, dimension: null, dimension_least_squares: null, levels: [], error: null };
+}
+
+/** A completed level measured from the store: its report, and its trainable mask (what the next zoom is chosen on). */
+function measureLevel(store: Store, id: string, level: number, parentCells: CellWindow | undefined): { report: ReproductionLevel; mask: Mask } {
+  const map = sweepMap(store, id);
+  const mask = layerMask(map, "trainable");
+  let own: number | null = null;
+  try {
+    own = sequenceDimension([map]).dimension;
+  } catch { /* a map without boundary at some box size: no estimate of its own */ }
+  const report: ReproductionLevel = {
+    level, sweep: id, window: { x0: map.x.range[0], x1: map.x.range[1], y0: map.y.range[0], y1: map.y.range[1] },
+    points: map.nx, trainable_fraction: fractionTrainable(mask), dimension: own, ...(parentCells ? { parent_cells: parentCells } : {}),
+  };
+  return { report, mask };
+}
+
+/** The next level: a zoom of `points` a side into the boundary of completed sweep `id`; null when its map has none. */
+function boundaryZoom(store: Store, id: string, mask: Mask, points: number, target: string, fraction: number): { cells: CellWindow; spec: Spec } | null {
+  const cells = boundaryWindow(mask, fraction);
+  if (!cells) return null;
+  const parent = store.sweep(id)!;
+  return { cells, spec: validate(zoomChildSpec(parent, cellWindowToAxes(parent.spec, cells), points, target)) };
+}
+
+/** The paper's estimator over every level of `r` (median of all local slopes), or the reason it has none. */
+function pool(store: Store, r: ReproductionResult): void {
+  if (!r.levels.length) return;
+  try {
+    const seq = sequenceDimension(r.levels.map((l) => sweepMap(store, l.sweep)));
+    r.dimension = seq.dimension;
+    r.dimension_least_squares = seq.pooledLeastSquares;
+  } catch (e) {
+    r.error = (e as Error).message;
+  }
+}
+
 /** Reproduce one Table 1 experiment on an opened target: root map, zooms into the boundary, dimension. */
 export async function reproduceExperiment(store: Store, name: string, t: OpenTarget, o: ReproduceOptions = {}): Promise<ReproductionResult> {
   const points = o.points ?? DEFAULT_POINTS;
   const levels = o.levels ?? DEFAULT_LEVELS;
-  const entry = TABLE1.find((e) => e.name === name);
-  if (!entry) throw new Error(`unknown Table 1 experiment ${JSON.stringify(name)}; known: ${TABLE1_NAMES.join(", ")}`);
-  const exp = { title: entry.title, paper_dimension: entry.paper, spec: experimentSpec(name, points, o.initOffsetForm) };
-  const result: ReproductionResult = {
-    name, title: exp.title, paper_dimension: exp.paper_dimension, dimension: null, dimension_least_squares: null, levels: [], error: null,
-  };
-  let spec = exp.spec;
+  const result = emptyResult(name);
+  let spec = experimentSpec(name, points, o.initOffsetForm);
   let parentCells: CellWindow | undefined;
   for (let level = 0; level <= levels; level++) {
     const id = await runToEnd(store, spec, t, name, level, o);
-    const map = sweepMap(store, id);
-    const mask = layerMask(map, "trainable");
-    let own: number | null = null;
-    try {
-      own = sequenceDimension([map]).dimension;
-    } catch { /* a map without boundary at some box size: no estimate of its own */ }
-    result.levels.push({
-      level, sweep: id, window: { x0: map.x.range[0], x1: map.x.range[1], y0: map.y.range[0], y1: map.y.range[1] },
-      points, trainable_fraction: fractionTrainable(mask), dimension: own, ...(parentCells ? { parent_cells: parentCells } : {}),
-    });
+    const { report, mask } = measureLevel(store, id, level, parentCells);
+    result.levels.push(report);
     if (level === levels) break;
-    const cw = boundaryWindow(mask, o.zoomFraction ?? ZOOM_FRACTION);
-    if (!cw) {
+    const next = boundaryZoom(store, id, mask, points, t.name, o.zoomFraction ?? ZOOM_FRACTION);
+    if (!next) {
       result.error = `level ${level} (sweep ${id}) has no boundary: every cell ${mask.data[0] ? "trains" : "fails"}; widen the range`;
       return result;
     }
-    parentCells = cw;
-    const parent = store.sweep(id)!;
-    spec = validate(zoomChildSpec(parent, cellWindowToAxes(parent.spec, cw), points, t.name));
+    parentCells = next.cells;
+    spec = next.spec;
   }
-  try {
-    const seq = sequenceDimension(result.levels.map((l) => sweepMap(store, l.sweep)));
-    result.dimension = seq.dimension;
-    result.dimension_least_squares = seq.pooledLeastSquares;
-  } catch (e) {
-    result.error = (e as Error).message;
-  }
+  pool(store, result);
   return result;
+}
+
+/** A reproduction as far as the store holds it (storedReproduction). */
+export interface StoredReproduction {
+  /** the completed levels, measured, and the paper's estimator over them */
+  result: ReproductionResult;
+  /** the first level recorded but not completed (its map cannot be measured yet), null when every level is */
+  pending: { level: number; sweep: SweepRow; parent_cells?: CellWindow } | null;
+}
+
+/**
+ * A reproduction read back from the store, without running anything: the root map of `name` at `points` on
+ * `target`, then each zoom into its boundary the store holds. A reproduction's sweep ids are the launch path's
+ * spec hashes and each zoom's window follows from its parent's map, so the chain is found again after a restart,
+ * whether the app or `fractal-llm reproduce` ran it, and it holds every level any run of it made. Null when the
+ * store lacks the root.
+ */
+export async function storedReproduction(store: Store, name: string, target: string,
+  o: { points?: number; initOffsetForm?: "once" | "every_step"; zoomFraction?: number } = {}): Promise<StoredReproduction | null> {
+  const points = o.points ?? DEFAULT_POINTS;
+  const result = emptyResult(name);
+  let row = store.sweep((await prepareSweep(store, experimentSpec(name, points, o.initOffsetForm), target, false)).id);
+  if (!row) return null;
+  let parentCells: CellWindow | undefined;
+  for (let level = 0; ; level++) {
+    if (row.status !== "completed") {
+      pool(store, result);
+      return { result, pending: { level, sweep: row, ...(parentCells ? { parent_cells: parentCells } : {}) } };
+    }
+    const { report, mask } = measureLevel(store, row.id, level, parentCells);
+    result.levels.push(report);
+    const next = boundaryZoom(store, row.id, mask, points, target, o.zoomFraction ?? ZOOM_FRACTION);
+    const child = next && store.sweep((await prepareSweep(store, next.spec, target, false)).id);
+    if (!next || !child) break;
+    row = child;
+    parentCells = next.cells;
+  }
+  pool(store, result);
+  return { result, pending: null };
+}
+
+/** A reproduction's root in the store: which experiment, at what resolution, where, and in which init-offset form. */
+export interface ReproductionRoot { name: string; points: number; target: string; initOffsetForm: "once" | "every_step" | null; rootId: string }
+
+/** Every Table 1 reproduction root the store holds: top-level sweeps whose id is an experiment's spec hash. */
+export async function findReproductions(store: Store): Promise<ReproductionRoot[]> {
+  const out: ReproductionRoot[] = [];
+  const titles = new Set(TABLE1.map((e) => `Table 1: ${e.title}`));
+  for (const row of store.sweeps()) {
+    if (row.parent_id || row.nx !== row.ny || row.spec.model.family !== "mlp") continue;
+    if (![...titles].some((t) => row.spec.name.startsWith(t))) continue; // cheap filter before hashing specs
+    for (const e of TABLE1) {
+      const forms = "init_offset_form" in e.model ? (["every_step", "once"] as const) : [null];
+      for (const form of forms) {
+        const p = await prepareSweep(store, experimentSpec(e.name, row.nx, form ?? undefined), row.target, false);
+        if (p.id === row.id) out.push({ name: e.name, points: row.nx, target: row.target, initOffsetForm: form, rootId: row.id });
+      }
+    }
+  }
+  return out;
 }
 
 /** The table beside the paper's numbers, one row per experiment. */

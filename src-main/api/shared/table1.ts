@@ -21,6 +21,10 @@ export interface Table1Entry {
 }
 
 export const DEFAULT_TABLE1_POINTS = 64;
+/** Zooms into the boundary after the root map, by default. */
+export const DEFAULT_TABLE1_LEVELS = 2;
+/** The coarsest map a reproduction measures: box counting needs several box sizes on each level. */
+export const MIN_TABLE1_POINTS = 16;
 
 const LR_AXES = { x: { param: "lr.input", scale: "log", range: [0, 3] }, y: { param: "lr.output", scale: "log", range: [0, 3] } };
 
