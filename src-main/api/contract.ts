@@ -277,6 +277,74 @@ export interface SweepAnalysis {
   powerLaw: Computed<EdgePowerLaw>;
 }
 
+/** When an init_offset axis's offset is added to W0 (spec model.init_offset_form): once, or before every step. */
+export type InitOffsetForm = "once" | "every_step";
+
+/**
+ * A reproduction of one experiment of Table 1 of Sohl-Dickstein (2024) (shared/table1.ts names them): the root map of
+ * points x points cells, `levels` zooms into its boundary (each window chosen on the boundary automatically, core/
+ * reproduce.ts), and the paper's estimator over every level, on `target`.
+ */
+export interface ReproductionRequest {
+  name: string;
+  /** cells a side of every level, at least shared/table1.ts MIN_TABLE1_POINTS */
+  points: number;
+  /** zooms after the root map (0: the root alone) */
+  levels: number;
+  target: string;
+  /** tanh-init-offset only; absent or null: the notebook's every_step */
+  initOffsetForm?: InitOffsetForm | null;
+}
+
+/** One level of a reproduction: its sweep (open it on the map) and what it measured. */
+export interface ReproductionLevelReport {
+  level: number;
+  sweepId: string;
+  /** axis units */
+  window: Window;
+  points: number;
+  status: SweepStatus;
+  doneCells: number;
+  cells: number;
+  /** the level's own box-counting dimension (median local slope); null until its map is complete, or without one */
+  dimension: number | null;
+  /** fraction of cells that train; null until the map is complete */
+  trainableFraction: number | null;
+}
+
+/**
+ * A reproduction and its report beside the paper's number. Read back from the store's sweeps (their ids are hashes
+ * of the specs, so the same experiment, resolution, form and target always find the same chain): it survives a
+ * restart, shows `fractal-llm reproduce` runs too, and holds every level any run of it made.
+ */
+export interface Reproduction {
+  /** the root map's sweep id */
+  id: string;
+  name: string;
+  title: string;
+  points: number;
+  target: string;
+  /** tanh-init-offset: the form it ran in; null for the other experiments */
+  initOffsetForm: InitOffsetForm | null;
+  /**
+   * running: this app runs it now; completed: every level recorded is complete; incomplete: a level is unfinished
+   * and nothing here runs it (start it again: finished maps come from the store); failed: a level failed, or the
+   * run ended with an error (no boundary to zoom into, a cancelled level).
+   */
+  state: "running" | "completed" | "incomplete" | "failed";
+  /** zooms the run of this session asked for; null when read back from the store alone */
+  levelsRequested: number | null;
+  levels: ReproductionLevelReport[];
+  paperDimension: number;
+  /** the paper's estimator: the median of every complete level's local slopes; null until one is complete */
+  dimension: number | null;
+  /** cross-check: a common-slope least-squares fit over the levels */
+  dimensionLeastSquares: number | null;
+  /** dimension - paperDimension */
+  difference: number | null;
+  error: string | null;
+}
+
 export type ApiEvent =
   | { type: "sweep-updated"; sweep: SweepSummary }
   | { type: "sweep-deleted"; id: string }
@@ -284,7 +352,9 @@ export type ApiEvent =
   | { type: "progress"; sweepId: string; done: number; total: number; rate: number; eta: number | null; status: SweepStatus;
       tasks?: ClusterTasks }
   /** Something to tell the user; "error" for a sweep that failed or could not be followed, "done" when one ends. */
-  | { type: "notice"; sweepId: string | null; message: string; level?: "info" | "done" | "error" };
+  | { type: "notice"; sweepId: string | null; message: string; level?: "info" | "done" | "error" }
+  /** A reproduction started, moved to its next level, or ended. */
+  | { type: "reproduction-updated"; reproduction: Reproduction };
 
 export interface Api {
   listSweeps(): Promise<SweepSummary[]>;
@@ -335,6 +405,15 @@ export interface Api {
    * conversations) with the base and the fine-tuned model; kept, so a repeated request is answered offline.
    */
   generateSamples(id: string, cell: number, request: SamplesRequest): Promise<CellSamples>;
+  /**
+   * Reproduce one Table 1 experiment in the background on its target (core/reproduce.ts reproduceExperiment): resolves
+   * once the target is open and it runs; its levels follow as "reproduction-updated", "progress" and "notice" events.
+   * Started again with the same settings, it continues: finished maps come from the store. Stop it by cancelling its
+   * running level's sweep.
+   */
+  startReproduction(req: ReproductionRequest): Promise<Reproduction>;
+  /** Every Table 1 reproduction the store holds (from the app or `fractal-llm reproduce`), with its report. */
+  listReproductions(): Promise<Reproduction[]>;
   subscribe(listener: (e: ApiEvent) => void): () => void;
 }
 

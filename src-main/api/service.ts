@@ -9,12 +9,15 @@ import { watch, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
 import { estimateCost } from "../core/cost";
 import { cellCentre, cellEdge, cellHparams, cellXY, fmtWindow, snapToParentCells } from "../core/grid";
-import { agentRequest, followSweep, orphanedUploads, prepareSweep, type PreparedSweep, recordSweep, ZoomError, zoomChildSpec } from "../core/launch";
+import {
+  agentRequest, type FollowOptions, followSweep, orphanedUploads, prepareSweep, type PreparedSweep, recordSweep, ZoomError, zoomChildSpec,
+} from "../core/launch";
+import { reproduceExperiment } from "../core/reproduce";
 import { LocalDataError } from "../core/local-data";
 import { type Spec, SpecError, validate } from "../core/spec";
 import { BLOCK_CELLS, type Store, type SweepRow, TERMINAL } from "../core/store";
 import { type CellSamples, cellSamples, SamplesError, type SamplesRequest, storedSamples } from "../core/samples";
-import { FatalAgentError, GaveUpError } from "../core/sweep-runner";
+import { FatalAgentError, GaveUpError, type RunResult } from "../core/sweep-runner";
 import { type OpenTarget, openTarget, targetProfile } from "../core/targets";
 import {
   type AnalysisOptions, type Api, type ApiEvent, ApiError, type CellDetail, type LayerData, type LayerName, LAYER_NAMES, type SweepDetail,
@@ -29,6 +32,8 @@ import { addHost, configAliases, listHosts, testHost, uiTargetOptions } from "./
 import type { LayerDelta } from "./contract";
 import { DeltaLog } from "./deltas";
 import { buildLayer, cellValue, LAYER_FIELD, rankAgainst } from "./layers";
+import type { Reproduction, ReproductionRequest } from "./contract";
+import { listReproductions, reproductionReport, reproductionRoot, type ReproductionRun } from "./reproductions";
 
 export interface ServiceOptions {
   /** Python for the local target (default: the first of python3, /usr/bin/python3 with torch). */
@@ -60,6 +65,8 @@ export class ApiService implements Api {
   private readonly listeners = new Set<(e: ApiEvent) => void>();
   private readonly seen = new Map<string, string>(); // id -> updated_at|done_cells|status
   private readonly running = new Map<string, Following>();
+  /** Table 1 reproductions this session started, by root sweep id: running, or how they ended. */
+  private readonly reproductions = new Map<string, ReproductionRun>();
   private readonly deltas = new Map<string, DeltaLog>(); // per sweep: cells done since each layer version
   private readonly doneCounts = new Map<string, Map<number, number>>(); // per sweep: done count per store block, as the log saw it
   private readonly timer: NodeJS.Timeout;
@@ -110,6 +117,7 @@ export class ApiService implements Api {
     this.ranker.close();
     this.analyser.close();
     for (const f of this.running.values()) f.abort.abort();
+    for (const r of this.reproductions.values()) r.abort.abort();
   }
 
   /**
@@ -125,7 +133,8 @@ export class ApiService implements Api {
 
   /** Resolves when every sweep this service started has finished or been detached (tests, shutdown). */
   async idle(): Promise<void> {
-    while (this.running.size) await new Promise((r) => setTimeout(r, 50));
+    const busy = () => this.running.size || [...this.reproductions.values()].some((r) => r.running);
+    while (busy()) await new Promise((r) => setTimeout(r, 50));
   }
 
   subscribe(listener: (e: ApiEvent) => void): () => void {
@@ -655,6 +664,84 @@ export class ApiService implements Api {
     // trusted (the host manager asks about new ones), so this never accepts one.
     const connect = async () => (await this.open(s.target)).connect(0);
     return samplesCall(() => cellSamples(this.store, id, cell, request, connect));
+  }
+
+  async startReproduction(req: ReproductionRequest): Promise<Reproduction> {
+    const root = await reproductionRoot(this.store, req, this.checkTarget(req.target));
+    const what = `Table 1 ${root.name} at ${root.points}x${root.points} on ${root.target}`;
+    const before = this.reproductions.get(root.rootId);
+    if (before?.running) throw new ApiError(`${what} is already running; its levels are in the report`);
+    const run: ReproductionRun = { root, levels: req.levels, running: true, error: null, abort: new AbortController(), current: null, done: Promise.resolve() };
+    this.reproductions.set(root.rootId, run); // before opening: a second start meanwhile is refused
+    let t: OpenTarget;
+    try {
+      t = await this.open(root.target); // a host-key or login problem is this call's error
+    } catch (e) {
+      if (before) this.reproductions.set(root.rootId, before); else this.reproductions.delete(root.rootId);
+      throw e;
+    }
+    run.done = (async () => {
+      try {
+        const r = await reproduceExperiment(this.store, root.name, t, {
+          points: root.points, levels: req.levels, initOffsetForm: root.initOffsetForm ?? undefined, signal: run.abort.signal,
+          follow: (id, target, o) => this.followLevel(id, target, o, run.abort),
+          onStart: (_, level, row, resumed) => {
+            run.current = row.id;
+            this.notice(row.id, `${what}: level ${level}, sweep ${row.id}${resumed ? " (from the store)" : ""}`);
+            void this.emitReproduction(run);
+          },
+          onNotice: (m) => this.notice(run.current, m),
+          onProgress: (p) => { if (run.current) this.emit({ type: "progress", sweepId: run.current, ...p }); },
+        });
+        run.error = r.error;
+        if (r.error) this.notice(run.current, `${what}: ${r.error}`, "error");
+        else {
+          const d = r.dimension!;
+          this.notice(run.current, `${what}: D = ${d.toFixed(2)} over ${r.levels.length} level(s), paper ${r.paper_dimension.toFixed(2)} `
+            + `(${d >= r.paper_dimension ? "+" : ""}${(d - r.paper_dimension).toFixed(2)})`, "done");
+        }
+      } catch (e) {
+        run.error = (e as Error).message;
+        this.notice(run.current, `${what} stopped: ${run.error}`, "error");
+      } finally {
+        run.running = false;
+        await t.close();
+        if (!this.closed) { this.poll(); await this.emitReproduction(run); }
+      }
+    })();
+    return this.emitReproduction(run);
+  }
+
+  async listReproductions(): Promise<Reproduction[]> {
+    return listReproductions(this.store, this.reproductions);
+  }
+
+  /** The run's report, also sent to subscribers. */
+  private async emitReproduction(run: ReproductionRun): Promise<Reproduction> {
+    const reproduction = await reproductionReport(this.store, run.root, run);
+    this.emit({ type: "reproduction-updated", reproduction });
+    return reproduction;
+  }
+
+  /**
+   * Follow one level of a reproduction to its end, as this service's follower of that sweep: one that follows it
+   * already (re-attached at start-up, resumed) hands over first, and while it runs, resume and re-attach leave it
+   * alone, cancel reaches it on the reproduction's target, and delete stops the reproduction.
+   */
+  private async followLevel(id: string, t: OpenTarget, o: FollowOptions, abort: AbortController): Promise<RunResult> {
+    const prior = this.running.get(id);
+    if (prior) { prior.abort.abort(); await prior.done; }
+    let finished!: () => void;
+    this.running.set(id, { abort, target: t, done: new Promise<void>((r) => { finished = r; }) });
+    try {
+      return await followSweep(this.store, id, t, {
+        ...o, flushMs: 100, maxFailures: this.opts.maxFailures ?? 30,
+        onProgress: (p) => { o.onProgress?.(p); this.poll(); },
+      });
+    } finally {
+      this.running.delete(id);
+      finished();
+    }
   }
 }
 

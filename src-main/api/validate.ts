@@ -2,7 +2,7 @@
 // transports (Electron IPC, electron/ipc.ts; browser mode's WebSocket, web/server.ts), so whatever a page sends
 // over either arrives with the types the contract names, or is refused with a message that says what is wrong.
 
-import { type Api, type ApiMethod, LAYER_NAMES, type NewHost, type SamplesRequest, type ZoomRequest } from "./contract";
+import { type Api, type ApiMethod, LAYER_NAMES, type NewHost, type ReproductionRequest, type SamplesRequest, type ZoomRequest } from "./contract";
 import { MAX_NEW_TOKENS, MAX_PROMPT_CHARS, MAX_PROMPTS } from "../core/samples";
 
 // Argument validation. Each checker turns the untyped IPC arguments into the method's parameter tuple or throws
@@ -85,6 +85,19 @@ function zoomRequest(v: unknown): ZoomRequest {
   };
   if (o.name !== undefined) req.name = str(o.name, "req.name", 500);
   return req;
+}
+
+/** Types only: the service checks the values (a known experiment, enough points, a form for the init-offset one). */
+function reproductionRequest(v: unknown): ReproductionRequest {
+  const o = plainObject(v, "req", ["name", "points", "levels", "target", "initOffsetForm"], ["name", "points", "levels", "target"]);
+  const form = o.initOffsetForm;
+  if (form !== undefined && form !== null && form !== "once" && form !== "every_step") {
+    throw new ArgError(`req.initOffsetForm must be null, "once" or "every_step", got ${show(form)}`);
+  }
+  return {
+    name: str(o.name, "req.name", 200), points: int(o.points, "req.points", 1), levels: int(o.levels, "req.levels", 0),
+    target: str(o.target, "req.target", 500), ...(form === undefined ? {} : { initOffsetForm: form }),
+  };
 }
 
 function samplesRequest(v: unknown): SamplesRequest {
@@ -174,6 +187,8 @@ export const ARG_CHECKS: { [M in ApiMethod]: Checker<M> } = {
   addHost: (a) => (arity("addHost", a, ["host"]), [newHost(a[0])]),
   listSamples: (a) => (arity("listSamples", a, ["id", "cell"]), [str(a[0], "id", 200), int(a[1], "cell", 0)]),
   generateSamples: (a) => (arity("generateSamples", a, ["id", "cell", "request"]), [str(a[0], "id", 200), int(a[1], "cell", 0), samplesRequest(a[2])]),
+  startReproduction: (a) => (arity("startReproduction", a, ["req"]), [reproductionRequest(a[0])]),
+  listReproductions: (a) => (arity("listReproductions", a, []), []),
   testHost: (a) => {
     arity("testHost", a, ["alias", "options"]);
     const o = plainObject(a[1], "options", ["acceptHostKeys"], ["acceptHostKeys"]);

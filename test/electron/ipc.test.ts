@@ -128,6 +128,11 @@ describe("argument check", () => {
     ["generateSamples", ["s", 0, { prompts: "hi", maxNewTokens: 8 }], /request\.prompts must be null or an array of at most 16 strings, got "hi"/],
     ["generateSamples", ["s", 0, { prompts: ["ok", 3], maxNewTokens: 8 }], /request\.prompts\[1\] must be a non-empty string/],
     ["generateSamples", ["s", 0, { prompts: ["x".repeat(5000)], maxNewTokens: 8 }], /request\.prompts\[0\] must be a non-empty string of at most 4000 characters/],
+    ["startReproduction", [{ name: "tanh", points: 16, levels: 1 }], /req\.target is missing/],
+    ["startReproduction", [{ name: "tanh", points: 16.5, levels: 1, target: "local" }], /req\.points must be an integer >= 1/],
+    ["startReproduction", [{ name: "tanh", points: 16, levels: 1, target: "local", initOffsetForm: "sometimes" }],
+      /req\.initOffsetForm must be null, "once" or "every_step", got "sometimes"/],
+    ["listReproductions", ["all"], /listReproductions takes 0 arguments \(none\), got 1/],
   ];
 
   it("covers every method", () => {

@@ -82,6 +82,8 @@ describe("both transports", () => {
     testHost: () => ["no-such-host", { acceptHostKeys: [] }],
     listSamples: () => [sftId, 5],
     generateSamples: () => [rootId, 0, { prompts: null, maxNewTokens: 8 }], // an MLP sweep: refused by the service
+    startReproduction: () => [{ name: "no-such-experiment", points: 16, levels: 0, target: "local" }],
+    listReproductions: () => [],
   };
 
   it("the call table covers the contract", () => {

@@ -13,7 +13,7 @@ export const NON_FINITE = 2 ** 100;
 export const API_METHODS: readonly ApiMethod[] = [
   "listSweeps", "getSweep", "getLayer", "getCell", "getAnalysis", "previewSweep", "startSweep", "previewZoom", "startZoom", "renameSweep",
   "setTags", "deleteSweep", "cancelSweep", "resumeSweep", "listTargets", "listHosts", "addHost", "testHost",
-  "getLayerDelta", "getLayerPreview", "listSamples", "generateSamples",
+  "getLayerDelta", "getLayerPreview", "listSamples", "generateSamples", "startReproduction", "listReproductions",
 ];
 
 /** An error a transport carries back to the caller with its message intact. */
