@@ -3,12 +3,13 @@ import { AnalysisPanel } from "./components/AnalysisPanel";
 import { HostManager } from "./components/HostManager";
 import { MapView, Overview } from "./components/MapView";
 import { Surface3D } from "./components/Surface3D";
+import { Table1View } from "./components/Table1";
 import { SweepEditor } from "./components/SweepEditor";
 import { NoticeStack } from "./components/SweepControl";
 import { exportZoomVideo, home, setFill, useUi } from "./state";
 
-// Layout: the header holds navigation (breadcrumb, layer, view modes); the main area is the map, the 3-D surface or
-// the library; the side panel has collapsible sections (legend, analysis) above the tabs for the inspector, the
+// Layout: the header holds navigation (breadcrumb, layer, view modes); the main area is the map, the 3-D surface, the
+// library or the Table 1 report; the side panel has collapsible sections (legend, analysis) above the tabs for the inspector, the
 // sweep editor and the hosts. The hover read-out is a tooltip on the map, not a panel.
 export function App() {
   const connection = useUi((s) => s.connection);
@@ -35,6 +36,8 @@ export function App() {
           <button data-testid="mode-map" className={mode === "map" ? "on" : ""} onClick={() => useUi.setState({ mode: "map" })}>map</button>
           <button data-testid="mode-surface" className={mode === "surface" ? "on" : ""} onClick={() => useUi.setState({ mode: "surface" })}>3-D</button>
           <button data-testid="tab-library" className={mode === "library" ? "on" : ""} onClick={() => useUi.setState({ mode: "library" })}>library</button>
+          <button data-testid="tab-table1" className={mode === "table1" ? "on" : ""} title="reproduce Table 1 of Sohl-Dickstein (2024) beside the paper's numbers"
+            onClick={() => useUi.setState({ mode: "table1" })}>Table 1</button>
         </div>
         <button data-testid="fill-toggle" className={fill ? "on" : ""} disabled={mode !== "map"}
           title="stretch the map to fill the window (off: 1:1 in axis units)" onClick={() => setFill(!fill)}>fill</button>
@@ -45,7 +48,7 @@ export function App() {
       </header>
       <main>
         <section className="view">
-          {mode === "library" ? <Library />
+          {mode === "library" ? <Library /> : mode === "table1" ? <Table1View />
             : empty && connection === "open" ? <div className="muted empty">No sweeps in this database yet. Run one with `fractal-llm sweep --spec FILE`.</div>
               : mode === "map" ? <MapView /> : <Surface3D />}
         </section>

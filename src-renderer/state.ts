@@ -4,7 +4,8 @@
 
 import { create } from "zustand";
 import type {
-  Api, ApiEvent, CellDetail, CellSamples, LayerData, LayerName, SweepSummary, TargetInfo, ZoomPreview, ZoomRequest,
+  Api, ApiEvent, CellDetail, CellSamples, LayerData, LayerName, Reproduction, ReproductionRequest, SweepSummary, TargetInfo, ZoomPreview,
+  ZoomRequest,
 } from "../src-main/api/contract";
 import { addNotice, ENDED, type Notice, type NoticeLevel, NOTICE_TTL_MS, zoomDefaults } from "./sweep-control";
 import { download, recordZoom } from "./record";
@@ -42,8 +43,8 @@ export interface UiState {
   hover: { sweepId: string; cell: number; detail: CellDetail | null; px: number; py: number } | null;
   selected: CellDetail | null;
   samples: SamplesState | null;
-  /** The main area: the 2-D map, the 3-D surface, or the library of sweeps with thumbnails. */
-  mode: "map" | "surface" | "library";
+  /** The main area: the 2-D map, the 3-D surface, the library of sweeps with thumbnails, or the Table 1 report. */
+  mode: "map" | "surface" | "library" | "table1";
   /** Fill the map area, stretched, instead of 1:1 in axis units (view.ts equalAspect). */
   fill: boolean;
   /** Small score previews per sweep (library thumbnails, the overview map). */
@@ -58,13 +59,15 @@ export interface UiState {
   /** "local" and every host (api.listTargets), cached; null until first fetched. */
   targets: TargetInfo[] | null;
   panel: "inspector" | "editor" | "hosts";
+  /** Table 1 reproductions by id (api.listReproductions, then "reproduction-updated" events); null until first fetched. */
+  reproductions: Record<string, Reproduction> | null;
 }
 
 export const useUi = create<UiState>(() => ({
   api: null, connection: "connecting", connectionError: null, sweeps: {}, rootId: null, focusId: null,
   layer: "score", layers: {}, view: null, viewport: { width: 0, height: 0 }, history: [], historyIndex: -1,
   hover: null, selected: null, samples: null, mode: "map", fill: false, previews: {}, recording: false, box: null, zoomDialog: null, progress: {}, notices: [], targets: null,
-  panel: "inspector",
+  panel: "inspector", reproductions: null,
 }));
 
 const get = useUi.getState;
@@ -335,7 +338,7 @@ export async function openSweep(id: string, view?: View): Promise<void> {
   const chain = ancestry(id, st.sweeps);
   if (!chain.length) throw new Error(`unknown sweep ${id}`);
   const rootId = chain[0].id;
-  set({ rootId, focusId: id, selected: null, hover: null, layers: rootId === st.rootId ? st.layers : {}, mode: st.mode === "library" ? "map" : st.mode });
+  set({ rootId, focusId: id, selected: null, hover: null, layers: rootId === st.rootId ? st.layers : {}, mode: st.mode === "surface" ? "surface" : "map" });
   if (get().viewport.width === 0) pendingOpen = { id, view };
   else if (view) { set({ view }); commitView(); } else home(id);
   await Promise.all(drawnSweeps(get()).map((s) => refreshLayer(s.id)));
@@ -403,6 +406,34 @@ export async function resumeSweep(id: string): Promise<boolean> {
   }
 }
 
+// ----------------------------------------------------------------------------- Table 1 reproductions
+
+/** Fetch every reproduction the store holds (the Table 1 view opens); a failure is a notice, the cached list stays. */
+export async function loadReproductions(): Promise<void> {
+  try {
+    const list = await get().api!.listReproductions();
+    set({ reproductions: Object.fromEntries(list.map((r) => [r.id, r])) });
+  } catch (e) {
+    pushNotice(`could not list the Table 1 reproductions: ${(e as Error).message}`, "error");
+  }
+}
+
+/** Start (or continue) a reproduction; resolves with null once it runs, or with the server's reason it cannot. */
+export async function startReproduction(req: ReproductionRequest): Promise<string | null> {
+  try {
+    const r = await get().api!.startReproduction(req);
+    // The server sent this report as an event first, and may have sent later ones since: keep the newest.
+    if (!get().reproductions?.[r.id]) putReproduction(r);
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+function putReproduction(r: Reproduction): void {
+  set((st) => ({ reproductions: { ...(st.reproductions ?? {}), [r.id]: r } }));
+}
+
 // ----------------------------------------------------------------------------- events
 
 export function onEvent(e: ApiEvent): void {
@@ -425,6 +456,8 @@ export function onEvent(e: ApiEvent): void {
     set((st) => ({ progress: { ...st.progress, [e.sweepId]: e } }));
   } else if (e.type === "notice") {
     pushNotice(e.message, e.level ?? "info", e.sweepId);
+  } else if (e.type === "reproduction-updated") {
+    putReproduction(e.reproduction);
   }
 }
 

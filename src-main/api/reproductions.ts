@@ -19,6 +19,8 @@ export interface ReproductionRun {
   /** the sweep of the level it runs now (notices name it) */
   current: string | null;
   done: Promise<void>;
+  /** the last report sent to subscribers (they are sent one after another) */
+  reported: Promise<unknown>;
 }
 
 /** The request's experiment and its root (the sweep id its spec hashes to on `target`), or an ApiError naming the problem. */

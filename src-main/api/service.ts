@@ -671,7 +671,9 @@ export class ApiService implements Api {
     const what = `Table 1 ${root.name} at ${root.points}x${root.points} on ${root.target}`;
     const before = this.reproductions.get(root.rootId);
     if (before?.running) throw new ApiError(`${what} is already running; its levels are in the report`);
-    const run: ReproductionRun = { root, levels: req.levels, running: true, error: null, abort: new AbortController(), current: null, done: Promise.resolve() };
+    const run: ReproductionRun = {
+      root, levels: req.levels, running: true, error: null, abort: new AbortController(), current: null, done: Promise.resolve(), reported: Promise.resolve(),
+    };
     this.reproductions.set(root.rootId, run); // before opening: a second start meanwhile is refused
     let t: OpenTarget;
     try {
@@ -680,6 +682,7 @@ export class ApiService implements Api {
       if (before) this.reproductions.set(root.rootId, before); else this.reproductions.delete(root.rootId);
       throw e;
     }
+    const first = this.emitReproduction(run); // queued before any level's report
     run.done = (async () => {
       try {
         const r = await reproduceExperiment(this.store, root.name, t, {
@@ -709,18 +712,22 @@ export class ApiService implements Api {
         if (!this.closed) { this.poll(); await this.emitReproduction(run); }
       }
     })();
-    return this.emitReproduction(run);
+    return first;
   }
 
   async listReproductions(): Promise<Reproduction[]> {
     return listReproductions(this.store, this.reproductions);
   }
 
-  /** The run's report, also sent to subscribers. */
-  private async emitReproduction(run: ReproductionRun): Promise<Reproduction> {
-    const reproduction = await reproductionReport(this.store, run.root, run);
-    this.emit({ type: "reproduction-updated", reproduction });
-    return reproduction;
+  /** The run's report now, also sent to subscribers; one at a time per run, so they arrive in the order of the run. */
+  private emitReproduction(run: ReproductionRun): Promise<Reproduction> {
+    const next = run.reported.then(async () => {
+      const reproduction = await reproductionReport(this.store, run.root, run);
+      this.emit({ type: "reproduction-updated", reproduction });
+      return reproduction;
+    });
+    run.reported = next.catch(() => undefined); // a failed report (store closed) does not stop the later ones
+    return next;
   }
 
   /**
