@@ -704,8 +704,12 @@ export class ApiService implements Api {
             + `(${d >= r.paper_dimension ? "+" : ""}${(d - r.paper_dimension).toFixed(2)})`, "done");
         }
       } catch (e) {
-        run.error = (e as Error).message;
-        this.notice(run.current, `${what} stopped: ${run.error}`, "error");
+        // Aborted: the app is closing (the level keeps training on its target; starting it again continues), or
+        // deleteSweep removed a level's sweep.
+        if (!this.closed) {
+          run.error = run.abort.signal.aborted ? `its sweep ${run.current} was deleted` : (e as Error).message;
+          this.notice(run.current, `${what} stopped: ${run.error}`, "error");
+        }
       } finally {
         run.running = false;
         await t.close();

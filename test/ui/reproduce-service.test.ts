@@ -44,16 +44,27 @@ describe("Table 1 reproductions from the app's API", () => {
     expect(await svc.listReproductions()).toEqual([]);
   });
 
-  it("runs the root map and a zoom into its boundary, and reports what core measures on the same sweeps", async () => {
+  it("runs the root map and a zoom into its boundary through an app restart, and reports what core measures on the same sweeps", async () => {
     const started = await svc.startReproduction(REQ);
     expect(started).toMatchObject({ name: "tanh-single", points: 16, target: "local", state: "running", levelsRequested: 1, paperDimension: 1.41 });
     expect(started.id).toBe(sweepIdFor(experimentSpec("tanh-single", 16), "local", false)); // the CLI's root: the same sweeps
     await expect(svc.startReproduction(REQ)).rejects.toThrow(/tanh-single at 16x16 on local is already running/);
+
+    // The app quits while the root map trains (the agent keeps training); the next start re-attaches that sweep,
+    // and starting the reproduction again takes the sweep over from that follower and goes on to the zoom.
+    await expect.poll(() => store.sweep(started.id)?.done_cells ?? 0, { timeout: 60_000, interval: 100 }).toBeGreaterThan(0);
+    svc.close();
+    svc = service();
+    svc.subscribe((e) => events.push(e));
+    expect(svc.reattach()).toEqual([started.id]);
+    const again = await svc.startReproduction(REQ);
+    expect(again.levels.map((l) => l.sweepId)).toEqual([started.id]);
     await svc.idle();
 
     const [r] = await svc.listReproductions();
     expect(r.error).toBeNull();
     expect(r).toMatchObject({ id: started.id, state: "completed", levelsRequested: 1 });
+    expect(store.sweep(started.id)!.status).toBe("completed");
     expect(r.levels.map((l) => [l.level, l.status, l.doneCells, l.cells])).toEqual([[0, "completed", 256, 256], [1, "completed", 256, 256]]);
     const [root, zoom] = r.levels.map((l) => store.sweep(l.sweepId)!);
     expect(root.id).toBe(r.id);
@@ -82,6 +93,7 @@ describe("Table 1 reproductions from the app's API", () => {
     expect(updates[updates.length - 1]).toEqual(r);
     const progressed = new Set(events.flatMap((e) => (e.type === "progress" ? [e.sweepId] : [])));
     expect([...progressed].sort()).toEqual([root.id, zoom.id].sort());
+    expect(events.filter((e) => e.type === "notice" && e.level === "error")).toEqual([]); // quitting the app stopped nothing
     const done = events.find((e) => e.type === "notice" && e.level === "done" && /Table 1 tanh-single/.test(e.message));
     expect(done && done.type === "notice" && done.message).toMatch(new RegExp(`D = ${pooled.dimension.toFixed(2)} over 2 level\\(s\\), paper 1\\.41`));
   }, 150_000);
