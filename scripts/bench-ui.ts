@@ -161,6 +161,13 @@ async function main(): Promise<void> {
     const first = await page.evaluate(() => (globalThis as any).__fractalPerf.firstFrame.root as number);
     console.log(`browser: Chromium ${version}, WebGL2 on SwiftShader (CPU rasteriser, not a GPU)`);
     console.log(`time to first frame of the stored ${N}x${N} sweep: ${ms(first)} (navigation start -> first draw, the 256^2 preview)`);
+    // Where that time went: the page's own marks (src-renderer/perf.ts) and the browser's navigation timing.
+    const steps = await page.evaluate(() => {
+      const nav = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming | undefined;
+      return { ...(nav ? { "html loaded": nav.responseEnd, "dom ready": nav.domContentLoadedEventEnd } : {}), ...(globalThis as any).__fractalPerf.marks } as Record<string, number>;
+    });
+    console.log(`  first-frame steps: ${Object.entries(steps).sort((a, b) => a[1] - b[1]).map(([k, v]) => `${k} ${ms(v)}`).join(", ")}`);
+    result.first_frame_steps_ms = Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, Math.round(v)]));
     await page.waitForFunction(() => (globalThis as any).__fractalPerf?.fullFrame.root !== undefined, null, { timeout: 300_000 });
     const full = await page.evaluate(() => (globalThis as any).__fractalPerf.fullFrame.root as number);
     console.log(`time to the first frame at full resolution: ${ms(full)}`);

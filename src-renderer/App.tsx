@@ -1,12 +1,15 @@
+import { lazy, Suspense } from "react";
 import { Breadcrumb, Inspector, LayerPicker, Legend, Library, ProgressPanel, ZoomDialog } from "./components/Panels";
 import { AnalysisPanel } from "./components/AnalysisPanel";
 import { HostManager } from "./components/HostManager";
 import { MapView, Overview } from "./components/MapView";
-import { Surface3D } from "./components/Surface3D";
 import { Table1View } from "./components/Table1";
 import { SweepEditor } from "./components/SweepEditor";
 import { NoticeStack } from "./components/SweepControl";
 import { exportZoomVideo, home, setFill, useUi } from "./state";
+
+// three.js loads as its own chunk (with the WebGL map, GlMap.tsx), so the first frame does not wait for it.
+const Surface3D = lazy(() => import("./components/Surface3D").then((m) => ({ default: m.Surface3D })));
 
 // Layout: the header holds navigation (breadcrumb, layer, view modes); the main area is the map, the 3-D surface, the
 // library or the Table 1 report; the side panel has collapsible sections (legend, analysis) above the tabs for the inspector, the
@@ -50,7 +53,7 @@ export function App() {
         <section className="view">
           {mode === "library" ? <Library /> : mode === "table1" ? <Table1View />
             : empty && connection === "open" ? <div className="muted empty">No sweeps in this database yet. Run one with `fractal-llm sweep --spec FILE`.</div>
-              : mode === "map" ? <MapView /> : <Surface3D />}
+              : mode === "map" ? <MapView /> : <Suspense fallback={<div className="muted empty">loading the 3-D view…</div>}><Surface3D /></Suspense>}
         </section>
         <aside data-testid="side-panel">
           {mode === "map" && <details className="section" data-testid="overview-section" open>

@@ -4,6 +4,7 @@ import { createRoot } from "react-dom/client";
 import type { Api } from "../src-main/api/contract";
 import { connectWebSocket } from "./api-client";
 import { App } from "./App";
+import { mark } from "./perf";
 import { pushNotice, start, useUi } from "./state";
 
 const params = new URLSearchParams(location.search);
@@ -18,6 +19,7 @@ if (fromUrl !== null) {
   history.replaceState(history.state, "", `${location.pathname}${rest ? `?${rest}` : ""}${location.hash}`);
 }
 const token = fromUrl ?? (() => { try { return sessionStorage.getItem(TOKEN_KEY); } catch { return null; } })() ?? "";
+mark("script");
 createRoot(document.getElementById("root")!).render(<App />);
 
 const bridged = (globalThis as { fractalApi?: Api }).fractalApi;
@@ -26,6 +28,7 @@ if (bridged) {
 } else {
   const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api?token=${encodeURIComponent(token)}`;
   connectWebSocket(wsUrl).then(async (conn) => {
+    mark("connected");
     void conn.closed.then((c) => useUi.setState({ connection: "closed", connectionError: c.reason || `the server closed the connection (code ${c.code})` }));
     await start(conn.api, params);
   }).catch((e: Error) => useUi.setState({ connection: "closed", connectionError: e.message }));

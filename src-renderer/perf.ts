@@ -13,7 +13,14 @@ export interface FractalPerf {
   frame: (() => number) | null;
   /** Texels re-uploaded by streaming deltas (partial texture updates), all levels, per sweep. */
   patchTexels: Record<string, number>;
+  /** performance.now() at the first time each step of opening the app happened (bench-ui's first-frame breakdown). */
+  marks: Record<string, number>;
 }
 
-export const perf: FractalPerf = { firstFrame: {}, fullFrame: {}, layerDrawn: {}, frame: null, patchTexels: {} };
+/** Note when `name` first happened (later calls keep the first time). */
+export function mark(name: string): void {
+  perf.marks[name] ??= performance.now();
+}
+
+export const perf: FractalPerf = { firstFrame: {}, fullFrame: {}, layerDrawn: {}, frame: null, patchTexels: {}, marks: {} };
 (globalThis as unknown as { __fractalPerf: FractalPerf }).__fractalPerf = perf;

@@ -8,6 +8,7 @@ import type {
   ZoomRequest,
 } from "../src-main/api/contract";
 import { addNotice, ENDED, type Notice, type NoticeLevel, NOTICE_TTL_MS, zoomDefaults } from "./sweep-control";
+import { mark } from "./perf";
 import { download, recordZoom } from "./record";
 import { equalAspect, fitWindow, pickCell, type View, type Viewport, type Window } from "./view";
 
@@ -304,7 +305,9 @@ function fetchLayer(id: string, stream: boolean): Promise<void> {
     }
     // A large map draws a preview (every stride-th cell) at once, then the full layer when it arrives.
     if ((!cur || cur.layer !== layer) && sweep && sweep.cells > PREVIEW_ABOVE) {
+      mark(`preview asked ${id}`);
       const preview = await api.getLayerPreview(id, layer, PREVIEW_SIDE);
+      mark(`preview ${id}`);
       const now = get().layers[id];
       if (get().layer === layer && (!now || now.layer !== layer)) setFull(preview);
     }
@@ -472,6 +475,7 @@ export async function start(api: Api, params: URLSearchParams): Promise<void> {
   set({ api, connection: "open" });
   api.subscribe(onEvent);
   const list = await api.listSweeps();
+  mark("listed");
   set({ sweeps: Object.fromEntries(list.map((s) => [s.id, s])) });
   if (!list.length) return;
   const named = params.get("sweep");

@@ -1,14 +1,9 @@
-// The 2-D map: every sweep of the open tree as a textured quad (finest on top), drawn relative to the view
-// centre (view.ts placeSweep), with wheel / drag / keyboard navigation, shift-drag box for a zoom scan,
+// The 2-D map: every sweep of the open tree drawn by the GPU (GlMap.tsx, loaded as its own chunk; MapPreview2D until
+// then), with wheel / drag / keyboard navigation, shift-drag box for a zoom scan,
 // axes in hyperparameter units, the hover read-out as a tooltip at the cursor, and a heads-up layer: the overview
 // of where the view sits in the root map, a scale bar and the zoom depth.
 
-import { Canvas, useFrame, useThree } from "@react-three/fiber";
-import { useEffect, useMemo, useRef, useState } from "react";
-import type * as THREE from "three";
-import type { LayerData, SweepSummary } from "../../src-main/api/contract";
-import { perf } from "../perf";
-import { layerShift, layerTexture, mapMaterial, mipLevel, setLayerUniforms, updateTextureCells } from "../shader";
+import { lazy, Suspense, useEffect, useRef, useState } from "react";
 import {
   ancestry, commitView, drawnSweeps, historyStep, home, hoverAt, hoverOut, isEqualAspect, loadPreview, mapReady, openZoomDialog, pendingCells, selectAt,
   setView, setViewport, sweepCellAt, useUi,
@@ -16,87 +11,16 @@ import {
 import { axisTicks, formatExact, formatSig } from "../ticks";
 import { axisParamValue, scaleLabel } from "../readout";
 import { drawLayer } from "../thumbs";
-import { mapCanvas } from "../record";
 import { EdgeOverlay } from "./AnalysisPanel";
+import { MapPreview2D, previewDrawn } from "./MapPreview2D";
 import { pan, placeSweep, scaleBar, screenToWorld, visibleWindow, worldToScreen, zoomAt, zoomDecades } from "../view";
 import type { CellDetail } from "../../src-main/api/contract";
 
-function SweepQuad({ sweep, layer, order, isRoot }: { sweep: SweepSummary; layer: LayerData; order: number; isRoot: boolean }) {
-  const material = useMemo(() => mapMaterial(), []);
-  // One texture per values array: a streaming delta patches the array in place (state.ts streamLayer) and only
-  // the rows it touched are uploaded again; a full fetch brings a new array and so a new texture.
-  const texture = useMemo(() => layerTexture(layer), [layer.values]); // eslint-disable-line react-hooks/exhaustive-deps
-  const renderer = useThree((s) => s.gl);
-  const levels = useMemo(() => texture.mipmaps.length, [texture]);
-  const mesh = useRef<THREE.Mesh>(null);
-  const drawnLayer = useRef<LayerData | null>(null);
-  useEffect(() => () => texture.dispose(), [texture]);
-  useEffect(() => () => material.dispose(), [material]);
-  useEffect(() => setLayerUniforms(material, layer, texture, !isRoot, sweep), [material, layer, texture, isRoot, sweep]);
-  useEffect(() => {
-    const batches = pendingCells.get(sweep.id);
-    if (!batches?.length || texture.image.data !== layer.values) return;
-    pendingCells.delete(sweep.id);
-    const cells = batches.length === 1 ? batches[0] : Uint32Array.from(batches.flatMap((b) => Array.from(b)));
-    perf.patchTexels[sweep.id] = (perf.patchTexels[sweep.id] ?? 0) + updateTextureCells(renderer, texture, cells);
-  }, [layer, texture, renderer, sweep.id]);
-  useFrame(() => {
-    const st = useUi.getState();
-    const { view, viewport } = st;
-    const q = view && placeSweep(view, viewport, sweep.window, sweep.nx, sweep.ny);
-    mesh.current!.visible = !!q && !hiddenByFiner(sweep, st);
-    if (!q || !mesh.current!.visible) return;
-    const u = material.uniforms;
-    u.uNdc.value.set(...q.ndc);
-    u.uLocal.value.set(...q.local);
-    u.uBase.value.set(q.base[0], q.base[1]);
-    u.uLevel.value = mipLevel(q.cellsPerPixel / 2 ** layerShift(layer), levels);
-    if (drawnLayer.current !== layer) {
-      drawnLayer.current = layer;
-      perf.firstFrame[sweep.id] ??= performance.now();
-      if (!layer.stride) perf.fullFrame[sweep.id] ??= performance.now();
-      perf.layerDrawn[sweep.id] = performance.timeOrigin + performance.now();
-    }
-  });
-  return (
-    <mesh ref={mesh} material={material} renderOrder={order} frustumCulled={false}>
-      <planeGeometry args={[1, 1]} />
-    </mesh>
-  );
-}
-
-/**
- * Is the sweep's visible part entirely covered by a finer, complete sweep drawn above it? Then drawing it would
- * only be overdrawn (deep in a zoom every level covers the screen, and the software rasteriser pays per pixel).
- */
-function hiddenByFiner(sweep: SweepSummary, st: ReturnType<typeof useUi.getState>): boolean {
-  if (!st.view) return false;
-  const vis = visibleWindow(st.view, st.viewport);
-  const drawn = drawnSweeps(st);
-  for (let k = drawn.findIndex((s) => s.id === sweep.id) + 1; k < drawn.length; k++) {
-    const f = drawn[k], w = f.window;
-    if (f.doneCells === f.cells && st.layers[f.id] && w.x0 <= Math.max(vis.x0, sweep.window.x0) && w.x1 >= Math.min(vis.x1, sweep.window.x1)
-      && w.y0 <= Math.max(vis.y0, sweep.window.y0) && w.y1 >= Math.min(vis.y1, sweep.window.y1)) return true;
-  }
-  return false;
-}
-
-/** Redraw (frameloop "demand") whenever the view or the data changes. */
-function Invalidator() {
-  const invalidate = useThree((s) => s.invalidate);
-  useEffect(() => useUi.subscribe((st, prev) => {
-    if (st.view !== prev.view || st.layers !== prev.layers || st.viewport !== prev.viewport || st.sweeps !== prev.sweeps) invalidate();
-  }), [invalidate]);
-  return null;
-}
-
-function Quads() {
-  const rootId = useUi((s) => s.rootId);
-  const sweeps = useUi((s) => s.sweeps);
-  const layers = useUi((s) => s.layers);
-  const drawn = drawnSweeps({ rootId, sweeps });
-  return <>{drawn.map((s, i) => layers[s.id] && <SweepQuad key={s.id} sweep={s} layer={layers[s.id]} order={i} isRoot={i === 0} />)}</>;
-}
+// The WebGL map's chunk (three.js) is fetched once the 2-D canvas has drawn the first frame, or after GL_WAIT_MS
+// when nothing arrives to draw: evaluating it holds the page's main thread for a while (3 s on a loaded 2-core
+// machine), and the first preview's reply must not queue behind it.
+const GL_WAIT_MS = 1500;
+const GlMap = lazy(() => Promise.race([previewDrawn, new Promise((r) => setTimeout(r, GL_WAIT_MS))]).then(() => import("./GlMap")));
 
 function Axes() {
   const view = useUi((s) => s.view);
@@ -254,26 +178,9 @@ export function MapView() {
     <div className="map" ref={ref} data-testid="map" onPointerDown={onPointerDown} onPointerMove={onPointerMove}
       onPointerUp={onPointerUp} onPointerLeave={hoverOut}>
       {size.width > 0 && (
-        <Canvas className="map-canvas" linear flat frameloop="demand" dpr={1}
-          gl={{ antialias: false, preserveDrawingBuffer: true, alpha: false }}
-          onCreated={(state) => {
-            state.gl.setClearColor(0x20242b);
-            const px = new Uint8Array(4);
-            mapCanvas.current = {
-              canvas: state.gl.domElement,
-              draw: (view) => { setView(view); state.advance(performance.now(), true); },
-            };
-            perf.frame = () => {
-              const t0 = performance.now();
-              state.advance(t0, true);
-              const ctx = state.gl.getContext();
-              ctx.readPixels(0, 0, 1, 1, ctx.RGBA, ctx.UNSIGNED_BYTE, px); // waits for the GPU to finish the frame
-              return performance.now() - t0;
-            };
-          }}>
-          <Invalidator />
-          <Quads />
-        </Canvas>
+        // The WebGL map loads as its own chunk (three.js is most of the bundle); until it is parsed, the map's
+        // layers are drawn on a 2-D canvas, so the first frame does not wait for it.
+        <Suspense fallback={<MapPreview2D width={size.width} height={size.height} />}><GlMap /></Suspense>
       )}
       <Axes />
       <EdgeOverlay />

@@ -20,7 +20,7 @@ import { startWebServer, type WebServer } from "../../src-main/web/server";
 import { formatSig } from "../../src-renderer/ticks";
 import { screenToWorld, type View, worldToScreen } from "../../src-renderer/view";
 import { startSshFixture, type SshFixture } from "../ssh/harness";
-import { ARTIFACTS, cellOnPage, launchChromium, type PageView, pixel, settled as settledPage, shot as pageShot, viewState as pageViewState, run, shiftDrag } from "./page";
+import { ARTIFACTS, cellOnPage, glDrawn, launchChromium, type PageView, pixel, settled as settledPage, shot as pageShot, viewState as pageViewState, run, shiftDrag } from "./page";
 import { stopAgentDaemon } from "../core/helpers";
 
 const PYTHON = "/usr/bin/python3";
@@ -69,6 +69,7 @@ beforeAll(async () => {
   page.on("console", (m) => { if (m.type() === "error") process.stderr.write(`page console: ${m.text()}\n`); });
   await page.goto(server.url);
   await page.waitForFunction(() => new URL(location.href).searchParams.has("view"));
+  await glDrawn(page);
   await settled();
 }, 300_000);
 
@@ -102,12 +103,10 @@ describe("browser mode", () => {
     await other.close();
   });
 
-  it("opens the most recent sweep and draws converged cells blue, diverged red, in the paper's colours", async () => {
-    const img = await shot("01-map");
-    const map = sweepMap(store, rootId);
-    const expected = colourLayer(map, "score").rgba;
+  /** Every cell of the root on `img` in the paper's score colouring, as the analysis code colours the store's map. */
+  function expectScoreColours(img: Awaited<ReturnType<typeof shot>>, st: PageView): void {
+    const expected = colourLayer(sweepMap(store, rootId), "score").rgba;
     const win = store.sweep(rootId)!.window;
-    const st = await viewState();
     for (let iy = 0; iy < N; iy++) {
       for (let ix = 0; ix < N; ix++) {
         const i = iy * N + ix;
@@ -118,6 +117,14 @@ describe("browser mode", () => {
         }
       }
     }
+  }
+
+  it("opens the most recent sweep and draws converged cells blue, diverged red, in the paper's colours", async () => {
+    const img = await shot("01-map");
+    const map = sweepMap(store, rootId);
+    const win = store.sweep(rootId)!.window;
+    const st = await viewState();
+    expectScoreColours(img, st);
     // The trainable layer: blue where the database says the cell converged, red where it diverged.
     await page.locator("[data-testid=layer]").selectOption("trainable");
     await page.waitForTimeout(500);
@@ -135,6 +142,25 @@ describe("browser mode", () => {
     await page.locator("[data-testid=layer]").selectOption("score");
     await page.waitForTimeout(300);
   });
+
+  it("draws the first frame on a 2-D canvas while three.js loads, in the same colours, then hands over to WebGL", async () => {
+    // The WebGL map's chunk is held back until the 2-D frame has been checked (on a fast machine it would
+    // otherwise replace the 2-D canvas before anyone could look at it).
+    const p2 = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    let release!: () => void;
+    const held = new Promise<void>((r) => { release = r; });
+    await p2.route(/\/assets\/GlMap-[^/]*\.js$/, async (route) => { await held; await route.continue(); });
+    await p2.goto(`${server.url}&sweep=${rootId}`);
+    await p2.locator("[data-testid=map-preview-2d]").waitFor();
+    await expect.poll(() => p2.evaluate(() => Object.keys((globalThis as any).__fractalPerf.firstFrame))).toContain(rootId);
+    expect(await p2.locator("[data-testid=map] canvas").count()).toBe(1); // the 2-D one: no WebGL canvas yet
+    expectScoreColours(await pageShot(p2, "01c-first-frame-2d"), await pageViewState(p2));
+    release();
+    await p2.locator("[data-testid=map-preview-2d]").waitFor({ state: "detached", timeout: 60_000 });
+    await p2.waitForTimeout(500);
+    expectScoreColours(await pageShot(p2, "01d-after-handover"), await pageViewState(p2));
+    await p2.close();
+  }, 120_000);
 
   it("shows the sweep's fractal dimension with its log-log plot, and draws the edge of stability over the map", async () => {
     // The panel measures the sweep the page has open (the root): the value the service and the analysis code give.

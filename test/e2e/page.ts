@@ -94,3 +94,8 @@ export async function fillMlpSweep(page: Page, o: { target: string; name: string
   }
   await page.locator("[data-testid='form-train.steps']").fill(String(o.steps));
 }
+
+/** Wait until the WebGL map has drawn a sweep at full resolution (it loads after the first, 2-D frame: MapView.tsx). */
+export function glDrawn(page: Page, timeout = 60_000): Promise<unknown> {
+  return page.waitForFunction(() => Object.keys((globalThis as any).__fractalPerf?.fullFrame ?? {}).length > 0, null, { timeout });
+}

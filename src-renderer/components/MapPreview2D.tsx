@@ -1,0 +1,73 @@
+// The map on a 2-D canvas, drawn while the WebGL map (GlMap.tsx, three.js: most of the bundle) is still loading:
+// the same sweeps, layers, colours (thumbs.ts, the shader's rule) and view as the GPU draws, one image per sweep
+// scaled with nearest-neighbour sampling. It draws what arrives first, the previews of large maps, so the first
+// frame of a 4096^2 map waits for its 256^2 preview, not for three.js to be parsed.
+
+import { useEffect, useRef } from "react";
+import type { LayerData } from "../../src-main/api/contract";
+import { perf } from "../perf";
+import { drawnSweeps, useUi } from "../state";
+import { layerPixels } from "../thumbs";
+import { worldToScreen } from "../view";
+
+let drawnFirst: () => void = () => {};
+/** Resolves when this canvas has drawn a sweep's layer: the first frame is on screen. */
+export const previewDrawn = new Promise<void>((res) => { drawnFirst = res; });
+
+/** Larger layers (a full 4096^2 map) are left to the GPU: colouring them here would hold the page for seconds. */
+const MAX_CELLS = 1 << 20;
+
+/** One sweep's layer as an image (cells not done transparent except on the root, as the shader draws them). */
+function layerImage(layer: LayerData, isRoot: boolean): HTMLCanvasElement {
+  const { nx, ny, values } = layer;
+  const px = layerPixels(layer); // top row first
+  if (!isRoot) {
+    for (let iy = 0; iy < ny; iy++) {
+      for (let ix = 0; ix < nx; ix++) if (values[iy * nx + ix] < -1e29) px[((ny - 1 - iy) * nx + ix) * 4 + 3] = 0;
+    }
+  }
+  const c = document.createElement("canvas");
+  c.width = nx;
+  c.height = ny;
+  c.getContext("2d")!.putImageData(new ImageData(px, nx, ny), 0, 0);
+  return c;
+}
+
+export function MapPreview2D({ width, height }: { width: number; height: number }) {
+  const ref = useRef<HTMLCanvasElement>(null);
+  useEffect(() => {
+    const images = new WeakMap<LayerData, HTMLCanvasElement>();
+    const draw = () => {
+      const st = useUi.getState();
+      const ctx = ref.current?.getContext("2d");
+      if (!ctx || !st.view) return;
+      ctx.fillStyle = "#20242b"; // the WebGL map's clear colour
+      ctx.fillRect(0, 0, width, height);
+      ctx.imageSmoothingEnabled = false;
+      const vp = { width, height };
+      drawnSweeps(st).forEach((s, i) => {
+        const layer = st.layers[s.id];
+        if (!layer || layer.nx * layer.ny > MAX_CELLS) return;
+        let img = images.get(layer);
+        if (!img) images.set(layer, (img = layerImage(layer, i === 0)));
+        const w = s.window, stride = layer.stride ?? 1;
+        const a = worldToScreen(st.view!, vp, w.x0, w.y1), b = worldToScreen(st.view!, vp, w.x1, w.y0);
+        // A preview's last column and row may stand for fewer than `stride` cells: clip to the sweep's window.
+        const cw = (b.px - a.px) / s.nx, ch = (b.py - a.py) / s.ny;
+        ctx.save();
+        ctx.beginPath();
+        ctx.rect(a.px, a.py, b.px - a.px, b.py - a.py);
+        ctx.clip();
+        ctx.drawImage(img, a.px, b.py - layer.ny * stride * ch, layer.nx * stride * cw, layer.ny * stride * ch);
+        ctx.restore();
+        perf.firstFrame[s.id] ??= performance.now();
+        drawnFirst();
+      });
+    };
+    draw();
+    return useUi.subscribe((st, prev) => {
+      if (st.view !== prev.view || st.layers !== prev.layers || st.viewport !== prev.viewport || st.sweeps !== prev.sweeps) draw();
+    });
+  }, [width, height]);
+  return <canvas ref={ref} className="map-canvas" data-testid="map-preview-2d" width={width} height={height} />;
+}
