@@ -145,7 +145,9 @@ async function main(): Promise<void> {
   }
 
   await buildRenderer();
-  const server = await startWebServer({ dbPath: work, port: 0, open: false });
+  // No re-attach: the synthetic sweeps look unfinished and would be submitted to the local agent, which would then
+  // train a 4096^2 map in the default agent home long after the bench ended.
+  const server = await startWebServer({ dbPath: work, port: 0, open: false, reattach: false });
   const browser = await chromium.launch({
     executablePath: "/usr/bin/chromium", headless: true,
     args: ["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--disable-background-networking",
