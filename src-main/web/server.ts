@@ -173,7 +173,10 @@ function serveClient(ws: WebSocket, service: ApiService): void {
   const send = (v: unknown) => { if (ws.readyState === ws.OPEN) ws.send(new Uint8Array(encodeMessage(v))); };
   const unsubscribe = service.subscribe((event) => send({ event }));
   ws.on("close", unsubscribe);
-  ws.on("message", (data: Buffer, isBinary: boolean) => void handle(data, isBinary));
+  // Each request in its own turn of the event loop, in arrival order: requests that came in one TCP read are
+  // emitted back to back, and the first one's reply (the map's preview) would otherwise wait for the synchronous
+  // store reads of every later one (the nested zooms' layers) before it is written.
+  ws.on("message", (data: Buffer, isBinary: boolean) => { setImmediate(() => void handle(data, isBinary)); });
   // Nothing a message carries may throw out of here: a request is answered (result or error) or refused.
   async function handle(data: Buffer, isBinary: boolean): Promise<void> {
     let req: WireRequest;

@@ -89,8 +89,9 @@ describe.skipIf(!cluster.ok)("the app runs a sweep on a Slurm cluster through it
   }, 240_000);
 
   it("starts a sweep from the editor, shows the array's tasks, cancels the array and resumes it to every cell once", async () => {
-    // Long enough cells (~2 s a 16-cell chunk here) that the tasks are still training when the sweep is cancelled.
-    await fillMlpSweep(page, { target: ALIAS, name: "on the cluster", width: 4, lo: -1, hi: 2, points: N, steps: 12000 });
+    // Long enough cells (~3 s a 16-cell chunk here, 3 chunks a task) that the tasks are still training when the
+    // sweep is cancelled, a second or two after the footer shows them running.
+    await fillMlpSweep(page, { target: ALIAS, name: "on the cluster", width: 4, lo: -1, hi: 2, points: N, steps: 20000 });
     await page.locator("[data-testid=editor-start]").click();
 
     await expect.poll(() => store.sweeps().length, { timeout: 120_000 }).toBe(1);
