@@ -109,7 +109,7 @@ describe("fractal-llm sweep --target local", () => {
   }, 240_000); // real training through several agent restarts: minutes on a loaded 2-core machine
 
   it("survives kill -9 of the daemon mid-sweep and a Ctrl-C of the CLI: every cell exactly once", async () => {
-    const t = setup(16, 2000); // ~5 s of training when quiet: the kill or cancel lands mid-sweep
+    const t = setup(16, 1200); // ~3 s of training when quiet: the kill or cancel lands mid-sweep
     const doneCells = () => doneCellsOf(t.db);
     const waitFor = async (what: string, ok: () => boolean) => {
       for (let i = 0; i < 1200; i++) {
@@ -150,7 +150,7 @@ describe("fractal-llm sweep --target local", () => {
   }, 240_000); // real training through several agent restarts: minutes on a loaded 2-core machine
 
   it("a sweep cancelled on the agent while the CLI was away resumes on the re-run, keeping its finished cells", async () => {
-    const t = setup(16, 2000); // ~5 s of training when quiet: the kill or cancel lands mid-sweep
+    const t = setup(16, 1200); // ~3 s of training when quiet: the kill or cancel lands mid-sweep
     const first = cli(["sweep", "--spec", join(t.dir, "spec.json"), "--python", PYTHON], t.env);
     for (let i = 0; i < 1200 && doneCellsOf(t.db) === 0; i++) await new Promise((res) => setTimeout(res, 100));
     process.kill(first.pid, "SIGINT");

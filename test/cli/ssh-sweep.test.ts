@@ -31,7 +31,7 @@ describe("fractal-llm sweep --target <ssh alias>", () => {
   it("runs on the node and completes after the SSH connection is dropped mid-sweep", async () => {
     const dir = tempDir("fractal-ssh-cli-");
     const spec = {
-      version: 1, name: "over ssh", model: { family: "mlp", width: 4 }, train: { steps: 2000 }, // still training when the link is cut
+      version: 1, name: "over ssh", model: { family: "mlp", width: 4 }, train: { steps: 1200 }, // still training when the link is cut
       axes: { x: { param: "lr.input", scale: "log", range: [-1, 2], points: 16 }, y: { param: "lr.output", scale: "log", range: [-1, 2], points: 16 } },
       criterion: { window: 10 },
     };

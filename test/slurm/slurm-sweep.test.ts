@@ -19,9 +19,9 @@ const cluster = startSlurmCluster();
 if (!cluster.ok) console.warn(`skipping the Slurm tests: slurmctld cannot start here: ${cluster.reason}`);
 
 const SPEC = {
-  // 12000 steps: ~2 s a 16-cell chunk here, so task 1 is still training its shard when it is scancelled after its
-  // first tile (with 400 steps a quiet machine finishes the shard first, and there is nothing to rerun).
-  version: 1, name: "on slurm", model: { family: "mlp", width: 4 }, train: { steps: 12000 },
+  // 8000 steps: over a second a 16-cell chunk here, so task 1 is still training its shard when it is scancelled
+  // after its first tile (with 400 steps a quiet machine finishes the shard first, and there is nothing to rerun).
+  version: 1, name: "on slurm", model: { family: "mlp", width: 4 }, train: { steps: 8000 },
   axes: { x: { param: "lr.input", scale: "log", range: [-1, 2], points: 12 }, y: { param: "lr.output", scale: "log", range: [-1, 2], points: 12 } },
   criterion: { window: 10 },
 };
