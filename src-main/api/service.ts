@@ -15,6 +15,7 @@ import { type Spec, SpecError, validate } from "../core/spec";
 import { BLOCK_CELLS, type Store, type SweepRow, TERMINAL } from "../core/store";
 import { type CellSamples, cellSamples, SamplesError, type SamplesRequest, storedSamples } from "../core/samples";
 import { FatalAgentError, GaveUpError } from "../core/sweep-runner";
+import { LocalTransport } from "../core/local-transport";
 import { CellRerunner, RerunError } from "../core/rerun";
 import { type OpenTarget, openTarget, targetProfile } from "../core/targets";
 import {
@@ -76,8 +77,14 @@ export class ApiService implements Api {
   private readonly building = new Map<string, Promise<LayerData>>();
   private watcher: FSWatcher | null = null;
   private watchTimer: NodeJS.Timeout | null = null;
-  /** The local agent's `rerun` process for curves of MLP cells their sweep did not record (started when first asked). */
-  private readonly rerunner = new CellRerunner(async () => (await this.open("local")).connect(0));
+  /**
+   * The local agent's `rerun` process for curves of MLP cells their sweep did not record (started when first asked). It
+   * runs on the Python configured or last probed for "local", so a click does not wait for (or block on) a new probe.
+   */
+  private readonly rerunner = new CellRerunner(async () => {
+    const python = this.opts.python ?? this.store.hostProbe("local")?.python;
+    return python ? new LocalTransport({ python, home: this.opts.localAgentHome }) : (await this.open("local")).connect(0);
+  });
 
   constructor(readonly store: Store, private readonly opts: ServiceOptions = {}) {
     for (const s of store.sweeps()) this.seen.set(s.id, stamp(s));
