@@ -1,49 +1,62 @@
 // Regenerates resources/demo.sqlite, the maps the app opens on when the user has no sweeps of their own, with
-// the project's own pipeline: the fractal-llm CLI driving the real agent on the `local` target (CPU torch).
+// the project's own pipeline: the fractal-llm CLI driving the real agent on the `local` target (CPU torch), its
+// daemon started with one worker per CPU core.
 //
-//   npm run demo:db                      # ~3 minutes on 2 idle CPU cores, ~9 on a busy machine
-//   npm run demo:db -- --out FILE --python /usr/bin/python3
+//   npm run demo:db                      # 12 minutes on 2 CPU cores shared with other work (load 3-8); 3.9 MiB
+//   npm run demo:db -- --out FILE --python /usr/bin/python3 --workers N
 //
 // What it holds (test/demo checks every line of this):
-//   * "paper MLP" : the paper's tanh MLP (width 8, 200 full-batch GD steps), LR(input) x LR(output), 128x128
-//     cells, and three zooms, each 64x64 on a window 1/5 of its parent's per axis, centred on the part of the parent's trainable/diverged boundary whose
-//     neighbourhood is closest to half trainable (so every level shows the boundary, not a flat colour);
+//   * "paper MLP" : the paper's tanh MLP (width 8, 100 full-batch GD steps), LR(input) x LR(output) over 10^-2..10^5
+//     each, 512x512 cells: converged (blue) below and left, diverged (red) above and in the lower right corner, the
+//     boundary fraying into chaos towards large input LRs, in the paper's colouring. Then three zooms, each 256x256
+//     on a window 1/5 of its parent's per axis (on the parent's cell edges), centred on the boundary point nearest the
+//     parent's centre whose neighbourhood is evenly mixed: like the paper's zoom sequences, every level follows one
+//     spot of the boundary down (125x at the deepest, still filaments rather than noise) instead of jumping to
+//     wherever the map is most speckled.
+//     No curves are stored (2 kB a cell would be ~900 MB): the app re-trains a cell it is asked about on this
+//     computer, bit for bit (src-main/api/recompute.ts). The colouring score is kept as rounded float32, as 4096^2
+//     maps keep it (Store.roundFloats), final_loss bit for bit; the file stays a few MB.
 //   * "tiny SFT"  : the tiny GPT checkpoint (resources/tiny-gpt) fine-tuned on the synthetic chat families,
-//     LR x dataset size, 8x4 cells, with the base model's held-out and OOD loss, and samples (base vs fine-tuned
-//     answers to the held-out prompts) of its trainable cell with the lowest held-out loss, so the inspector
-//     shows them offline on first launch.
+//     LR x dataset size, 8x4 cells, with loss curves, the base model's held-out and OOD loss, and samples (base vs
+//     fine-tuned answers to the held-out prompts) of its trainable cell with the lowest held-out loss, so the
+//     inspector shows them offline on first launch.
 // The database is written under a temporary name and renamed, so a failed run leaves the old one in place.
 
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { specWindow, type Window, zoomSpec } from "../src-main/core/grid";
+import { agentDir } from "../src-main/core/local-transport";
 import { validate } from "../src-main/core/spec";
 import { openStore } from "../src-main/core/store";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = join(ROOT, "bin", "fractal-llm.js");
 
-export const DEMO_MLP_ROOT_POINTS = 128;
-export const DEMO_ZOOM_POINTS = 64;
+export const DEMO_MLP_ROOT_POINTS = 512;
+export const DEMO_ZOOM_POINTS = 256;
 export const DEMO_ZOOM_LEVELS = 3;
 /** Each zoom's window is this fraction of its parent's, per axis (names say "zoom k (5^k x)"). */
-const ZOOM_FRACTION = 1 / 5;
+export const DEMO_ZOOM_FRACTION = 1 / 5;
+/** A zoom box counts as evenly mixed when this close to half trainable. */
+const MIXED = 0.1;
+/** Fields kept as rounded float32 (Store.roundFloats): the score only ranks cells for the colouring. */
+export const DEMO_ROUNDED_FIELDS = ["score"];
 
 const MLP_SPEC = {
   version: 1,
   name: "paper MLP: LR(input) x LR(output)",
   model: { family: "mlp", width: 8, activation: "tanh", data_multiple: 1.0, seed: 0 },
-  train: { optimizer: "gd", steps: 200, batch_size: null, precision: "float64" },
+  train: { optimizer: "gd", steps: 100, batch_size: null, precision: "float64" },
   axes: {
-    x: { param: "lr.input", scale: "log", range: [-2, 3], points: DEMO_MLP_ROOT_POINTS },
-    y: { param: "lr.output", scale: "log", range: [-2, 3], points: DEMO_MLP_ROOT_POINTS },
+    x: { param: "lr.input", scale: "log", range: [-2, 5], points: DEMO_MLP_ROOT_POINTS },
+    y: { param: "lr.output", scale: "log", range: [-2, 5], points: DEMO_MLP_ROOT_POINTS },
   },
   criterion: { window: 20, threshold: 1.0 },
-  // Per-cell loss curves would make the file ~100 MB (2.4 kB a cell); the SFT map below keeps its curves.
+  // No stored curves (see the header): the app recomputes the curve of a cell it is asked about.
   record: { curves: false },
 };
 
@@ -74,27 +87,35 @@ function cli(args: string[]): string {
 }
 
 /**
- * The zoom window inside sweep `id`: a box ZOOM_FRACTION of the parent's size, centred on a boundary cell
- * (trainable differs from a 4-neighbour) whose box is closest to half trainable; ties go to the cell nearest
- * the parent's centre, so the choice is deterministic.
+ * The zoom window of a map: a box DEMO_ZOOM_FRACTION of its size per axis, on its cell edges, centred on a boundary
+ * cell (trainable differs from a 4-neighbour). Of those, the boxes within MIXED of half trainable come first, and
+ * among them the one nearest the map's centre (then the first in cell order): each level zooms into the spot its
+ * parent was centred on, while no box is that mixed the one nearest half trainable.
  */
 export function boundaryWindow(trainable: ArrayLike<number>, nx: number, ny: number, w: Window): Window {
-  const bx = Math.max(2, Math.round(nx * ZOOM_FRACTION)), by = Math.max(2, Math.round(ny * ZOOM_FRACTION));
-  const at = (ix: number, iy: number) => trainable[iy * nx + ix];
-  let best: { ix: number; iy: number; score: number } | null = null;
-  for (let iy = by >> 1; iy < ny - (by >> 1); iy++) {
-    for (let ix = bx >> 1; ix < nx - (bx >> 1); ix++) {
+  const bx = Math.max(2, Math.round(nx * DEMO_ZOOM_FRACTION)), by = Math.max(2, Math.round(ny * DEMO_ZOOM_FRACTION));
+  const hx = bx >> 1, hy = by >> 1;
+  const at = (ix: number, iy: number) => Number(trainable[iy * nx + ix]);
+  // sat[(j) * (nx + 1) + i] = trainable cells in [0, i) x [0, j): any box's count in four reads
+  const sat = new Float64Array((nx + 1) * (ny + 1));
+  for (let j = 0; j < ny; j++) {
+    let row = 0;
+    for (let i = 0; i < nx; i++) sat[(j + 1) * (nx + 1) + i + 1] = sat[j * (nx + 1) + i + 1] + (row += at(i, j));
+  }
+  let best: { ix: number; iy: number; key: [number, number] } | null = null;
+  for (let iy = hy; iy < ny - (by - hy) + 1; iy++) {
+    for (let ix = hx; ix < nx - (bx - hx) + 1; ix++) {
       const v = at(ix, iy);
-      if (at(ix - 1, iy) === v && at(ix + 1, iy) === v && at(ix, iy - 1) === v && at(ix, iy + 1) === v) continue;
-      let sum = 0;
-      for (let j = iy - (by >> 1); j < iy - (by >> 1) + by; j++) for (let i = ix - (bx >> 1); i < ix - (bx >> 1) + bx; i++) sum += at(i, j);
-      const score = Math.abs(sum / (bx * by) - 0.5) + 1e-6 * Math.hypot(ix - nx / 2, iy - ny / 2);
-      if (!best || score < best.score) best = { ix, iy, score };
+      if (at(ix - 1, iy) === v && (ix + 1 >= nx || at(ix + 1, iy) === v) && at(ix, iy - 1) === v && (iy + 1 >= ny || at(ix, iy + 1) === v)) continue;
+      const x0 = ix - hx, y0 = iy - hy;
+      const inBox = sat[(y0 + by) * (nx + 1) + x0 + bx] - sat[y0 * (nx + 1) + x0 + bx] - sat[(y0 + by) * (nx + 1) + x0] + sat[y0 * (nx + 1) + x0];
+      const key: [number, number] = [Math.max(0, Math.abs(inBox / (bx * by) - 0.5) - MIXED), Math.hypot(ix + 0.5 - nx / 2, iy + 0.5 - ny / 2)];
+      if (!best || key[0] < best.key[0] || (key[0] === best.key[0] && key[1] < best.key[1])) best = { ix, iy, key };
     }
   }
   if (!best) throw new Error("the sweep has no trainable/diverged boundary to zoom into; widen its window");
   const dx = (w.x1 - w.x0) / nx, dy = (w.y1 - w.y0) / ny;
-  const x0 = w.x0 + (best.ix - (bx >> 1)) * dx, y0 = w.y0 + (best.iy - (by >> 1)) * dy;
+  const x0 = w.x0 + (best.ix - hx) * dx, y0 = w.y0 + (best.iy - hy) * dy;
   return { x0, x1: x0 + bx * dx, y0, y1: y0 + by * dy };
 }
 
@@ -116,8 +137,13 @@ export function demoSamplesCell(dbPath: string, sweepId: string): number {
 
 function main(): void {
   const { values } = parseArgs({
-    options: { out: { type: "string", default: join(ROOT, "resources", "demo.sqlite") }, python: { type: "string", default: "/usr/bin/python3" } },
+    options: {
+      out: { type: "string", default: join(ROOT, "resources", "demo.sqlite") }, python: { type: "string", default: "/usr/bin/python3" },
+      workers: { type: "string", default: String(availableParallelism()) },
+    },
   });
+  const workers = Number(values.workers);
+  if (!(Number.isInteger(workers) && workers >= 1)) throw new Error(`--workers must be a positive integer, got ${values.workers}`);
   const out = resolve(values.out!);
   const work = mkdtempSync(join(tmpdir(), "fractal-demo-"));
   const db = `${out}.tmp-${process.pid}`;
@@ -127,6 +153,11 @@ function main(): void {
   const common = ["--target", "local", "--python", values.python!, "--db", db];
   const t0 = Date.now();
   try {
+    // The CLI's sweeps attach to this daemon: one CPU worker per core (the local target's own default is one).
+    const daemon = spawnSync(values.python!, ["-m", "fractal_agent", "daemon", "--home", agentHome, "--workers", String(workers), "--idle-timeout", "600"],
+      { cwd: agentDir(), env: { ...process.env, PYTHONPATH: agentDir() }, encoding: "utf8" });
+    if (daemon.status !== 0) throw new Error(`cannot start the agent's daemon with ${values.python}: ${daemon.stderr.trim()}`);
+
     const mlpFile = join(work, "mlp.json"), sftFile = join(work, "sft.json");
     writeFileSync(mlpFile, JSON.stringify(MLP_SPEC));
     writeFileSync(sftFile, JSON.stringify(SFT_SPEC));
@@ -136,12 +167,15 @@ function main(): void {
     cli(["samples", "--sweep", sftId, "--cell", String(demoSamplesCell(db, sftId)), "--max-new-tokens", String(DEMO_SAMPLE_TOKENS), "--db", db,
       "--python", values.python!]);
     let id = cli(["sweep", "--spec", mlpFile, ...common]);
-    for (let level = 1; level <= DEMO_ZOOM_LEVELS; level++) {
-      // What `fractal-llm zoom` does (core/grid.ts zoomSpec), plus a name and no curves, run as a spec.
+    for (let level = 1; ; level++) {
       const store = openStore(db);
+      store.roundFloats(id, DEMO_ROUNDED_FIELDS);
       const row = store.sweep(id)!;
-      const win = boundaryWindow(store.loadField(id, "trainable"), row.spec.axes.x.points, row.spec.axes.y.points, specWindow(row.spec));
+      const win = level <= DEMO_ZOOM_LEVELS
+        ? boundaryWindow(store.loadField(id, "trainable"), row.spec.axes.x.points, row.spec.axes.y.points, specWindow(row.spec)) : null;
       store.close();
+      if (!win) break;
+      // What `fractal-llm zoom` does (core/grid.ts zoomSpec), plus a name and no curves, run as a spec.
       const child = zoomSpec(row.spec, id, win, DEMO_ZOOM_POINTS);
       child.name = `${MLP_SPEC.name} - zoom ${level} (${5 ** level}x)`;
       child.record = { curves: false };

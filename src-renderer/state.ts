@@ -4,8 +4,8 @@
 
 import { create } from "zustand";
 import type {
-  Api, ApiEvent, CellDetail, CellSamples, LayerData, LayerName, Reproduction, ReproductionRequest, SweepSummary, TargetInfo, ZoomPreview,
-  ZoomRequest,
+  Api, ApiEvent, CellDetail, CellSamples, LayerData, LayerName, RecomputedCurve, Reproduction, ReproductionRequest, SweepSummary,
+  TargetInfo, ZoomPreview, ZoomRequest,
 } from "../src-main/api/contract";
 import { addNotice, ENDED, type Notice, type NoticeLevel, NOTICE_TTL_MS, zoomDefaults } from "./sweep-control";
 import { mark } from "./perf";
@@ -26,6 +26,9 @@ export interface ZoomDialogState {
 /** The selected SFT cell's samples: those kept in the store (newest first), and a generation in flight. */
 export interface SamplesState { sweepId: string; cell: number; list: CellSamples[]; busy: boolean; error: string | null }
 
+/** The selected MLP cell's curve re-trained on this computer because its sweep recorded none (api.recomputeCurve). */
+export interface RecomputeState { sweepId: string; cell: number; result: RecomputedCurve | null; error: string | null }
+
 export interface UiState {
   api: Api | null;
   connection: "connecting" | "open" | "closed";
@@ -44,6 +47,7 @@ export interface UiState {
   hover: { sweepId: string; cell: number; detail: CellDetail | null; px: number; py: number } | null;
   selected: CellDetail | null;
   samples: SamplesState | null;
+  recomputed: RecomputeState | null;
   /** The main area: the 2-D map, the 3-D surface, the library of sweeps with thumbnails, or the Table 1 report. */
   mode: "map" | "surface" | "library" | "table1";
   /** Fill the map area, stretched, instead of 1:1 in axis units (view.ts equalAspect). */
@@ -67,7 +71,7 @@ export interface UiState {
 export const useUi = create<UiState>(() => ({
   api: null, connection: "connecting", connectionError: null, sweeps: {}, rootId: null, focusId: null,
   layer: "score", layers: {}, view: null, viewport: { width: 0, height: 0 }, history: [], historyIndex: -1,
-  hover: null, selected: null, samples: null, mode: "map", fill: false, previews: {}, recording: false, box: null, zoomDialog: null, progress: {}, notices: [], targets: null,
+  hover: null, selected: null, samples: null, recomputed: null, mode: "map", fill: false, previews: {}, recording: false, box: null, zoomDialog: null, progress: {}, notices: [], targets: null,
   panel: "inspector", reproductions: null,
 }));
 
@@ -341,7 +345,7 @@ export async function openSweep(id: string, view?: View): Promise<void> {
   const chain = ancestry(id, st.sweeps);
   if (!chain.length) throw new Error(`unknown sweep ${id}`);
   const rootId = chain[0].id;
-  set({ rootId, focusId: id, selected: null, hover: null, layers: rootId === st.rootId ? st.layers : {}, mode: st.mode === "surface" ? "surface" : "map" });
+  set({ rootId, focusId: id, selected: null, recomputed: null, hover: null, layers: rootId === st.rootId ? st.layers : {}, mode: st.mode === "surface" ? "surface" : "map" });
   if (get().viewport.width === 0) pendingOpen = { id, view };
   else if (view) { set({ view }); commitView(); } else home(id);
   await Promise.all(drawnSweeps(get()).map((s) => refreshLayer(s.id)));
@@ -513,13 +517,27 @@ export function hoverOut(): void {
 
 export async function selectAt(x: number, y: number): Promise<void> {
   const hit = sweepCellAt(x, y);
-  if (!hit) { set({ selected: null, samples: null }); return; }
+  if (!hit) { set({ selected: null, samples: null, recomputed: null }); return; }
   const api = get().api!;
-  set({ selected: await api.getCell(hit.sweep.id, hit.cell), panel: "inspector", samples: null });
+  const detail = await api.getCell(hit.sweep.id, hit.cell);
+  set({ selected: detail, panel: "inspector", samples: null, recomputed: null });
+  if (hit.sweep.family === "mlp" && !detail.curve) await recomputeCurve(hit.sweep.id, hit.cell);
   if (hit.sweep.family !== "gpt") return;
   const list = await api.listSamples(hit.sweep.id, hit.cell);
   const sel = get().selected;
   if (sel?.sweepId === hit.sweep.id && sel.cell === hit.cell) set({ samples: { sweepId: hit.sweep.id, cell: hit.cell, list, busy: false, error: null } });
+}
+
+/** The selected MLP cell's curve, re-trained on this computer (its sweep kept no curves); dropped if the selection moved on. */
+async function recomputeCurve(sweepId: string, cell: number): Promise<void> {
+  set({ recomputed: { sweepId, cell, result: null, error: null } });
+  const mine = () => { const r = get().recomputed; return r?.sweepId === sweepId && r.cell === cell; };
+  try {
+    const result = await get().api!.recomputeCurve(sweepId, cell);
+    if (mine()) set({ recomputed: { sweepId, cell, result, error: null } });
+  } catch (e) {
+    if (mine()) set({ recomputed: { sweepId, cell, result: null, error: (e as Error).message } });
+  }
 }
 
 /** Re-train the selected SFT cell on its sweep's target and answer `prompts` (none: the held-out prompts). */

@@ -1,4 +1,4 @@
-"""CLI: python3 -m fractal_agent env | validate | run | samples | daemon | attach | pretrain
+"""CLI: python3 -m fractal_agent env | validate | run | rerun | samples | daemon | attach | pretrain
 
 Exit codes: 0 ok, 1 runtime failure (sweep failed, daemon unreachable, torch missing), 2 bad input
 (spec error, unreadable file, bad arguments), 130 interrupted (the sweep is journalled as cancelled).
@@ -111,6 +111,13 @@ def cmd_samples(args):
     from .samples import cell_samples
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     print(json.dumps(cell_samples(spec, args.cell, args.prompt, device, args.max_new_tokens, args.heldout)))
+    return 0
+
+
+def cmd_rerun(args):
+    """Answer {"spec", "cell"} request lines on stdin with each cell's tile (curves included), until EOF."""
+    from .rerun import serve
+    serve(sys.stdin, sys.stdout, args.device)
     return 0
 
 
@@ -232,6 +239,11 @@ def main(argv=None):
     p.add_argument("--population", type=positive_int,
                    help="most cells trained together in one chunk (default: the trainer's maximum)")
 
+    p = sub.add_parser("rerun", help="re-run single MLP cells with their loss curves: one {\"spec\", \"cell\"} "
+                                     "request a line on stdin, one JSON answer a line on stdout, until EOF")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="where to train (default %(default)s)")
+
     p = sub.add_parser("samples", help="re-run one SFT cell; print base and fine-tuned answers to prompts as JSON")
     p.add_argument("spec", help='spec file, or - to read it from standard input; either may hold '
                                 '{"spec": SPEC, "prompts": [TEXT, ...]} instead of the bare spec')
@@ -273,7 +285,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.command == "attach" and args.since < 0:
         ap.error(f"--since must be >= 0, got {args.since}")
-    return {"env": cmd_env, "validate": cmd_validate, "run": cmd_run, "samples": cmd_samples, "daemon": cmd_daemon,
+    return {"env": cmd_env, "validate": cmd_validate, "run": cmd_run, "rerun": cmd_rerun, "samples": cmd_samples, "daemon": cmd_daemon,
             "attach": cmd_attach, "slurm-task": cmd_slurm_task}[args.command](args)
 
 

@@ -115,6 +115,29 @@ export interface CellDetail {
   base: BaseMetrics | null;
 }
 
+/**
+ * The loss curve of an MLP cell whose sweep did not record curves, re-trained on this computer (recomputeCurve), with
+ * its outcome checked against the one the sweep recorded.
+ */
+export interface RecomputedCurve {
+  sweepId: string;
+  cell: number;
+  curve: { step: Int32Array; loss: Float32Array; gradNorm: Float32Array };
+  /** The re-run's outcome (api/recompute.ts CHECKED_FIELDS); null where a value is not finite (JSON has no NaN or infinity). */
+  outcome: Record<string, number | null>;
+  /** Where it trained, e.g. "this computer (CPU)". */
+  where: string;
+  /** The request's wall time in seconds, the agent's start-up included when it was not running yet. */
+  seconds: number;
+  /**
+   * "same": every one of those values the sweep recorded equals the re-run's at the precision it is stored in (bit for
+   * bit in float64); "differs": `differences` names each field that does not; "not-recorded": the cell has no result yet.
+   */
+  check: "same" | "differs" | "not-recorded";
+  differences: string[];
+}
+
+
 /** A host the UI can test: a Host alias of ~/.ssh/config (no wildcards), a host saved in the store, or both. */
 export interface HostInfo {
   alias: string;
@@ -361,6 +384,11 @@ export interface Api {
   getSweep(id: string): Promise<SweepDetail>;
   getLayer(id: string, layer: LayerName): Promise<LayerData>;
   getCell(id: string, cell: number): Promise<CellDetail>;
+  /**
+   * The loss curve of an MLP cell its sweep did not record (CellDetail.curve null): the cell re-trained alone on this
+   * computer's CPU through the local agent, and checked against the recorded outcome. Other families refuse.
+   */
+  recomputeCurve(id: string, cell: number): Promise<RecomputedCurve>;
   /** The cells done since `since` (a LayerData or LayerDelta version) with their values, or the full layer. */
   getLayerDelta(id: string, layer: LayerName, since: number): Promise<LayerDelta>;
   /**

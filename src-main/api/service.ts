@@ -18,12 +18,15 @@ import { type Spec, SpecError, validate } from "../core/spec";
 import { BLOCK_CELLS, type Store, type SweepRow, TERMINAL } from "../core/store";
 import { type CellSamples, cellSamples, SamplesError, type SamplesRequest, storedSamples } from "../core/samples";
 import { FatalAgentError, GaveUpError, type RunResult } from "../core/sweep-runner";
+import { LocalTransport } from "../core/local-transport";
+import { CellRerunner, RerunError } from "../core/rerun";
 import { type OpenTarget, openTarget, targetProfile } from "../core/targets";
 import {
-  type AnalysisOptions, type Api, type ApiEvent, ApiError, type CellDetail, type LayerData, type LayerName, LAYER_NAMES, type SweepDetail,
-  type SweepAnalysis, type SweepPreview, type SweepSummary, type TargetInfo, type ZoomPreview, type ZoomRequest,
+  type AnalysisOptions, type Api, type ApiEvent, ApiError, type CellDetail, type LayerData, type LayerName, LAYER_NAMES, type RecomputedCurve,
+  type SweepDetail, type SweepAnalysis, type SweepPreview, type SweepSummary, type TargetInfo, type ZoomPreview, type ZoomRequest,
 } from "./contract";
 import { sweepAnalysis } from "./analysis";
+import { recomputeCurve } from "./recompute";
 import { cellFields, changedDoneBlocks, fieldBlocks, previewStride, strided } from "./cells";
 import { Offload } from "./offload";
 import { zoomPath } from "../core/sweep-maps";
@@ -81,6 +84,14 @@ export class ApiService implements Api {
   private readonly building = new Map<string, Promise<LayerData>>();
   private watcher: FSWatcher | null = null;
   private watchTimer: NodeJS.Timeout | null = null;
+  /**
+   * The local agent's `rerun` process for curves of MLP cells their sweep did not record (started when first asked). It
+   * runs on the Python configured or last probed for "local", so a click does not wait for (or block on) a new probe.
+   */
+  private readonly rerunner = new CellRerunner(async () => {
+    const python = this.opts.python ?? this.store.hostProbe("local")?.python;
+    return python ? new LocalTransport({ python, home: this.opts.localAgentHome }) : (await this.open("local")).connect(0);
+  });
 
   constructor(readonly store: Store, private readonly opts: ServiceOptions = {}) {
     for (const s of store.sweeps()) this.seen.set(s.id, stamp(s));
@@ -116,6 +127,7 @@ export class ApiService implements Api {
     if (this.watchTimer) clearTimeout(this.watchTimer);
     this.ranker.close();
     this.analyser.close();
+    this.rerunner.close();
     for (const f of this.running.values()) f.abort.abort();
     for (const r of this.reproductions.values()) r.abort.abort();
   }
@@ -317,6 +329,13 @@ export class ApiService implements Api {
       bounds: { x0: cellEdge(x, ix), x1: cellEdge(x, ix + 1), y0: cellEdge(y, iy), y1: cellEdge(y, iy + 1) },
       hparams: cellHparams(s.spec, cell), done, outcome, curve: this.store.curve(id, cell) ?? null, base: s.base,
     };
+  }
+
+  async recomputeCurve(id: string, cell: number): Promise<RecomputedCurve> {
+    this.row(id);
+    // Always on this computer's CPU, whatever the sweep's target: the cell is milliseconds of work, and a laptop's
+    // own sweeps ran there (a GPU node's may differ in the last bits, which the check then reports).
+    return inputCall(() => recomputeCurve(this.store, id, cell, this.rerunner, "this computer (CPU)"));
   }
 
   async getAnalysis(id: string, options: AnalysisOptions): Promise<SweepAnalysis> {
@@ -655,7 +674,7 @@ export class ApiService implements Api {
 
   async listSamples(id: string, cell: number): Promise<CellSamples[]> {
     this.row(id);
-    return samplesCall(() => storedSamples(this.store, id, cell));
+    return inputCall(() => storedSamples(this.store, id, cell));
   }
 
   async generateSamples(id: string, cell: number, request: SamplesRequest): Promise<CellSamples> {
@@ -663,7 +682,7 @@ export class ApiService implements Api {
     // The cell re-trains where its sweep ran: the checkpoint and data are there. A host key must already be
     // trusted (the host manager asks about new ones), so this never accepts one.
     const connect = async () => (await this.open(s.target)).connect(0);
-    return samplesCall(() => cellSamples(this.store, id, cell, request, connect));
+    return inputCall(() => cellSamples(this.store, id, cell, request, connect));
   }
 
   async startReproduction(req: ReproductionRequest): Promise<Reproduction> {
@@ -756,12 +775,12 @@ export class ApiService implements Api {
   }
 }
 
-/** A samples call with its SamplesError (bad request, agent failure) carried to the UI as an ApiError. */
-async function samplesCall<T>(f: () => T | Promise<T>): Promise<T> {
+/** A samples or recompute call with its error (bad request, agent failure) carried to the UI as an ApiError. */
+async function inputCall<T>(f: () => T | Promise<T>): Promise<T> {
   try {
     return await f();
   } catch (e) {
-    if (e instanceof SamplesError) throw new ApiError(e.message);
+    if (e instanceof SamplesError || e instanceof RerunError) throw new ApiError(e.message);
     throw e;
   }
 }

@@ -142,6 +142,7 @@ export const ARG_CHECKS: { [M in ApiMethod]: Checker<M> } = {
     return [str(a[0], "id", 200), layer as (typeof LAYER_NAMES)[number]];
   },
   getCell: (a) => (arity("getCell", a, ["id", "cell"]), [str(a[0], "id", 200), int(a[1], "cell", 0)]),
+  recomputeCurve: (a) => (arity("recomputeCurve", a, ["id", "cell"]), [str(a[0], "id", 200), int(a[1], "cell", 0)]),
   getLayerDelta: (a) => {
     arity("getLayerDelta", a, ["id", "layer", "since"]);
     const layer = a[1];

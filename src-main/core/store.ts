@@ -603,6 +603,34 @@ export class Store {
     return out;
   }
 
+  /**
+   * Keep float64 fields of a completed sweep as float32 rounded to FLOAT32_KEEP_BITS mantissa bits, the precision of
+   * maps above LARGE_MAP_CELLS (codec.ts), to make a file that ships smaller: the demo's colouring scores are noise in
+   * their low bits and take most of its bytes. Only once the sweep is completed, so no later result mixes dtypes.
+   * Returns the number of blocks re-encoded.
+   */
+  roundFloats(sweepId: string, fields: readonly string[]): number {
+    return this.write("round the floats of", () => {
+      const sweep = this.mustSweep(sweepId);
+      if (sweep.status !== "completed") throw new StoreError(`sweep ${sweepId} is ${sweep.status}; round its floats once it has completed`);
+      const have = this.fields(sweepId);
+      let n = 0;
+      for (const field of fields) {
+        if (!(field in have)) throw new StoreError(`sweep ${sweepId} has no field ${JSON.stringify(field)} to round`);
+        if (have[field] !== "f8") continue; // already float32 (or not a float)
+        const rows = this.db.prepare("SELECT block, data FROM result_blocks WHERE sweep_id = ? AND field = ?").all(sweepId, field) as
+          { block: number; data: Buffer }[];
+        for (const r of rows) {
+          const values = Float32Array.from(decodeBlock(r.data, "f8", blockLength(sweep.cells, r.block)));
+          roundFloat32(values);
+          this.q.putBlock.run(sweepId, field, r.block, "f4", encodeBlock(values, "f4"));
+          n++;
+        }
+      }
+      return n;
+    });
+  }
+
   /** Per-cell curves (loss and grad norm at the recorded steps), or undefined where none were recorded. */
   curve(sweepId: string, cell: number): { step: Int32Array; loss: Float32Array; gradNorm: Float32Array } | undefined {
     const r = this.db.prepare("SELECT step, loss, grad_norm FROM curves WHERE sweep_id = ? AND cell = ?").get(sweepId, cell) as

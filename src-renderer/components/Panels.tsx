@@ -98,6 +98,35 @@ function HparamTable({ d, sweep }: { d: CellDetail; sweep: SweepSummary }) {
   );
 }
 
+/** Loss and grad-norm curves of a cell, on log axes. */
+function Curves({ curve }: { curve: NonNullable<CellDetail["curve"]> }) {
+  return <>
+    <LinePlot testId="loss-curve" title="loss" x={curve.step} y={curve.loss} log />
+    <LinePlot testId="grad-curve" title="grad norm" x={curve.step.subarray(0, curve.gradNorm.length)} y={curve.gradNorm} log />
+  </>;
+}
+
+/**
+ * The curves of an MLP cell whose sweep recorded none: re-trained on this computer (api.recomputeCurve), labelled so,
+ * with whether the re-run found the recorded outcome.
+ */
+function RecomputedCurves({ d }: { d: CellDetail }) {
+  const r = useUi((s) => s.recomputed);
+  if (!r || r.sweepId !== d.sweepId || r.cell !== d.cell) return null;
+  if (r.error) return <div className="error" data-testid="recompute-error">no curves recorded, and re-training the cell failed: {r.error}</div>;
+  if (!r.result) return <div className="muted" data-testid="recompute-busy">no curves recorded: re-training the cell on this computer…</div>;
+  const x = r.result;
+  const check = x.check === "same" ? "same outcome as recorded (bit for bit at the stored precision)"
+    : x.check === "differs" ? `differs from the recorded outcome: ${x.differences.join("; ")}` : "the sweep has no result for this cell yet";
+  return <>
+    <div className="muted" data-testid="recompute-label">
+      recomputed on {x.where} in {formatSig(x.seconds, 2)} s (the sweep records no curves; runs are deterministic)
+    </div>
+    <Curves curve={x.curve} />
+    <div className={x.check === "differs" ? "warning" : "muted"} data-testid="recompute-check" data-check={x.check}>{check}</div>
+  </>;
+}
+
 export function Inspector() {
   const d = useUi((s) => s.selected);
   const sweeps = useUi((s) => s.sweeps);
@@ -113,10 +142,9 @@ export function Inspector() {
       <div data-testid="inspector-outcome">{outcomeLine(d)}</div>
       {d.outcome && (d.outcome.divergence_step ?? -1) >= 0 && <div className="muted">diverged at step {d.outcome.divergence_step}</div>}
       {s?.family === "gpt" && <EvalTable d={d} />}
-      {d.curve ? <>
-        <LinePlot testId="loss-curve" title="loss" x={d.curve.step} y={d.curve.loss} log />
-        <LinePlot testId="grad-curve" title="grad norm" x={d.curve.step.subarray(0, d.curve.gradNorm.length)} y={d.curve.gradNorm} log />
-      </> : <div className="muted">no curves recorded for this sweep (record.curves)</div>}
+      {d.curve ? <Curves curve={d.curve} />
+        : s?.family === "mlp" ? <RecomputedCurves d={d} />
+          : <div className="muted">no curves recorded for this sweep (record.curves)</div>}
       {s?.family === "gpt" && <SamplesPanel />}
       {s && <HparamTable d={d} sweep={s} />}
       <button data-testid="sweep-around" onClick={aroundPoint}>new sweep around this point</button>

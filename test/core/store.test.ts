@@ -3,7 +3,7 @@ import Database from "better-sqlite3";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { LARGE_MAP_CELLS } from "../../src-main/core/codec";
+import { LARGE_MAP_CELLS, roundFloat32 } from "../../src-main/core/codec";
 import { MIGRATIONS } from "../../src-main/core/migrations";
 import { BLOCK_CELLS, openStore, SCHEMA_VERSION, StoreError } from "../../src-main/core/store";
 import { journal, mlpSpec, tempDir, tile, valueOf } from "./helpers";
@@ -155,6 +155,28 @@ describe("ingest", () => {
     for (const c of cells) expect(Math.abs(score[c] - valueOf(c, "score")) / Math.abs(valueOf(c, "score"))).toBeLessThan(2 ** -15);
     const blocks = s.db.prepare("SELECT DISTINCT block FROM result_blocks WHERE sweep_id = 'big' ORDER BY block").all() as { block: number }[];
     expect(blocks.map((b) => b.block)).toEqual([0, 1, Math.floor((n * n - 1) / BLOCK_CELLS)]);
+    s.close();
+  });
+
+  it("rounds a completed sweep's chosen float fields to the large-map precision, and only those", () => {
+    const s = openStore(join(tempDir(), "r.sqlite"));
+    const spec = mlpSpec(200, 200); // 40,000 cells: three blocks, below LARGE_MAP_CELLS so stored float64
+    const cells = 200 * 200, done = Array.from({ length: cells - 7 }, (_, i) => i); // the last 7 cells never ran
+    s.createSweep({ id: "run", spec, target: "local" });
+    s.ingest("run", "local", [tile(1, "run", done)]);
+    expect(() => s.roundFloats("run", ["score"])).toThrow(/sweep run is running; round its floats once it has completed/);
+    s.setStatus("run", "completed");
+    expect(() => s.roundFloats("run", ["nope"])).toThrow(/no field "nope" to round/);
+    const before = s.loadField("run", "final_loss");
+    expect(s.roundFloats("run", ["score"])).toBe(3);
+    expect(s.fields("run")).toMatchObject({ score: "f4", final_loss: "f8", trainable: "u1", divergence_step: "i4" });
+    const score = s.loadField("run", "score");
+    const expected = Float32Array.from(done, (c) => valueOf(c, "score"));
+    roundFloat32(expected);
+    expect(Array.from(score.subarray(0, done.length))).toEqual(Array.from(expected));
+    expect(Array.from(score.subarray(done.length)).every(Number.isNaN)).toBe(true); // cells without a result stay NaN
+    expect(s.loadField("run", "final_loss")).toEqual(before); // untouched, bit for bit
+    expect(s.roundFloats("run", ["score"])).toBe(0); // already rounded
     s.close();
   });
 

@@ -1,14 +1,21 @@
-// resources/demo.sqlite (scripts/make-demo-db.ts) opens with this build's store and holds what it claims: the
-// paper-MLP zoom sequence (root + DEMO_ZOOM_LEVELS zooms, each inside its parent, 1/5 of its size, across the
-// trainable/diverged boundary) and the tiny-GPT SFT map (LR x dataset size), every cell done, from the agent.
+// resources/demo.sqlite (scripts/make-demo-db.ts) opens with this build's store and holds what its header says: the
+// paper-MLP zoom sequence (a 512^2 root over 10^-2..10^5 and DEMO_ZOOM_LEVELS zooms of 256^2, each the window
+// boundaryWindow picks in its parent: 1/5 of its size, on the boundary, evenly mixed, structure rather than noise),
+// without stored curves but with every cell's curve recomputable here bit for bit, the score at large-map precision;
+// and the tiny-GPT SFT map (LR x dataset size) with curves, base metrics and samples; every cell done, from the agent.
 import Database from "better-sqlite3";
 import { copyFileSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ApiService } from "../../src-main/api/service";
+import { specWindow } from "../../src-main/core/grid";
 import { openStore, type Store, type SweepRow } from "../../src-main/core/store";
-import { DEMO_MLP_ROOT_POINTS, DEMO_SAMPLE_TOKENS, DEMO_ZOOM_LEVELS, DEMO_ZOOM_POINTS, demoSamplesCell } from "../../scripts/make-demo-db";
+import {
+  boundaryWindow, DEMO_MLP_ROOT_POINTS, DEMO_ROUNDED_FIELDS, DEMO_SAMPLE_TOKENS, DEMO_ZOOM_FRACTION, DEMO_ZOOM_LEVELS, DEMO_ZOOM_POINTS,
+  demoSamplesCell,
+} from "../../scripts/make-demo-db";
 import { HELDOUT_PROMPTS, reproduced, storedSamples } from "../../src-main/core/samples";
 
 const DEMO = fileURLToPath(new URL("../../resources/demo.sqlite", import.meta.url));
@@ -26,39 +33,67 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * Noise at a trainable fraction p has p^5 + (1-p)^5 of its cells agreeing with all four neighbours (1/16 at half, 0.08
+ * at the deepest zoom's 0.59); the demo's levels have 0.99, 0.98, 0.89 and 0.57.
+ */
+const SETTLED_AT_LEAST = 0.5;
+
 const allDone = (s: SweepRow) => {
   const done = store.loadDone(s.id);
   return done.length === s.cells && done.every((d) => d === 1);
 };
 
 it("is one small self-contained file: no WAL, so reading it writes nothing beside it", () => {
-  expect(statSync(DEMO).size).toBeLessThan(5 * 2 ** 20);
+  expect(statSync(DEMO).size).toBeLessThan(5 * 2 ** 20); // docs/DESKTOP.md states its size
   const db = new Database(DEMO, { readonly: true, fileMustExist: true });
   expect(db.pragma("journal_mode", { simple: true })).toBe("delete");
   db.close();
 });
 
-describe("paper-MLP zoom sequence", () => {
-  it("is a chain of one root and its zooms, each inside its parent around the boundary", () => {
-    const mlp = sweeps.filter((s) => s.spec.model.family === "mlp");
-    const root = mlp.filter((s) => s.parent_id === null);
-    expect(root).toHaveLength(1);
-    const chain = [root[0]];
-    for (;;) {
-      const kids = mlp.filter((s) => s.parent_id === chain[chain.length - 1].id);
-      expect(kids.length).toBeLessThanOrEqual(1);
-      if (!kids.length) break;
-      chain.push(kids[0]);
-    }
-    expect(chain).toHaveLength(1 + DEMO_ZOOM_LEVELS);
-    expect(mlp).toHaveLength(chain.length);
+/** The MLP sweeps, root first, each the only zoom of the one before. */
+function mlpChain(): SweepRow[] {
+  const mlp = sweeps.filter((s) => s.spec.model.family === "mlp");
+  const root = mlp.filter((s) => s.parent_id === null);
+  expect(root).toHaveLength(1);
+  const chain = [root[0]];
+  for (;;) {
+    const kids = mlp.filter((s) => s.parent_id === chain[chain.length - 1].id);
+    expect(kids.length).toBeLessThanOrEqual(1);
+    if (!kids.length) break;
+    chain.push(kids[0]);
+  }
+  expect(mlp).toHaveLength(chain.length);
+  return chain;
+}
 
-    expect([chain[0].nx, chain[0].ny]).toEqual([DEMO_MLP_ROOT_POINTS, DEMO_MLP_ROOT_POINTS]);
-    expect(chain[0].name).toBe("paper MLP: LR(input) x LR(output)");
+/** Cells whose four neighbours share their outcome: 1/16 of a map at half trainable when it is noise. */
+function settledFraction(t: ArrayLike<number>, nx: number, ny: number): number {
+  let n = 0;
+  for (let iy = 1; iy < ny - 1; iy++) {
+    for (let ix = 1; ix < nx - 1; ix++) {
+      const v = t[iy * nx + ix];
+      if (t[iy * nx + ix - 1] === v && t[iy * nx + ix + 1] === v && t[(iy - 1) * nx + ix] === v && t[(iy + 1) * nx + ix] === v) n++;
+    }
+  }
+  return n / ((nx - 2) * (ny - 2));
+}
+
+describe("paper-MLP zoom sequence", () => {
+  it("is a 512^2 paper-MLP root and its zooms, each the boundary window its parent gives", () => {
+    const chain = mlpChain();
+    expect(chain).toHaveLength(1 + DEMO_ZOOM_LEVELS);
+    const root = chain[0];
+    expect([root.nx, root.ny]).toEqual([DEMO_MLP_ROOT_POINTS, DEMO_MLP_ROOT_POINTS]);
+    expect(DEMO_MLP_ROOT_POINTS).toBeGreaterThanOrEqual(512);
+    expect(root.name).toBe("paper MLP: LR(input) x LR(output)");
+    expect(root.window).toEqual({ x0: -2, x1: 5, y0: -2, y1: 5 });
     chain.forEach((s, level) => {
-      expect(s.spec.axes.x.param).toBe("lr.input");
-      expect(s.spec.axes.y.param).toBe("lr.output");
-      expect(s.spec.model).toMatchObject({ family: "mlp", activation: "tanh" });
+      expect(s.spec.axes.x).toMatchObject({ param: "lr.input", scale: "log" });
+      expect(s.spec.axes.y).toMatchObject({ param: "lr.output", scale: "log" });
+      expect(s.spec.model).toMatchObject({ family: "mlp", width: 8, activation: "tanh", data_multiple: 1, seed: 0 });
+      expect(s.spec.train).toMatchObject({ optimizer: "gd", steps: 100, batch_size: null, precision: "float64" });
+      expect(s.spec.record).toEqual({ curves: false });
       expect(s.status).toBe("completed");
       expect(s.done_cells).toBe(s.cells);
       expect(allDone(s), `${s.name}: every cell done`).toBe(true);
@@ -69,15 +104,50 @@ describe("paper-MLP zoom sequence", () => {
       expect(trainable, s.name).toBeGreaterThan(0.05 * s.cells);
       expect(trainable, s.name).toBeLessThan(0.95 * s.cells);
       if (level === 0) return;
-      const p = chain[level - 1], w = s.window, pw = p.window;
+      const p = chain[level - 1];
       expect(s.name).toBe(`paper MLP: LR(input) x LR(output) - zoom ${level} (${5 ** level}x)`);
       expect([s.nx, s.ny]).toEqual([DEMO_ZOOM_POINTS, DEMO_ZOOM_POINTS]);
-      expect(w.x0 >= pw.x0 && w.x1 <= pw.x1 && w.y0 >= pw.y0 && w.y1 <= pw.y1, `${s.name} inside its parent`).toBe(true);
-      expect((w.x1 - w.x0) / (pw.x1 - pw.x0)).toBeCloseTo(1 / 5, 1);
-      expect((w.y1 - w.y0) / (pw.y1 - pw.y0)).toBeCloseTo(1 / 5, 1);
       expect(s.spec.parent?.sweep).toBe(p.id);
+      // The window the script's rule picks in the parent's map: 1/5 of it, on its cell edges, on the boundary.
+      expect(s.window).toEqual(boundaryWindow(store.loadField(p.id, "trainable"), p.nx, p.ny, specWindow(p.spec)));
+      expect((s.window.x1 - s.window.x0) / (p.window.x1 - p.window.x0)).toBeCloseTo(DEMO_ZOOM_FRACTION, 2);
+      expect((s.window.y1 - s.window.y0) / (p.window.y1 - p.window.y0)).toBeCloseTo(DEMO_ZOOM_FRACTION, 2);
     });
   });
+
+  it("shows structure at every level, the deepest included, not noise", () => {
+    for (const s of mlpChain()) {
+      const settled = settledFraction(store.loadField(s.id, "trainable"), s.nx, s.ny);
+      expect(settled, `${s.name}: cells agreeing with their four neighbours`).toBeGreaterThan(SETTLED_AT_LEAST);
+    }
+  });
+
+  it("stores no curves, the score as rounded float32 and final_loss bit for bit", () => {
+    for (const s of mlpChain()) {
+      expect(store.db.prepare("SELECT COUNT(*) AS n FROM curves WHERE sweep_id = ?").get(s.id)).toEqual({ n: 0 });
+      const dtypes = store.fields(s.id);
+      for (const f of DEMO_ROUNDED_FIELDS) expect(dtypes[f], `${s.name} ${f}`).toBe("f4");
+      expect(dtypes.final_loss).toBe("f8");
+    }
+  });
+
+  it("gives every cell a curve, recomputed here, with the recorded outcome", async () => {
+    // A boundary cell of each level (its outcome is the most sensitive to the last bit), through the app's service
+    // and the real local agent: the shipped file reproduces on this machine.
+    const svc = new ApiService(store, { python: "/usr/bin/python3", localAgentHome: join(dir, "agent") });
+    try {
+      for (const s of mlpChain()) {
+        const t = store.loadField(s.id, "trainable");
+        const cell = Array.from(t).findIndex((v, i) => i + 1 < t.length && v !== t[i + 1] && (i + 1) % s.nx !== 0);
+        expect((await svc.getCell(s.id, cell)).curve).toBeNull();
+        const r = await svc.recomputeCurve(s.id, cell);
+        expect(r.check, `${s.name} cell ${cell}: ${r.differences.join("; ")}`).toBe("same");
+        expect(r.curve.step.length).toBeGreaterThan(100);
+      }
+    } finally {
+      svc.close();
+    }
+  }, 120_000);
 });
 
 describe("tiny-GPT SFT map", () => {

@@ -1,7 +1,8 @@
 // End to end, the explorer's layout on the shipped demo database (resources/demo.sqlite) in headless Chromium, at
 // common window sizes: panels never overlap, the map is 1:1 in axis units unless "fill" is on, the hover read-out
-// is a tooltip at the cursor that names the SFT map's learning rate, and the overview, scale bar, zoom depth and
-// the library's thumbnails are there. Screenshots go to test-artifacts/ui/layout-*.png.
+// is a tooltip at the cursor that names the SFT map's learning rate, the overview, scale bar, zoom depth and
+// the library's thumbnails are there, and a clicked MLP cell shows its loss curve, recomputed on this computer
+// (the demo stores none). Screenshots go to test-artifacts/ui/layout-*.png.
 
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,7 +29,9 @@ beforeAll(async () => {
   const roots = store.sweeps().filter((s) => !s.parent_id);
   paperId = roots.find((s) => s.spec.model.family === "mlp")!.id;
   sftId = roots.find((s) => s.spec.model.family === "gpt")!.id;
-  server = await startWebServer({ dbPath: join(dir, "demo.sqlite"), port: 0, open: false, home: dir });
+  server = await startWebServer({
+    dbPath: join(dir, "demo.sqlite"), port: 0, open: false, home: dir, python: "/usr/bin/python3", localAgentHome: join(dir, "agent"),
+  });
   browser = await launchChromium();
 }, 120_000);
 
@@ -82,7 +85,8 @@ describe("explorer layout", () => {
     try {
       // Hover a cell of the root map: the read-out appears at the cursor, inside the map area.
       const st = await viewState(page);
-      const p = cellOnPage(st, store.sweep(paperId)!.window, 128, 10, 100);
+      const root = store.sweep(paperId)!;
+      const p = cellOnPage(st, root.window, root.nx, Math.round(root.nx * 0.08), Math.round(root.ny * 0.78), root.ny);
       await page.mouse.move(p.x, p.y);
       await expect.poll(() => page.locator("[data-testid=readout-outcome]").count()).toBe(1);
       const b = await boxes(page, {
@@ -163,7 +167,13 @@ describe("explorer layout", () => {
     try {
       await page.mouse.move(2, 2);
       expect(await page.locator("[data-testid=scale-bar]").textContent()).toMatch(/decades?$/);
-      expect(await page.locator("[data-testid=zoom-depth]").textContent()).toMatch(/^zoom 1× · root map \(128×128\)/);
+      // At home the depth names the finest map under the view's centre (the demo's zooms are centred near the root's).
+      const { view } = await viewState(page);
+      const under = store.sweeps().filter((s) => s.spec.model.family === "mlp" && s.window.x0 <= view.cx && view.cx < s.window.x1
+        && s.window.y0 <= view.cy && view.cy < s.window.y1).sort((a, b) => (b.window.x1 - b.window.x0) - (a.window.x1 - a.window.x0));
+      const finest = under[under.length - 1], level = under.length - 1;
+      expect(await page.locator("[data-testid=zoom-depth]").textContent())
+        .toBe(`zoom 1× · ${level ? `zoom level ${level}` : "root map"} (${finest.nx}×${finest.ny})`);
       const before = (await page.locator("[data-testid=overview-view]").boundingBox())!;
       // Zoom into the deepest nested scan's centre: the depth names its level, the overview's box shrinks.
       const deep = store.sweeps().filter((s) => s.parent_id).sort((a, b) => (a.window.x1 - a.window.x0) - (b.window.x1 - b.window.x0))[0];
@@ -178,7 +188,8 @@ describe("explorer layout", () => {
       }
       await settled(page);
       await page.mouse.move(2, 2);
-      await expect.poll(() => page.locator("[data-testid=zoom-depth]").textContent()).toMatch(/^zoom 10[\d.]+× · zoom level 3 \(64×64\)/);
+      const depth = new RegExp(`^zoom 10[\\d.]+× · zoom level ${store.sweeps().filter((s) => s.parent_id).length} \\(${deep.nx}×${deep.ny}\\)`);
+      await expect.poll(() => page.locator("[data-testid=zoom-depth]").textContent()).toMatch(depth);
       const after = (await page.locator("[data-testid=overview-view]").boundingBox())!;
       expect(after.width).toBeLessThan(before.width / 4);
       await shot(page, "layout-deep-zoom");
@@ -211,6 +222,28 @@ describe("explorer layout", () => {
       await page.close();
     }
   }, 240_000);
+
+  it("shows a clicked MLP cell's loss curve, recomputed on this computer and checked against the recorded outcome", async () => {
+    const page = await open(SIZES[0], paperId);
+    try {
+      const root = store.sweep(paperId)!;
+      const [ix, iy] = [Math.round(root.nx * 0.3), Math.round(root.ny * 0.45)];
+      const p = cellOnPage(await viewState(page), root.window, root.nx, ix, iy, root.ny);
+      await page.mouse.click(p.x, p.y);
+      const ins = page.locator("[data-testid=inspector]");
+      await expect.poll(() => ins.locator("h3").textContent()).toMatch(/^cell \(\d+, \d+\) #\d+$/);
+      // "same" on this machine (test/demo/demo-db.test.ts demands it); here: the check is shown beside the curves.
+      await expect.poll(() => ins.locator("[data-testid=recompute-check]").getAttribute("data-check"), { timeout: 60_000 }).toMatch(/^(same|differs)$/);
+      expect(await ins.locator("[data-testid=recompute-check]").textContent()).toMatch(/^(same outcome as recorded|differs from the recorded outcome: )/);
+      expect(await ins.locator("[data-testid=recompute-label]").textContent()).toMatch(/^recomputed on this computer \(CPU\) in [\d.]+ s/);
+      expect(await ins.locator("[data-testid=loss-curve] path").count()).toBe(1);
+      expect(await ins.locator("[data-testid=grad-curve] path").count()).toBe(1);
+      await ins.locator("[data-testid=recompute-check]").scrollIntoViewIfNeeded();
+      await shot(page, "layout-recomputed-curve"); // docs/screenshot.png
+    } finally {
+      await page.close();
+    }
+  }, 120_000);
 
   it("shows the library as its own view with a thumbnail per sweep, and opens a sweep from it", async () => {
     const page = await open(SIZES[0], paperId);

@@ -91,6 +91,8 @@ describe("argument check", () => {
     ["getCell", ["s", -1], /cell must be an integer >= 0, got number/],
     ["getCell", ["s", 1.5], /cell must be an integer >= 0/],
     ["getCell", ["s", "3"], /cell must be an integer >= 0, got "3"/],
+    ["recomputeCurve", ["s"], /recomputeCurve takes 2 arguments \(id, cell\), got 1/],
+    ["recomputeCurve", ["s", 2.5], /cell must be an integer >= 0/],
     ["getLayerDelta", ["s", "score", -1], /since must be an integer >= 0, got number/],
     ["getLayerDelta", ["s", "loss", 0], /layer must be one of score/],
     ["getLayerPreview", ["s", "score", 0], /maxSide must be an integer >= 1, got number/],

@@ -64,6 +64,7 @@ describe("both transports", () => {
     getSweep: () => [sftId],
     getLayer: () => [rootId, "trainable"],
     getCell: () => [sftId, 5],
+    recomputeCurve: () => [sftId, 5], // an SFT sweep: refused by the service (its curves are recorded)
     getLayerDelta: () => [rootId, "trainable", 0],
     getLayerPreview: () => [rootId, "trainable", 8],
     getAnalysis: () => [rootId, { layer: "trainable", sequence: false }],

@@ -11,8 +11,8 @@ export const NON_FINITE = 2 ** 100;
 
 /** The request methods (everything but subscribe), for transports that dispatch by name. */
 export const API_METHODS: readonly ApiMethod[] = [
-  "listSweeps", "getSweep", "getLayer", "getCell", "getAnalysis", "previewSweep", "startSweep", "previewZoom", "startZoom", "renameSweep",
-  "setTags", "deleteSweep", "cancelSweep", "resumeSweep", "listTargets", "listHosts", "addHost", "testHost",
+  "listSweeps", "getSweep", "getLayer", "getCell", "recomputeCurve", "getAnalysis", "previewSweep", "startSweep", "previewZoom",
+  "startZoom", "renameSweep", "setTags", "deleteSweep", "cancelSweep", "resumeSweep", "listTargets", "listHosts", "addHost", "testHost",
   "getLayerDelta", "getLayerPreview", "listSamples", "generateSamples", "startReproduction", "listReproductions",
 ];
 
