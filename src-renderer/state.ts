@@ -85,6 +85,11 @@ export function ancestry(id: string, sweeps: Record<string, SweepSummary>): Swee
   return out;
 }
 
+/** Whether the map must be drawn again: the view, its size, the sweeps or their layers changed (GlMap, MapPreview2D). */
+export function mapInputsChanged(st: UiState, prev: UiState): boolean {
+  return st.view !== prev.view || st.layers !== prev.layers || st.viewport !== prev.viewport || st.sweeps !== prev.sweeps;
+}
+
 /** The root's whole tree, coarsest first, so finer zooms draw on top. */
 export function drawnSweeps(st: Pick<UiState, "rootId" | "sweeps">): SweepSummary[] {
   if (!st.rootId || !st.sweeps[st.rootId]) return [];

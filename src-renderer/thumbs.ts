@@ -13,29 +13,35 @@ export function layerColour(layer: Pick<LayerData, "kind" | "lo" | "hi">, v: num
   return sampleColourMap(VIRIDIS, (v - layer.lo) / Math.max(layer.hi - layer.lo, 1e-12));
 }
 
-/** RGBA pixels of a layer, top row first (the highest iy), one pixel per value. */
-export function layerPixels(layer: LayerData): Uint8ClampedArray<ArrayBuffer> {
+/** RGBA pixels of a layer, top row first (the highest iy), one pixel per value; cells not done transparent if asked
+ * (the map draws a zoom's missing cells so, letting its parent show through, as the shader does). */
+export function layerPixels(layer: LayerData, notDoneTransparent = false): Uint8ClampedArray<ArrayBuffer> {
   const { nx, ny, values } = layer;
   const out = new Uint8ClampedArray(nx * ny * 4);
   for (let iy = 0; iy < ny; iy++) {
     for (let ix = 0; ix < nx; ix++) {
-      const c = layerColour(layer, values[iy * nx + ix]);
+      const v = values[iy * nx + ix];
+      const c = layerColour(layer, v);
       const o = ((ny - 1 - iy) * nx + ix) * 4;
-      out[o] = c[0]; out[o + 1] = c[1]; out[o + 2] = c[2]; out[o + 3] = 255;
+      out[o] = c[0]; out[o + 1] = c[1]; out[o + 2] = c[2]; out[o + 3] = notDoneTransparent && v < -1e29 ? 0 : 255;
     }
   }
   return out;
+}
+
+/** A layer as a canvas of one pixel per value (to be drawn scaled, without smoothing). */
+export function layerCanvas(layer: LayerData, notDoneTransparent = false): HTMLCanvasElement {
+  const c = document.createElement("canvas");
+  c.width = layer.nx; c.height = layer.ny;
+  c.getContext("2d")!.putImageData(new ImageData(layerPixels(layer, notDoneTransparent), layer.nx, layer.ny), 0, 0);
+  return c;
 }
 
 /** Draw a layer scaled to the canvas (nearest neighbour, crisp cells). */
 export function drawLayer(canvas: HTMLCanvasElement, layer: LayerData): void {
   const ctx = canvas.getContext("2d");
   if (!ctx) return;
-  const img = new ImageData(layerPixels(layer), layer.nx, layer.ny);
-  const tmp = document.createElement("canvas");
-  tmp.width = layer.nx; tmp.height = layer.ny;
-  tmp.getContext("2d")!.putImageData(img, 0, 0);
   ctx.imageSmoothingEnabled = false;
   ctx.clearRect(0, 0, canvas.width, canvas.height);
-  ctx.drawImage(tmp, 0, 0, canvas.width, canvas.height);
+  ctx.drawImage(layerCanvas(layer), 0, 0, canvas.width, canvas.height);
 }

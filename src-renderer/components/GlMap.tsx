@@ -10,7 +10,7 @@ import type { LayerData, SweepSummary } from "../../src-main/api/contract";
 import { perf } from "../perf";
 import { mapCanvas } from "../record";
 import { layerShift, layerTexture, mapMaterial, mipLevel, setLayerUniforms, updateTextureCells } from "../shader";
-import { drawnSweeps, pendingCells, setView, useUi } from "../state";
+import { drawnSweeps, mapInputsChanged, pendingCells, setView, useUi } from "../state";
 import { placeSweep, visibleWindow } from "../view";
 
 export default function GlMap() {
@@ -101,9 +101,7 @@ function hiddenByFiner(sweep: SweepSummary, st: ReturnType<typeof useUi.getState
 /** Redraw (frameloop "demand") whenever the view or the data changes. */
 function Invalidator() {
   const invalidate = useThree((s) => s.invalidate);
-  useEffect(() => useUi.subscribe((st, prev) => {
-    if (st.view !== prev.view || st.layers !== prev.layers || st.viewport !== prev.viewport || st.sweeps !== prev.sweeps) invalidate();
-  }), [invalidate]);
+  useEffect(() => useUi.subscribe((st, prev) => { if (mapInputsChanged(st, prev)) invalidate(); }), [invalidate]);
   return null;
 }
 

@@ -6,8 +6,8 @@
 import { useEffect, useRef } from "react";
 import type { LayerData } from "../../src-main/api/contract";
 import { perf } from "../perf";
-import { drawnSweeps, useUi } from "../state";
-import { layerPixels } from "../thumbs";
+import { drawnSweeps, mapInputsChanged, useUi } from "../state";
+import { layerCanvas } from "../thumbs";
 import { worldToScreen } from "../view";
 
 let drawnFirst: () => void = () => {};
@@ -16,22 +16,6 @@ export const previewDrawn = new Promise<void>((res) => { drawnFirst = res; });
 
 /** Larger layers (a full 4096^2 map) are left to the GPU: colouring them here would hold the page for seconds. */
 const MAX_CELLS = 1 << 20;
-
-/** One sweep's layer as an image (cells not done transparent except on the root, as the shader draws them). */
-function layerImage(layer: LayerData, isRoot: boolean): HTMLCanvasElement {
-  const { nx, ny, values } = layer;
-  const px = layerPixels(layer); // top row first
-  if (!isRoot) {
-    for (let iy = 0; iy < ny; iy++) {
-      for (let ix = 0; ix < nx; ix++) if (values[iy * nx + ix] < -1e29) px[((ny - 1 - iy) * nx + ix) * 4 + 3] = 0;
-    }
-  }
-  const c = document.createElement("canvas");
-  c.width = nx;
-  c.height = ny;
-  c.getContext("2d")!.putImageData(new ImageData(px, nx, ny), 0, 0);
-  return c;
-}
 
 export function MapPreview2D({ width, height }: { width: number; height: number }) {
   const ref = useRef<HTMLCanvasElement>(null);
@@ -49,7 +33,7 @@ export function MapPreview2D({ width, height }: { width: number; height: number 
         const layer = st.layers[s.id];
         if (!layer || layer.nx * layer.ny > MAX_CELLS) return;
         let img = images.get(layer);
-        if (!img) images.set(layer, (img = layerImage(layer, i === 0)));
+        if (!img) images.set(layer, (img = layerCanvas(layer, i > 0))); // a zoom's missing cells show its parent
         const w = s.window, stride = layer.stride ?? 1;
         const a = worldToScreen(st.view!, vp, w.x0, w.y1), b = worldToScreen(st.view!, vp, w.x1, w.y0);
         // A preview's last column and row may stand for fewer than `stride` cells: clip to the sweep's window.
@@ -65,9 +49,7 @@ export function MapPreview2D({ width, height }: { width: number; height: number 
       });
     };
     draw();
-    return useUi.subscribe((st, prev) => {
-      if (st.view !== prev.view || st.layers !== prev.layers || st.viewport !== prev.viewport || st.sweeps !== prev.sweeps) draw();
-    });
+    return useUi.subscribe((st, prev) => { if (mapInputsChanged(st, prev)) draw(); });
   }, [width, height]);
   return <canvas ref={ref} className="map-canvas" data-testid="map-preview-2d" width={width} height={height} />;
 }
