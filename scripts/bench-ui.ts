@@ -14,7 +14,8 @@
 //   npx tsx scripts/bench-ui.ts [--n 4096] [--zoom-steps 240] [--stream-s 5] [--json]
 //
 // --json: the last line is one JSON object: first_frame_s (navigation start -> first frame of the map, the
-// preview), full_frame_s (-> first frame at full resolution), result_to_pixel_p50_s / _max_s (ingest -> on
+// preview, in a browser just started), first_frame_warm_s (the same in a second tab), full_frame_s (-> first frame
+// at full resolution), result_to_pixel_p50_s / _max_s (ingest -> on
 // screen while 10k cells/s stream), frame_ms_p50 / frame_ms_p95 (draw time while zooming with nested zooms
 // loaded), stream_frame_interval_ms_p95 / _max, and the machine.
 
@@ -40,7 +41,7 @@ const { values: args } = parseArgs({
 const N = Number(args.n), ZOOM_STEPS = Number(args["zoom-steps"]), STREAM_S = Number(args["stream-s"]);
 const STREAM_TILE = 10_000;
 const BENCH = join(REPO_ROOT, ".bench");
-const CACHE = join(BENCH, `ui-${N}-v1.sqlite`);
+const CACHE = join(BENCH, `ui-${N}-v2.sqlite`); // v2: kept previews (migration 6)
 const STEPS = 40, WINDOW = 10;
 const RANGE: [number, number] = [-1.5, 0.3];
 
@@ -157,6 +158,22 @@ async function main(): Promise<void> {
   const version = browser.version();
   const result: Record<string, unknown> = { n: N, machine: `${cpus().length} cores ${cpus()[0]?.model ?? "?"}, Node ${process.version}, Chromium ${version} (SwiftShader WebGL, CPU)` };
   page.on("pageerror", (e) => console.error(`page error: ${e.message}`));
+  await page.addInitScript(() => { // long tasks, for the first frame's breakdown
+    (globalThis as any).__longTasks = [];
+    new PerformanceObserver((l) => { for (const e of l.getEntries()) (globalThis as any).__longTasks.push([Math.round(e.startTime), Math.round(e.duration)]); }).observe({ type: "longtask", buffered: true });
+  });
+  // The server's side of the first frame: when each request's work ran (epoch ms, set against the page's clock).
+  const served: { call: string; t0: number; t1: number }[] = [];
+  const svc = server.service as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+  for (const m of ["listSweeps", "getLayerPreview", "getLayer", "getAnalysis", "listReproductions"]) {
+    const fn = svc[m].bind(server.service);
+    svc[m] = async (...a: unknown[]) => {
+      const t0 = performance.timeOrigin + performance.now();
+      try { return await fn(...a); } finally {
+        served.push({ call: `${m}(${a.slice(0, 2).map((v) => JSON.stringify(v)).join(", ")})`, t0, t1: performance.timeOrigin + performance.now() });
+      }
+    };
+  }
   try {
     await page.goto(`${server.url}&sweep=root`);
     await page.waitForFunction(() => (globalThis as any).__fractalPerf?.firstFrame.root !== undefined, null, { timeout: 300_000 });
@@ -169,6 +186,12 @@ async function main(): Promise<void> {
       return { ...(nav ? { "html loaded": nav.responseEnd, "dom ready": nav.domContentLoadedEventEnd } : {}), ...(globalThis as any).__fractalPerf.marks } as Record<string, number>;
     });
     console.log(`  first-frame steps: ${Object.entries(steps).sort((a, b) => a[1] - b[1]).map(([k, v]) => `${k} ${ms(v)}`).join(", ")}`);
+    // Main-thread tasks over 50 ms before the first frame (start, length): the page's own work, or Chromium's.
+    const longTasks = (await page.evaluate(() => (globalThis as any).__longTasks as [number, number][])).filter(([t]) => t < first);
+    console.log(`  long tasks before it: ${longTasks.map(([t, d]) => `${d} ms at ${t}`).join(", ") || "none"}`);
+    const origin = await page.evaluate(() => performance.timeOrigin);
+    console.log(`  server work begun before it: ${served.filter((c) => c.t0 - origin < first).sort((a, b) => a.t0 - b.t0)
+      .map((c) => `${c.call} ${Math.round(c.t0 - origin)}..${Math.round(c.t1 - origin)}`).join(", ")}`);
     result.first_frame_steps_ms = Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, Math.round(v)]));
     await page.waitForFunction(() => (globalThis as any).__fractalPerf?.fullFrame.root !== undefined, null, { timeout: 300_000 });
     const full = await page.evaluate(() => (globalThis as any).__fractalPerf.fullFrame.root as number);
@@ -260,6 +283,18 @@ async function main(): Promise<void> {
     result.result_to_pixel_max_s = Math.max(...latencies) / 1000;
     result.stream_frame_interval_ms_p95 = pct(frameTimes, 0.95);
     result.stream_frame_interval_ms_max = Math.max(...frameTimes);
+
+    // The first frame again in a second tab of the same browser: the page without Chromium's own cold start (its
+    // first navigation starts processes and caches before it even asks for the bundle), as when the app's window
+    // is opened again or a browser already runs.
+    await page.close();
+    await new Promise((r) => setTimeout(r, 3000)); // the closed tab's last requests (full layers, analysis) end
+    const again = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await again.goto(`${server.url}&sweep=root`);
+    await again.waitForFunction(() => (globalThis as any).__fractalPerf?.firstFrame.root !== undefined, null, { timeout: 300_000 });
+    const warm = await again.evaluate(() => (globalThis as any).__fractalPerf.firstFrame.root as number);
+    console.log(`time to first frame in a second tab (browser already running): ${ms(warm)}`);
+    result.first_frame_warm_s = warm / 1000;
   } finally {
     await browser.close();
     await server.close();

@@ -8,6 +8,7 @@ import type {
   TargetInfo, ZoomPreview, ZoomRequest,
 } from "../src-main/api/contract";
 import { addNotice, ENDED, type Notice, type NoticeLevel, NOTICE_TTL_MS, zoomDefaults } from "./sweep-control";
+import { PREVIEW_ABOVE, PREVIEW_SIDE } from "../src-main/api/shared/api";
 import { mark } from "./perf";
 import { download, recordZoom } from "./record";
 import { equalAspect, fitWindow, pickCell, type View, type Viewport, type Window } from "./view";
@@ -267,9 +268,6 @@ const logHasFinite = new Map<string, boolean>();
  * score colour is off by at most this fraction of the colour scale while streaming, and exact at the end.
  */
 const RERANK_FRACTION = 0.02;
-/** Maps of more cells than this open with a preview of at most PREVIEW_SIDE cells a side (a 4096^2 map: 256^2, every 16th cell). */
-const PREVIEW_ABOVE = 1024 * 1024;
-const PREVIEW_SIDE = 256;
 
 /** Fetch a sweep's current layer in full; a request made while one is in flight runs once more after it. */
 export function refreshLayer(id: string): Promise<void> {
@@ -353,7 +351,22 @@ export async function openSweep(id: string, view?: View): Promise<void> {
   set({ rootId, focusId: id, selected: null, recomputed: null, hover: null, layers: rootId === st.rootId ? st.layers : {}, mode: st.mode === "surface" ? "surface" : "map" });
   if (get().viewport.width === 0) pendingOpen = { id, view };
   else if (view) { set({ view }); commitView(); } else home(id);
-  await Promise.all(drawnSweeps(get()).map((s) => refreshLayer(s.id)));
+  // The root first: the nested zooms' layers are asked for once its first data (a large map's preview) is here, so
+  // reading and sending them does not compete with the first frame for the server and the page.
+  const [first, ...rest] = drawnSweeps(get());
+  if (!first) return;
+  const firstFetch = refreshLayer(first.id);
+  await layerArrived(first.id, firstFetch);
+  await Promise.all([firstFetch, ...rest.map((s) => refreshLayer(s.id))]);
+}
+
+/** Resolves once sweep `id` has a layer to draw, or its fetch has ended without one. */
+function layerArrived(id: string, fetch: Promise<void>): Promise<void> {
+  if (get().layers[id]) return Promise.resolve();
+  return new Promise((res) => {
+    const stop = useUi.subscribe((st) => { if (st.layers[id]) { stop(); res(); } });
+    void fetch.finally(() => { stop(); res(); });
+  });
 }
 
 // ----------------------------------------------------------------------------- notices and targets

@@ -33,7 +33,8 @@ export function layerPixels(layer: LayerData, notDoneTransparent = false): Uint8
 export function layerCanvas(layer: LayerData, notDoneTransparent = false): HTMLCanvasElement {
   const c = document.createElement("canvas");
   c.width = layer.nx; c.height = layer.ny;
-  c.getContext("2d")!.putImageData(new ImageData(layerPixels(layer, notDoneTransparent), layer.nx, layer.ny), 0, 0);
+  // A CPU canvas, as MapPreview2D's: no GPU channel to wait for.
+  c.getContext("2d", { willReadFrequently: true })!.putImageData(new ImageData(layerPixels(layer, notDoneTransparent), layer.nx, layer.ny), 0, 0);
   return c;
 }
 

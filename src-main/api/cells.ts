@@ -4,6 +4,7 @@
 
 import { type BlockDtype, decodeBlock } from "../core/codec";
 import { BLOCK_CELLS, type Store } from "../core/store";
+import type { Preview } from "../core/preview";
 import type { Numeric } from "../core/tiles";
 
 const blockLength = (cells: number, block: number) => Math.min(BLOCK_CELLS, cells - block * BLOCK_CELLS);
@@ -63,13 +64,6 @@ export function cellFields(store: Store, sweepId: string, cells: number, cell: n
   return { done, fields };
 }
 
-/** The stride for a preview of at most maxSide cells a side: the smallest power of two that gets there. */
-export function previewStride(nx: number, ny: number, maxSide: number): number {
-  let s = 1;
-  while (Math.ceil(nx / s) > maxSide || Math.ceil(ny / s) > maxSide) s *= 2;
-  return s;
-}
-
 /**
  * Cells (i*stride, j*stride) of a field and their done flags, as a dense coarse grid (cx x cy, row-major).
  * Reads only the blocks those rows sit in.
@@ -92,6 +86,20 @@ export function strided(store: Store, sweepId: string, nx: number, ny: number, s
       done[j * cx + i] = isDone(bits, cell) ? 1 : 0;
       const b = blocks.get(Math.floor(cell / BLOCK_CELLS));
       if (b) values[j * cx + i] = b[cell % BLOCK_CELLS];
+    }
+  }
+  return { cx, cy, values, done };
+}
+
+/** Every k-th cell a side of a coarse grid (a kept preview read at a larger stride, for a thumbnail). */
+export function subsample(p: Preview, k: number): { cx: number; cy: number; values: Float64Array; done: Uint8Array } {
+  if (k === 1) return p;
+  const cx = Math.ceil(p.cx / k), cy = Math.ceil(p.cy / k);
+  const values = new Float64Array(cx * cy), done = new Uint8Array(cx * cy);
+  for (let j = 0; j < cy; j++) {
+    for (let i = 0; i < cx; i++) {
+      values[j * cx + i] = p.values[j * k * p.cx + i * k];
+      done[j * cx + i] = p.done[j * k * p.cx + i * k];
     }
   }
   return { cx, cy, values, done };

@@ -27,7 +27,9 @@ import {
 } from "./contract";
 import { sweepAnalysis } from "./analysis";
 import { recomputeCurve } from "./recompute";
-import { cellFields, changedDoneBlocks, fieldBlocks, previewStride, strided } from "./cells";
+import { cellFields, changedDoneBlocks, fieldBlocks, strided, subsample } from "./cells";
+import { previewStride } from "../core/preview";
+import { PREVIEW_ABOVE, PREVIEW_SIDE } from "./shared/api";
 import { Offload } from "./offload";
 import { zoomPath } from "../core/sweep-maps";
 import type { HostInfo, HostTestOptions, HostTestResult, NewHost } from "./contract";
@@ -80,6 +82,8 @@ export class ApiService implements Api {
   private readonly analyser = new Offload();
   /** The last full layer built per sweep and layer, while the sweep's results are unchanged (reopening a map). */
   private readonly layerCache = new Map<string, { key: string; data: LayerData }>();
+  /** Previews by sweep, layer and size, kept while the sweep's done count and update time stay the same. */
+  private readonly previewCache = new Map<string, { key: string; data: LayerData }>();
   /** Full layers being built, so concurrent requests for one share the work. */
   private readonly building = new Map<string, Promise<LayerData>>();
   private watcher: FSWatcher | null = null;
@@ -264,9 +268,42 @@ export class ApiService implements Api {
     const s = this.row(id);
     if (!LAYER_NAMES.includes(layer)) throw new ApiError(`unknown layer ${JSON.stringify(layer)}; layers: ${LAYER_NAMES.join(", ")}`);
     if (!(Number.isInteger(maxSide) && maxSide >= 1)) throw new ApiError(`maxSide must be an integer >= 1, got ${JSON.stringify(maxSide)}`);
+    const key = `${id}\u0000${layer}\u0000${maxSide}`, stamp = `${s.done_cells}|${s.updated_at}`;
+    const cached = this.previewCache.get(key);
+    if (cached?.key === stamp) return cached.data;
+    const data = this.buildPreview(s, layer, maxSide);
+    this.previewCache.delete(key);
+    this.previewCache.set(key, { key: stamp, data });
+    while (this.previewCache.size > 8) this.previewCache.delete(this.previewCache.keys().next().value!);
+    return data;
+  }
+
+  /**
+   * Have the first frame ready before the page asks for it, while the window or browser loads the page: the previews
+   * of the large maps updated last (the app opens the sweep updated last, or the one its URL names), one per turn of
+   * the event loop. The first build also compiles the ranking: cold, it costs ~100 ms more, several times that on a
+   * loaded machine.
+   */
+  async prefetchFirstFrame(maps = 4): Promise<void> {
+    const large = this.store.sweeps().filter((s) => s.cells > PREVIEW_ABOVE)
+      .sort((a, b) => b.updated_at.localeCompare(a.updated_at)).slice(0, maps);
+    for (const s of large) {
+      await new Promise((r) => setImmediate(r));
+      if (this.closed) return;
+      // A failure here (the sweep deleted meanwhile) is the page's to see, when it asks: the prefetch goes on.
+      await this.getLayerPreview(s.id, "score", PREVIEW_SIDE).catch(() => undefined);
+    }
+  }
+
+  private buildPreview(s: SweepRow, layer: LayerName, maxSide: number): LayerData {
+    const id = s.id;
     const stride = previewStride(s.nx, s.ny, maxSide);
     const fieldName = LAYER_FIELD[layer];
-    const { cx, cy, values, done } = strided(this.store, id, s.nx, s.ny, stride, fieldName in this.store.fields(id) ? fieldName : null);
+    const field = fieldName in this.store.fields(id) ? fieldName : null;
+    // A large map's kept preview (core/preview.ts) when the stride asked for is a multiple of its own; else the blocks.
+    const kept = stride > 1 ? this.store.preview(id, field) : undefined;
+    const { cx, cy, values, done } = kept && stride % kept.stride === 0
+      ? subsample(kept, stride / kept.stride) : strided(this.store, id, s.nx, s.ny, stride, field);
     const data = buildLayer({ sweepId: id, layer, nx: cx, ny: cy, field: values, done, version: 0 });
     return stride > 1 ? { ...data, stride } : data;
   }

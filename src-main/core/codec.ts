@@ -159,3 +159,13 @@ function emptyArray(dtype: BlockDtype, n: number): Numeric {
     case "u1": return new Uint8Array(n);
   }
 }
+
+/** A block before any result: NaN for floats (so a missing value never reads as a real one), 0 otherwise. */
+export function emptyBlock(dtype: BlockDtype, n: number): Numeric {
+  switch (dtype) {
+    case "f8": return new Float64Array(n).fill(NaN);
+    case "f4": return new Float32Array(n).fill(NaN);
+    case "i4": return new Int32Array(n);
+    case "u1": return new Uint8Array(n);
+  }
+}

@@ -108,4 +108,25 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE hosts ADD COLUMN scheduler TEXT;  -- JSON {kind: "slurm", tasks, partition, gpusPerTask, cpusPerTask, time, account}; NULL: none
   `,
+  // 6: a map wider than PREVIEW_SIDE keeps a strided copy of every field (cells (i*stride, j*stride)), written at
+  // ingest, so the explorer's first frame of a 4096^2 map reads a few small rows instead of a quarter of the map's
+  // blocks (store.ts "Kept previews"). preview_stride NULL: none kept (a small map, or a sweep recorded before this
+  // migration, whose preview is built on first read).
+  `
+  ALTER TABLE sweeps ADD COLUMN preview_stride INTEGER;
+  CREATE TABLE preview_blocks (
+    sweep_id TEXT NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+    field    TEXT NOT NULL,
+    block    INTEGER NOT NULL,  -- PREVIEW_BLOCK consecutive cells of the coarse grid, row-major
+    dtype    TEXT NOT NULL CHECK (dtype IN ('f8', 'f4', 'i4', 'u1')),
+    data     BLOB NOT NULL,
+    PRIMARY KEY (sweep_id, field, block)
+  );
+  CREATE TABLE preview_done (
+    sweep_id TEXT NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+    block    INTEGER NOT NULL,
+    data     BLOB NOT NULL,     -- one byte per coarse cell (codec.ts u1), 1 where the cell has a result
+    PRIMARY KEY (sweep_id, block)
+  );
+  `,
 ];

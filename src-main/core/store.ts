@@ -11,9 +11,10 @@
 import Database from "better-sqlite3";
 import { accessSync, closeSync, constants as fsConstants, copyFileSync, existsSync, openSync, rmSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { type BlockDtype, decodeBlock, encodeBlock, roundFloat32, roundsFloats, storedDtype } from "./codec";
+import { type BlockDtype, decodeBlock, emptyBlock, encodeBlock, roundFloat32, roundsFloats, storedDtype } from "./codec";
 import { type Window } from "./grid";
 import { MIGRATIONS } from "./migrations";
+import { hasCoarseCells, keptStride, type Preview, type PreviewGrid, PreviewWriter, readPreview } from "./preview";
 import { canonicalJson, type Spec } from "./spec";
 import { type DecodedTile, type Numeric, type TileEvent, decodeTile } from "./tiles";
 
@@ -38,6 +39,8 @@ export interface SweepRow {
   base: BaseMetrics | null;
   /** The spec as given on the laptop, when `spec` names a node's copies of its files (migration 4); else null. */
   source_spec: Spec | null;
+  /** The stride of the preview kept beside the blocks (preview.ts), or null where none is kept (migration 6). */
+  preview_stride: number | null;
 }
 
 /** What the last connection to a target found: the interpreter that runs the agent and its `env`. */
@@ -358,10 +361,10 @@ export class Store {
     const t = now();
     const source = a.sourceSpec && canonicalJson(a.sourceSpec) !== canonicalJson(spec) ? canonicalJson(a.sourceSpec) : null;
     this.write("record a sweep in", () => this.db.prepare(`INSERT INTO sweeps (id, name, spec, parent_id, x0, x1, y0, y1, nx, ny, cells,
-      done_cells, target, status, env, seed, error, created_at, updated_at, source_spec)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 'created', NULL, ?, NULL, ?, ?, ?)`)
+      done_cells, target, status, env, seed, error, created_at, updated_at, source_spec, preview_stride)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 'created', NULL, ?, NULL, ?, ?, ?, ?)`)
       .run(a.id, spec.name, canonicalJson(spec), parent, x.range[0], x.range[1], y.range[0], y.range[1], x.points, y.points,
-        x.points * y.points, a.target, spec.model.seed, t, t, source));
+        x.points * y.points, a.target, spec.model.seed, t, t, source, keptStride(x.points, y.points)));
     return this.sweep(a.id)!;
   }
 
@@ -545,15 +548,57 @@ export class Store {
   }
 
   private flush(sweep: SweepRow, blocks: Map<string, BlockBuf>, dones: Map<number, DoneBuf>): void {
+    const preview = sweep.preview_stride === null ? null : new PreviewWriter(this.db, previewGrid(sweep, sweep.preview_stride));
     for (const [key, b] of blocks) {
       if (!b.dirty) continue;
       const [field, block] = key.split("\u0000");
       if (b.values instanceof Float32Array && roundsFloats(sweep.cells)) roundFloat32(b.values);
       this.q.putBlock.run(sweep.id, field, Number(block), b.dtype, encodeBlock(b.values, b.dtype));
+      preview?.put(field, b.dtype, Number(block) * BLOCK_CELLS, b.values);
     }
     for (const [block, d] of dones) {
-      if (d.dirty) this.q.putDone.run(sweep.id, block, Buffer.from(d.bits), d.count);
+      if (!d.dirty) continue;
+      this.q.putDone.run(sweep.id, block, Buffer.from(d.bits), d.count);
+      preview?.putDone(block * BLOCK_CELLS, blockLength(sweep.cells, block), d.bits);
     }
+    preview?.flush();
+  }
+
+  // ------------------------------------------------------------------------- kept previews (preview.ts)
+
+  /**
+   * The sweep's kept preview of `field` (null: done flags only), or undefined when the map is small enough to read
+   * whole. A sweep recorded before previews were kept (migration 6) has its preview built here, once.
+   */
+  preview(sweepId: string, field: string | null): Preview | undefined {
+    let sweep = this.mustSweep(sweepId);
+    const stride = keptStride(sweep.nx, sweep.ny);
+    if (stride === null) return undefined;
+    if (sweep.preview_stride === null) {
+      if (this.db.readonly) return undefined; // nowhere to keep it: the caller reads the blocks
+      this.write("keep a preview in", () => this.buildPreview(this.mustSweep(sweepId), stride));
+      sweep = this.mustSweep(sweepId);
+    }
+    return readPreview(this.db, previewGrid(sweep, sweep.preview_stride!), field);
+  }
+
+  /** (Re)build a sweep's preview from its blocks, inside a write transaction. */
+  private buildPreview(sweep: SweepRow, stride: number): void {
+    this.db.prepare("DELETE FROM preview_blocks WHERE sweep_id = ?").run(sweep.id);
+    this.db.prepare("DELETE FROM preview_done WHERE sweep_id = ?").run(sweep.id);
+    const grid = previewGrid(sweep, stride);
+    const w = new PreviewWriter(this.db, grid);
+    // Only the blocks a strided row crosses are decoded (a quarter of a 4096^2 map's).
+    const touches = (block: number) => hasCoarseCells(grid, block * BLOCK_CELLS, blockLength(sweep.cells, block));
+    for (const r of this.db.prepare("SELECT block, bits FROM done_blocks WHERE sweep_id = ?").iterate(sweep.id) as Iterable<{ block: number; bits: Buffer }>) {
+      if (touches(r.block)) w.putDone(r.block * BLOCK_CELLS, blockLength(sweep.cells, r.block), r.bits);
+    }
+    for (const r of this.db.prepare("SELECT field, block, dtype, data FROM result_blocks WHERE sweep_id = ?").iterate(sweep.id) as
+      Iterable<{ field: string; block: number; dtype: BlockDtype; data: Buffer }>) {
+      if (touches(r.block)) w.put(r.field, r.dtype, r.block * BLOCK_CELLS, decodeBlock(r.data, r.dtype, blockLength(sweep.cells, r.block)));
+    }
+    w.flush();
+    this.db.prepare("UPDATE sweeps SET preview_stride = ? WHERE id = ?").run(stride, sweep.id);
   }
 
   // ------------------------------------------------------------------------- reading results
@@ -627,6 +672,7 @@ export class Store {
           n++;
         }
       }
+      if (n && sweep.preview_stride !== null) this.buildPreview(sweep, sweep.preview_stride);
       return n;
     });
   }
@@ -669,7 +715,7 @@ export class Store {
 }
 
 /** Tables an import copies, parents first (foreign keys): a sweep, its results, curves, tags and kept samples. */
-const IMPORT_TABLES = ["sweeps", "result_blocks", "done_blocks", "curves", "ui_sweep_tags", "cell_samples"];
+const IMPORT_TABLES = ["sweeps", "result_blocks", "done_blocks", "preview_blocks", "preview_done", "curves", "ui_sweep_tags", "cell_samples"];
 
 function rowToSweep(r: Record<string, unknown>): SweepRow {
   return {
@@ -680,6 +726,7 @@ function rowToSweep(r: Record<string, unknown>): SweepRow {
     seed: r.seed as number, error: r.error as string | null, created_at: r.created_at as string, updated_at: r.updated_at as string,
     base: r.base === null || r.base === undefined ? null : JSON.parse(r.base as string),
     source_spec: r.source_spec === null || r.source_spec === undefined ? null : JSON.parse(r.source_spec as string),
+    preview_stride: (r.preview_stride as number | null | undefined) ?? null,
   };
 }
 
@@ -687,16 +734,11 @@ function rowToSweep(r: Record<string, unknown>): SweepRow {
 const BITS_LO = Uint32Array.from({ length: 256 }, (_, v) => (v & 1) | ((v >> 1) & 1) << 8 | ((v >> 2) & 1) << 16 | ((v >> 3) & 1) << 24);
 const BITS_HI = Uint32Array.from({ length: 256 }, (_, v) => ((v >> 4) & 1) | ((v >> 5) & 1) << 8 | ((v >> 6) & 1) << 16 | ((v >> 7) & 1) << 24);
 
+function previewGrid(s: SweepRow, stride: number): PreviewGrid {
+  return { id: s.id, nx: s.nx, ny: s.ny, stride };
+}
+
 function blockLength(cells: number, block: number): number {
   return Math.min(BLOCK_CELLS, cells - block * BLOCK_CELLS);
 }
 
-/** A block before any result: NaN for floats (so a missing value never reads as a real one), 0 otherwise. */
-function emptyBlock(dtype: BlockDtype, n: number): Numeric {
-  switch (dtype) {
-    case "f8": return new Float64Array(n).fill(NaN);
-    case "f4": return new Float32Array(n).fill(NaN);
-    case "i4": return new Int32Array(n);
-    case "u1": return new Uint8Array(n);
-  }
-}

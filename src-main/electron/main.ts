@@ -157,6 +157,7 @@ async function main(electron: ElectronMain): Promise<void> {
   const store = openStore(dbPath);
   const service = new ApiService(store);
   service.reattach(); // unfinished sweeps in the store: follow them again (their agents kept training)
+  void service.prefetchFirstFrame(); // while the window loads the page
 
   protocol.handle(APP_SCHEME, serveRenderer);
   session.defaultSession.webRequest.onHeadersReceived((d, cb) => {

@@ -84,6 +84,7 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   const service = new ApiService(store, {
     python: o.python, home: o.home, trustFile: o.trustFile, agentSocket: o.agentSocket, localAgentHome: o.localAgentHome,
   });
+  void service.prefetchFirstFrame(); // while the browser loads the page
   const token = randomBytes(18).toString("base64url");
   let port = o.port ?? 0;
 
@@ -196,6 +197,10 @@ function serveClient(ws: WebSocket, service: ApiService): void {
       return;
     }
     const method = req.method as ApiMethod;
+    // Replies already sent leave the process first. A large one (the map's preview, 260 KB) goes to the socket in
+    // parts as the socket drains, which needs this event loop: the synchronous store reads of the requests behind
+    // it (the nested zooms' full layers) held its last part back by 1-2 s (scripts/bench-ui.ts).
+    while (ws.bufferedAmount > 0 && ws.readyState === ws.OPEN) await new Promise((r) => setTimeout(r, 1));
     try {
       const params = checkArgs(method, req.params === undefined ? [] : Array.isArray(req.params) ? req.params : [req.params]);
       const fn = service[method] as (...a: unknown[]) => Promise<unknown>;

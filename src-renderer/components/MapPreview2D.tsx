@@ -5,7 +5,7 @@
 
 import { useEffect, useRef } from "react";
 import type { LayerData } from "../../src-main/api/contract";
-import { perf } from "../perf";
+import { mark, perf } from "../perf";
 import { drawnSweeps, mapInputsChanged, useUi } from "../state";
 import { layerCanvas } from "../thumbs";
 import { worldToScreen } from "../view";
@@ -23,7 +23,9 @@ export function MapPreview2D({ width, height }: { width: number; height: number 
     const images = new WeakMap<LayerData, HTMLCanvasElement>();
     const draw = () => {
       const st = useUi.getState();
-      const ctx = ref.current?.getContext("2d");
+      // A CPU canvas: it needs no GPU channel, which the page's first accelerated canvas waits for on its main thread
+      // (Chromium's GPU process starting: most of a second with software WebGL here).
+      const ctx = ref.current?.getContext("2d", { willReadFrequently: true });
       if (!ctx || !st.view) return;
       ctx.fillStyle = "#20242b"; // the WebGL map's clear colour
       ctx.fillRect(0, 0, width, height);
@@ -45,6 +47,7 @@ export function MapPreview2D({ width, height }: { width: number; height: number 
         ctx.drawImage(img, a.px, b.py - layer.ny * stride * ch, layer.nx * stride * cw, layer.ny * stride * ch);
         ctx.restore();
         perf.firstFrame[s.id] ??= performance.now();
+        requestAnimationFrame(() => mark(`next frame ${s.id}`)); // when the page next renders: the draw is on screen
         drawnFirst();
       });
     };

@@ -3,7 +3,7 @@
 // axes in hyperparameter units, the hover read-out as a tooltip at the cursor, and a heads-up layer: the overview
 // of where the view sits in the root map, a scale bar and the zoom depth.
 
-import { lazy, Suspense, useEffect, useRef, useState } from "react";
+import { lazy, Suspense, useEffect, useLayoutEffect, useRef, useState } from "react";
 import {
   ancestry, commitView, drawnSweeps, historyStep, home, hoverAt, hoverOut, isEqualAspect, loadPreview, mapReady, openZoomDialog, pendingCells, selectAt,
   setView, setViewport, sweepCellAt, useUi,
@@ -60,14 +60,18 @@ export function MapView() {
   const ref = useRef<HTMLDivElement>(null);
   const [size, setSize] = useState({ width: 0, height: 0 });
 
-  useEffect(() => {
+  // The size now, before the first paint (so the 2-D canvas is there when the preview arrives: a ResizeObserver
+  // reports only at the next rendering step, 0.3 s later on a loaded machine), then on every resize.
+  useLayoutEffect(() => {
     const el = ref.current!;
-    const ro = new ResizeObserver(() => {
+    const measure = () => {
       const r = el.getBoundingClientRect();
       const vp = { width: Math.round(r.width), height: Math.round(r.height) };
       setSize(vp);
       setViewport(vp);
-    });
+    };
+    measure();
+    const ro = new ResizeObserver(measure);
     ro.observe(el);
     return () => ro.disconnect();
   }, []);

@@ -6,7 +6,8 @@ import { join, relative } from "node:path";
 import { expect, it } from "vitest";
 
 const ROOT = join(__dirname, "../..");
-const OWNERS = ["src-main/core/store.ts", "src-main/core/migrations.ts"];
+// preview.ts writes the kept previews, only when the store calls it inside its own write transactions.
+const OWNERS = ["src-main/core/store.ts", "src-main/core/migrations.ts", "src-main/core/preview.ts"];
 const SQL_WRITE = /\b(INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+(TABLE|INDEX)|ALTER\s+TABLE|DROP\s+TABLE|ATTACH\s+DATABASE|REPLACE\s+INTO)\b/;
 
 function sources(dir: string): string[] {

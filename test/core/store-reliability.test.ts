@@ -11,7 +11,7 @@ import { openStore, SCHEMA_VERSION, StoreError } from "../../src-main/core/store
 import { journal, mlpSpec, tempDir } from "./helpers";
 
 const PROC = join(__dirname, "store-proc.mjs");
-const TABLES = ["cell_samples", "curves", "done_blocks", "host_probes", "hosts", "result_blocks", "sweeps", "sync_cursors", "ui_sweep_tags"];
+const TABLES = ["cell_samples", "curves", "done_blocks", "host_probes", "hosts", "preview_blocks", "preview_done", "result_blocks", "sweeps", "sync_cursors", "ui_sweep_tags"];
 
 function proc(args: string[], opts: { uid?: number; gid?: number } = {}) {
   const child = spawn(process.execPath, [PROC, ...args], { stdio: ["ignore", "pipe", "pipe"], ...opts });

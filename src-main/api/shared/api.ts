@@ -9,6 +9,14 @@ export const LAYER_NAMES: readonly LayerName[] = ["score", "trainable", "stable"
 export const NOT_DONE = -(2 ** 100);
 export const NON_FINITE = 2 ** 100;
 
+/**
+ * Opening a map of more than PREVIEW_ABOVE cells draws its preview first (getLayerPreview, at most PREVIEW_SIDE cells
+ * a side: a 4096^2 map's every 16th cell), then the full layer. Large maps keep a preview of this side in the store
+ * (core/preview.ts), and the server has the one the app opens first ready before the page asks (prefetchFirstFrame).
+ */
+export const PREVIEW_ABOVE = 1024 * 1024;
+export const PREVIEW_SIDE = 256;
+
 /** The request methods (everything but subscribe), for transports that dispatch by name. */
 export const API_METHODS: readonly ApiMethod[] = [
   "listSweeps", "getSweep", "getLayer", "getCell", "recomputeCurve", "getAnalysis", "previewSweep", "startSweep", "previewZoom",
