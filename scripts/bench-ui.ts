@@ -294,6 +294,8 @@ async function main(): Promise<void> {
     await again.waitForFunction(() => (globalThis as any).__fractalPerf?.firstFrame.root !== undefined, null, { timeout: 300_000 });
     const warm = await again.evaluate(() => (globalThis as any).__fractalPerf.firstFrame.root as number);
     console.log(`time to first frame in a second tab (browser already running): ${ms(warm)}`);
+    const warmSteps = await again.evaluate(() => (globalThis as any).__fractalPerf.marks as Record<string, number>);
+    console.log(`  steps: ${Object.entries(warmSteps).sort((a, b) => a[1] - b[1]).map(([k, v]) => `${k} ${ms(v)}`).join(", ")}`);
     result.first_frame_warm_s = warm / 1000;
   } finally {
     await browser.close();

@@ -6,7 +6,7 @@
  * about orientation, so no flip is applied.
  */
 import { readFileSync } from "node:fs";
-import { fractalDimension, type DimensionEstimate, type Mask } from "./dimension.js";
+import { countBoundaryBoxes, logSpacedSizes, type DimensionEstimate, type Mask } from "./dimension.js";
 import { checkMap, layerMask, type BinaryLayer, type SweepMap } from "./map.js";
 import { decodePng, isPng } from "./png.js";
 
@@ -62,6 +62,8 @@ export interface SequenceLevel {
   estimate: DimensionEstimate;
   /** Box sizes as a fraction of this level's window side (sqrt of nx*ny cells). */
   relativeSizes: number[];
+  /** Box sizes at which this level holds no boundary box, left out of its estimate (absent when none). */
+  emptySizes?: number[];
 }
 
 export interface SequenceDimension {
@@ -85,15 +87,30 @@ export interface SequenceDimension {
 export function sequenceDimension(maps: readonly SweepMap[], layer: BinaryLayer = "trainable"): SequenceDimension {
   if (maps.length === 0) throw new Error("zoom sequence is empty; pass the parent sweep and its zooms, parent first");
   checkZoomSequence(maps);
-  const levels = maps.map((map, level) => {
-    const estimate = fractalDimension(layerMask(map, layer));
+  const levels = maps.map((map, level): SequenceLevel => {
+    const mask = layerMask(map, layer);
+    const all = logSpacedSizes(mask);
+    const allCounts = countBoundaryBoxes(mask, all);
+    // A zoom window can hold no boundary box at some size (the boundary runs along the tiling's edges, or the
+    // window is nearly all one outcome): log 0 has no slope, so those sizes are left out of this level and its
+    // slopes join the sizes either side. A level with fewer than two sizes left adds nothing to the pool.
+    const sizes = all.filter((_, i) => allCounts[i] > 0), counts = allCounts.filter((c) => c > 0);
+    const localSlopes = sizes.slice(1).map((sz, i) => 0 - (Math.log(counts[i + 1]) - Math.log(counts[i])) / (Math.log(sz) - Math.log(sizes[i])));
+    const estimate: DimensionEstimate = {
+      dimension: localSlopes.length ? median(localSlopes) : Number.NaN, method: "median-local-slope", sizes, counts, localSlopes,
+    };
     const side = Math.sqrt(map.nx * map.ny);
-    return { level, estimate, relativeSizes: estimate.sizes.map((s) => s / side) };
+    const emptySizes = all.filter((_, i) => allCounts[i] === 0);
+    return { level, estimate, relativeSizes: sizes.map((sz) => sz / side), ...(emptySizes.length ? { emptySizes } : {}) };
   });
   const slopes = levels.flatMap((l) => l.estimate.localSlopes);
+  if (!slopes.length) {
+    throw new Error("no level of the sequence has boundary boxes at two box sizes: every map is all one outcome at those scales, so it has no boundary to measure");
+  }
   let sxy = 0;
   let sxx = 0;
   for (const l of levels) {
+    if (l.estimate.sizes.length < 2) continue;
     const xs = l.relativeSizes.map(Math.log);
     const ys = l.estimate.counts.map(Math.log);
     const mx = xs.reduce((a, b) => a + b, 0) / xs.length;

@@ -3,6 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseMaskCsv, parseMaskPng, readMaskFile, sequenceDimension } from "../../src-main/analysis/mask";
+import { countBoundaryBoxes, fractalDimension, logSpacedSizes } from "../../src-main/analysis/dimension";
+import { layerMask } from "../../src-main/analysis/map";
 import { crc32, encodePng } from "../../src-main/analysis/png";
 import { axis, rng, syntheticMap } from "./synthetic";
 
@@ -77,6 +79,29 @@ describe("zoom sequence dimension", () => {
     const seq = sequenceDimension(maps);
     expect(Math.abs(seq.pooled - 2)).toBeLessThan(0.15);
     expect(Math.abs(seq.pooledLeastSquares - 2)).toBeLessThan(0.15);
+  });
+
+  it("leaves out the box sizes at which a zoom holds no boundary box, instead of failing the sequence", () => {
+    const root = syntheticMap(64, 64, axis("a", 0, 1, "linear"), axis("b", 0, 1, "linear"), lineTrains);
+    // A zoom whose only boundary (a 5x5 untrainable spot) lies in the far columns that boxes of 8, 11, 13 and 16 drop:
+    // boxes tile from the origin and partial ones are not counted, so at those sizes it holds no boundary box.
+    const zoom = syntheticMap(64, 64, axis("a", 0.4, 0.6, "linear"), axis("b", 0.4, 0.6, "linear"),
+      (_x, _y, ix, iy) => !(ix >= 58 && ix <= 62 && iy >= 10 && iy <= 14));
+    const seq = sequenceDimension([root, zoom]);
+    expect(seq.levels[0].estimate).toEqual(fractalDimension(layerMask(root, "trainable"))); // a level with boundary everywhere: as before
+    expect(seq.levels[0].emptySizes).toBeUndefined();
+    expect(seq.levels[1].emptySizes).toEqual([8, 11, 13, 16]);
+    const z = seq.levels[1].estimate, all = logSpacedSizes(layerMask(zoom, "trainable"));
+    expect(z.sizes).toEqual(all.filter((sz) => ![8, 11, 13, 16].includes(sz)));
+    expect(z.counts).toEqual(countBoundaryBoxes(layerMask(zoom, "trainable"), z.sizes));
+    expect(z.localSlopes).toHaveLength(z.sizes.length - 1);
+    for (const v of z.localSlopes) expect(Number.isFinite(v)).toBe(true);
+    const slopes = [...seq.levels[0].estimate.localSlopes, ...z.localSlopes].sort((a, b) => a - b);
+    const mid = slopes.length / 2;
+    expect(seq.pooled).toBeCloseTo(slopes.length % 2 ? slopes[Math.floor(mid)] : (slopes[mid - 1] + slopes[mid]) / 2, 12);
+    // Nothing to measure at two sizes anywhere: named, not NaN.
+    const flat = syntheticMap(64, 64, axis("a", 0, 1, "linear"), axis("b", 0, 1, "linear"), () => true);
+    expect(() => sequenceDimension([flat])).toThrow(/no level of the sequence has boundary boxes at two box sizes/);
   });
 
   it("refuses a sequence that is not nested or changes params, and a partial map", () => {
