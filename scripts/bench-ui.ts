@@ -288,7 +288,7 @@ async function main(): Promise<void> {
     // first navigation starts processes and caches before it even asks for the bundle), as when the app's window
     // is opened again or a browser already runs.
     await page.close();
-    await new Promise((r) => setTimeout(r, 3000)); // the closed tab's last requests (full layers, analysis) end
+    await new Promise((r) => setTimeout(r, 10_000)); // the closed tab's last requests (full layers re-ranked after streaming, analysis) end
     const again = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     await again.goto(`${server.url}&sweep=root`);
     await again.waitForFunction(() => (globalThis as any).__fractalPerf?.firstFrame.root !== undefined, null, { timeout: 300_000 });
