@@ -47,6 +47,8 @@ const RANGE: [number, number] = [-1.5, 0.3];
 
 const pct = (a: number[], p: number) => { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
 const ms = (v: number) => `${v.toFixed(1)} ms`;
+/** A page's marks, in the order they happened. */
+const inOrder = (marks: Record<string, number>) => Object.entries(marks).sort((a, b) => a[1] - b[1]).map(([k, v]) => `${k} ${ms(v)}`).join(", ");
 
 /** Fields of cells [c0, c1) of an n x n map on window w: gradient descent on (ab - 1)^2 with one LR per parameter. */
 function toyTile(seq: number, sweep: string, n: number, w: { x0: number; x1: number; y0: number; y1: number }, cells: Float64Array): TileEvent {
@@ -185,7 +187,7 @@ async function main(): Promise<void> {
       const nav = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming | undefined;
       return { ...(nav ? { "html loaded": nav.responseEnd, "dom ready": nav.domContentLoadedEventEnd } : {}), ...(globalThis as any).__fractalPerf.marks } as Record<string, number>;
     });
-    console.log(`  first-frame steps: ${Object.entries(steps).sort((a, b) => a[1] - b[1]).map(([k, v]) => `${k} ${ms(v)}`).join(", ")}`);
+    console.log(`  first-frame steps: ${inOrder(steps)}`);
     // Main-thread tasks over 50 ms before the first frame (start, length): the page's own work, or Chromium's.
     const longTasks = (await page.evaluate(() => (globalThis as any).__longTasks as [number, number][])).filter(([t]) => t < first);
     console.log(`  long tasks before it: ${longTasks.map(([t, d]) => `${d} ms at ${t}`).join(", ") || "none"}`);
@@ -295,7 +297,7 @@ async function main(): Promise<void> {
     const warm = await again.evaluate(() => (globalThis as any).__fractalPerf.firstFrame.root as number);
     console.log(`time to first frame in a second tab (browser already running): ${ms(warm)}`);
     const warmSteps = await again.evaluate(() => (globalThis as any).__fractalPerf.marks as Record<string, number>);
-    console.log(`  steps: ${Object.entries(warmSteps).sort((a, b) => a[1] - b[1]).map(([k, v]) => `${k} ${ms(v)}`).join(", ")}`);
+    console.log(`  steps: ${inOrder(warmSteps)}`);
     result.first_frame_warm_s = warm / 1000;
   } finally {
     await browser.close();

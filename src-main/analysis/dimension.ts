@@ -97,12 +97,17 @@ function countAndSlopes(mask: Mask, sizes: readonly number[]) {
   if (zero >= 0) {
     throw new Error(`no boundary boxes of size ${sizes[zero]}: the map is all one outcome at that scale, so it has no boundary to measure`);
   }
-  const localSlopes: number[] = [];
+  return { counts, localSlopes: localSlopes(sizes, counts) };
+}
+
+/** -d log N / d log s between successive sizes (counts all > 0). */
+export function localSlopes(sizes: readonly number[], counts: readonly number[]): number[] {
+  const out: number[] = [];
   for (let i = 1; i < sizes.length; i++) {
     // 0 - x rather than -x: a flat step is +0, not -0 (which JSON transports turn into 0 and tests then miss).
-    localSlopes.push(0 - (Math.log(counts[i]) - Math.log(counts[i - 1])) / (Math.log(sizes[i]) - Math.log(sizes[i - 1])));
+    out.push(0 - (Math.log(counts[i]) - Math.log(counts[i - 1])) / (Math.log(sizes[i]) - Math.log(sizes[i - 1])));
   }
-  return { counts, localSlopes };
+  return out;
 }
 
 function summedArea(mask: Mask): Float64Array {

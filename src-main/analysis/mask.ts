@@ -6,7 +6,7 @@
  * about orientation, so no flip is applied.
  */
 import { readFileSync } from "node:fs";
-import { countBoundaryBoxes, logSpacedSizes, type DimensionEstimate, type Mask } from "./dimension.js";
+import { countBoundaryBoxes, localSlopes, logSpacedSizes, type DimensionEstimate, type Mask } from "./dimension.js";
 import { checkMap, layerMask, type BinaryLayer, type SweepMap } from "./map.js";
 import { decodePng, isPng } from "./png.js";
 
@@ -95,9 +95,9 @@ export function sequenceDimension(maps: readonly SweepMap[], layer: BinaryLayer 
     // window is nearly all one outcome): log 0 has no slope, so those sizes are left out of this level and its
     // slopes join the sizes either side. A level with fewer than two sizes left adds nothing to the pool.
     const sizes = all.filter((_, i) => allCounts[i] > 0), counts = allCounts.filter((c) => c > 0);
-    const localSlopes = sizes.slice(1).map((sz, i) => 0 - (Math.log(counts[i + 1]) - Math.log(counts[i])) / (Math.log(sz) - Math.log(sizes[i])));
+    const slopes = localSlopes(sizes, counts);
     const estimate: DimensionEstimate = {
-      dimension: localSlopes.length ? median(localSlopes) : Number.NaN, method: "median-local-slope", sizes, counts, localSlopes,
+      dimension: slopes.length ? median(slopes) : Number.NaN, method: "median-local-slope", sizes, counts, localSlopes: slopes,
     };
     const side = Math.sqrt(map.nx * map.ny);
     const emptySizes = all.filter((_, i) => allCounts[i] === 0);

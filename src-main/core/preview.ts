@@ -41,7 +41,7 @@ export interface Preview { stride: number; cx: number; cy: number; values: Float
 export function forCoarseCells(g: PreviewGrid, first: number, n: number, fn: (coarse: number, offset: number) => void): void {
   const cx = Math.ceil(g.nx / g.stride);
   const last = first + n - 1;
-  for (let row = Math.ceil(Math.floor(first / g.nx) / g.stride) * g.stride; row <= Math.floor(last / g.nx); row += g.stride) {
+  for (let row = firstStridedRow(g, first); row <= Math.floor(last / g.nx); row += g.stride) {
     const j = row / g.stride;
     for (let i = 0; i < cx; i++) {
       const cell = row * g.nx + i * g.stride;
@@ -52,8 +52,12 @@ export function forCoarseCells(g: PreviewGrid, first: number, n: number, fn: (co
 
 /** Whether a strided row crosses the map's cells [first, first + n). */
 export function hasCoarseCells(g: PreviewGrid, first: number, n: number): boolean {
-  const row = Math.ceil(Math.floor(first / g.nx) / g.stride) * g.stride;
-  return row <= Math.floor((first + n - 1) / g.nx);
+  return firstStridedRow(g, first) <= Math.floor((first + n - 1) / g.nx);
+}
+
+/** The first strided row (a multiple of the stride) at or after the row holding map cell `first`. */
+function firstStridedRow(g: PreviewGrid, first: number): number {
+  return Math.ceil(Math.floor(first / g.nx) / g.stride) * g.stride;
 }
 
 interface Buf { dtype: BlockDtype; values: Numeric; dirty: boolean }
