@@ -9,6 +9,8 @@ export interface FractalPerf {
   fullFrame: Record<string, number>;
   /** Epoch ms (timeOrigin + now) when each sweep's latest layer data was first drawn. */
   layerDrawn: Record<string, number>;
+  /** Epoch ms when each sweep's latest full-resolution layer data was first drawn. */
+  fullDrawn: Record<string, number>;
   /** Draw one frame now (useFrame callbacks + render) and wait for the GPU; returns milliseconds. */
   frame: (() => number) | null;
   /** Texels re-uploaded by streaming deltas (partial texture updates), all levels, per sweep. */
@@ -22,5 +24,5 @@ export function mark(name: string): void {
   perf.marks[name] ??= performance.now();
 }
 
-export const perf: FractalPerf = { firstFrame: {}, fullFrame: {}, layerDrawn: {}, frame: null, patchTexels: {}, marks: {} };
+export const perf: FractalPerf = { firstFrame: {}, fullFrame: {}, layerDrawn: {}, fullDrawn: {}, frame: null, patchTexels: {}, marks: {} };
 (globalThis as unknown as { __fractalPerf: FractalPerf }).__fractalPerf = perf;

@@ -269,6 +269,49 @@ const logHasFinite = new Map<string, boolean>();
  */
 const RERANK_FRACTION = 0.02;
 
+// Layers of maps the user left (another tree opened, another layer picked), kept so that going back draws at once
+// and at full resolution, then brings them up to date with a delta instead of sending the whole layer again.
+const parked = new Map<string, LayerData>(); // newest last
+/** At most this many cells parked in all: two 4096^2 maps, 128 MB of float32. */
+const PARKED_CELLS = 2 * 4096 * 4096;
+const parkKey = (id: string, layer: LayerName) => `${id}\n${layer}`;
+
+/** Keep the full layers among `layers` (previews are cheap to ask for again), dropping the oldest over the bound. */
+function park(layers: Record<string, LayerData>): void {
+  for (const l of Object.values(layers)) {
+    if (l.stride) continue;
+    parked.delete(parkKey(l.sweepId, l.layer));
+    parked.set(parkKey(l.sweepId, l.layer), l);
+  }
+  let total = 0;
+  for (const l of parked.values()) total += l.values.length;
+  for (const [k, l] of parked) {
+    if (total <= PARKED_CELLS) break;
+    parked.delete(k);
+    total -= l.values.length;
+  }
+}
+
+function unpark(id: string, layer: LayerName): LayerData | undefined {
+  const l = parked.get(parkKey(id, layer));
+  parked.delete(parkKey(id, layer));
+  return l;
+}
+
+/** Draw a parked layer again (at once, at full resolution), then stream the cells done since it was parked. */
+async function restoreLayer(full: LayerData): Promise<void> {
+  pendingCells.delete(full.sweepId); // cells the old texture had not taken: the new one is built from `values`
+  set((st) => ({ layers: { ...st.layers, [full.sweepId]: full } }));
+  await streamLayer(full.sweepId);
+}
+
+/** Give a sweep just put on screen its layer: the one parked when it was left, else the fetch in flight, else a new one. */
+function loadLayer(id: string): Promise<void> {
+  const kept = unpark(id, get().layer);
+  if (kept) return restoreLayer(kept);
+  return get().layers[id] || fetching.has(id) ? streamLayer(id) : refreshLayer(id);
+}
+
 /** Fetch a sweep's current layer in full; a request made while one is in flight runs once more after it. */
 export function refreshLayer(id: string): Promise<void> {
   return fetchLayer(id, false);
@@ -281,7 +324,14 @@ export function streamLayer(id: string): Promise<void> {
 
 function fetchLayer(id: string, stream: boolean): Promise<void> {
   const inFlight = fetching.get(id);
-  if (inFlight) { again.set(id, (again.get(id) ?? true) && stream); return inFlight; }
+  if (inFlight) {
+    again.set(id, (again.get(id) ?? true) && stream);
+    // A large map opened again while its last full layer is still on the way (the user went elsewhere and came
+    // back): its preview now, not once that layer has been ranked and sent.
+    const { layer, layers, sweeps } = get();
+    if (!layers[id] && (sweeps[id]?.cells ?? 0) > PREVIEW_ABOVE) void showPreview(id, layer);
+    return inFlight;
+  }
   const p = (async () => {
     const { api, layer, layers, sweeps } = get();
     if (!api) return;
@@ -311,13 +361,7 @@ function fetchLayer(id: string, stream: boolean): Promise<void> {
       return;
     }
     // A large map draws a preview (every stride-th cell) at once, then the full layer when it arrives.
-    if ((!cur || cur.layer !== layer) && sweep && sweep.cells > PREVIEW_ABOVE) {
-      mark(`preview asked ${id}`);
-      const preview = await api.getLayerPreview(id, layer, PREVIEW_SIDE);
-      mark(`preview ${id}`);
-      const now = get().layers[id];
-      if (get().layer === layer && (!now || now.layer !== layer)) setFull(preview);
-    }
+    if ((!cur || cur.layer !== layer) && sweep && sweep.cells > PREVIEW_ABOVE) await showPreview(id, layer);
     setFull(await api.getLayer(id, layer));
   })().finally(() => {
     fetching.delete(id);
@@ -326,6 +370,23 @@ function fetchLayer(id: string, stream: boolean): Promise<void> {
   });
   fetching.set(id, p);
   return p;
+}
+
+const previewing = new Set<string>();
+/** Draw a large map's preview, unless its full layer (or another preview) is there by the time it arrives. */
+async function showPreview(id: string, layer: LayerName): Promise<void> {
+  const key = parkKey(id, layer);
+  if (previewing.has(key)) return;
+  previewing.add(key);
+  try {
+    mark(`preview asked ${id}`);
+    const preview = await get().api!.getLayerPreview(id, layer, PREVIEW_SIDE);
+    mark(`preview ${id}`);
+    const now = get().layers[id];
+    if (get().layer === layer && (!now || now.layer !== layer)) setFull(preview);
+  } finally {
+    previewing.delete(key);
+  }
 }
 
 function setFull(data: LayerData): void {
@@ -338,8 +399,9 @@ function setFull(data: LayerData): void {
 }
 
 export async function setLayer(layer: LayerName): Promise<void> {
+  park(get().layers);
   set({ layer, layers: {} });
-  await Promise.all(drawnSweeps(get()).map((s) => refreshLayer(s.id)));
+  await Promise.all(drawnSweeps(get()).map((s) => loadLayer(s.id)));
 }
 
 /** Show sweep `id`: its root's tree is drawn, the view fits `id` unless one is given. */
@@ -348,6 +410,7 @@ export async function openSweep(id: string, view?: View): Promise<void> {
   const chain = ancestry(id, st.sweeps);
   if (!chain.length) throw new Error(`unknown sweep ${id}`);
   const rootId = chain[0].id;
+  if (rootId !== st.rootId) park(st.layers);
   set({ rootId, focusId: id, selected: null, recomputed: null, hover: null, layers: rootId === st.rootId ? st.layers : {}, mode: st.mode === "surface" ? "surface" : "map" });
   if (get().viewport.width === 0) pendingOpen = { id, view };
   else if (view) { set({ view }); commitView(); } else home(id);
@@ -355,9 +418,9 @@ export async function openSweep(id: string, view?: View): Promise<void> {
   // reading and sending them does not compete with the first frame for the server and the page.
   const [first, ...rest] = drawnSweeps(get());
   if (!first) return;
-  const firstFetch = refreshLayer(first.id);
+  const firstFetch = loadLayer(first.id);
   await layerArrived(first.id, firstFetch);
-  await Promise.all([firstFetch, ...rest.map((s) => refreshLayer(s.id))]);
+  await Promise.all([firstFetch, ...rest.map((s) => loadLayer(s.id))]);
 }
 
 /** Resolves once sweep `id` has a layer to draw, or its fetch has ended without one. */
@@ -475,6 +538,7 @@ export function onEvent(e: ApiEvent): void {
       delete sweeps[e.id];
       const layers = { ...st.layers };
       delete layers[e.id];
+      for (const k of [...parked.keys()]) if (k.startsWith(`${e.id}\n`)) parked.delete(k);
       return { sweeps, layers, progress: without(st.progress, e.id), rootId: st.rootId === e.id ? null : st.rootId, focusId: st.focusId === e.id ? st.rootId : st.focusId };
     });
   } else if (e.type === "progress") {

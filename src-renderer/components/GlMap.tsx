@@ -73,6 +73,7 @@ function SweepQuad({ sweep, layer, order, isRoot }: { sweep: SweepSummary; layer
       perf.firstFrame[sweep.id] ??= performance.now();
       if (!layer.stride) perf.fullFrame[sweep.id] ??= performance.now();
       perf.layerDrawn[sweep.id] = performance.timeOrigin + performance.now();
+      if (!layer.stride) perf.fullDrawn[sweep.id] = perf.layerDrawn[sweep.id];
     }
   });
   return (
