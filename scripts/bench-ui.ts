@@ -17,7 +17,8 @@
 // preview, in a browser just started), first_frame_warm_s (the same in a second tab), full_frame_s (-> first frame
 // at full resolution), result_to_pixel_p50_s / _max_s (ingest -> on
 // screen while 10k cells/s stream), frame_ms_p50 / frame_ms_p95 (draw time while zooming with nested zooms
-// loaded), stream_frame_interval_ms_p95 / _max, and the machine.
+// loaded), stream_frame_interval_ms_p95 / _max, first_frame_open_s (median of three: the map opened from the
+// library while the app runs, click -> preview drawn; full_frame_open_s: -> full resolution drawn), and the machine.
 
 import { copyFileSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { cpus } from "node:os";
@@ -98,6 +99,14 @@ function fill(store: Store, id: string, from: number, to: number, seq: number): 
   return seq;
 }
 
+/** The toy's spec: an n x n map of the two LRs over RANGE. */
+function toySpec(name: string, n: number) {
+  return validate({
+    version: 1, name, model: { family: "mlp", width: 4, activation: "tanh" }, train: { optimizer: "gd", steps: STEPS },
+    axes: { x: { param: "lr.input", scale: "log", range: RANGE, points: n }, y: { param: "lr.output", scale: "log", range: RANGE, points: n } },
+  });
+}
+
 const STREAM_HOLDBACK = 0.02; // the last 2% of the root's cells arrive during the streaming phase
 
 function buildCache(): void {
@@ -106,10 +115,7 @@ function buildCache(): void {
   rmSync(tmp, { force: true });
   const store = openStore(tmp);
   const t0 = performance.now();
-  const spec = validate({
-    version: 1, name: `synthetic ${N}^2`, model: { family: "mlp", width: 4, activation: "tanh" }, train: { optimizer: "gd", steps: STEPS },
-    axes: { x: { param: "lr.input", scale: "log", range: RANGE, points: N }, y: { param: "lr.output", scale: "log", range: RANGE, points: N } },
-  });
+  const spec = toySpec(`synthetic ${N}^2`, N);
   store.createSweep({ id: "root", spec, target: "local" });
   fill(store, "root", 0, Math.floor(N * N * (1 - STREAM_HOLDBACK)), 1);
   // Nested zooms on the boundary near (lr.input, lr.output) = (10^-0.2, 10^-0.2): 1024^2, then 512^2 inside it.
@@ -132,6 +138,12 @@ async function main(): Promise<void> {
   const work = join(BENCH, `ui-${N}-work.sqlite`);
   for (const suffix of ["", "-wal", "-shm"]) rmSync(work + suffix, { force: true });
   copyFileSync(CACHE, work);
+  { // a second, small map in the library, to switch away from the large one and back
+    const store = openStore(work);
+    store.createSweep({ id: "other", spec: toySpec("other", 64), target: "local" });
+    fill(store, "other", 0, 64 * 64, 1);
+    store.close();
+  }
 
   // Server-side share of opening the map: load the fields and rank-colour them.
   {
@@ -299,6 +311,36 @@ async function main(): Promise<void> {
     const warmSteps = await again.evaluate(() => (globalThis as any).__fractalPerf.marks as Record<string, number>);
     console.log(`  steps: ${inOrder(warmSteps)}`);
     result.first_frame_warm_s = warm / 1000;
+
+    // Opening the large map from the library while the app runs, the way a researcher goes back and forth between
+    // maps: click -> its preview drawn (WebGL by now). Switched to a small map and back, three times.
+    const opens: number[] = [], fulls: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      for (const id of ["other", "root"]) {
+        await again.locator("[data-testid=tab-library]").click();
+        await again.locator(`[data-testid=library-row][data-id=${id}]`).waitFor();
+        const t0 = await again.evaluate((id) => {
+          const t = performance.timeOrigin + performance.now();
+          document.querySelector<HTMLButtonElement>(`[data-testid=library-row][data-id="${id}"] button.link`)!.click();
+          return t;
+        }, id);
+        // Each wait returns the time it saw, before a later draw can overwrite it.
+        const drawn = (key: string) => again.waitForFunction(({ key, id, t0 }) => {
+          const v = (globalThis as any).__fractalPerf[key][id] ?? 0;
+          return v > t0 ? v : 0;
+        }, { key, id, t0 }, { timeout: 120_000, polling: "raf" }).then((h) => h.jsonValue() as Promise<number>);
+        const first = await drawn("layerDrawn");
+        if (id === "root") {
+          opens.push(first - t0);
+          fulls.push((await drawn("fullDrawn")) - t0);
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+    console.log(`time to first frame when opening the ${N}x${N} map from the library (click -> preview drawn): ${opens.map(ms).join(", ")}; `
+      + `-> full resolution drawn: ${fulls.map(ms).join(", ")}`);
+    result.first_frame_open_s = pct(opens, 0.5) / 1000;
+    result.full_frame_open_s = pct(fulls, 0.5) / 1000;
   } finally {
     await browser.close();
     await server.close();
