@@ -70,7 +70,11 @@ export async function ensureRendererBuilt(log: (s: string) => void = (s) => proc
 export async function buildRenderer(): Promise<void> {
   const vite = join(REPO_ROOT, "node_modules", "vite", "bin", "vite.js");
   const code = await new Promise<number | null>((res) => {
-    const p = spawn(process.execPath, [vite, "build", "--logLevel", "warn"], { cwd: REPO_ROOT, stdio: ["ignore", "inherit", "inherit"] });
+    // NODE_ENV=production whoever asks: under vitest it is "test", and vite would then bundle React's development
+    // build (1.7x the size, slower), which browser mode would go on serving after the tests.
+    const p = spawn(process.execPath, [vite, "build", "--logLevel", "warn"], {
+      cwd: REPO_ROOT, stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, NODE_ENV: "production" },
+    });
     p.once("close", res);
   });
   if (code !== 0 || !existsSync(join(RENDERER_DIR, "index.html"))) {

@@ -82,6 +82,16 @@ describe("browser-mode server", () => {
     ws.close();
   });
 
+  it("serves React's production build, even when the build ran under vitest (NODE_ENV=test)", async () => {
+    // This file's UI was built by test/build-ui.ts inside vitest; browser mode serves it afterwards as it is.
+    const index = await get("/", `127.0.0.1:${server.port}`);
+    const script = /<script type="module" crossorigin src="\.\/(assets\/index-[^"]+\.js)"/.exec(index.body)![1];
+    const bundle = await get(`/${script}`, `127.0.0.1:${server.port}`);
+    expect(bundle.status).toBe(200);
+    expect(bundle.body.includes("createRoot")).toBe(true);
+    expect(bundle.body.includes('unique "key" prop'), "React's development build was served").toBe(false); // a dev-only warning
+  });
+
   it("refuses a second server on the same port with a clear message", async () => {
     await expect(startWebServer({ dbPath: join(dir, "other.sqlite"), port: server.port })).rejects.toThrow(/port is in use/);
   });
