@@ -33,6 +33,7 @@ import { openStore, type Store } from "../src-main/core/store";
 import { encodeArray, encodeCells, type TileEvent } from "../src-main/core/tiles";
 import { snapToParentCells, zoomSpec } from "../src-main/core/grid";
 import { buildRenderer, startWebServer } from "../src-main/web/server";
+import { drawnAfter, openFromLibrary } from "../test/e2e/drive";
 
 const { values: args } = parseArgs({
   options: {
@@ -331,22 +332,11 @@ async function main(): Promise<void> {
     const opens: number[] = [], fulls: number[] = [];
     for (let i = 0; i < 3; i++) {
       for (const id of ["other", "root"]) {
-        await again.locator("[data-testid=tab-library]").click();
-        await again.locator(`[data-testid=library-row][data-id=${id}]`).waitFor();
-        const t0 = await again.evaluate((id) => {
-          const t = performance.timeOrigin + performance.now();
-          document.querySelector<HTMLButtonElement>(`[data-testid=library-row][data-id="${id}"] button.link`)!.click();
-          return t;
-        }, id);
-        // Each wait returns the time it saw, before a later draw can overwrite it.
-        const drawn = (key: string) => again.waitForFunction(({ key, id, t0 }) => {
-          const v = (globalThis as any).__fractalPerf[key][id] ?? 0;
-          return v > t0 ? v : 0;
-        }, { key, id, t0 }, { timeout: 120_000, polling: "raf" }).then((h) => h.jsonValue() as Promise<number>);
-        const first = await drawn("layerDrawn");
+        const t0 = await openFromLibrary(again, id);
+        const first = await drawnAfter(again, id, t0, false, 120_000);
         if (id === "root") {
           opens.push(first - t0);
-          fulls.push((await drawn("fullDrawn")) - t0);
+          fulls.push((await drawnAfter(again, id, t0, true, 120_000)) - t0);
         }
         await new Promise((r) => setTimeout(r, 1000));
       }

@@ -274,14 +274,15 @@ const RERANK_FRACTION = 0.02;
 const parked = new Map<string, LayerData>(); // newest last
 /** At most this many cells parked in all: two 4096^2 maps, 128 MB of float32. */
 const PARKED_CELLS = 2 * 4096 * 4096;
-const parkKey = (id: string, layer: LayerName) => `${id}\n${layer}`;
+/** One key per (sweep, layer), for the parked layers and the previews in flight. */
+const layerKey = (id: string, layer: LayerName) => `${id}\n${layer}`;
 
 /** Keep the full layers among `layers` (previews are cheap to ask for again), dropping the oldest over the bound. */
 function park(layers: Record<string, LayerData>): void {
   for (const l of Object.values(layers)) {
     if (l.stride) continue;
-    parked.delete(parkKey(l.sweepId, l.layer));
-    parked.set(parkKey(l.sweepId, l.layer), l);
+    parked.delete(layerKey(l.sweepId, l.layer));
+    parked.set(layerKey(l.sweepId, l.layer), l);
   }
   let total = 0;
   for (const l of parked.values()) total += l.values.length;
@@ -293,8 +294,8 @@ function park(layers: Record<string, LayerData>): void {
 }
 
 function unpark(id: string, layer: LayerName): LayerData | undefined {
-  const l = parked.get(parkKey(id, layer));
-  parked.delete(parkKey(id, layer));
+  const l = parked.get(layerKey(id, layer));
+  parked.delete(layerKey(id, layer));
   return l;
 }
 
@@ -375,7 +376,7 @@ function fetchLayer(id: string, stream: boolean): Promise<void> {
 const previewing = new Set<string>();
 /** Draw a large map's preview, unless its full layer (or another preview) is there by the time it arrives. */
 async function showPreview(id: string, layer: LayerName): Promise<void> {
-  const key = parkKey(id, layer);
+  const key = layerKey(id, layer);
   if (previewing.has(key)) return;
   previewing.add(key);
   try {

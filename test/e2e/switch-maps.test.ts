@@ -13,6 +13,7 @@ import { PREVIEW_ABOVE, PREVIEW_SIDE } from "../../src-main/api/shared/api";
 import { openStore, type Store } from "../../src-main/core/store";
 import { startWebServer, type WebServer } from "../../src-main/web/server";
 import { journal, mlpSpec, tempDir } from "../core/helpers";
+import { drawnAfter, openFromLibrary } from "./drive";
 import { launchChromium } from "./page";
 
 const BIG = { nx: 1100, ny: 1000 }; // just over PREVIEW_ABOVE cells: opened through its preview
@@ -24,25 +25,6 @@ const calls: string[] = [];
 const deltaCells: number[] = []; // cells in each delta of the big map the server sent (-1: a full layer instead)
 let deltaSent = 0;
 let hold: Promise<void> | null = null, release = () => {};
-
-/** Epoch ms of the first draw after `t0` of sweep `id`'s layer (`full`: at full resolution). */
-function drawnAfter(id: string, t0: number, full = false): Promise<number> {
-  return page.waitForFunction(({ id, t0, key }) => {
-    const v = (globalThis as any).__fractalPerf[key][id] ?? 0;
-    return v > t0 ? v : 0;
-  }, { id, t0, key: full ? "fullDrawn" : "layerDrawn" }, { timeout: 60_000, polling: "raf" }).then((h) => h.jsonValue() as Promise<number>);
-}
-
-/** Open sweep `id` from the library, as a click; the page's clock at the click. */
-async function openFromLibrary(id: string): Promise<number> {
-  await page.locator("[data-testid=tab-library]").click();
-  await page.locator(`[data-testid=library-row][data-id=${id}] button.link`).waitFor();
-  return page.evaluate((id) => {
-    const t = performance.timeOrigin + performance.now();
-    document.querySelector<HTMLButtonElement>(`[data-testid=library-row][data-id="${id}"] button.link`)!.click();
-    return t;
-  }, id);
-}
 
 const count = (call: string) => calls.filter((c) => c === call).length;
 
@@ -81,7 +63,7 @@ beforeAll(async () => {
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.on("pageerror", (e) => { throw e; });
   await page.goto(`${server.url}&sweep=small`);
-  await drawnAfter("small", 0);
+  await drawnAfter(page, "small", 0);
 }, 120_000);
 
 afterAll(async () => {
@@ -95,37 +77,37 @@ describe("switching maps", () => {
   it("draws a large map's preview at once when it is opened again while its full layer is still on the way", async () => {
     calls.length = 0; // from here on (the server prefetched the big map's preview as it started)
     hold = new Promise((res) => { release = res; });
-    await drawnAfter("big", await openFromLibrary("big"));
+    await drawnAfter(page, "big", await openFromLibrary(page, "big"));
     expect(count(`getLayerPreview big ${PREVIEW_SIDE}`)).toBe(1);
     await expect.poll(() => count("getLayer big")).toBe(1); // asked for, held on the server
 
-    await drawnAfter("small", await openFromLibrary("small"));
-    const back = await openFromLibrary("big");
-    await drawnAfter("big", back); // the preview again, the full layer still held
+    await drawnAfter(page, "small", await openFromLibrary(page, "small"));
+    const back = await openFromLibrary(page, "big");
+    await drawnAfter(page, "big", back); // the preview again, the full layer still held
     expect(count(`getLayerPreview big ${PREVIEW_SIDE}`)).toBe(2);
     expect(await page.evaluate(() => (globalThis as any).__fractalPerf.fullDrawn.big)).toBeUndefined();
 
     hold = null;
     release();
-    await drawnAfter("big", back, true);
+    await drawnAfter(page, "big", back, true);
     // The layer that was on the way is the one drawn; what came after it is a delta, not the full layer again.
     await expect.poll(() => count("getLayerDelta big")).toBeGreaterThanOrEqual(1);
     expect(count("getLayer big")).toBe(1);
   }, 120_000);
 
   it("draws a map left and opened again from the layer it kept, with the cells done meanwhile sent as a delta", async () => {
-    await drawnAfter("small", await openFromLibrary("small"));
+    await drawnAfter(page, "small", await openFromLibrary(page, "small"));
     const before = calls.length, deltas = deltaCells.length;
     store.ingest("big", "local", bigRest); // the big map's last cells, while it is not on screen
     // Once the page has heard of them (its library row counts them), so that opening the map is what fetches them.
     await page.locator("[data-testid=tab-library]").click();
     await expect.poll(() => page.locator("[data-testid=library-row][data-id=big]").textContent()).toContain(`${BIG_CELLS}/${BIG_CELLS}`);
-    const back = await openFromLibrary("big");
-    await drawnAfter("big", back, true);
+    const back = await openFromLibrary(page, "big");
+    await drawnAfter(page, "big", back, true);
     // Drawn from the kept layer: no preview, no full layer asked for; the new cells came as one delta, then drawn.
     const forTheMap = (c: string) => c.split(" ")[1] === "big" && (!c.startsWith("getLayerPreview") || c.endsWith(` ${PREVIEW_SIDE}`));
     await expect.poll(() => calls.slice(before).filter(forTheMap)).toEqual(["getLayerDelta big"]);
     await expect.poll(() => deltaCells.slice(deltas)).toEqual([bigRestCells]);
-    await drawnAfter("big", deltaSent, true); // the patched layer drawn
+    await drawnAfter(page, "big", deltaSent, true); // the patched layer drawn
   }, 120_000);
 });
