@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 
-from . import AGENT_VERSION, PROTOCOL_VERSION
+from . import AGENT_VERSION, PROTOCOL_VERSION, numerics
 
 
 def probe():
@@ -28,6 +28,7 @@ def probe():
         "cuda": None,
         "cudnn": None,
         "gpus": [],
+        "numerics": None,
         "error": None,
     }
     errors = []
@@ -42,6 +43,7 @@ def probe():
         errors.append(f"torch is not importable by {sys.executable}: {e}")
     else:
         info["torch"] = torch.__version__
+        info["numerics"] = numerics.describe(torch)  # CPU, ISA level, BLAS and its kernel: what a CPU map's bits rest on
         info["cuda"] = torch.version.cuda
         info["cuda_available"] = torch.cuda.is_available()
         if info["cuda_available"]:

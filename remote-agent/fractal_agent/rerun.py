@@ -10,7 +10,10 @@ seconds to minutes and is reproduced to a tolerance, not bit for bit (its curves
 for every cell a user clicks:
 
     request: {"spec": SPEC, "cell": N}
-    answer:  {"cell": N, "tile": TILE}     TILE as tiles.pack writes it: fields and curves of one cell
+    answer:  {"cell": N, "tile": TILE, "env": ENV}
+                                           TILE as tiles.pack writes it: fields and curves of one cell; ENV this
+                                           process's agent, torch and numpy versions and its numerics (what its
+                                           bits rest on: numerics.describe), to compare with the sweep's env
              {"cell": N, "error": TEXT}    a bad request; the process keeps serving
 """
 import json
@@ -37,8 +40,8 @@ def rerun_cell(spec, cell, device="cpu"):
     return run_cells(spec, np.array([cell], dtype=np.int64), device)
 
 
-def answer(line, device="cpu"):
-    """The answer (a dict) to one request line."""
+def answer(line, device="cpu", env=None):
+    """The answer (a dict) to one request line; `env` (see serve) goes with a tile."""
     try:
         req = json.loads(line)
     except ValueError as e:
@@ -46,7 +49,7 @@ def answer(line, device="cpu"):
     if not isinstance(req, dict) or set(req) != {"spec", "cell"}:
         return {"cell": None, "error": "a request is {\"spec\": SPEC, \"cell\": N}, got " + line.strip()[:200]}
     try:
-        return {"cell": req["cell"], "tile": tiles.pack(rerun_cell(req["spec"], req["cell"], device))}
+        return {"cell": req["cell"], "tile": tiles.pack(rerun_cell(req["spec"], req["cell"], device)), "env": env}
     except SpecError as e:
         return {"cell": req["cell"], "error": f"spec error: {e.field or '(top level)'}: {e.message}"}
     except ValueError as e:
@@ -56,8 +59,12 @@ def answer(line, device="cpu"):
 def serve(lines, out, device="cpu"):
     """Answer every request line of `lines` on `out` (flushed per answer) until the input ends."""
     import torch
+    from . import AGENT_VERSION
+    from .numerics import describe
     torch.set_num_threads(1)  # one small cell gains nothing from threads, and a laptop's other cores stay free
+    here = {"agent": AGENT_VERSION, "torch": torch.__version__, "numpy": np.__version__, "gpus": [],
+            "numerics": describe(torch)}
     for line in lines:
         if line.strip():
-            out.write(json.dumps(answer(line, device)) + "\n")
+            out.write(json.dumps(answer(line, device, here)) + "\n")
             out.flush()

@@ -12,6 +12,8 @@ AGENT_DIR = pathlib.Path(__file__).resolve().parents[1]
 if str(AGENT_DIR) not in sys.path:
     sys.path.insert(0, str(AGENT_DIR))
 
+import fractal_agent  # noqa: E402,F401 -- pins the BLAS kernel (numerics.py) before any test imports torch
+
 FIXTURES = AGENT_DIR.parent / "test" / "fixtures" / "specs"
 
 
