@@ -14,7 +14,7 @@ import time
 import numpy as np
 import torch
 
-from fractal_agent import mlp
+from fractal_agent import mlp, numerics
 from fractal_agent.spec import GPT_CONFIG_KEYS, cell_count, cell_hparams, validate
 from fractal_agent.trainer import run_cells
 
@@ -77,6 +77,56 @@ def bench_mlp_cpu(args):
     _report("frame", len(cells), seconds, flops, trainable)
     if len(cells) < cell_count(spec):
         print(f"  projected full 256^2 frame: {cell_count(spec) / (len(cells) / seconds):.0f} s")
+
+
+# One process per kernel: OpenBLAS picks its kernel when it loads, so the CPU's own choice is measured in a child
+# that loads torch before fractal_agent can pin it (numerics.pin then says it was too late), with the variable unset.
+_KERNEL_CHILD = """
+import sys, time, json
+if sys.argv[1] == "own":
+    import torch
+import fractal_agent, numpy as np, torch
+from fractal_agent import mlp, numerics
+from fractal_agent.spec import cell_hparams, validate
+torch.set_num_threads(1)
+a, b = torch.randn(1024, 1024, dtype=torch.float64), torch.randn(1024, 1024, dtype=torch.float64)
+a @ b
+t = time.perf_counter(); [a @ b for _ in range(10)]; gemm = 10 * 2 * 1024 ** 3 / (time.perf_counter() - t) / 1e9
+axis = {"scale": "log", "range": [-1.0, 3.0], "points": 16}
+spec = validate({"version": 1, "name": "pin", "model": {"family": "mlp", "width": 16, "activation": "tanh", "seed": 0},
+                 "train": {"steps": 100}, "axes": {"x": {"param": "lr.input", **axis}, "y": {"param": "lr.output", **axis}},
+                 "criterion": {"window": 20, "threshold": 1.0}})
+hp = [cell_hparams(spec, c) for c in range(256)]
+best = float("inf")
+for _ in range(3):
+    t = time.perf_counter(); mlp.train_population(spec, hp); best = min(best, time.perf_counter() - t)
+print(json.dumps({"kernel": numerics.blas_info(torch)["kernel"], "gemm": gemm, "cell_steps": 256 * 100 / best}))
+"""
+
+
+@benchmark("blas-pin")
+def bench_blas_pin(args):
+    """What pinning OpenBLAS to its Haswell kernel costs (numerics.py): the CPU's own kernel vs the pinned one, one
+    thread each, on a 1024^2 float64 GEMM and on a paper-MLP population (width 16, N = 272, 256 replicas, 100 steps)."""
+    import json
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k not in numerics.PINS and k != "OPENBLAS_L2_SIZE"}
+    env["PYTHONPATH"] = os.path.dirname(os.path.abspath(__file__))
+    print(f"blas-pin: {numerics.cpu_info()[0]} ({numerics.isa_level(platform.machine(), numerics.cpu_info()[1])}), "
+          f"torch {torch.__version__}, load {os.getloadavg()[0]:.1f}", flush=True)
+    runs = {}
+    for which in ("own", "pinned", "own", "pinned"):  # interleaved, best of two each
+        out = subprocess.run([sys.executable, "-c", _KERNEL_CHILD, which], env=env, capture_output=True, text=True,
+                             check=True).stdout
+        r = json.loads(out.strip().splitlines()[-1])
+        best = runs.setdefault(which, r)
+        best.update(gemm=max(best["gemm"], r["gemm"]), cell_steps=max(best["cell_steps"], r["cell_steps"]))
+    for which, r in runs.items():
+        print(f"  {which:6s} kernel {r['kernel']:10s}: 1024^2 GEMM {r['gemm']:.1f} GFLOP/s, "
+              f"paper MLP {r['cell_steps']:,.0f} cell-steps/s", flush=True)
+    own, pinned = runs["own"], runs["pinned"]
+    print(f"  pinned / own: GEMM {pinned['gemm'] / own['gemm']:.2f}x, paper MLP {pinned['cell_steps'] / own['cell_steps']:.2f}x")
 
 
 @benchmark("mlp-cuda")
