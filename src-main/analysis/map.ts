@@ -29,6 +29,8 @@ export interface SweepMap {
   oodLoss?: Float64Array;
   /** 1 where the cell has a result; absent means every cell is done. */
   done?: Uint8Array;
+  /** Where the sweep trained (core/numerics.ts ranOn's summary), for reports; absent where not known. */
+  ranOn?: string | null;
 }
 
 export type BinaryLayer = "trainable" | "stable";

@@ -276,11 +276,11 @@ const rangeText = (a: MapAxis) => `${a.param} ${formatNumber(axisValue(a, a.rang
 /** Tables shared by both formats: header row + body rows of plain text. */
 function tables(data: ReportData) {
   const sweeps = {
-    head: ["level", "x", "y", "cells", "done", `${data.layer} fraction`],
+    head: ["level", "x", "y", "cells", "done", `${data.layer} fraction`, "trained on"],
     rows: data.maps.map((m, i) => {
       let yes = 0;
       for (let k = 0; k < m.nx * m.ny; k++) yes += m[data.layer][k] && (!m.done || m.done[k]) ? 1 : 0;
-      return [String(i), rangeText(m.x), rangeText(m.y), `${m.nx}×${m.ny}`, String(doneCount(m)), fmt(yes / (m.nx * m.ny))];
+      return [String(i), rangeText(m.x), rangeText(m.y), `${m.nx}×${m.ny}`, String(doneCount(m)), fmt(yes / (m.nx * m.ny)), m.ranOn ?? "—"];
     }),
   };
   const dimension = {

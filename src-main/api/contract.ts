@@ -42,6 +42,8 @@ export interface SweepSummary {
   tags: string[];
   createdAt: string;
   updatedAt: string;
+  /** Where it trained, in one line (CPU model and ISA level, BLAS and its kernel, or GPU and CUDA; torch, numpy, agent). */
+  ranOn: string | null;
 }
 
 export interface SweepDetail extends SweepSummary {
@@ -130,11 +132,23 @@ export interface RecomputedCurve {
   /** The request's wall time in seconds, the agent's start-up included when it was not running yet. */
   seconds: number;
   /**
-   * "same": every one of those values the sweep recorded equals the re-run's at the precision it is stored in (bit for
-   * bit in float64); "differs": `differences` names each field that does not; "not-recorded": the cell has no result yet.
+   * "identical": every one of those values the sweep recorded equals the re-run's at the precision it is stored in (bit
+   * for bit in float64); "last-bits": the outcome (trainable, stable, divergence step) is the same and some of the numbers
+   * differ; "outcome": the outcome differs; "not-recorded": the cell has no result yet. `differences` names each field.
    */
-  check: "same" | "differs" | "not-recorded";
+  check: "identical" | "last-bits" | "outcome" | "not-recorded";
   differences: string[];
+  /** Where the re-run and the sweep trained (core/numerics.ts summaries; null where the sweep recorded no env). */
+  here: string | null;
+  recorded: string | null;
+  /** Whether the determinism guarantee covers both machines (equal numerics); null where the recording did not say. */
+  sameNumerics: boolean | null;
+  /** For "outcome": cells from this one to the nearest recorded cell with the other outcome (null: none nearby). */
+  boundaryDistance: number | null;
+  /** The sentence the inspector shows: what the check found and why. */
+  verdict: string;
+  /** A difference the guarantee rules out (equal numerics), or an outcome flip far from any boundary. */
+  warn: boolean;
 }
 
 

@@ -1,11 +1,14 @@
 // recomputeCurve: the loss curve of an MLP cell whose sweep did not record curves. A 512^2 map's curves would be
 // ~500 MB (2 kB a cell), but a cell of the paper's MLP trains in milliseconds and is bit for bit the same alone as in
 // its population (docs/ARCHITECTURE.md "Determinism"), so the cell a user inspects is re-trained on this computer
-// (core/rerun.ts) and its outcome checked against the one the sweep recorded.
+// (core/rerun.ts) and its outcome checked against the one the sweep recorded. A difference is explained by where each
+// ran (core/numerics.ts): on the same numerics the guarantee says identical, on other numerics a chaotic boundary
+// cell may flip, and the check says which of these it is rather than "differs".
 
 import { type BlockDtype, FLOAT32_KEEP_BITS } from "../core/codec";
 import { estimateCost } from "../core/cost";
 import { type CellRerunner, RerunError } from "../core/rerun";
+import { numericsDifferences, type RanOn, ranOn, sameNumerics } from "../core/numerics";
 import type { Spec } from "../core/spec";
 import type { Store } from "../core/store";
 import { cellFields } from "./cells";
@@ -13,6 +16,12 @@ import type { RecomputedCurve } from "./contract";
 
 /** The outcome fields a re-run is checked on, each at the precision the store keeps it in. */
 export const CHECKED_FIELDS = ["trainable", "stable", "divergence_step", "final_loss", "first_loss", "score"] as const;
+
+/** The fields that make the outcome (what the map colours); the rest are the numbers it is read from. */
+const OUTCOME_FIELDS: readonly string[] = ["trainable", "stable", "divergence_step"];
+
+/** How far (in cells) the check looks for the other outcome around a cell. */
+export const BOUNDARY_SEARCH = 32;
 
 /** A re-run is for cells that are cheap to train again: this many seconds at most by the CPU cost model. */
 export const MAX_RERUN_SECONDS = 10;
@@ -45,11 +54,49 @@ export function sameAsStored(recomputed: number, recorded: number, dtype: BlockD
   return Math.abs(recomputed - recorded) <= 2 ** -FLOAT32_KEEP_BITS * Math.abs(recorded);
 }
 
+/**
+ * Chebyshev distance, in cells, from `cell` to the nearest done cell of the recorded map whose trainable flag differs
+ * (1: a neighbour has the other outcome); null when there is none within BOUNDARY_SEARCH.
+ */
+export function boundaryDistance(trainable: ArrayLike<number>, done: ArrayLike<number>, nx: number, ny: number, cell: number): number | null {
+  const cx = cell % nx, cy = (cell - cx) / nx, own = trainable[cell];
+  const differs = (x: number, y: number) => x >= 0 && x < nx && y >= 0 && y < ny && done[y * nx + x] && trainable[y * nx + x] !== own;
+  for (let r = 1; r <= BOUNDARY_SEARCH; r++) {
+    for (let d = -r; d <= r; d++) {  // the ring at distance r: its top and bottom rows, then its left and right columns
+      if (differs(cx + d, cy - r) || differs(cx + d, cy + r) || differs(cx - r, cy + d) || differs(cx + r, cy + d)) return r;
+    }
+  }
+  return null;
+}
+
+/** The sentence the inspector shows for a check, and whether it is a fault (a difference the guarantee rules out). */
+export function verdict(check: RecomputedCurve["check"], differences: string[], here: RanOn | null, recorded: RanOn | null,
+  boundary: number | null): { text: string; warn: boolean } {
+  if (check === "not-recorded") return { text: "the sweep has no result for this cell yet", warn: false };
+  if (check === "identical") return { text: "identical to the recorded outcome (bit for bit at the stored precision)", warn: false };
+  const same = sameNumerics(here, recorded);
+  const what = differences.join("; ");
+  if (same === true) {
+    return { text: `differs from the recorded outcome although this computer's numerics are the recording computer's `
+      + `(${here!.summary}): ${what}. The determinism guarantee rules this out; please report it`, warn: true };
+  }
+  const why = same === false
+    ? `this computer's numerics differ from the recording computer's (${numericsDifferences(here!, recorded!).join("; ")}): `
+      + `here ${here!.summary}; recorded on ${recorded!.summary}`
+    : `the recording computer did not note its numerics (${recorded?.summary ?? "no environment recorded"}), `
+      + `so whether this computer's (${here?.summary ?? "unknown"}) match is not known`;
+  if (check === "last-bits") return { text: `the same outcome, its last bits different (${what}), because ${why}`, warn: false };
+  const near = boundary === null ? `no cell within ${BOUNDARY_SEARCH} of it has the other outcome`
+    : boundary === 1 ? "a neighbouring cell has the other outcome" : `the nearest cell with the other outcome is ${boundary} cells away`;
+  return { text: `a different outcome (${what}): expected for a cell on the chaotic boundary when numerics differ, and ${near}; `
+    + `${why}`, warn: boundary === null };
+}
+
 /** Re-train `cell` of an MLP sweep on `runner` and compare its outcome with the one recorded. */
 export async function recomputeCurve(store: Store, sweepId: string, cell: number, runner: CellRerunner, where: string): Promise<RecomputedCurve> {
   const { spec, cells } = checkRerun(store, sweepId, cell);
   const t0 = performance.now();
-  const tile = await runner.run(spec, cell);
+  const { tile, env } = await runner.run(spec, cell);
   const seconds = (performance.now() - t0) / 1000;
   const outcome: Record<string, number | null> = {};
   for (const f of CHECKED_FIELDS) {
@@ -67,8 +114,17 @@ export async function recomputeCurve(store: Store, sweepId: string, cell: number
     }
   }
   const { step, loss, gradNorm } = tile.curves!;
+  const check: RecomputedCurve["check"] = !stored.done ? "not-recorded" : !differences.length ? "identical"
+    : differences.some((d) => OUTCOME_FIELDS.includes(d.split(":")[0])) ? "outcome" : "last-bits";
+  const here = ranOn(env);
+  const recorded = ranOn(store.sweep(sweepId)!.env);
+  const boundary = check === "outcome"
+    ? boundaryDistance(store.loadField(sweepId, "trainable"), store.loadDone(sweepId), store.sweep(sweepId)!.nx, store.sweep(sweepId)!.ny, cell)
+    : null;
+  const v = verdict(check, differences, here, recorded, boundary);
   return {
-    sweepId, cell, curve: { step, loss, gradNorm }, outcome, where, seconds,
-    check: !stored.done ? "not-recorded" : differences.length ? "differs" : "same", differences,
+    sweepId, cell, curve: { step, loss, gradNorm }, outcome, where, seconds, check, differences,
+    here: here?.summary ?? null, recorded: recorded?.summary ?? null, sameNumerics: sameNumerics(here, recorded),
+    boundaryDistance: boundary, verdict: v.text, warn: v.warn,
   };
 }

@@ -27,6 +27,7 @@ import {
 } from "./contract";
 import { sweepAnalysis } from "./analysis";
 import { recomputeCurve } from "./recompute";
+import { ranOn } from "../core/numerics";
 import { cellFields, changedDoneBlocks, fieldBlocks, strided, subsample } from "./cells";
 import { previewStride } from "../core/preview";
 import { PREVIEW_ABOVE, PREVIEW_SIDE } from "./shared/api";
@@ -207,7 +208,7 @@ export class ApiService implements Api {
       doneCells: s.done_cells, status: s.status, target: s.target, error: s.error,
       xAxis: { param: s.spec.axes.x.param, scale: s.spec.axes.x.scale },
       yAxis: { param: s.spec.axes.y.param, scale: s.spec.axes.y.scale },
-      tags: this.store.tags(s.id), createdAt: s.created_at, updatedAt: s.updated_at,
+      tags: this.store.tags(s.id), createdAt: s.created_at, updatedAt: s.updated_at, ranOn: ranOn(s.env)?.summary ?? null,
     };
   }
 

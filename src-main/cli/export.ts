@@ -6,6 +6,7 @@ import { closeSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { layerPng } from "../analysis/report";
 import { COLOUR_LAYERS, type ColourLayer } from "../analysis/colour";
 import { axisValue } from "../core/grid";
+import { ranOn } from "../core/numerics";
 import type { Store } from "../core/store";
 import { sweepMap } from "../core/sweep-maps";
 import type { Numeric } from "../core/tiles";
@@ -93,6 +94,7 @@ function writeJson(store: Store, sweepId: string, path: string): number {
   }
   const doc = {
     sweep: s.id, name: s.name, status: s.status, parent: s.parent_id, target: s.target, env: s.env,
+    ran_on: ranOn(s.env)?.summary ?? null, // the env in one line: CPU and ISA level, BLAS kernel (or GPU), torch, agent
     window: s.window, nx: s.nx, ny: s.ny, cells: s.cells, done_cells: s.done_cells, layout: "row-major, index = iy * nx + ix",
     spec: s.spec, done: Array.from(done), fields,
     // SFT sweeps: the untrained model's held-out / OOD loss and evals, to read forgetting off the fields

@@ -16,7 +16,10 @@ export class RerunError extends Error {
   }
 }
 
-interface Waiting { resolve: (tile: DecodedTile) => void; reject: (e: Error) => void; cell: number }
+/** A re-run cell: its tile (one row, curves included) and the process's env (agent, torch, numpy and its numerics). */
+export interface RerunResult { tile: DecodedTile; env: unknown }
+
+interface Waiting { resolve: (r: RerunResult) => void; reject: (e: Error) => void; cell: number }
 
 /** One `rerun` process and the requests it has not answered yet (it answers in order). */
 interface Worker { proc: AgentProcess; label: string; waiting: Waiting[]; stderr: string }
@@ -36,12 +39,12 @@ export class CellRerunner {
 
   constructor(private readonly connect: () => Promise<Transport>, private readonly idleMs = RERUN_IDLE_MS) {}
 
-  /** Train `cell` of `spec` alone; its tile (one row, curves included). */
-  async run(spec: Spec, cell: number): Promise<DecodedTile> {
+  /** Train `cell` of `spec` alone: its tile (one row, curves included) and the env of the process that trained it. */
+  async run(spec: Spec, cell: number): Promise<RerunResult> {
     if (this.closed) throw new RerunError("the service is closing; no more cells are re-run", "agent");
     if (this.idle) { clearTimeout(this.idle); this.idle = null; }
     const w = await this.worker();
-    return new Promise<DecodedTile>((resolve, reject) => {
+    return new Promise<RerunResult>((resolve, reject) => {
       w.waiting.push({ resolve, reject, cell });
       w.proc.stdin.write(JSON.stringify({ spec, cell }) + "\n");
     });
@@ -112,7 +115,7 @@ export class CellRerunner {
       }, this.idleMs);
       this.idle.unref();
     }
-    let out: { cell: unknown; tile?: Omit<TileEvent, "seq" | "type" | "sweep" | "level">; error?: string };
+    let out: { cell: unknown; tile?: Omit<TileEvent, "seq" | "type" | "sweep" | "level">; env?: unknown; error?: string };
     try {
       out = JSON.parse(line);
     } catch {
@@ -123,7 +126,7 @@ export class CellRerunner {
     try {
       const tile = decodeTile({ seq: 0, type: "tile", sweep: "", level: 0, ...out.tile! });
       if (tile.count !== 1 || tile.cells[0] !== q.cell || !tile.curves) throw new Error(`expected cell ${q.cell} with its curves`);
-      q.resolve(tile);
+      q.resolve({ tile, env: out.env ?? null });
     } catch (e) {
       q.reject(new RerunError(`the agent's rerun answer is not one cell's tile: ${(e as Error).message}`, "agent"));
     }

@@ -2,6 +2,7 @@
 // ancestors, root first) for sequence analyses. Shared by the CLI, the API service and the tests.
 
 import type { SweepMap } from "../analysis/map";
+import { ranOn } from "./numerics";
 import { StoreError, type Store } from "./store";
 
 /** The map as the analysis and display code take it (SweepMap, float64 layers). */
@@ -17,6 +18,7 @@ export function sweepMap(store: Store, sweepId: string): SweepMap {
     y: { param: y.param, scale: y.scale, range: [s.window.y0, s.window.y1] },
     trainable: u8("trainable"), stable: u8("stable"), score: f64("score"), finalLoss: f64("final_loss"),
     heldoutLoss: f64("heldout_loss"), oodLoss: f64("ood_loss"), done: store.loadDone(sweepId),
+    ranOn: ranOn(s.env)?.summary ?? null,
   };
 }
 

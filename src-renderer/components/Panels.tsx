@@ -116,14 +116,12 @@ function RecomputedCurves({ d }: { d: CellDetail }) {
   if (r.error) return <div className="error" data-testid="recompute-error">no curves recorded, and re-training the cell failed: {r.error}</div>;
   if (!r.result) return <div className="muted" data-testid="recompute-busy">no curves recorded: re-training the cell on this computer…</div>;
   const x = r.result;
-  const check = x.check === "same" ? "same outcome as recorded (bit for bit at the stored precision)"
-    : x.check === "differs" ? `differs from the recorded outcome: ${x.differences.join("; ")}` : "the sweep has no result for this cell yet";
   return <>
     <div className="muted" data-testid="recompute-label">
-      recomputed on {x.where} in {formatSig(x.seconds, 2)} s (the sweep records no curves; runs are deterministic)
+      recomputed on {x.where} in {formatSig(x.seconds, 2)} s (the sweep records no curves)
     </div>
     <Curves curve={x.curve} />
-    <div className={x.check === "differs" ? "warning" : "muted"} data-testid="recompute-check" data-check={x.check}>{check}</div>
+    <div className={x.warn ? "warning" : "muted"} data-testid="recompute-check" data-check={x.check}>{x.verdict}</div>
   </>;
 }
 
@@ -147,6 +145,7 @@ export function Inspector() {
           : <div className="muted">no curves recorded for this sweep (record.curves)</div>}
       {s?.family === "gpt" && <SamplesPanel />}
       {s && <HparamTable d={d} sweep={s} />}
+      {s && <div className="muted" data-testid="ran-on">trained on {s.ranOn ?? "(no environment recorded)"}</div>}
       <button data-testid="sweep-around" onClick={aroundPoint}>new sweep around this point</button>
     </div>
   );

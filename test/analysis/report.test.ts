@@ -128,6 +128,14 @@ describe("reports", () => {
     expect(md).toMatch(/not measurable: no boundary boxes/);
     expect(md).toMatch(/No power law: only 0 rows have an edge/);
   });
+
+  it("names where each sweep trained, and says so when it is not known", () => {
+    const where = "AMD EPYC (x86-64-v4) · OpenBLAS 0.3.21 Haswell kernel (pinned) · torch 1.13.0a0 · numpy 1.24.2 · agent 0.1.0";
+    const md = markdownReport(analyse([{ ...parent, ranOn: where }, child], { title: "where" })).markdown;
+    expect(md).toContain("| trained on |");
+    expect(md).toContain(`| ${where} |`);
+    expect(md.split("\n").find((l) => l.startsWith("| 1 |"))).toMatch(/\| — \|$/);
+  });
 });
 
 describe("zoom animation", () => {

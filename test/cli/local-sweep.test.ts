@@ -84,6 +84,9 @@ describe("fractal-llm sweep --target local", () => {
     expect(doc).toMatchObject({ sweep: id, status: "completed", nx: 8, ny: 8, done_cells: 64 });
     expect(doc.fields.score[9]).toBe(j.cells["9"].score);
     expect(doc.env.torch).toBeTruthy();
+    // Where it ran: the CPU, its ISA level and the BLAS kernel the agent pinned, in the env and in one line.
+    expect(doc.env.numerics).toMatchObject({ machine: expect.any(String), isa: expect.any(String), blas_kernel: expect.any(String) });
+    expect(doc.ran_on).toMatch(/^.+ \(.+\) · .+ kernel .*· torch .+ · numpy .+ · agent /);
     const img = decodePng(readFileSync(png));
     expect(img.width).toBeGreaterThan(8);
 

@@ -1,6 +1,6 @@
 // recomputeCurve with the real local agent on CPU: an MLP sweep run without curves gets the curve of an inspected cell
 // re-trained on this computer, and its outcome is checked against the recorded one: the same bit for bit here (the
-// same machine), named field by field when a recorded value differs. The curve is the one the sweep would have
+// same machine), named field by field when a recorded value differs, and explained by where each ran. The curve is the one the sweep would have
 // recorded (a twin sweep recording curves), and the `rerun` process ends when idle and with the service.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -69,8 +69,13 @@ describe("recomputeCurve", () => {
       expect(d.curve, "the sweep recorded no curves").toBeNull();
       const r: RecomputedCurve = await svc.recomputeCurve(bare.id, cell);
       expect([r.sweepId, r.cell, r.where], kind).toEqual([bare.id, cell, "this computer (CPU)"]);
-      expect(r.check, `${kind}: ${r.differences.join("; ")}`).toBe("same");
+      expect(r.check, `${kind}: ${r.differences.join("; ")}`).toBe("identical");
       expect(r.differences).toEqual([]);
+      // The re-run and the sweep ran here, with the agent's pinned kernel: the same numerics, named in both.
+      expect(r.sameNumerics).toBe(true);
+      expect(r.here).toBe(r.recorded);
+      expect(r.here).toMatch(/ \(x86-64-v\d\) · .* kernel .*· torch .* · numpy .* · agent /);
+      expect([r.verdict, r.warn]).toEqual(["identical to the recorded outcome (bit for bit at the stored precision)", false]);
       for (const f of ["trainable", "stable", "divergence_step", "final_loss", "first_loss", "score"]) {
         expect(r.outcome[f], `${kind} ${f}`).toBe(d.outcome![f]);
       }
@@ -87,34 +92,58 @@ describe("recomputeCurve", () => {
     for (const cell of [trainable, blownUp]) {
       const kept = (await svc.getCell(recorded.id, cell)).curve!;
       const r = await svc.recomputeCurve(recorded.id, cell);
-      expect(r.check).toBe("same");
+      expect(r.check).toBe("identical");
       expect(Array.from(r.curve.step)).toEqual(Array.from(kept.step));
       expect(Array.from(r.curve.loss)).toEqual(Array.from(kept.loss)); // toEqual: NaN equals NaN, -0 is not 0
       expect(Array.from(r.curve.gradNorm)).toEqual(Array.from(kept.gradNorm));
     }
   }, 120_000);
 
-  it("names each field where the recorded outcome differs from the re-run", async () => {
-    // The same spec recorded under another id with one cell's final loss and trainable flag altered, as a sweep run on
-    // other hardware might differ in the last bits of a boundary cell.
-    const cell = cellsByKind(bare.id).trainable;
-    const real = await svc.getCell(bare.id, cell);
-    store.createSweep({ id: "altered", spec: validate(raw(false)), target: "local" });
+  it("names each field that differs, and explains it by the numerics of the computers each ran on", async () => {
+    // The same spec recorded under other ids with cells altered, as a sweep run on another CPU might differ in the
+    // last bits of a cell and in the outcome of a boundary cell. "other-cpu" says it ran with another BLAS kernel
+    // (an AVX-512 one, not pinned); "same-cpu" records this machine's env, where a difference is a fault.
+    const { trainable: cell, untrainable } = cellsByKind(bare.id);
+    const real = await svc.getCell(bare.id, cell), realU = await svc.getCell(bare.id, untrainable);
+    const env = store.sweep(bare.id)!.env as { numerics: Record<string, unknown> };
+    const otherEnv = { ...env, numerics: { ...env.numerics, blas_kernel: "Cooperlake", pinned: {}, not_pinned: "torch loaded first",
+      key: String(env.numerics.key).replace(/\S+ kernel/, "Cooperlake kernel") } };
     const altered = real.outcome!.final_loss! * (1 + 2 ** -40);
-    store.ingest("altered", "local", [{
-      seq: 1, type: "tile", sweep: "altered", level: 0, count: 1, curves: null,
-      fields: {
-        cell: encodeCells([cell]),
-        trainable: encodeArray(Uint8Array.of(0), "|u1"),
-        stable: encodeArray(Uint8Array.of(real.outcome!.stable!), "|u1"),
-        final_loss: encodeArray(Float64Array.of(altered), "<f8"),
-      },
-    }]);
-    const r = await svc.recomputeCurve("altered", cell);
-    expect(r.check).toBe("differs");
-    expect(r.differences).toEqual([`trainable: recomputed 1, recorded 0`, `final_loss: recomputed ${real.outcome!.final_loss}, recorded ${altered}`]);
-    const notDone = (cell + 1) % 36;
-    expect((await svc.recomputeCurve("altered", notDone)).check).toBe("not-recorded");
+    for (const [id, e] of [["other-cpu", otherEnv], ["same-cpu", env]] as const) {
+      store.createSweep({ id, spec: validate(raw(false)), target: "local" });
+      store.ingest(id, "local", [
+        { seq: 1, type: "sweep", sweep: id, spec: validate(raw(false)), env: e, cells: 36 },
+        {
+          seq: 2, type: "tile", sweep: id, level: 0, count: 2, curves: null,
+          fields: {
+            cell: encodeCells([cell, untrainable]),
+            trainable: encodeArray(Uint8Array.of(1, 1), "|u1"),  // the untrainable cell recorded as trainable
+            stable: encodeArray(Uint8Array.of(real.outcome!.stable!, realU.outcome!.stable!), "|u1"),
+            final_loss: encodeArray(Float64Array.of(altered, realU.outcome!.final_loss ?? NaN), "<f8"),
+          },
+        },
+      ]);
+    }
+    const lastBits = await svc.recomputeCurve("other-cpu", cell);
+    expect(lastBits.check).toBe("last-bits");
+    expect(lastBits.differences).toEqual([`final_loss: recomputed ${real.outcome!.final_loss}, recorded ${altered}`]);
+    expect(lastBits.sameNumerics).toBe(false);
+    expect(lastBits.warn).toBe(false);
+    expect(lastBits.verdict).toMatch(/^the same outcome, its last bits different \(final_loss: .*\), because this computer's numerics differ from the recording computer's \(.* Haswell kernel here, .* Cooperlake kernel there\)/);
+    expect(lastBits.recorded).toContain("Cooperlake kernel, not pinned");
+
+    const flipped = await svc.recomputeCurve("other-cpu", untrainable);
+    expect(flipped.check).toBe("outcome");
+    expect(flipped.differences[0]).toBe("trainable: recomputed 0, recorded 1");
+    expect(flipped.verdict).toMatch(/^a different outcome \(trainable: recomputed 0, recorded 1.*\): expected for a cell on the chaotic boundary when numerics differ, and /);
+    expect(flipped.boundaryDistance).toBeNull(); // only two cells recorded, both trainable: no other outcome near it
+    expect(flipped.warn).toBe(true);
+
+    const fault = await svc.recomputeCurve("same-cpu", cell);
+    expect([fault.check, fault.sameNumerics, fault.warn]).toEqual(["last-bits", true, true]);
+    expect(fault.verdict).toContain("The determinism guarantee rules this out");
+    const notDone = Array.from({ length: 36 }, (_, c) => c).find((c) => c !== cell && c !== untrainable)!;
+    expect((await svc.recomputeCurve("other-cpu", notDone)).check).toBe("not-recorded");
   }, 120_000);
 
   it("refuses other families, cells outside the map and unknown sweeps, naming the problem", async () => {
@@ -132,11 +161,11 @@ describe("the rerun process", () => {
     const runner = new CellRerunner(async () => new LocalTransport({ python: PYTHON, home: join(dir, "agent") }), 300);
     try {
       const tiles = await Promise.all([3, 17, 30].map((c) => runner.run(spec, c)));
-      expect(tiles.map((t) => t.cells[0])).toEqual([3, 17, 30]);
+      expect(tiles.map((t) => t.tile.cells[0])).toEqual([3, 17, 30]);
       expect(runner.running).toBe(true);
       for (let i = 0; i < 100 && runner.running; i++) await new Promise((r) => setTimeout(r, 100));
       expect(runner.running, "idle process ended").toBe(false);
-      expect((await runner.run(spec, 5)).cells[0]).toBe(5);
+      expect((await runner.run(spec, 5)).tile.cells[0]).toBe(5);
     } finally {
       runner.close();
       for (let i = 0; i < 100 && runner.running; i++) await new Promise((r) => setTimeout(r, 100));

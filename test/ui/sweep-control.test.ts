@@ -119,7 +119,7 @@ describe("zoom dialog defaults", () => {
   const sweep = (id: string, t: string): SweepSummary => ({
     id, name: id, parentId: null, family: "mlp", window: { x0: 0, x1: 1, y0: 0, y1: 1 }, nx: 8, ny: 8, cells: 64, doneCells: 64,
     status: "completed", target: t, error: null, xAxis: { param: "a", scale: "log" }, yAxis: { param: "b", scale: "log" },
-    tags: [], createdAt: "", updatedAt: "",
+    tags: [], createdAt: "", updatedAt: "", ranOn: null,
   });
 
   /** A fake Api with just what the dialog calls; listTargets resolves when the test says. */
