@@ -141,7 +141,9 @@ describe("paper-MLP zoom sequence", () => {
         const cell = Array.from(t).findIndex((v, i) => i + 1 < t.length && v !== t[i + 1] && (i + 1) % s.nx !== 0);
         expect((await svc.getCell(s.id, cell)).curve).toBeNull();
         const r = await svc.recomputeCurve(s.id, cell);
-        expect(r.check, `${s.name} cell ${cell}: ${r.differences.join("; ")}`).toBe("same");
+        // The agent pins OpenBLAS's kernel (remote-agent/fractal_agent/numerics.py), so the demo made on an AVX2 CPU
+        // is the same bits on an AVX-512 one: identical, not merely "the same outcome".
+        expect(r.check, `${s.name} cell ${cell}: ${r.verdict}`).toBe("identical");
         expect(r.curve.step.length).toBeGreaterThan(100);
       }
     } finally {
