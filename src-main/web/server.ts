@@ -109,11 +109,9 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
 
   const http = createServer((req: IncomingMessage, res: ServerResponse) => {
     if (!hostOk(req)) { res.writeHead(403).end("fractal-llm web answers only to 127.0.0.1 and localhost\n"); return; }
-    let path: string;
-    try {
-      path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
-    } catch {
-      res.writeHead(400, { "content-type": "text/plain" }).end("malformed URL\n"); // e.g. GET /% : any page can send it
+    const path = decodePath(parseUrl(req.url));
+    if (path === null) { // e.g. GET /% or GET // : any page can send it
+      res.writeHead(400, { "content-type": "text/plain" }).end("malformed URL\n");
       return;
     }
     const file = normalize(join(RENDERER_DIR, path === "/" ? "index.html" : path));
@@ -126,9 +124,14 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 16 << 20 });
+  // Nothing an upgrade request carries may end the process: the Host is checked before the URL is read, the URL
+  // is parsed without throwing (`//` from `new WebSocket("ws://127.0.0.1:PORT//")` is no valid URL), and a socket
+  // that errors (a reset mid-handshake) is only closed.
   http.on("upgrade", (req, socket, head) => {
-    const url = new URL(req.url ?? "/", "http://x");
-    if (url.pathname !== "/api" || !hostOk(req)) { socket.destroy(); return; }
+    socket.on("error", () => socket.destroy());
+    if (!hostOk(req)) { socket.destroy(); return; }
+    const url = parseUrl(req.url);
+    if (url === null || url.pathname !== "/api") { socket.destroy(); return; }
     if (!originOk(req)) {
       socket.end("HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n" +
         "the API socket answers only pages served by this server (Origin http://127.0.0.1 or localhost, this port)\n");
@@ -171,6 +174,20 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
       if (launcher) rmSync(launcher.dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A request's URL, or null where it is none (`//`, `http://[`): requests come from any page. */
+export function parseUrl(raw: string | undefined): URL | null {
+  return URL.canParse(raw ?? "/", "http://x") ? new URL(raw ?? "/", "http://x") : null;
+}
+
+function decodePath(url: URL | null): string | null {
+  if (url === null) return null;
+  try {
+    return decodeURIComponent(url.pathname);
+  } catch {
+    return null; // a lone % is no percent-encoding
+  }
 }
 
 /** One authorised client: requests in, replies and events out, all as wire.ts binary frames. */

@@ -129,6 +129,23 @@ describe("hostile input never crashes the server", () => {
     await stillServes();
   });
 
+  it("survives a WebSocket upgrade to a URL that is none (any page can send one while scanning ports)", async () => {
+    const upgrade = (path: string, host: string, origin = "http://evil.example") =>
+      raw(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nOrigin: ${origin}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+        `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+    const here = `127.0.0.1:${server.port}`;
+    for (const path of ["//", "//api", "http://[", "/%", "//x:99999/api"]) {
+      for (const host of [here, "evil.example", ""]) {
+        expect(await upgrade(path, host)).not.toMatch(/101 Switching/);
+        expect(await upgrade(path, host, `http://${here}`)).not.toMatch(/101 Switching/);
+      }
+    }
+    await stillServes();
+    const ws = await openSocket();
+    expect((await call(ws, 1, "listSweeps", [])).result).toHaveLength(1);
+    ws.close();
+  });
+
   it("answers every malformed WebSocket message with an error reply and keeps the socket", async () => {
     const ws = await openSocket();
     const replies: { id?: unknown; error?: string }[] = [];
