@@ -536,7 +536,8 @@ class Daemon:
                             sw.tasks = counts
                             self.publish(sw, encode(tasks_message(sw)))
                 status = slurm.run(sw.dir, j, sw.scheduler, on_tile, on_base, sw.cancel.is_set, on_idle,
-                                   log=lambda m: self.log(f"sweep {sw.id}: {m}"), on_tasks=on_tasks)
+                                   log=lambda m: self.log(f"sweep {sw.id}: {m}"), on_tasks=on_tasks,
+                                   report=lambda m: self.notify(sw, f"sweep {sw.id}: {m}"))
             else:
                 status = scheduler.run(sw.spec, cells, levels, self.devices, on_tile, sw.cancel.is_set, on_idle,
                                        on_base=scheduler.base_wanted(j, on_base))

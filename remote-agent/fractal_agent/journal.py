@@ -85,27 +85,33 @@ def read_lines(path, since=0, until=None, warn=stderr_warning, sweep=None):
             if m and last < int(m.group(1)) <= since:
                 last = int(m.group(1))
                 continue
-            try:
-                event = json.loads(raw)
-            except ValueError as e:
-                warning(lineno, start, f"not JSON ({e}); skipped")
+            event, problem = decode_line(raw, last)
+            if problem is not None:
+                warning(lineno, start, problem)
+            if event is None:
                 continue
-            seq = event.get("seq") if isinstance(event, dict) else None
-            if not isinstance(seq, int) or isinstance(seq, bool) or event.get("type") not in EVENT_TYPES:
-                warning(lineno, start, "not a journal event (needs an integer seq and a type in "
-                                       f"{', '.join(EVENT_TYPES)}); skipped")
-                continue
-            if seq <= last:
-                warning(lineno, start, f"seq {seq} does not follow seq {last}; skipped")
-                continue
-            if seq != last + 1:
-                warning(lineno, start, f"seq jumps from {last} to {seq} (events {last + 1}..{seq - 1} "
-                                       "are missing or damaged)")
-            last = seq
-            if seq > since:
+            last = event["seq"]
+            if last > since:
                 yield event, raw
-            if until is not None and seq >= until:
+            if until is not None and last >= until:
                 return
+
+
+def decode_line(raw, last):
+    """One whole journal line after seq `last` -> (event, None); (None, why it is skipped); or (event, a
+    warning) for an event kept despite a seq that jumps ahead."""
+    try:
+        event = json.loads(raw)
+    except ValueError as e:
+        return None, f"not JSON ({e}); skipped"
+    seq = event.get("seq") if isinstance(event, dict) else None
+    if not isinstance(seq, int) or isinstance(seq, bool) or event.get("type") not in EVENT_TYPES:
+        return None, f"not a journal event (needs an integer seq and a type in {', '.join(EVENT_TYPES)}); skipped"
+    if seq <= last:
+        return None, f"seq {seq} does not follow seq {last}; skipped"
+    if seq != last + 1:
+        return event, f"seq jumps from {last} to {seq} (events {last + 1}..{seq - 1} are missing or damaged)"
+    return event, None
 
 
 def read_results(path, warn=stderr_warning):
@@ -155,7 +161,79 @@ def _write_json_atomic(path, obj):
     os.replace(tmp, path)
 
 
-class Journal:
+class Scan:
+    """A journal's state, built event by event with every event checked: what a writer (Journal) reads on
+    open, and what the Slurm merge checks each shard's events with before any reaches the sweep's journal.
+
+    State: sweep_id, spec, epoch, total, done (bool per cell), last_seq, base, status (None while
+    unfinished, else the status of the last "done" event).
+    """
+
+    def __init__(self, path, warn=stderr_warning):
+        self.path, self.warn = path, warn
+        self.sweep_id = self.spec = self.base = self.epoch = None
+        self.last_seq, self.status, self.done, self.total = 0, None, None, 0
+
+    def add(self, ev):
+        """Take the next event (as read_events yields it); JournalError when it is malformed."""
+        try:
+            self._scan_event(ev)
+        except JournalError:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, binascii.Error) as e:
+            # A well-formed line holding a malformed event (a tile without fields.cell, bad base64,
+            # cells outside the map): this journal cannot be trusted; the caller marks it broken.
+            raise JournalError(f"{self.path}: seq {ev.get('seq')} ({ev.get('type')} event) is malformed: "
+                               f"{type(e).__name__}: {e}") from None
+
+    def _scan_event(self, ev):
+        self.last_seq = ev["seq"]
+        if ev["type"] == "sweep":
+            if self.sweep_id is not None:
+                self._warn_event(ev, "a second sweep event; ignored")
+                return
+            sweep_id, spec, total = ev["sweep"], ev["spec"], ev["cells"]
+            if not isinstance(sweep_id, str) or not isinstance(spec, dict) or not isinstance(total, int) \
+                    or isinstance(total, bool) or total < 0:
+                raise ValueError("the sweep event needs a string sweep, an object spec and an integer cells >= 0")
+            self.sweep_id, self.spec, self.total = sweep_id, spec, total
+            self.epoch = ev.get("epoch") if isinstance(ev.get("epoch"), str) else None  # None: an older journal
+            self.done = np.zeros(self.total, dtype=bool)
+        elif self.sweep_id is None:
+            raise JournalError(f"{self.path}: the first event is {ev['type']!r}, not the sweep event; "
+                               "this is not a sweep journal")
+        elif ev["type"] == "tile":
+            count = ev["count"]
+            for name, arr in ev["fields"].items():  # every field decodes, one value per cell
+                n = len(tiles.decode_array(arr))
+                if n != count:
+                    raise ValueError(f"fields.{name} has {n} values for count {count}")
+            cells = tiles.decode_array(ev["fields"]["cell"])
+            if cells.dtype.kind not in "iu":
+                raise ValueError(f"fields.cell is {cells.dtype}, not integers")
+            if len(cells) and (cells.min() < 0 or cells.max() >= self.total):
+                raise ValueError(f"fields.cell holds cells outside 0..{self.total - 1}")
+            seen = self.done[cells]
+            if seen.any():
+                self._warn_event(ev, f"{int(seen.sum())} cell(s) already recorded by an earlier tile "
+                                     f"(e.g. cell {int(cells[seen][0])}); the first record counts")
+            self.done[cells] = True
+            self.status = None
+        elif ev["type"] == "resume":
+            self.status = None
+        elif ev["type"] == "base":
+            self.base = ev["metrics"]
+        elif ev["type"] == "done":
+            if ev["status"] not in DONE_STATUSES:
+                raise ValueError(f"status {ev['status']!r} is not one of {', '.join(DONE_STATUSES)}")
+            self.status = ev["status"]
+
+    def _warn_event(self, ev, message):
+        self.warn({"type": "warning", "sweep": self.sweep_id, "line": None, "offset": None,
+                   "message": f"{self.path}: seq {ev['seq']}: {message}"})
+
+
+class Journal(Scan):
     """The single writer of one sweep directory, and the sweep state derived from its journal.
 
     Journal.open_or_create(...) for a new or resumed sweep; Journal(directory) to append to an
@@ -220,6 +298,13 @@ class Journal:
 
     # ------------------------------------------------------------------------- reading the state
 
+    def _scan(self):
+        Scan.__init__(self, self.path, self.warn)
+        for ev in read_events(self.path, warn=self.warn):
+            self.add(ev)
+        if self.sweep_id is None:
+            raise JournalError(f"{self.path}: no sweep event; this is not a sweep journal")
+
     def _truncate_torn_tail(self):
         size = os.fstat(self.fd).st_size
         if size == 0 or os.pread(self.fd, 1, size - 1) == b"\n":
@@ -239,68 +324,6 @@ class Journal:
                               f"({size - end} bytes without a newline: the last writer was killed mid-write)"})
         os.ftruncate(self.fd, end)
         os.fsync(self.fd)
-
-    def _scan(self):
-        self.sweep_id = self.spec = self.base = self.epoch = None
-        self.last_seq, self.status, self.done, self.total = 0, None, None, 0
-        for ev in read_events(self.path, warn=self.warn):
-            try:
-                self._scan_event(ev)
-            except JournalError:
-                raise
-            except (KeyError, TypeError, ValueError, IndexError, AttributeError, binascii.Error) as e:
-                # A well-formed line holding a malformed event (a tile without fields.cell, bad base64,
-                # cells outside the map): this journal cannot be trusted; the caller marks it broken.
-                raise JournalError(f"{self.path}: seq {ev.get('seq')} ({ev.get('type')} event) is malformed: "
-                                   f"{type(e).__name__}: {e}") from None
-        if self.sweep_id is None:
-            raise JournalError(f"{self.path}: no sweep event; this is not a sweep journal")
-
-    def _scan_event(self, ev):
-        self.last_seq = ev["seq"]
-        if ev["type"] == "sweep":
-            if self.sweep_id is not None:
-                self._warn_event(ev, "a second sweep event; ignored")
-                return
-            sweep_id, spec, total = ev["sweep"], ev["spec"], ev["cells"]
-            if not isinstance(sweep_id, str) or not isinstance(spec, dict) or not isinstance(total, int) \
-                    or isinstance(total, bool) or total < 0:
-                raise ValueError("the sweep event needs a string sweep, an object spec and an integer cells >= 0")
-            self.sweep_id, self.spec, self.total = sweep_id, spec, total
-            self.epoch = ev.get("epoch") if isinstance(ev.get("epoch"), str) else None  # None: an older journal
-            self.done = np.zeros(self.total, dtype=bool)
-        elif self.sweep_id is None:
-            raise JournalError(f"{self.path}: the first event is {ev['type']!r}, not the sweep event; "
-                               "this is not a sweep journal")
-        elif ev["type"] == "tile":
-            count = ev["count"]
-            for name, arr in ev["fields"].items():  # every field decodes, one value per cell
-                n = len(tiles.decode_array(arr))
-                if n != count:
-                    raise ValueError(f"fields.{name} has {n} values for count {count}")
-            cells = tiles.decode_array(ev["fields"]["cell"])
-            if cells.dtype.kind not in "iu":
-                raise ValueError(f"fields.cell is {cells.dtype}, not integers")
-            if len(cells) and (cells.min() < 0 or cells.max() >= self.total):
-                raise ValueError(f"fields.cell holds cells outside 0..{self.total - 1}")
-            seen = self.done[cells]
-            if seen.any():
-                self._warn_event(ev, f"{int(seen.sum())} cell(s) already recorded by an earlier tile "
-                                     f"(e.g. cell {int(cells[seen][0])}); the first record counts")
-            self.done[cells] = True
-            self.status = None
-        elif ev["type"] == "resume":
-            self.status = None
-        elif ev["type"] == "base":
-            self.base = ev["metrics"]
-        elif ev["type"] == "done":
-            if ev["status"] not in DONE_STATUSES:
-                raise ValueError(f"status {ev['status']!r} is not one of {', '.join(DONE_STATUSES)}")
-            self.status = ev["status"]
-
-    def _warn_event(self, ev, message):
-        self.warn({"type": "warning", "sweep": self.sweep_id, "line": None, "offset": None,
-                   "message": f"{self.path}: seq {ev['seq']}: {message}"})
 
     @property
     def done_count(self):

@@ -39,7 +39,7 @@ import time
 import numpy as np
 
 from . import envinfo, tiles
-from .journal import Journal, _write_json_atomic
+from .journal import Journal, JournalError, Scan, _write_json_atomic, decode_line
 
 SETTINGS = "scheduler.json"
 POLL_SECONDS = 2.0  # squeue at most this often (one call lists every task of the sweep)
@@ -167,13 +167,29 @@ def queued_tasks(jobs):
 # ============================================================================ the login node's side
 
 class ShardReader:
-    """Reads a task's shard journal as it grows: complete lines only, from where it left off."""
+    """Reads a task's shard journal as it grows: complete lines only, from where it left off.
 
-    def __init__(self, path):
+    Every event is checked by the journal's own scan (journal.Scan) against the sweep's spec and cell
+    count before it is passed on: a shard written by a broken or hostile task (a cell -1, which numpy
+    would take for the last cell, a cell past the end, an unknown done status) must never reach the
+    sweep's journal, which would then be unreadable. The first malformed event makes the whole shard
+    `bad`: it is reported once and read no further; its cells the journal lacks are trained again
+    when its task has left the queue."""
+
+    def __init__(self, path, spec, total, report):
         self.path, self.offset = path, 0
-        self.done = None  # status of the shard's last done event (None: unfinished)
+        self.spec, self.total, self.report = spec, total, report
+        self.scan = Scan(path, warn=lambda w: report(w["message"]))
+        self.bad = None  # why the shard is not merged, once a malformed event was found
+
+    @property
+    def done(self):
+        """Status of the shard's last done event (None: unfinished, or bad)."""
+        return None if self.bad else self.scan.status
 
     def events(self):
+        if self.bad:
+            return
         try:
             with open(self.path, "rb") as f:
                 f.seek(self.offset)
@@ -181,18 +197,24 @@ class ShardReader:
         except FileNotFoundError:
             return
         end = data.rfind(b"\n") + 1  # a torn or still growing last line waits for the next read
-        self.offset += end
-        for raw in data[:end].splitlines():
+        start, self.offset = self.offset, self.offset + end
+        for raw in data[:end].splitlines(keepends=True):
+            ev, problem = decode_line(raw, self.scan.last_seq)
+            if problem is not None:  # damage: reported and skipped; the cells are trained again
+                self.report(f"{self.path}: byte {start}: {problem}")
+            start += len(raw)
+            if ev is None:
+                continue
             try:
-                ev = json.loads(raw)
-            except ValueError:
-                continue  # damage: journal.py's readers report it; the cells are trained again
-            if isinstance(ev, dict):
-                if ev.get("type") == "done":
-                    self.done = ev.get("status")
-                elif ev.get("type") in ("tile", "resume"):
-                    self.done = None
-                yield ev
+                self.scan.add(ev)
+                if ev["type"] == "sweep" and (self.scan.spec != self.spec or self.scan.total != self.total):
+                    raise JournalError(f"{self.path}: seq {ev['seq']}: the shard's sweep event is not this sweep's "
+                                       f"(another spec, or {self.scan.total} cells instead of {self.total})")
+            except JournalError as e:
+                self.bad = str(e)
+                self.report(f"bad shard, not merged: {e}; its cells are trained again")
+                return
+            yield ev
 
 
 def new_cells_only(results, recorded):
@@ -210,11 +232,12 @@ def new_cells_only(results, recorded):
 class Merger:
     """State of a sweep's arrays on the login node: rounds, shard readers, which task owns which cells."""
 
-    def __init__(self, sweep_dir, journal, settings, on_tile, on_base, log):
+    def __init__(self, sweep_dir, journal, settings, on_tile, on_base, log, report=None):
         self.dir = pathlib.Path(sweep_dir)
         self.slurm = self.dir / "slurm"
         self.journal, self.settings = journal, settings
         self.on_tile, self.on_base, self.log = on_tile, on_base, log
+        self.report = report or log  # damage in a shard: the daemon also tells the sweep's clients
         state = self.slurm / "state.json"
         self.rounds = json.loads(state.read_text())["rounds"] if state.exists() else []
         self.readers = {}  # (round, task) -> ShardReader
@@ -222,13 +245,16 @@ class Merger:
         self.added = 0  # cells merged by this run
         for r in self.rounds:
             for t in range(r["tasks"]):
-                self.readers[(r["round"], t)] = ShardReader(self._shard(r["round"], t) / "journal.jsonl")
+                self.readers[(r["round"], t)] = self._reader(self._shard(r["round"], t) / "journal.jsonl")
         # Shards on disk that state.json does not list (the daemon died between sbatch and recording the round):
         # merged like the others (each cell once), their cells otherwise trained again.
         for path in sorted(self.slurm.glob("r*/t*/journal.jsonl")):
             r, t = path.parent.parent.name[1:], path.parent.name[1:]
             if r.isdigit() and t.isdigit():
-                self.readers.setdefault((int(r), int(t)), ShardReader(path))
+                self.readers.setdefault((int(r), int(t)), self._reader(path))
+
+    def _reader(self, path):
+        return ShardReader(path, self.journal.spec, self.journal.total, self.report)
 
     def _round_dir(self, round_):
         return self.slurm / f"r{round_}"
@@ -280,7 +306,7 @@ class Merger:
         self.rounds.append({"round": round_, "job": job, "tasks": tasks, "cells": int(len(cells))})
         _write_json_atomic(self.slurm / "state.json", {"rounds": self.rounds})
         for t in range(tasks):
-            self.readers[(round_, t)] = ShardReader(self._shard(round_, t) / "journal.jsonl")
+            self.readers[(round_, t)] = self._reader(self._shard(round_, t) / "journal.jsonl")
         self.log(f"submitted job array {job} (round {round_}): {len(cells)} cells on {tasks} task(s)")
         return job
 
@@ -306,7 +332,8 @@ class Merger:
             job = next(r["job"] for r in self.rounds if r["round"] == key[0])
             if len(missing):
                 self.log(f"task {job}_{key[1]} (round {key[0]}) ended without finishing its shard "
-                         f"(shard status {reader.done or 'unfinished'}): {len(missing)} cell(s) to run again")
+                         f"(shard status {'bad' if reader.bad else reader.done or 'unfinished'}): "
+                         f"{len(missing)} cell(s) to run again")
                 lost.append((key, missing))
         return lost
 
@@ -343,12 +370,12 @@ class Merger:
 
 
 def run(sweep_dir, journal, settings, on_tile, on_base, should_stop=lambda: False, on_idle=lambda: None,
-        log=print, on_tasks=lambda counts: None):
+        log=print, on_tasks=lambda counts: None, report=None):
     """Train the cells `journal` lacks as Slurm job arrays (module docstring). on_tile(level, results) and
     on_base(metrics) append to the journal (the daemon's callbacks); `journal` is read for .done/.base/.spec
-    and pending(). on_tasks(counts) gets Merger.counts() after each look at the queue. Returns "completed" or
-    "cancelled"; raises SlurmError when tasks keep failing."""
-    m = Merger(sweep_dir, journal, settings, on_tile, on_base, log)
+    and pending(). on_tasks(counts) gets Merger.counts() after each look at the queue; report(message) a bad
+    shard (default: log). Returns "completed" or "cancelled"; raises SlurmError when tasks keep failing."""
+    m = Merger(sweep_dir, journal, settings, on_tile, on_base, log, report)
     m.merge()  # shards of an earlier run of this sweep (a restarted daemon, a resume)
     queued = queued_tasks(m.jobs()) if m.rounds else {}
     if queued is None:

@@ -65,6 +65,62 @@ def test_a_merge_records_each_cell_once_whatever_the_shards_repeat(tmp_path):
     main.close()
 
 
+def test_a_bad_shard_is_reported_never_reaches_the_journal_and_the_other_shards_still_merge(tmp_path):
+    """Shards written by a task that does not check what it writes (Journal.append, not append_tile): a cell -1
+    (numpy would take it for cell 15), a cell past the end (an IndexError on every merge), an unknown done
+    status, another sweep's shard. Each is reported once and skipped from its first bad event on."""
+    from fractal_agent import trainer
+    from fractal_agent.spec import validate
+    spec = validate(tiny_spec(4, 4, steps=30))
+    sweep = tmp_path / "sw"
+    main, _ = Journal.open_or_create(sweep, "sw", spec, {})
+    res = trainer.run_cells(spec, np.arange(16), "cpu")
+    part = lambda idx: {k: (v if k == "trace_step" else v[np.asarray(idx)]) for k, v in res.items()}
+
+    def shard(task, shard_spec=spec):
+        return Journal.open_or_create(sweep / "slurm" / "r0" / f"t{task}", "sw", shard_spec, {})[0]
+
+    def tile(j, cells, written=None):  # a tile of `cells` whose fields.cell says `written`
+        ev = {"type": "tile", "sweep": "sw", "level": 0, **tiles.pack(part(cells))}
+        if written is not None:
+            ev["fields"]["cell"] = tiles.encode_array(np.array(written, dtype=np.int64))
+        j.append(ev)
+
+    t0, t1, t2, t3 = shard(0), shard(1), shard(2), shard(3)
+    tile(t0, [0, 1])
+    tile(t0, [2, 3], written=[2, -1])
+    tile(t0, [4])  # after the bad event: the shard is not trusted any more
+    tile(t1, [5, 0], written=[5, 16])
+    tile(t2, [6])
+    t2.append({"type": "done", "sweep": "sw", "status": "half-done", "error": None, "cells": 16, "recorded": 1})
+    tile(t3, [7, 8])
+    other = shard(4, validate(tiny_spec(2, 2, steps=30)))
+    tile(other, [0])
+    for j in (t0, t1, t2, other):
+        j.close()
+
+    reports = []
+    m = slurm.Merger(sweep, main, {"tasks": 1}, main.append_tile, main.append_base, log=reports.append)
+    assert m.merge() == 5
+    assert np.flatnonzero(main.done).tolist() == [0, 1, 6, 7, 8]
+    tile(t3, [9])  # the good shard grows: merged on the next pass, the bad ones stay skipped
+    t3.append_done("completed")
+    t3.close()
+    assert m.merge() == 1
+    bad = [r for r in reports if r.startswith("bad shard")]
+    assert len(bad) == 4, reports
+    assert "t0/journal.jsonl: seq 3 (tile event) is malformed" in bad[0] and "outside 0..15" in bad[0]
+    assert "t1/journal.jsonl: seq 2 (tile event)" in bad[1] and "outside 0..15" in bad[1]
+    assert "t2/journal.jsonl: seq 3 (done event)" in bad[2] and "'half-done'" in bad[2]
+    assert "t4/journal.jsonl: seq 1" in bad[3] and "not this sweep's" in bad[3]
+    # a bad shard never counts as finished (Merger.counts): its task is lost, its cells are trained again
+    assert [m.readers[(0, t)].done for t in range(5)] == [None, None, None, "completed", None]
+    main.close()
+    again = Journal(sweep)  # the sweep's journal stays readable: nothing of a bad event was written
+    assert np.flatnonzero(again.done).tolist() == [0, 1, 6, 7, 8, 9]
+    again.close()
+
+
 def test_per_node_runtime_files_on_a_shared_home(tmp_path, monkeypatch):
     monkeypatch.setenv("FRACTAL_AGENT_PER_NODE", "1")
     import socket
