@@ -386,16 +386,29 @@ class Daemon:
                 return
             sw = Sweep(sweep_id, self.home / "sweeps" / sweep_id)
             sw.spec, sw.total = spec, cell_count(spec)
-            self.sweeps[sweep_id] = sw
             for c in self.clients:
                 if c.follow_all:
                     sw.subscribers.add(c)  # new sweep: its live events are all there is
-            j, _ = Journal.open_or_create(sw.dir, sweep_id, spec, self.env, warn=lambda w: self.warn(sw, w),
-                                          on_append=lambda ev, line: self._recorded(sw, ev, line))
-            j.close()
-            if sched is not None:
-                slurm.save_settings(sw.dir, sched)
-                sw.scheduler = sched
+            # The sweep joins the table only once its files exist: a sweep listed without a journal could be
+            # neither run, cancelled nor deleted. scheduler.json first: a journal without it would run here.
+            made = not os.path.lexists(sw.dir)
+            try:
+                if sched is not None:
+                    sw.dir.mkdir(mode=0o700, exist_ok=True)
+                    slurm.save_settings(sw.dir, sched)
+                j, _ = Journal.open_or_create(sw.dir, sweep_id, spec, self.env, warn=lambda w: self.warn(sw, w),
+                                              on_append=lambda ev, line: self._recorded(sw, ev, line))
+                j.close()
+            except OSError as e:  # a full disk, a file in the way, no permission
+                if made and os.path.isdir(sw.dir) and not os.path.islink(sw.dir):
+                    shutil.rmtree(sw.dir)  # what this submit began; the id stays free
+                self.log(f"sweep {sweep_id}: cannot create it: {traceback.format_exc()}")
+                client.reply(req, False, error=f"sweep {sweep_id!r} cannot be created in {sw.dir}: "
+                                               f"{e.strerror or e}{f' ({e.filename})' if e.filename else ''}; "
+                                               "nothing was queued")
+                return
+            sw.scheduler = sched
+            self.sweeps[sweep_id] = sw
             self.queue.append(sweep_id)
             self.wake.notify_all()
             self.log(f"sweep {sweep_id}: submitted, {sw.total} cells{' (Slurm)' if sched else ''}")

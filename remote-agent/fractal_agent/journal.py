@@ -151,6 +151,12 @@ def read_results(path, warn=stderr_warning):
     return out
 
 
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:  # a short write (the disk filled up) is followed by the write that fails with the reason
+        view = view[os.write(fd, view):]
+
+
 def _write_json_atomic(path, obj):
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w") as f:
@@ -284,9 +290,11 @@ class Journal(Scan):
                  "cells": cell_count(spec)}
         tmp = directory / (JOURNAL + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.write(fd, encode(first))
-        os.fsync(fd)
-        os.close(fd)
+        try:
+            _write_all(fd, encode(first))  # on a full disk: an error here, never a journal with half an event
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, directory / JOURNAL)
         dfd = os.open(directory, os.O_RDONLY)
         os.fsync(dfd)  # make the rename itself durable
