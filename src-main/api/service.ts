@@ -18,6 +18,7 @@ import { type Spec, SpecError, validate } from "../core/spec";
 import { BLOCK_CELLS, type Store, type SweepRow, TERMINAL } from "../core/store";
 import { type CellSamples, cellSamples, SamplesError, type SamplesRequest, storedSamples } from "../core/samples";
 import { FatalAgentError, GaveUpError, type RunResult } from "../core/sweep-runner";
+import { text } from "../core/agent-client";
 import { LocalTransport } from "../core/local-transport";
 import { CellRerunner, RerunError } from "../core/rerun";
 import { type OpenTarget, openTarget, targetProfile } from "../core/targets";
@@ -587,8 +588,8 @@ export class ApiService implements Api {
     const r = await this.withTarget(s, async (t) => agentRequest(await t.connect(0), "cancel", id));
     if (r.ok === false) {
       // Recorded here but never submitted there: nothing runs, so it is cancelled as it stands.
-      if (/^no sweep /.test(String(r.error))) this.store.setStatus(id, "cancelled", null);
-      else throw new ApiError(`${s.target} refused to cancel sweep ${id}: ${String(r.error)}`);
+      if (/^no sweep /.test(text(r.error))) this.store.setStatus(id, "cancelled", null);
+      else throw new ApiError(`${s.target} refused to cancel sweep ${id}: ${text(r.error)}`);
     }
     this.poll();
     return this.summary(this.row(id));
@@ -661,7 +662,7 @@ export class ApiService implements Api {
           const r = await agentRequest(await t.connect(0), "delete", s.id);
           if (r.ok !== false) break;
           // Running there: cancel it, and wait for the worker to stop (it finishes the chunk in flight).
-          if (!/cancel it first/.test(String(r.error)) || tries >= 120) throw new Error(String(r.error));
+          if (!/cancel it first/.test(text(r.error)) || tries >= 120) throw new Error(text(r.error));
           if (tries === 0) await agentRequest(await t.connect(0), "cancel", s.id);
           await new Promise((res) => setTimeout(res, 500));
         }

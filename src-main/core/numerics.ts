@@ -22,7 +22,7 @@ export function ranOn(env: unknown): RanOn | null {
   const e = env as Obj;
   const agent = str(e.agent), torch = str(e.torch), numpy = str(e.numpy);
   const tail = [torch && `torch ${torch}`, numpy && `numpy ${numpy}`, agent && `agent ${agent}`].filter(Boolean) as string[];
-  const gpus = Array.isArray(e.gpus) ? (e.gpus as Obj[]).map((g) => str(g.name)).filter(Boolean) as string[] : [];
+  const gpus = Array.isArray(e.gpus) ? (e.gpus as unknown[]).map((g) => (g && typeof g === "object" ? str((g as Obj).name) : null)).filter(Boolean) as string[] : [];
   if (gpus.length) {
     // The daemon trains on the GPUs when it has them; cuBLAS is deterministic for a fixed shape and architecture.
     const parts = [`${gpus[0]}`, `CUDA ${str(e.cuda) ?? "?"}`, `torch ${torch ?? "?"}`];

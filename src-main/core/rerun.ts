@@ -2,6 +2,7 @@
 // with their loss curves, for maps that did not record them (src-main/api/recompute.ts). One process answers every
 // request (torch imported once) and ends after a while without any.
 
+import { lineSplitter, text } from "./agent-client";
 import type { Spec } from "./spec";
 import { decodeTile, type DecodedTile, type TileEvent } from "./tiles";
 import type { AgentProcess, Transport } from "./transport";
@@ -80,15 +81,10 @@ export class CellRerunner {
     const w: Worker = { proc, label: transport.label, waiting: [], stderr: "" };
     this.live.add(w);
     this.current = w;
-    let buf = "";
-    proc.stdout.on("data", (d: Buffer) => {
-      buf += d.toString("utf8");
-      for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (line.trim()) this.answer(w, line);
-      }
-    });
+    proc.stdout.on("data", lineSplitter((line) => this.answer(w, line), (bytes) => {
+      w.stderr += `\nthe agent's rerun command sent a line of more than ${bytes} bytes without an end`;
+      proc.kill();
+    }));
     proc.stderr.on("data", (d: Buffer) => { w.stderr = (w.stderr + d.toString("utf8")).slice(-4000); });
     void proc.exited.then(({ code, signal }) => {
       this.live.delete(w);
@@ -122,7 +118,11 @@ export class CellRerunner {
       q.reject(new RerunError(`the agent's rerun answer is not JSON: ${JSON.stringify(line.slice(0, 300))}`, "agent"));
       return;
     }
-    if (out.error !== undefined) { q.reject(new RerunError(`re-running cell ${q.cell}: ${out.error}`, "agent")); return; }
+    if (typeof out !== "object" || out === null || Array.isArray(out)) {
+      q.reject(new RerunError(`the agent's rerun answer is not a JSON object: ${JSON.stringify(line.slice(0, 300))}`, "agent"));
+      return;
+    }
+    if (out.error !== undefined) { q.reject(new RerunError(`re-running cell ${q.cell}: ${text(out.error)}`, "agent")); return; }
     try {
       const tile = decodeTile({ seq: 0, type: "tile", sweep: "", level: 0, ...out.tile! });
       if (tile.count !== 1 || tile.cells[0] !== q.cell || !tile.curves) throw new Error(`expected cell ${q.cell} with its curves`);

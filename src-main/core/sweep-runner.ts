@@ -7,7 +7,7 @@
 // and follow from the stored cursor; the daemon keeps training meanwhile. The sweep id is recorded before the
 // first submit, so an interrupted CLI re-run resumes the same sweep (cli/sweep.ts explains the id choice).
 
-import { AttachSession, PROTOCOL_VERSION, type AgentMessage, tail } from "./agent-client";
+import { AttachSession, PROTOCOL_VERSION, type AgentMessage, tail, text } from "./agent-client";
 import { type JournalEvent, type Store, TERMINAL, type SweepStatus } from "./store";
 import { canonicalJson } from "./spec";
 import { type ClusterTasks, clusterTasks } from "../api/shared/format";
@@ -118,16 +118,21 @@ export async function runSweep(o: RunnerOptions): Promise<RunResult> {
     let pending: JournalEvent[] = [];
     let finished = false;
     let fatal: Error | null = null;
+    // A store error (a cell outside the map, a full disk, a tile whose arrays do not decode) will not go away by
+    // reconnecting: it stops the follow, wherever the flush runs.
     const flush = () => {
       if (!pending.length) return;
       const batch = pending;
       pending = [];
-      sessionEvents += store.ingest(sweepId, host, batch).applied;
+      try {
+        sessionEvents += store.ingest(sweepId, host, batch).applied;
+      } catch (e) {
+        throw new FatalAgentError(`cannot store the agent's results: ${(e as Error).message}`);
+      }
       progress();
     };
-    // A store error (a cell outside the map, a full disk) will not go away by reconnecting: stop.
     const timer = setInterval(() => {
-      try { flush(); } catch (e) { fatal = new FatalAgentError(`cannot store the agent's results: ${(e as Error).message}`); session.proc.kill(); }
+      try { flush(); } catch (e) { fatal = e as Error; session.proc.kill(); }
     }, o.flushMs ?? 200);
     const onAbort = () => session.proc.kill();
     o.signal?.addEventListener("abort", onAbort);
@@ -140,17 +145,26 @@ export async function runSweep(o: RunnerOptions): Promise<RunResult> {
     let doneSeen: () => void = () => {};
     const doneEvent = new Promise<void>((res) => { doneSeen = res; });
     session.onMessage = (m: AgentMessage) => {
-      if (m.type === "warning") { o.onNotice?.(`agent: ${String(m.message)}`); return; }
+      if (m.type === "warning") { o.onNotice?.(`agent: ${text(m.message)}`); return; }
       if (m.type === "tasks") { // not journalled: a Slurm sweep's array tasks changed
         const t = m.sweep === sweepId ? clusterTasks(m) : null;
         if (t) { tasks = t; progress(); }
         return;
       }
-      if (m.type === "reply" && m.ok === false && !/^no sweep /.test(String(m.error))) {
-        o.onNotice?.(`agent: ${String(m.error)}`); // e.g. a line it could not read; the "no sweep" of a new sweep is expected
+      if (m.type === "reply" && m.ok === false && !/^no sweep /.test(text(m.error))) {
+        o.onNotice?.(`agent: ${text(m.error)}`); // e.g. a line it could not read; the "no sweep" of a new sweep is expected
         return;
       }
-      if (m.sweep !== sweepId || typeof m.seq !== "number") return; // replayed markers, other sweeps
+      if (m.sweep !== sweepId || m.seq === undefined) return; // replayed markers, other sweeps
+      if (m.type === "done" && !TERMINAL.includes(m.status as SweepStatus)) {
+        // The end of the sweep in words this client cannot store: waiting or reconnecting would never end it.
+        fatal = new FatalAgentError(`the agent ended sweep ${sweepId} with status ${text(m.status, 40)}, which this app does not `
+          + `know (it knows ${TERMINAL.join(", ")}); is the agent newer than the app? The cells so far are kept`);
+        session.proc.kill();
+        return;
+      }
+      const bad = eventProblem(m);
+      if (bad) { o.onNotice?.(`agent: ignored a malformed event of sweep ${sweepId}: ${bad}`); return; }
       if (m.type === "sweep" && canonicalJson(m.spec) !== canonicalJson(store.sweep(sweepId)!.spec)) {
         // Both sides normalise specs identically (test/core/spec.test.ts); a difference means mismatched versions.
         o.onNotice?.(`warning: the agent's normalised spec for ${sweepId} differs from this client's; check the agent version`);
@@ -169,17 +183,17 @@ export async function runSweep(o: RunnerOptions): Promise<RunResult> {
         throw new FatalAgentError(`the agent's first message is not a hello: ${JSON.stringify(hello).slice(0, 300)}`);
       }
       if (typeof hello.protocol !== "number" || hello.protocol > PROTOCOL_VERSION) {
-        throw new FatalAgentError(`the agent speaks protocol ${String(hello.protocol)}, newer than this client's ${PROTOCOL_VERSION}; `
+        throw new FatalAgentError(`the agent speaks protocol ${text(hello.protocol)}, newer than this client's ${PROTOCOL_VERSION}; `
           + "upgrade fractal-llm");
       }
       onHello();
       // hello lists the node's sweeps. A known one is already being replayed from our cursor (attach --sweep
       // --since); an unknown one gets a "no sweep" reply (req null, ignored below): submit it, then follow it.
-      const entry = (Array.isArray(hello.sweeps) ? hello.sweeps : []).find((x) => (x as { sweep?: unknown }).sweep === sweepId) as
+      const entry = (Array.isArray(hello.sweeps) ? hello.sweeps : []).find((x) => typeof x === "object" && x !== null && (x as { sweep?: unknown }).sweep === sweepId) as
         { state?: string; error?: string | null; last_seq?: number } | undefined;
       helloLastSeq = entry?.last_seq ?? 0;
       if (entry?.state === "broken") {
-        throw new FatalAgentError(`the agent on ${host} cannot read sweep ${sweepId}'s journal: ${String(entry.error)}`);
+        throw new FatalAgentError(`the agent on ${host} cannot read sweep ${sweepId}'s journal: ${text(entry.error)}`);
       }
       if (entry && typeof entry.last_seq === "number" && entry.last_seq < store.cursor(sweepId, host)) {
         // The node has fewer events than we read: its journal was replaced (deleted and resubmitted, or lost).
@@ -195,7 +209,7 @@ export async function runSweep(o: RunnerOptions): Promise<RunResult> {
         const lastSeq = (entry as { last_seq?: number }).last_seq ?? Infinity;
         if (o.resume && (entry.state === "cancelled" || entry.state === "failed")) {
           await submit(session, host);
-        } else if (["completed", "cancelled", "failed"].includes(String(entry.state)) && store.cursor(sweepId, host) >= lastSeq) {
+        } else if (["completed", "cancelled", "failed"].includes(entry.state as string) && store.cursor(sweepId, host) >= lastSeq) {
           // Finished on the node and everything is already here: no event will come.
           const st = entry.state as SweepStatus;
           if (store.sweep(sweepId)!.status !== st) store.setStatus(sweepId, st, entry.error ?? null);
@@ -207,6 +221,7 @@ export async function runSweep(o: RunnerOptions): Promise<RunResult> {
         await submit(session, host);
       }
       await Promise.race([doneEvent, session.closed]);
+      if (fatal) throw fatal;
       if (finished) {
         flush();
         await session.end();
@@ -227,7 +242,7 @@ export async function runSweep(o: RunnerOptions): Promise<RunResult> {
   async function submit(session: AttachSession, host: string): Promise<void> {
     const s = store.sweep(sweepId)!;
     const r = await session.request("submit", { ...o.submitFields, sweep: sweepId, spec: s.spec, resume: o.resume === true });
-    if (!r.ok) throw new FatalAgentError(`the agent refused sweep ${sweepId}: ${String(r.error)}`);
+    if (!r.ok) throw new FatalAgentError(`the agent refused sweep ${sweepId}: ${text(r.error)}`);
     if (r.existing === false && store.cursor(sweepId, host) > 0) {
       // A new journal on the node (its agent home was reset): its seqs start again at 1.
       store.resetCursor(sweepId, host);
@@ -235,8 +250,30 @@ export async function runSweep(o: RunnerOptions): Promise<RunResult> {
     }
     if (!TERMINAL.includes(s.status) || r.resumed === true) store.setStatus(sweepId, "submitted");
     const f = await session.request("follow", { sweep: sweepId, since: store.cursor(sweepId, host) });
-    if (!f.ok) throw new FatalAgentError(`the agent cannot follow sweep ${sweepId}: ${String(f.error)}`);
+    if (!f.ok) throw new FatalAgentError(`the agent cannot follow sweep ${sweepId}: ${text(f.error)}`);
   }
+}
+
+const EVENT_TYPES = ["sweep", "resume", "base", "tile", "done"];
+
+/**
+ * What is wrong with a journal event from the node, or null: the shape the store relies on (PROTOCOL.md,
+ * "Journal"). The arrays inside a tile are checked where they are decoded (tiles.ts).
+ */
+export function eventProblem(m: AgentMessage): string | null {
+  const seq = m.seq;
+  if (!Number.isSafeInteger(seq) || (seq as number) < 1) return `seq ${text(seq, 40)} is not a positive integer`;
+  if (!EVENT_TYPES.includes(m.type)) return `seq ${seq}: unknown type ${text(m.type, 40)} (expected ${EVENT_TYPES.join(", ")})`;
+  if (m.type === "done") {
+    if (m.error !== undefined && m.error !== null && typeof m.error !== "string") return `seq ${seq}: done with an error that is not text`;
+  }
+  if (m.type === "tile") {
+    if (!Number.isSafeInteger(m.count) || (m.count as number) < 0) return `seq ${seq}: tile count ${text(m.count, 40)} is not a count`;
+    if (typeof m.fields !== "object" || m.fields === null || Array.isArray(m.fields)) return `seq ${seq}: tile without fields`;
+    if (!Number.isSafeInteger(m.level)) return `seq ${seq}: tile level ${text(m.level, 40)} is not an integer`;
+  }
+  if (m.type === "base" && (typeof m.metrics !== "object" || m.metrics === null)) return `seq ${seq}: base without metrics`;
+  return null;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -14,6 +14,7 @@
 import type { HostRow, Store } from "./store";
 import { parseScheduler, type SchedulerSettings } from "./scheduler";
 import { FatalAgentError } from "./sweep-runner";
+import { text } from "./agent-client";
 import { findLocalPythonWithEnv, LocalTransport } from "./local-transport";
 import type { LocalFile } from "./local-data";
 import type { Transport } from "./transport";
@@ -172,8 +173,10 @@ const UPLOAD_ATTEMPTS = 5;
 
 /** A target's GPUs from a probe's env, as "name (memory GiB)". */
 export function gpuNames(env: Record<string, unknown> | null | undefined): string[] {
-  const gpus = env && Array.isArray(env.gpus) ? env.gpus as { name?: unknown; memory?: unknown }[] : [];
-  return gpus.map((g) => `${String(g.name)}${typeof g.memory === "number" ? ` (${(g.memory / 2 ** 30).toFixed(0)} GiB)` : ""}`);
+  // The env comes from the node: entries that are not objects are skipped, names never trusted to stringify.
+  const gpus = (env && Array.isArray(env.gpus) ? env.gpus as unknown[] : [])
+    .filter((g): g is { name?: unknown; memory?: unknown } => typeof g === "object" && g !== null);
+  return gpus.map((g) => `${text(g.name, 80)}${typeof g.memory === "number" ? ` (${(g.memory / 2 ** 30).toFixed(0)} GiB)` : ""}`);
 }
 
 /** Points per axis a zoom scan defaults to: a GPU node takes hundreds, a CPU a few dozen (about a minute). */

@@ -42,8 +42,9 @@ export interface ClusterTasks {
 export function clusterTasks(m: Record<string, unknown>): ClusterTasks | null {
   const n = (k: string) => (Number.isInteger(m[k]) && (m[k] as number) >= 0 ? (m[k] as number) : null);
   const [pending, running, finished, lost] = [n("pending"), n("running"), n("finished"), n("lost")];
-  if (!Array.isArray(m.jobs) || pending === null || running === null || finished === null || lost === null) return null;
-  return { jobs: m.jobs.map(String), pending, running, finished, lost };
+  const jobsOk = Array.isArray(m.jobs) && m.jobs.every((j) => typeof j === "string" || typeof j === "number");
+  if (!jobsOk || pending === null || running === null || finished === null || lost === null) return null;
+  return { jobs: (m.jobs as (string | number)[]).map(String), pending, running, finished, lost };
 }
 
 /** "Slurm tasks: 2 running, 1 pending, 3 finished, 1 lost" (lost only when some were). */
