@@ -129,4 +129,9 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (sweep_id, block)
   );
   `,
+  // 7: the epoch of the journal a cursor counts in (PROTOCOL.md "Epoch"): a journal replaced under the same sweep id
+  // (deleted and resubmitted from another database) has another, and the cursor then means nothing there.
+  `
+  ALTER TABLE sync_cursors ADD COLUMN epoch TEXT;  -- NULL: not seen yet, or a journal from before epochs
+  `,
 ];

@@ -53,7 +53,7 @@ export interface BaseMetrics {
 
 /** A journal event as the agent sends it (ARCHITECTURE.md "Journal events"). */
 export type JournalEvent =
-  | { seq: number; type: "sweep"; sweep: string; spec: unknown; env: unknown; cells: number }
+  | { seq: number; type: "sweep"; sweep: string; spec: unknown; env: unknown; cells: number; epoch?: string | null }
   | { seq: number; type: "resume"; sweep: string; [k: string]: unknown }
   | { seq: number; type: "base"; sweep: string; metrics: BaseMetrics }
   | TileEvent
@@ -252,8 +252,9 @@ export class Store {
       done: db.prepare("SELECT bits, count FROM done_blocks WHERE sweep_id = ? AND block = ?"),
       putDone: db.prepare("INSERT OR REPLACE INTO done_blocks (sweep_id, block, bits, count) VALUES (?, ?, ?, ?)"),
       cursor: db.prepare("SELECT last_seq FROM sync_cursors WHERE sweep_id = ? AND host = ?"),
-      putCursor: db.prepare(`INSERT INTO sync_cursors (sweep_id, host, last_seq, updated_at) VALUES (?, ?, ?, ?)
-        ON CONFLICT (sweep_id, host) DO UPDATE SET last_seq = excluded.last_seq, updated_at = excluded.updated_at`),
+      putCursor: db.prepare(`INSERT INTO sync_cursors (sweep_id, host, last_seq, epoch, updated_at) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (sweep_id, host) DO UPDATE SET last_seq = excluded.last_seq, epoch = COALESCE(excluded.epoch, epoch),
+        updated_at = excluded.updated_at`),
       putCurve: db.prepare("INSERT OR IGNORE INTO curves (sweep_id, cell, step, loss, grad_norm) VALUES (?, ?, ?, ?, ?)"),
       addDone: db.prepare("UPDATE sweeps SET done_cells = done_cells + ?, updated_at = ? WHERE id = ?"),
       setStatus: db.prepare("UPDATE sweeps SET status = ?, error = ?, updated_at = ? WHERE id = ?"),
@@ -433,6 +434,13 @@ export class Store {
     return r?.last_seq ?? 0;
   }
 
+  /** The epoch of the host's journal the cursor counts in (its sweep event's), or null where none was seen. */
+  cursorEpoch(sweepId: string, host: string): string | null {
+    const r = this.db.prepare("SELECT epoch FROM sync_cursors WHERE sweep_id = ? AND host = ?").get(sweepId, host) as
+      { epoch: string | null } | undefined;
+    return r?.epoch ?? null;
+  }
+
   // ------------------------------------------------------------------------- ingest
 
   /**
@@ -448,11 +456,13 @@ export class Store {
       const blocks = new Map<string, BlockBuf>();
       const dones = new Map<number, DoneBuf>();
       let status: { status: SweepStatus; error: string | null } | null = null;
+      let epoch: string | null = null;
       for (const ev of events) {
         if (ev.seq <= cursor) { res.skipped++; continue; }
         if (ev.sweep !== sweepId) throw new StoreError(`event seq ${ev.seq} is for sweep ${ev.sweep}, not ${sweepId}`);
         if (ev.type === "sweep") {
           this.q.setEnv.run(JSON.stringify(ev.env ?? null), now(), sweepId);
+          if (typeof ev.epoch === "string") epoch = ev.epoch;
           if (!TERMINAL.includes(sweep.status)) status = { status: "running", error: null };
         } else if (ev.type === "resume") {
           status = { status: "running", error: null };
@@ -472,7 +482,7 @@ export class Store {
       this.flush(sweep, blocks, dones);
       if (res.newCells) this.q.addDone.run(res.newCells, now(), sweepId);
       if (status) this.setStatus(sweepId, status.status, status.error);
-      if (res.applied) this.q.putCursor.run(sweepId, host, cursor, now());
+      if (res.applied) this.q.putCursor.run(sweepId, host, cursor, epoch, now());
       res.doneCells += res.newCells;
       res.lastSeq = cursor;
       return res;

@@ -190,10 +190,22 @@ export async function runSweep(o: RunnerOptions): Promise<RunResult> {
       // hello lists the node's sweeps. A known one is already being replayed from our cursor (attach --sweep
       // --since); an unknown one gets a "no sweep" reply (req null, ignored below): submit it, then follow it.
       const entry = (Array.isArray(hello.sweeps) ? hello.sweeps : []).find((x) => typeof x === "object" && x !== null && (x as { sweep?: unknown }).sweep === sweepId) as
-        { state?: string; error?: string | null; last_seq?: number } | undefined;
+        { state?: string; error?: string | null; last_seq?: number; epoch?: unknown } | undefined;
       helloLastSeq = entry?.last_seq ?? 0;
       if (entry?.state === "broken") {
         throw new FatalAgentError(`the agent on ${host} cannot read sweep ${sweepId}'s journal: ${text(entry.error)}`);
+      }
+      const readEpoch = store.cursorEpoch(sweepId, host);
+      if (entry && typeof entry.epoch === "string" && readEpoch !== null && entry.epoch !== readEpoch) {
+        // Another journal under the same id (deleted and resubmitted, perhaps from another database): the cursor
+        // counts in the old one, and following from it would skip the new one's first events. Read it from seq 1;
+        // the cells already here are kept (same spec-hashed id, so the same cells) and each is recorded once. What
+        // this session replayed from the old cursor is dropped, or its flush would move the cursor past seq 1 again.
+        pending = [];
+        store.resetCursor(sweepId, host);
+        o.onNotice?.(`the agent on ${host} has another journal for sweep ${sweepId} (epoch ${entry.epoch}, read before: `
+          + `${readEpoch}); reading it from the start, cells already here are kept`);
+        return "the node's journal was replaced";
       }
       if (entry && typeof entry.last_seq === "number" && entry.last_seq < store.cursor(sweepId, host)) {
         // The node has fewer events than we read: its journal was replaced (deleted and resubmitted, or lost).

@@ -34,4 +34,32 @@ describe("runSweep's cursor", () => {
     a.close();
     b.close();
   }, 120_000);
+
+  it("reads a journal with another epoch from seq 1, even when it is longer than what was read", async () => {
+    const a = openStore(join(dir, "c.sqlite"));
+    const t = await openTarget(a, "local", { python: "/usr/bin/python3", localAgentHome: agentHome });
+    const p = await prepareSweep(a, mlpSpec(4, 2), "local", false);
+    await recordSweep(a, p, t);
+    expect((await followSweep(a, p.id, t)).status).toBe("completed");
+    const epoch = a.cursorEpoch(p.id, "local");
+    expect(epoch).toMatch(/^[0-9a-f]{16}$/);
+
+    // A database that read the first two events of an older journal of the same id (another epoch), no cells:
+    // from its cursor the node's journal (longer) would look like a continuation and its first tile be skipped.
+    const b = openStore(join(dir, "d.sqlite"));
+    b.createSweep({ id: p.id, spec: p.spec, target: "local" });
+    b.ingest(p.id, "local", [
+      { seq: 1, type: "sweep", sweep: p.id, spec: p.spec, env: null, cells: 8, epoch: "0123456789abcdef" },
+      { seq: 2, type: "resume", sweep: p.id },
+    ]);
+    expect(b.cursorEpoch(p.id, "local")).toBe("0123456789abcdef");
+    const notices: string[] = [];
+    const r = await followSweep(b, p.id, t, { onNotice: (m) => notices.push(m) });
+    expect(r).toMatchObject({ status: "completed", done: 8, total: 8 });
+    expect(notices.join("\n")).toMatch(/another journal for sweep .* reading it from the start/);
+    expect(b.cursorEpoch(p.id, "local")).toBe(epoch);
+    expect(b.cursor(p.id, "local")).toBe(a.cursor(p.id, "local"));
+    a.close();
+    b.close();
+  }, 120_000);
 });
