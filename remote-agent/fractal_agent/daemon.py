@@ -36,7 +36,7 @@ import time
 import traceback
 
 from . import AGENT_VERSION, PROTOCOL_VERSION, envinfo, scheduler, slurm, wandb_log
-from .journal import SYNC_SECONDS, Journal, JournalError, encode, read_lines
+from .journal import SYNC_SECONDS, Journal, JournalError, JournalWriteError, encode, read_lines
 from .spec import SpecError, cell_count, validate
 
 SWEEP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -227,7 +227,12 @@ class Daemon:
         self.busy_since_idle = time.monotonic()  # last moment something was running or attached
 
     def log(self, message):
-        print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {message}", flush=True)
+        try:
+            print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {message}", flush=True)
+        except OSError:
+            # daemon.log's disk is full: the line is lost, but the daemon must go on (end the sweep that
+            # hit the full disk as failed, serve its clients); sweep states and warnings still say what happened.
+            pass
 
     def warn(self, sw, warning):
         """Journal damage seen by a writer: logged, kept, and sent to every client that follows the sweep."""
@@ -510,6 +515,10 @@ class Daemon:
                 sw.state = "running"
             try:
                 self.run_sweep(sw)
+            except JournalWriteError as e:  # no room for its resume event: failed, resumable once there is room
+                self.log(f"sweep {sw.id}: cannot start: {e}")
+                with self.lock:
+                    sw.state, sw.error = "failed", str(e)
             except Exception as e:  # e.g. a journal that cannot be opened: report it, run the next sweep
                 self.log(f"sweep {sw.id}: cannot run: {traceback.format_exc()}")
                 with self.lock:
@@ -522,7 +531,11 @@ class Daemon:
             j = Journal(sw.dir, warn=lambda w: self.warn(sw, w),
                         on_append=lambda ev, line: self._recorded(sw, ev, line))
             if j.last_seq > 1:
-                j.append_resume(self.env)
+                try:
+                    j.append_resume(self.env)
+                except JournalWriteError:
+                    j.close()  # its flock: a resume once there is room opens it again
+                    raise
             cells, levels = j.pending()
             sw.journal = j  # from here the flusher makes its appends durable and streams them
         self.log(f"sweep {sw.id}: running {len(cells)} of {sw.total} cells on "
@@ -559,7 +572,16 @@ class Daemon:
             self.log(f"sweep {sw.id}: failed: {traceback.format_exc()}")
         with self.lock:
             sw.journal = None
-            j.append_done(status, error)
+            try:
+                j.append_done(status, error)
+            except JournalWriteError as e:
+                # Still no room for the done event (the disk is full): the sweep is failed all the same, and
+                # resumable; its journal, unfinished, is resumed by the next daemon too.
+                sw.state, sw.error = "failed", f"{error or status}; and its done event could not be written: {e}"
+                warning = {"type": "warning", "sweep": sw.id, "line": None, "offset": None,
+                           "message": f"sweep {sw.id} failed: {sw.error}"}
+                self.warn(sw, warning)
+                self.publish(sw, encode(warning))
             j.close()
             self.ending += 1
             sw.ending += 1

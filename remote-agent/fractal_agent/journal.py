@@ -47,6 +47,10 @@ class JournalError(RuntimeError):
     pass
 
 
+class JournalWriteError(JournalError):
+    """An event could not be appended (a full disk): the journal is whole, ending at its last event."""
+
+
 def stderr_warning(warning):
     print(f"warning: {warning['message']}", file=sys.stderr, flush=True)
 
@@ -350,9 +354,16 @@ class Journal(Scan):
         """Append an event (seq assigned here); returns (event with seq, its encoded line)."""
         event = {"seq": self.last_seq + 1, **event}
         line = encode(event)
-        view = memoryview(line)
-        while view:
-            view = view[os.write(self.fd, view):]
+        end = os.lseek(self.fd, 0, os.SEEK_CUR)
+        try:
+            _write_all(self.fd, line)
+        except OSError as e:
+            # A full disk (or a file size limit) mid-line: cut the part written, so the journal still ends
+            # with its last whole event; the sweep stays readable and resumes from there, cells kept.
+            os.ftruncate(self.fd, end)
+            os.lseek(self.fd, end, os.SEEK_SET)
+            raise JournalWriteError(f"{self.path}: cannot append seq {event['seq']} ({event['type']} event): "
+                               f"{e.strerror or e}; the journal ends at its last whole event, seq {self.last_seq}") from e
         self.last_seq = event["seq"]
         self._unsynced += 1
         if self.on_append is not None:

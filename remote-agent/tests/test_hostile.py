@@ -6,9 +6,10 @@ import subprocess
 
 import pytest
 
-from fractal_agent.journal import Journal, read_events
+from fractal_agent.daemon import node_dir
+from fractal_agent.journal import read_events
 from conftest import tiny_spec
-from test_daemon import Attach, cells_of, journal_of, daemons  # noqa: F401
+from test_daemon import Attach, Daemons, cells_of, journal_of, wait_for, daemons  # noqa: F401
 
 
 def statuses(a):
@@ -31,3 +32,86 @@ def test_a_submit_whose_journal_cannot_be_created_fails_clearly_and_leaves_nothi
     assert a.request(op="submit", sweep="blocked", spec=tiny_spec(2, 2, steps=30))["ok"]
     assert a.until_done("blocked")["status"] == "completed"
     assert a.close() == 0
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real file system that fills up: a 256 KiB tmpfs (needs root, as mount does)."""
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", str(mnt)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {r.stderr.strip()}")
+    yield mnt
+    subprocess.run(["umount", "--lazy", str(mnt)], check=True)
+
+
+def test_a_disk_that_fills_up_mid_sweep_fails_the_sweep_keeping_its_cells_and_a_resume_completes_it(small_disk):
+    d = Daemons(small_disk / "h")  # the whole agent home on the small disk: daemon.log fills up too
+    try:
+        a = Attach(d)
+        spec = {**tiny_spec(32, 32, steps=30), "record": {"curves": True}}  # ~5 kB a tile: full after ~40
+        assert a.request(op="submit", sweep="full", spec=spec)["ok"]
+        done = a.until_done("full")
+        assert done["status"] == "failed" and "No space left on device" in done["error"], done
+        assert statuses(a)["full"]["state"] == "failed", "failed, so it can be resumed: not broken"
+        journal = journal_of(d, "full")
+        before = journal.read_bytes()
+        assert before.endswith(b"\n"), "no torn line: the journal ends with its last whole event"
+        damage = []
+        events = list(read_events(journal, warn=damage.append))
+        assert damage == [] and events[-1] == done
+        kept = cells_of(events)
+        assert 0 < len(kept) < 1024
+
+        # A resume while the disk is still full (to the last byte of the journal's and the log's last blocks:
+        # the padding is blank lines, which readers skip): it cannot even write its resume event. The
+        # sweep is failed again, never broken.
+        filler = fill(small_disk, journal, node_dir(d.home) / "daemon.log")
+        assert a.request(op="submit", sweep="full", spec=spec, resume=True)["resumed"] is True
+        wait_for(lambda: statuses(a)["full"]["state"] == "failed", 30, "the resume to fail")
+        assert "No space left on device" in statuses(a)["full"]["error"]
+        filler.unlink()
+        before = journal.read_bytes()
+
+        # Room again: a resume trains only the rest; the cells recorded before the disk filled are kept.
+        subprocess.run(["mount", "-o", "remount,size=16m", str(small_disk)], check=True)
+        r = a.request(op="submit", sweep="full", spec=spec, resume=True)
+        assert r["ok"] and r["resumed"] is True, r
+        assert a.until_done("full")["status"] == "completed"
+        after = journal.read_bytes()
+        assert after.startswith(before)
+        assert sorted(cells_of(list(read_events(journal))).tolist()) == list(range(1024)), "every cell once"
+        assert a.close() == 0
+    finally:
+        d.kill_all()
+
+
+def fill(disk, *grow):
+    """Fill the file system to the last byte; returns the file that does it. Files in `grow` are padded with
+    newlines too: a file's last block may have room left on a full disk."""
+    filler = disk / "filler"
+    for path, size in [(filler, 4096)] + [(g, 1) for g in grow]:
+        with open(path, "ab", buffering=0) as f:
+            with pytest.raises(OSError, match="No space left on device"):
+                while True:
+                    f.write(b"\n" * size)
+    return filler
+
+
+def test_a_submit_on_a_full_disk_is_refused_clearly_and_the_daemon_goes_on(small_disk):
+    d = Daemons(small_disk / "h")  # daemon.log on the full disk too: logging the refusal fails as well
+    try:
+        a = Attach(d)
+        filler = fill(small_disk, node_dir(d.home) / "daemon.log")
+        r = a.request(op="submit", sweep="s1", spec=tiny_spec(2, 2, steps=30))
+        assert r["ok"] is False and "No space left on device" in r["error"] and "nothing was queued" in r["error"]
+        assert "s1" not in statuses(a)
+        assert not (small_disk / "h" / "sweeps" / "s1").exists(), "what the submit began is removed"
+        filler.unlink()
+        assert a.request(op="submit", sweep="s1", spec=tiny_spec(2, 2, steps=30))["ok"]
+        assert a.until_done("s1")["status"] == "completed"
+        assert a.close() == 0
+    finally:
+        d.kill_all()
