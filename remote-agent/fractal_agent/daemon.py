@@ -112,6 +112,7 @@ class Sweep:
         self.deleted = False  # removed by `delete`: a replay still queued for a client is skipped
         self.warnings = []  # damage found when a writer opened the journal (e.g. a truncated torn line)
         self.scheduler = None  # Slurm settings of a sweep submitted with a scheduler (slurm.py), else None
+        self.settings_error = None  # why its scheduler.json could not be used (it is resumed only with new ones)
         self.tasks = None  # its array tasks while it runs: {"jobs", "pending", "running", "finished", "lost"}
         self.journal = None  # the open Journal while the runner writes it (the flusher syncs it)
         self.epoch = None  # the journal's random id (its sweep event); None for journals written before epochs
@@ -256,7 +257,11 @@ class Daemon:
             if not (d / "journal.jsonl").exists():
                 continue
             sw = Sweep(d.name, d)
-            sw.scheduler = slurm.load_settings(d)
+            try:
+                sw.scheduler = slurm.load_settings(d)
+            except ValueError as e:  # only this sweep: it must not run (here, not on Slurm) until resumed with one
+                sw.settings_error = str(e)
+                self.log(f"sweep {d.name}: {e}")
             try:
                 j = Journal(d, warn=lambda w, sw=sw: self.warn(sw, w))
             except Exception as e:  # JournalError, or anything else one bad journal raises: only it is broken
@@ -266,6 +271,10 @@ class Daemon:
                 sw.spec, sw.total, sw.recorded, sw.last_seq = j.spec, j.total, j.done_count, j.last_seq
                 sw.epoch = j.epoch
                 sw.state = j.status or "queued"
+                if sw.state == "queued" and sw.settings_error:
+                    # Unfinished, but where it runs is unknown: it ends failed, and its clients are told why.
+                    j.append_done("failed", sw.settings_error)
+                    sw.state, sw.error, sw.last_seq = "failed", sw.settings_error, j.last_seq
                 j.close()
                 if sw.state == "queued":
                     self.queue.append(sw.id)
@@ -374,6 +383,9 @@ class Daemon:
                 elif sw.spec != spec:
                     client.reply(req, False, error=f"sweep {sweep_id!r} exists with a different spec; "
                                                    "choose a new sweep id")
+                elif resume and sw.settings_error and sched is None:
+                    client.reply(req, False, error=f"sweep {sweep_id!r} cannot resume without its scheduler: "
+                                                   f"{sw.settings_error}")
                 elif resume and sw.state in ("cancelled", "failed"):
                     # Run it again: the runner appends a resume event and trains only the cells its
                     # journal lacks (Journal.pending), so recorded cells stay as they are.
@@ -382,6 +394,7 @@ class Daemon:
                     sw.state, sw.error = "queued", None
                     if sched is not None:  # settings as given now (e.g. more tasks); shards already run are kept
                         slurm.save_settings(sw.dir, sched)
+                        sw.settings_error = None
                     sw.scheduler = sched if sched is not None else sw.scheduler
                     self.queue.append(sweep_id)
                     self.wake.notify_all()
@@ -662,8 +675,8 @@ def _daemon_main(home, idle_timeout, workers, device, ready_fd):
     listener.listen(64)
     os.write(ready_fd, f"ready {os.getpid()}\n".encode())
     os.close(ready_fd)
-    daemon.load_sweeps()  # scanning big journals takes a while; clients wait in the listen backlog
-    try:
+    try:  # whatever ends the daemon, even while loading, removes its socket and pid file
+        daemon.load_sweeps()  # scanning big journals takes a while; clients wait in the listen backlog
         daemon.serve(listener)
     finally:
         listener.close()

@@ -100,8 +100,16 @@ def save_settings(sweep_dir, settings):
 
 
 def load_settings(sweep_dir):
+    """The settings a sweep was submitted with (checked as a submit's are), None for a sweep without;
+    ValueError naming the file when it cannot be read or is not valid settings."""
     path = pathlib.Path(sweep_dir) / SETTINGS
-    return json.loads(path.read_text()) if path.exists() else None
+    if not path.exists():
+        return None
+    try:
+        return validate_settings(json.loads(path.read_text()))
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{path}: not valid scheduler settings ({type(e).__name__}: {e}); resume the sweep "
+                         "with its scheduler to replace them, or delete it") from None
 
 
 # ============================================================================ commands

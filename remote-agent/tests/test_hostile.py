@@ -115,3 +115,31 @@ def test_a_submit_on_a_full_disk_is_refused_clearly_and_the_daemon_goes_on(small
         assert a.close() == 0
     finally:
         d.kill_all()
+
+
+def test_a_malformed_scheduler_json_fails_only_its_sweep_and_the_daemon_starts(daemons):
+    from fractal_agent.journal import Journal
+    from fractal_agent.spec import validate
+    spec = validate(tiny_spec(2, 2, steps=30))
+    sweeps = daemons.home / "sweeps"
+    for sweep in ("bad-json", "bad-fields", "fine"):
+        Journal.open_or_create(sweeps / sweep, sweep, spec, {})[0].close()
+    j = Journal(sweeps / "bad-fields")
+    j.append_done("cancelled")
+    j.close()
+    (sweeps / "bad-json" / "scheduler.json").write_text('{"kind": "slurm", "tasks": ')
+    (sweeps / "bad-fields" / "scheduler.json").write_text(json.dumps({"kind": "slurm", "tasks": 0}))
+
+    a = Attach(daemons)
+    assert a.hello["type"] == "hello", "the daemon starts despite the bad settings"
+    states = {s["sweep"]: s for s in a.hello["sweeps"]}
+    bad = states["bad-json"]
+    assert bad["state"] == "failed" and "bad-json/scheduler.json" in bad["error"] and "JSONDecodeError" in bad["error"]
+    done = a.until_done("bad-json")  # its clients see it end, with the cause
+    assert done["status"] == "failed" and done["error"] == bad["error"]
+    assert states["bad-fields"]["state"] == "cancelled", "a finished sweep keeps its state"
+    assert a.until_done("fine")["status"] == "completed", "the other sweeps load and run"
+    r = a.request(op="submit", sweep="bad-fields", spec=tiny_spec(2, 2, steps=30), resume=True)
+    assert r["ok"] is False and "cannot resume without its scheduler" in r["error"] and "scheduler.tasks" in r["error"]
+    assert a.request(op="delete", sweep="bad-json")["existed"] is True
+    assert a.close() == 0
