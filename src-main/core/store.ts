@@ -66,6 +66,9 @@ export class StoreError extends Error {
   }
 }
 
+/** Another connection held the database's write lock for longer than this store waits: nothing was written. */
+export class StoreBusyError extends StoreError {}
+
 export interface IngestResult { applied: number; skipped: number; newCells: number; doneCells: number; lastSeq: number }
 
 const now = () => new Date().toISOString();
@@ -76,7 +79,17 @@ export interface StoreOptions {
   /** How long a write (ingest, a migration, any update) keeps retrying, with backoff, while another process holds
    *  the database's write lock (a long transaction, a sqlite3 shell, a backup) before it reports that process. */
   lockWaitMs?: number;
+  /** The same for writes once the database is open (default lockWaitMs). */
+  writeLockWaitMs?: number;
 }
+
+/**
+ * A process that serves a UI (browser mode, Electron's main process) must not block its one thread for long: SQLite
+ * waits a quarter second for a lock, and a write that still finds the database locked throws StoreBusyError at
+ * once (no sleeping retries). A sweep's follower keeps its events and stores them on a later tick (sweep-runner.ts);
+ * a request from the UI reports the lock and is tried again by the user.
+ */
+export const INTERACTIVE_STORE: StoreOptions = { busyTimeoutMs: 250, writeLockWaitMs: 0 };
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 const DEFAULT_LOCK_WAIT_MS = 120_000;
@@ -117,7 +130,7 @@ export function openStore(path: string, opts: StoreOptions = {}): Store {
     d.pragma("synchronous = NORMAL");
     d.pragma("foreign_keys = ON");
     migrate(d, lockWaitMs);
-    return new Store(d, path, lockWaitMs);
+    return new Store(d, path, opts.writeLockWaitMs ?? lockWaitMs);
   } catch (e) {
     db?.close();
     throw storeError(path, e, "open");
@@ -170,7 +183,7 @@ export function storeError(path: string, e: unknown, doing: string): Error {
   const dir = dirname(resolve(path));
   const what = `cannot ${doing} the database ${path}`;
   if (isBusy(e)) {
-    return new StoreError(`${what}: another process kept it locked for too long (SQLite: ${e.message}). Close the other `
+    return new StoreBusyError(`${what}: another process kept it locked for too long (SQLite: ${e.message}). Close the other `
       + "program writing to it (another fractal-llm, a sqlite3 shell, a backup) and try again; a sweep resumes where it stopped.");
   }
   if (code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT") {

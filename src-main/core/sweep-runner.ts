@@ -8,7 +8,7 @@
 // first submit, so an interrupted CLI re-run resumes the same sweep (cli/sweep.ts explains the id choice).
 
 import { AttachSession, PROTOCOL_VERSION, type AgentMessage, tail, text } from "./agent-client";
-import { type JournalEvent, type Store, TERMINAL, type SweepStatus } from "./store";
+import { type JournalEvent, type Store, StoreBusyError, TERMINAL, type SweepStatus } from "./store";
 import { canonicalJson } from "./spec";
 import { type ClusterTasks, clusterTasks } from "../api/shared/format";
 import type { Transport } from "./transport";
@@ -52,6 +52,9 @@ const RATE_WINDOW_S = 10;
 
 /** An error that reconnecting cannot fix (bad spec on the agent, protocol mismatch, unknown sweep). */
 export class FatalAgentError extends Error {}
+
+/** How long a follower keeps results it cannot store while another process holds the database's lock. */
+const BUSY_GIVE_UP_MS = 120_000;
 
 /** Following stopped because the agent could not be reached, again and again: the sweep itself may be fine. */
 export class GaveUpError extends FatalAgentError {}
@@ -120,16 +123,29 @@ export async function runSweep(o: RunnerOptions): Promise<RunResult> {
     let fatal: Error | null = null;
     // A store error (a cell outside the map, a full disk, a tile whose arrays do not decode) will not go away by
     // reconnecting: it stops the follow, wherever the flush runs.
+    // A database locked by another process (a store opened INTERACTIVE_STORE waits only briefly) keeps the batch
+    // for a later tick, for up to BUSY_GIVE_UP_MS in all; no thread sleeps meanwhile.
+    let busySince: number | null = null;
     const flush = () => {
       if (!pending.length) return;
       const batch = pending;
       pending = [];
       try {
         sessionEvents += store.ingest(sweepId, host, batch).applied;
+        busySince = null;
       } catch (e) {
+        if (e instanceof StoreBusyError && Date.now() - (busySince ??= Date.now()) < BUSY_GIVE_UP_MS) {
+          pending = batch.concat(pending);
+          return;
+        }
         throw new FatalAgentError(`cannot store the agent's results: ${(e as Error).message}`);
       }
       progress();
+    };
+    /** Flush until everything is stored, waiting out another process's lock (in turns of the event loop). */
+    const drain = async () => {
+      flush();
+      while (pending.length) { await sleep(100); flush(); }
     };
     const timer = setInterval(() => {
       try { flush(); } catch (e) { fatal = e as Error; session.proc.kill(); }
@@ -235,7 +251,7 @@ export async function runSweep(o: RunnerOptions): Promise<RunResult> {
       await Promise.race([doneEvent, session.closed]);
       if (fatal) throw fatal;
       if (finished) {
-        flush();
+        await drain();
         await session.end();
         return "done";
       }
@@ -246,8 +262,8 @@ export async function runSweep(o: RunnerOptions): Promise<RunResult> {
     } finally {
       clearInterval(timer);
       o.signal?.removeEventListener("abort", onAbort);
-      flush();
       if (!finished) session.proc.kill();
+      await drain();
     }
   }
 

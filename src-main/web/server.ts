@@ -16,7 +16,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { extname, join, normalize, sep } from "node:path";
 import { WebSocketServer, type WebSocket } from "ws";
 import { REPO_ROOT } from "../core/local-transport";
-import { openStore } from "../core/store";
+import { INTERACTIVE_STORE, openStore } from "../core/store";
 import { API_METHODS, type ApiMethod } from "../api/contract";
 import { ApiService } from "../api/service";
 import { ArgError, checkArgs } from "../api/validate";
@@ -84,7 +84,7 @@ export async function buildRenderer(): Promise<void> {
 
 export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   await ensureRendererBuilt();
-  const store = openStore(o.dbPath);
+  const store = openStore(o.dbPath, INTERACTIVE_STORE);
   const service = new ApiService(store, {
     python: o.python, home: o.home, trustFile: o.trustFile, agentSocket: o.agentSocket, localAgentHome: o.localAgentHome,
   });

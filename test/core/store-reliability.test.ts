@@ -7,8 +7,10 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { MIGRATIONS } from "../../src-main/core/migrations";
-import { openStore, SCHEMA_VERSION, StoreError } from "../../src-main/core/store";
-import { journal, mlpSpec, tempDir } from "./helpers";
+import { followSweep, prepareSweep, recordSweep } from "../../src-main/core/launch";
+import { INTERACTIVE_STORE, openStore, SCHEMA_VERSION, StoreBusyError, StoreError } from "../../src-main/core/store";
+import { openTarget } from "../../src-main/core/targets";
+import { journal, mlpSpec, stopAgentDaemon, tempDir } from "./helpers";
 
 const PROC = join(__dirname, "store-proc.mjs");
 const TABLES = ["cell_samples", "curves", "done_blocks", "host_probes", "hosts", "preview_blocks", "preview_done", "result_blocks", "sweeps", "sync_cursors", "ui_sweep_tags"];
@@ -97,6 +99,47 @@ describe("another process holding the write lock", () => {
     expect((err as Error).message).toMatch(/another process kept it locked .*Close the other program/);
     expect(s.cursor("sw", "local")).toBe(0); // nothing of the batch was applied
     await holder.done;
+    s.close();
+  }, 30_000);
+});
+
+describe("a UI process and another process's lock", () => {
+  it("its follower never sleeps on the lock: the event loop keeps turning, results land once the lock is gone", async () => {
+    const dir = tempDir();
+    const path = join(dir, "ui.sqlite");
+    const s = openStore(path, INTERACTIVE_STORE);
+    const t = await openTarget(s, "local", { python: "/usr/bin/python3", localAgentHome: join(dir, "agent") });
+    const p = await prepareSweep(s, mlpSpec(16, 16), "local", false);
+    await recordSweep(s, p, t);
+    // Held from before the follow starts until after the sweep has trained: every result arrives while it is held.
+    const holder = proc(["lock", path, "5000"]);
+    await new Promise<void>((res) => holder.child.stdout.on("data", () => { if (holder.stdout().includes("locked")) res(); }));
+    const t0 = Date.now();
+    let last = t0, maxGap = 0;
+    const tick = setInterval(() => { const n = Date.now(); maxGap = Math.max(maxGap, n - last); last = n; }, 20);
+    const notices: string[] = [];
+    const r = await followSweep(s, p.id, t, { flushMs: 50, onNotice: (m) => notices.push(m) });
+    clearInterval(tick);
+    expect((await holder.done).code).toBe(0);
+    expect(Date.now() - t0).toBeGreaterThan(3000); // it did wait for the lock
+    expect(r).toMatchObject({ status: "completed", done: 256, total: 256 });
+    expect(maxGap).toBeLessThan(1500); // a sleeping retry blocks it until the lock is gone
+    expect(() => { const b = openStore(path, INTERACTIVE_STORE); b.close(); }).not.toThrow();
+    await stopAgentDaemon(join(dir, "agent"));
+    s.close();
+  }, 120_000);
+
+  it("a request's write that finds the database locked fails at once, naming the lock, and writes nothing", async () => {
+    const path = join(tempDir(), "ui-busy.sqlite");
+    const s = openStore(path, INTERACTIVE_STORE);
+    s.createSweep({ id: "sw", spec: mlpSpec(4, 4), target: "local" });
+    const holder = proc(["lock", path, "2000"]);
+    await new Promise<void>((res) => holder.child.stdout.on("data", () => { if (holder.stdout().includes("locked")) res(); }));
+    const t0 = Date.now();
+    expect(() => s.setStatus("sw", "cancelled", null)).toThrow(StoreBusyError);
+    expect(Date.now() - t0).toBeLessThan(1500);
+    await holder.done;
+    expect(s.sweep("sw")!.status).toBe("created");
     s.close();
   }, 30_000);
 });
