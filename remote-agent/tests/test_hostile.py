@@ -1,7 +1,6 @@
 """Hostile conditions on a node, as real processes (issue 21): a submit whose journal cannot be created, a disk
 that fills up mid-sweep (a real, small tmpfs), a malformed scheduler.json."""
 import json
-import os
 import subprocess
 
 import pytest
