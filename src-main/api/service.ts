@@ -553,7 +553,12 @@ export class ApiService implements Api {
         this.poll();
         this.running.delete(id); // last: idle() resolves once nothing of this follower touches the store
       }
-    })();
+    })().catch((e: unknown) => {
+      // What the handlers above do can fail too (recording "failed" in a database another process has locked, a
+      // target that will not close): said, never an unhandled rejection, which would end the process.
+      this.running.delete(id);
+      this.notice(id, `following sweep "${name()}" ended with an error: ${(e as Error).message}`, "error");
+    });
   }
 
   /** Open a target for following, retrying with backoff while it is unreachable; null once `signal` aborts. */

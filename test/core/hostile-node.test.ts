@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { AttachSession, lineSplitter } from "../../src-main/core/agent-client";
 import { followSweep } from "../../src-main/core/launch";
-import { openStore } from "../../src-main/core/store";
+import { INTERACTIVE_STORE, openStore } from "../../src-main/core/store";
+import { ApiService } from "../../src-main/api/service";
 import { LocalTransport } from "../../src-main/core/local-transport";
 import type { OpenTarget } from "../../src-main/core/targets";
 import { mlpSpec, tempDir, tile } from "./helpers";
@@ -18,11 +19,23 @@ const dir = tempDir("fractal-hostile-node-");
  * A fake interpreter: LocalTransport runs `PYTHON -m fractal_agent attach ...`; this one ignores its arguments,
  * prints `lines` (then, if `flood`, that many MiB without a newline) and exits when its stdin closes.
  */
-function fakeNode(name: string, lines: string[], flood = 0): LocalTransport {
+function fakeNode(name: string, lines: string[], flood = 0, lockDb: string | null = null): LocalTransport {
   const js = join(dir, `${name}.js`), sh = join(dir, `${name}.sh`);
   writeFileSync(js, `
+    if (process.argv.includes("env")) { // the probe before a local target opens
+      console.log(JSON.stringify({ agent: "0.1.0", protocol: 1, torch: "1.13", cpu_count: 2, gpus: [], error: null }));
+      process.exit(0);
+    }
     const lines = ${JSON.stringify(lines)};
-    process.stdout.write(lines.map((l) => l + "\\n").join(""));
+    const say = () => process.stdout.write(lines.map((l) => l + "\\n").join(""));
+    if (${JSON.stringify(lockDb)}) {
+      // Another program holds the app's database locked for 3 s from here on, past this process's end.
+      const holder = require("node:child_process").spawn(process.execPath, ["-e", \`
+        const db = new (require(${JSON.stringify(require.resolve("better-sqlite3"))}))(${JSON.stringify(lockDb)});
+        db.exec("BEGIN IMMEDIATE"); console.log("locked");
+        setTimeout(() => db.exec("COMMIT"), 3000);\`], { stdio: ["ignore", "pipe", "ignore"], detached: true });
+      holder.stdout.once("data", () => { holder.unref(); holder.stdout.destroy(); say(); });
+    } else say();
     let left = ${flood};
     const mib = Buffer.alloc(1 << 20, 97);
     const more = () => { while (left > 0) { left--; if (!process.stdout.write(mib)) { process.stdout.once("drain", more); return; } } };
@@ -30,10 +43,13 @@ function fakeNode(name: string, lines: string[], flood = 0): LocalTransport {
     process.stdin.on("data", () => {});
     process.stdin.on("end", () => process.exit(0));
   `);
-  writeFileSync(sh, `#!/bin/sh\nexec "${process.execPath}" "${js}"\n`);
+  writeFileSync(sh, `#!/bin/sh\nexec "${process.execPath}" "${js}" "$@"\n`);
   chmodSync(sh, 0o755);
   return new LocalTransport({ python: sh, home: join(dir, "home") });
 }
+
+/** The fake interpreter's path (for a service, which opens the local target itself). */
+const fakePython = (t: LocalTransport) => t.python;
 
 function target(t: LocalTransport): OpenTarget {
   return { connect: async () => t, close: async () => {} } as unknown as OpenTarget;
@@ -101,6 +117,29 @@ describe("a node that sends what no agent would", () => {
     const st = await session.closed;
     expect(st.signal ?? st.code).toBeTruthy(); // killed, not a clean exit
     expect(warnings.join("\n")).toMatch(/a line of more than \d+ bytes without an end; dropped the connection/);
+  }, 60_000);
+});
+
+describe("the app's follower", () => {
+  it("reports a follow that ends in an error while recording it fails, instead of an unhandled rejection", async () => {
+    const path = join(dir, "svc.sqlite");
+    const store = openStore(path, INTERACTIVE_STORE);
+    store.createSweep({ id: "s3", spec: mlpSpec(2, 2), target: "local" });
+    store.setStatus("s3", "submitted", null);
+    const lines = [
+      hello([{ sweep: "s3", state: "running", cells: 4, done: 0, last_seq: 0, error: null, epoch: null }]),
+      JSON.stringify({ type: "done", sweep: "s3", seq: 1, status: "exploded", error: null }),
+    ];
+    // The node ends the sweep in words the app does not know (a fatal error, recorded as "failed"), while it holds
+    // the app's database locked, so recording that fails too.
+    const service = new ApiService(store, { python: fakePython(fakeNode("locks-db", lines, 0, path)), localAgentHome: join(dir, "home") });
+    const notices: string[] = [];
+    service.subscribe((e) => { if (e.type === "notice") notices.push(e.message); });
+    expect(service.reattach()).toEqual(["s3"]);
+    await expect.poll(() => notices.join("\n"), { timeout: 30_000 }).toMatch(/following sweep "mlp 2x2" ended with an error: .*locked/);
+    await service.idle();
+    service.close();
+    store.close();
   }, 60_000);
 });
 
