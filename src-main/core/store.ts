@@ -357,7 +357,7 @@ export class Store {
 
   /** Set (JSON) or clear (null) a saved host's cluster scheduler settings. */
   setHostScheduler(alias: string, scheduler: string | null): void {
-    const r = this.db.prepare("UPDATE hosts SET scheduler = ? WHERE alias = ?").run(scheduler, alias);
+    const r = this.write("set a host's scheduler in", () => this.db.prepare("UPDATE hosts SET scheduler = ? WHERE alias = ?").run(scheduler, alias));
     if (r.changes !== 1) throw new StoreError(`no saved host ${JSON.stringify(alias)} in ${this.path}`);
   }
 

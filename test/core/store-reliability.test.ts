@@ -138,6 +138,8 @@ describe("a UI process and another process's lock", () => {
     const t0 = Date.now();
     expect(() => s.setStatus("sw", "cancelled", null)).toThrow(StoreBusyError);
     expect(Date.now() - t0).toBeLessThan(1500);
+    // Every write goes through the store's one write path, host settings too (they bypassed it).
+    expect(() => s.setHostScheduler("holder", null)).toThrow(StoreBusyError);
     await holder.done;
     expect(s.sweep("sw")!.status).toBe("created");
     s.close();
