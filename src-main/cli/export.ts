@@ -20,10 +20,24 @@ export const CSV_FIELDS = ["trainable", "stable", "score", "first_loss", "final_
 
 /** Write the export; returns the number of cells with results. */
 export function exportSweep(store: Store, sweepId: string, format: ExportFormat, out: string, opts: { layer?: string } = {}): number {
+  // Created only if nothing is there ("wx"): a symlink planted at the name is never followed, and never removed.
   const tmp = `${out}.tmp-${process.pid}`;
+  let fd: number;
   try {
-    const n = format === "png" ? writePng(store, sweepId, tmp, opts.layer ?? "score")
-      : format === "csv" ? writeCsv(store, sweepId, tmp) : writeJson(store, sweepId, tmp);
+    fd = openSync(tmp, "wx", 0o644);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    throw new Error(`cannot export to ${out}: something is in the way at ${tmp} (a file or link left by another program, `
+      + "or planted); remove it and export again");
+  }
+  try {
+    let n: number;
+    try {
+      n = format === "png" ? writePng(store, sweepId, fd, opts.layer ?? "score")
+        : format === "csv" ? writeCsv(store, sweepId, fd) : writeJson(store, sweepId, fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, out);
     return n;
   } catch (e) {
@@ -38,15 +52,10 @@ function countDone(done: Uint8Array): number {
   return n;
 }
 
-function writePng(store: Store, sweepId: string, path: string, layer: string): number {
+function writePng(store: Store, sweepId: string, fd: number, layer: string): number {
   if (!(COLOUR_LAYERS as readonly string[]).includes(layer)) throw new Error(`--layer must be one of ${COLOUR_LAYERS.join(", ")}, got ${JSON.stringify(layer)}`);
   const map = sweepMap(store, sweepId);
-  const fd = openSync(path, "w");
-  try {
-    writeSync(fd, layerPng(map, layer as ColourLayer, { title: store.sweep(sweepId)!.name }));
-  } finally {
-    closeSync(fd);
-  }
+  writeSync(fd, layerPng(map, layer as ColourLayer, { title: store.sweep(sweepId)!.name }));
   return countDone(map.done!);
 }
 
@@ -55,7 +64,7 @@ function num(v: number): string {
   return Number.isNaN(v) ? "nan" : v === Infinity ? "inf" : v === -Infinity ? "-inf" : String(v);
 }
 
-function writeCsv(store: Store, sweepId: string, path: string): number {
+function writeCsv(store: Store, sweepId: string, fd: number): number {
   const s = store.sweep(sweepId)!;
   const recorded = store.fields(sweepId);
   const names = [...CSV_FIELDS, ...Object.keys(recorded).filter((f) => f.startsWith("eval.")).sort()];
@@ -63,27 +72,22 @@ function writeCsv(store: Store, sweepId: string, path: string): number {
   const done = store.loadDone(sweepId);
   const xs = Array.from({ length: s.nx }, (_, i) => num(axisValue(s.spec.axes.x, i)));
   const ys = Array.from({ length: s.ny }, (_, i) => num(axisValue(s.spec.axes.y, i)));
-  const fd = openSync(path, "w");
   let n = 0;
-  try {
-    let buf = ["ix", "iy", "x", "y", ...names].join(",") + "\n";
-    for (let c = 0; c < s.cells; c++) {
-      if (!done[c]) continue;
-      const ix = c % s.nx, iy = (c - ix) / s.nx;
-      buf += `${ix},${iy},${xs[ix]},${ys[iy]}`;
-      for (const col of cols) buf += col ? `,${num(col[c])}` : ",";
-      buf += "\n";
-      n++;
-      if (buf.length > 1 << 20) { writeSync(fd, buf); buf = ""; }
-    }
-    writeSync(fd, buf);
-  } finally {
-    closeSync(fd);
+  let buf = ["ix", "iy", "x", "y", ...names].join(",") + "\n";
+  for (let c = 0; c < s.cells; c++) {
+    if (!done[c]) continue;
+    const ix = c % s.nx, iy = (c - ix) / s.nx;
+    buf += `${ix},${iy},${xs[ix]},${ys[iy]}`;
+    for (const col of cols) buf += col ? `,${num(col[c])}` : ",";
+    buf += "\n";
+    n++;
+    if (buf.length > 1 << 20) { writeSync(fd, buf); buf = ""; }
   }
+  writeSync(fd, buf);
   return n;
 }
 
-function writeJson(store: Store, sweepId: string, path: string): number {
+function writeJson(store: Store, sweepId: string, fd: number): number {
   const s = store.sweep(sweepId)!;
   const done = store.loadDone(sweepId);
   const fields: Record<string, (number | string | null)[]> = {};
@@ -100,11 +104,6 @@ function writeJson(store: Store, sweepId: string, path: string): number {
     // SFT sweeps: the untrained model's held-out / OOD loss and evals, to read forgetting off the fields
     base: s.base,
   };
-  const fd = openSync(path, "w");
-  try {
-    writeSync(fd, JSON.stringify(doc) + "\n");
-  } finally {
-    closeSync(fd);
-  }
+  writeSync(fd, JSON.stringify(doc) + "\n");
   return countDone(done);
 }
