@@ -66,8 +66,28 @@ const SSH_OPTIONS = {
   db: { type: "string" },
 } as const;
 
+const COMMANDS = ["sweep", "zoom", "sweeps", "export", "hosts", "dimension", "report", "animate", "early-warning", "samples",
+  "reproduce", "web"];
+
+/** The lines of USAGE for one command: those that start with `fractal-llm CMD` and the indented ones after them. */
+export function commandUsage(cmd: string): string {
+  const out: string[] = [];
+  let inside = false;
+  for (const line of USAGE.split("\n")) {
+    const t = line.trim();
+    if (t.startsWith("fractal-llm ")) inside = t === `fractal-llm ${cmd}` || t.startsWith(`fractal-llm ${cmd} `);
+    else if (!line.startsWith("      ")) inside = false; // continuation lines are indented under their command
+    if (inside) out.push(t.startsWith("fractal-llm ") ? "  " + t : line);
+  }
+  return `usage:\n${out.join("\n")}\n\nAll commands: fractal-llm --help`;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  if (COMMANDS.includes(cmd) && (rest.includes("--help") || rest.includes("-h"))) {
+    process.stdout.write(commandUsage(cmd) + "\n");
+    return 0;
+  }
   try {
     switch (cmd) {
       case "sweep": return await cmdSweep(rest);

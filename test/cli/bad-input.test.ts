@@ -27,6 +27,22 @@ describe("fractal-llm bad input", () => {
     expect(existsSync(db)).toBe(false);
   });
 
+  it("answers --help on every command with its usage and exit 0, touching no database", async () => {
+    const dir = tempDir();
+    const env = { FRACTAL_LLM_DB: join(dir, "db.sqlite") };
+    for (const cmd of ["sweep", "zoom", "sweeps", "export", "hosts", "dimension", "report", "animate", "early-warning",
+      "samples", "reproduce", "web"]) {
+      for (const flag of ["--help", "-h"]) {
+        const r = await run([cmd, flag], env);
+        expect([r.code, r.stderr], `${cmd} ${flag}`).toEqual([0, ""]);
+        expect(r.stdout).toMatch(new RegExp(`^usage:\\n  fractal-llm ${cmd}( |\\n)`));
+        expect(r.stdout).not.toMatch(/Unknown option/);
+      }
+    }
+    expect((await run(["hosts", "add", "x", "--help"], env)).stdout).toMatch(/fractal-llm hosts add ALIAS --hostname HOST/);
+    expect(existsSync(env.FRACTAL_LLM_DB)).toBe(false);
+  }, 120_000);
+
   it("names unknown sweeps, host aliases, bad windows and bad flags", async () => {
     const dir = tempDir();
     const db = join(dir, "db.sqlite");
