@@ -11,7 +11,7 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     globalSetup: ["test/build-ui.ts", "test/daemon-guard.ts"],
-    setupFiles: ["test/daemon-guard-file.ts"],
+    setupFiles: ["test/daemon-guard-file.ts", "test/user-files.ts"],
     env: { FRACTAL_TEST_RUN: process.env.FRACTAL_TEST_RUN },
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -14,7 +14,7 @@ import { describeTasks } from "../api/shared/format";
 import { fmtWindow, type Window } from "../core/grid";
 import { followSweep, prepareSweep, recordSweep, zoomChildSpec } from "../core/launch";
 import { LocalDataError } from "../core/local-data";
-import { defaultDbPath } from "../core/paths";
+import { defaultDbPath, userHostsPath } from "../core/paths";
 import { type Spec, SpecError, validate } from "../core/spec";
 import { openStore, type Store, StoreError } from "../core/store";
 import { FatalAgentError, type Progress } from "../core/sweep-runner";
@@ -50,6 +50,7 @@ const USAGE = `fractal-llm: trainability sweeps (Sohl-Dickstein 2024) from the c
   fractal-llm hosts test ALIAS [--identity KEY] [--accept-host-key SHA256:... | --accept-new-host-key]
 
 The database defaults to $FRACTAL_LLM_DB or the per-user app-data directory (${defaultDbPath()}).
+Saved hosts are the user's, whichever database is open: $FRACTAL_LLM_HOSTS or ${userHostsPath()}.
 Re-running a sweep command resumes the same sweep (its id comes from the spec and target); --new starts another.
 An unknown host key is refused with its fingerprint: --accept-host-key FINGERPRINT (repeat it for each ProxyJump hop)
 trusts exactly that key, --accept-new-host-key whatever key is presented; either prints what it trusted.
@@ -137,7 +138,7 @@ export async function main(argv: string[]): Promise<number> {
 function openDb(path: string | undefined): Store {
   const p = path ?? defaultDbPath();
   if (p !== ":memory:") mkdirSync(dirname(p), { recursive: true });
-  return openStore(p);
+  return openStore(p, { hostsPath: userHostsPath() });
 }
 
 function readSpecFile(file: string): Spec {
@@ -438,7 +439,7 @@ async function cmdHosts(argv: string[]): Promise<number> {
   try {
     if (sub === "list") {
       const hosts = store.hosts();
-      if (!hosts.length) process.stderr.write(`no hosts in ${store.path}; add one with \`fractal-llm hosts add\`\n`);
+      if (!hosts.length) process.stderr.write(`no hosts in ${store.hostsPath ?? store.path}; add one with \`fractal-llm hosts add\`\n`);
       for (const h of hosts) {
         process.stdout.write(`${h.alias}\t${h.user ? h.user + "@" : ""}${h.hostname}:${h.port}\tpython=${h.python ?? "(probe)"}\tagent_dir=${h.agent_dir ?? "(default)"}`
           + `${h.scheduler ? `\tscheduler=${describeScheduler(parseScheduler(h.scheduler))}` : ""}\n`);

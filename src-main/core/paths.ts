@@ -15,6 +15,14 @@ export function defaultDbPath(env: NodeJS.ProcessEnv = process.env): string {
   return env.FRACTAL_LLM_DB || join(appDataDir(env), "fractal-llm.sqlite");
 }
 
+/**
+ * The user's saved hosts: $FRACTAL_LLM_HOSTS, else hosts.sqlite in the app-data directory. One list whichever sweep
+ * database is open (--db, FRACTAL_LLM_DB), as ~/.ssh/config is one list.
+ */
+export function userHostsPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.FRACTAL_LLM_HOSTS || join(appDataDir(env), "hosts.sqlite");
+}
+
 /** Where the local agent keeps its daemon and journals: $FRACTAL_AGENT_HOME, else <app data>/agent-home. */
 export function localAgentHome(env: NodeJS.ProcessEnv = process.env): string {
   return env.FRACTAL_AGENT_HOME || join(appDataDir(env), "agent-home");

@@ -9,7 +9,7 @@
 // and a cell whose done bit is set is never written again (the first record counts, as in the journal).
 
 import Database from "better-sqlite3";
-import { accessSync, closeSync, constants as fsConstants, copyFileSync, existsSync, openSync, rmSync, statSync } from "node:fs";
+import { accessSync, closeSync, constants as fsConstants, copyFileSync, existsSync, mkdirSync, openSync, rmSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { type BlockDtype, decodeBlock, emptyBlock, encodeBlock, roundFloat32, roundsFloats, storedDtype } from "./codec";
 import { type Window } from "./grid";
@@ -81,7 +81,25 @@ export interface StoreOptions {
   lockWaitMs?: number;
   /** The same for writes once the database is open (default lockWaitMs). */
   writeLockWaitMs?: number;
+  /**
+   * The user's host list (core/paths.ts userHostsPath), one SQLite file whichever sweep database is open, as
+   * ~/.ssh/config is. Hosts this database saved itself (before the host list was the user's) are copied into it
+   * at open. Without it the database's own hosts table is used (tests, a database used on its own).
+   */
+  hostsPath?: string;
 }
+
+/** The host list's table, in the attached user file or in the database itself. */
+const HOSTS_TABLE = `(
+    alias      TEXT PRIMARY KEY,
+    hostname   TEXT NOT NULL,
+    port       INTEGER NOT NULL DEFAULT 22,
+    user       TEXT,
+    python     TEXT,
+    agent_dir  TEXT,
+    created_at TEXT NOT NULL,
+    scheduler  TEXT
+  )`;
 
 /**
  * A process that serves a UI (browser mode, Electron's main process) must not block its one thread for long: SQLite
@@ -130,7 +148,8 @@ export function openStore(path: string, opts: StoreOptions = {}): Store {
     d.pragma("synchronous = NORMAL");
     d.pragma("foreign_keys = ON");
     migrate(d, lockWaitMs);
-    return new Store(d, path, opts.writeLockWaitMs ?? lockWaitMs);
+    if (opts.hostsPath) attachHosts(d, opts.hostsPath, lockWaitMs);
+    return new Store(d, path, opts.writeLockWaitMs ?? lockWaitMs, opts.hostsPath ?? null);
   } catch (e) {
     db?.close();
     throw storeError(path, e, "open");
@@ -152,6 +171,18 @@ function migrate(db: Database.Database, lockWaitMs: number): void {
       db.pragma(`user_version = ${v + 1}`);
     }).immediate());
   }
+}
+
+/** Attach the user's host list as schema `hostbook` (created if missing) and copy this database's own hosts into it. */
+function attachHosts(db: Database.Database, hostsPath: string, lockWaitMs: number): void {
+  mkdirSync(dirname(resolve(hostsPath)), { recursive: true, mode: 0o700 });
+  db.prepare("ATTACH DATABASE ? AS hostbook").run(hostsPath);
+  retryBusy(lockWaitMs, () => db.pragma("hostbook.journal_mode = WAL"));
+  retryBusy(lockWaitMs, () => db.transaction(() => {
+    db.exec(`CREATE TABLE IF NOT EXISTS hostbook.hosts ${HOSTS_TABLE}`);
+    db.exec(`INSERT OR IGNORE INTO hostbook.hosts (alias, hostname, port, user, python, agent_dir, created_at, scheduler)
+      SELECT alias, hostname, port, user, python, agent_dir, created_at, scheduler FROM main.hosts`);
+  }).immediate());
 }
 
 /** SQLite's "another connection holds the lock" errors (its busy_timeout ran out). */
@@ -255,9 +286,15 @@ export class Store {
   readonly path: string;
   private readonly q;
 
-  constructor(db: Database.Database, path: string, private readonly lockWaitMs = DEFAULT_LOCK_WAIT_MS) {
+  /** Where saved hosts live: the user's host list, else this database. */
+  readonly hostsPath: string | null;
+  private readonly hostsTable: string;
+
+  constructor(db: Database.Database, path: string, private readonly lockWaitMs = DEFAULT_LOCK_WAIT_MS, hostsPath: string | null = null) {
     this.db = db;
     this.path = path;
+    this.hostsPath = hostsPath;
+    this.hostsTable = hostsPath ? "hostbook.hosts" : "main.hosts";
     this.q = {
       sweep: db.prepare("SELECT * FROM sweeps WHERE id = ?"),
       block: db.prepare("SELECT dtype, data FROM result_blocks WHERE sweep_id = ? AND field = ? AND block = ?"),
@@ -341,24 +378,24 @@ export class Store {
   // ------------------------------------------------------------------------- hosts
 
   addHost(h: Omit<HostRow, "created_at">): void {
-    this.write("add a host to", () => this.db.prepare(`INSERT INTO hosts (alias, hostname, port, user, python, agent_dir, created_at)
+    this.write("add a host to", () => this.db.prepare(`INSERT INTO ${this.hostsTable} (alias, hostname, port, user, python, agent_dir, created_at)
       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alias) DO UPDATE SET hostname = excluded.hostname, port = excluded.port,
       user = excluded.user, python = excluded.python, agent_dir = excluded.agent_dir`)
       .run(h.alias, h.hostname, h.port, h.user, h.python, h.agent_dir, now()));
   }
 
   host(alias: string): HostRow | undefined {
-    return this.db.prepare("SELECT * FROM hosts WHERE alias = ?").get(alias) as HostRow | undefined;
+    return this.db.prepare(`SELECT * FROM ${this.hostsTable} WHERE alias = ?`).get(alias) as HostRow | undefined;
   }
 
   hosts(): HostRow[] {
-    return this.db.prepare("SELECT * FROM hosts ORDER BY alias").all() as HostRow[];
+    return this.db.prepare(`SELECT * FROM ${this.hostsTable} ORDER BY alias`).all() as HostRow[];
   }
 
   /** Set (JSON) or clear (null) a saved host's cluster scheduler settings. */
   setHostScheduler(alias: string, scheduler: string | null): void {
-    const r = this.write("set a host's scheduler in", () => this.db.prepare("UPDATE hosts SET scheduler = ? WHERE alias = ?").run(scheduler, alias));
-    if (r.changes !== 1) throw new StoreError(`no saved host ${JSON.stringify(alias)} in ${this.path}`);
+    const r = this.write("set a host's scheduler in", () => this.db.prepare(`UPDATE ${this.hostsTable} SET scheduler = ? WHERE alias = ?`).run(scheduler, alias));
+    if (r.changes !== 1) throw new StoreError(`no saved host ${JSON.stringify(alias)} in ${this.hostsPath ?? this.path}`);
   }
 
   // ------------------------------------------------------------------------- sweeps

@@ -11,6 +11,9 @@
 // pickers show GPUs and estimate cost without connecting. A saved host with a scheduler (a Slurm cluster's login node,
 // core/scheduler.ts) opens like any SSH host and carries its settings: its sweeps are submitted as job arrays there.
 
+import { lookup } from "node:dns/promises";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import type { HostRow, Store } from "./store";
 import { parseScheduler, type SchedulerSettings } from "./scheduler";
 import { FatalAgentError } from "./sweep-runner";
@@ -117,6 +120,7 @@ export async function openTarget(store: Store, target: string, o: TargetOptions 
   }
   const ssh = await import("../ssh/index");
   const { address, opts } = await sshOptions(store, target, o);
+  await refuseUnknownName(store, target, o.home ?? process.env.HOME ?? homedir(), ssh.resolveTarget);
   let t: SshTransport | null = await ssh.openSshTransport(address, opts);
   store.setHostProbe(target, t.python, t.env as AgentEnv);
   const first = t;
@@ -170,6 +174,21 @@ export async function openTarget(store: Store, target: string, o: TargetOptions 
 }
 
 const UPLOAD_ATTEMPTS = 5;
+
+/**
+ * A bare name that is no saved host, no Host of ~/.ssh/config and no host name DNS knows is a typo or a host saved
+ * elsewhere: said at once, with where the app looked, rather than after the connection's retries.
+ */
+async function refuseUnknownName(store: Store, target: string, home: string,
+    resolveTarget: (t: string, o: { home: string }) => { host: string }): Promise<void> {
+  if (target.startsWith("ssh://") || /[@:[]/.test(target) || store.host(target)) return;
+  if (resolveTarget(target, { home }).host !== target) return; // the ssh config names its HostName
+  const err = await lookup(target).then(() => null, (e: NodeJS.ErrnoException) => e);
+  if (err?.code !== "ENOTFOUND") return;
+  throw new Error(`unknown target "${target}": it is no saved host (${store.hostsPath ?? store.path}), no Host in `
+    + `${join(home, ".ssh", "config")}, and no host name DNS knows. Save it with \`fractal-llm hosts add ${target} --hostname HOST\` `
+    + "(or in the app's Hosts panel), or give ssh://user@host:port");
+}
 
 /** A target's GPUs from a probe's env, as "name (memory GiB)". */
 export function gpuNames(env: Record<string, unknown> | null | undefined): string[] {

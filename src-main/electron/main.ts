@@ -12,7 +12,7 @@ import { createRequire } from "node:module";
 import { extname, join, normalize, sep } from "node:path";
 import { ApiService } from "../api/service";
 import { REPO_ROOT } from "../core/local-transport";
-import { appDataDir, defaultDbPath } from "../core/paths";
+import { appDataDir, defaultDbPath, userHostsPath } from "../core/paths";
 import { INTERACTIVE_STORE, openStore } from "../core/store";
 import { CSP } from "./csp";
 import { seedDemoIfEmpty } from "./demo";
@@ -154,7 +154,7 @@ async function main(electron: ElectronMain): Promise<void> {
   const dbPath = argValue(process.argv, "--db") ?? defaultDbPath();
   const seeded = seedDemoIfEmpty(dbPath, join(resourcesDir(app.isPackaged), "demo.sqlite"));
   if (seeded) process.stdout.write(`fractal-llm: no sweeps yet in ${dbPath}; added the ${seeded} demo sweeps\n`);
-  const store = openStore(dbPath, INTERACTIVE_STORE);
+  const store = openStore(dbPath, { ...INTERACTIVE_STORE, hostsPath: userHostsPath() });
   const service = new ApiService(store);
   service.reattach(); // unfinished sweeps in the store: follow them again (their agents kept training)
   void service.prefetchFirstFrame(); // while the window loads the page

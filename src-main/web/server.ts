@@ -16,6 +16,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { extname, join, normalize, sep } from "node:path";
 import { WebSocketServer, type WebSocket } from "ws";
 import { REPO_ROOT } from "../core/local-transport";
+import { userHostsPath } from "../core/paths";
 import { INTERACTIVE_STORE, openStore } from "../core/store";
 import { API_METHODS, type ApiMethod } from "../api/contract";
 import { ApiService } from "../api/service";
@@ -28,6 +29,8 @@ export const CLOSE_UNAUTHORISED = 4401;
 export interface WebServerOptions {
   /** SQLite database to serve (created if missing). */
   dbPath: string;
+  /** The user's saved hosts (default core/paths.ts userHostsPath). */
+  hostsPath?: string;
   /** TCP port on 127.0.0.1; 0 picks a free one. */
   port?: number;
   /** Open the URL in the default browser. */
@@ -84,7 +87,7 @@ export async function buildRenderer(): Promise<void> {
 
 export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   await ensureRendererBuilt();
-  const store = openStore(o.dbPath, INTERACTIVE_STORE);
+  const store = openStore(o.dbPath, { ...INTERACTIVE_STORE, hostsPath: o.hostsPath ?? userHostsPath() });
   const service = new ApiService(store, {
     python: o.python, home: o.home, trustFile: o.trustFile, agentSocket: o.agentSocket, localAgentHome: o.localAgentHome,
   });
