@@ -14,6 +14,7 @@ import { agentJournal, cli, FIELDS, lastLine, PYTHON, run } from "../cli/helpers
 import { startSlurmCluster } from "./cluster";
 import { listHosts } from "../../src-main/api/hosts";
 import { openStore } from "../../src-main/core/store";
+import { userHostsPath } from "../../src-main/core/paths";
 
 const cluster = startSlurmCluster();
 if (!cluster.ok) console.warn(`skipping the Slurm tests: slurmctld cannot start here: ${cluster.reason}`);
@@ -92,7 +93,7 @@ describe.skipIf(!cluster.ok)("a Slurm cluster through its login node", () => {
     expect(d.prepare("SELECT status, done_cells, target FROM sweeps WHERE id = ?").get(id)).toEqual({ status: "completed", done_cells: CELLS, target: "cluster" });
     d.close();
     // The app's host list: the settings, and the partitions sinfo listed on the login node when the sweep connected.
-    const store = openStore(db);
+    const store = openStore(db, { hostsPath: userHostsPath() });
     expect(listHosts(store, { home: fx.home }).find((h) => h.alias === "cluster")).toMatchObject({
       source: "store", scheduler: { kind: "slurm", tasks: 3, partition: "debug", time: "30" }, partitions: ["debug*"],
     });
