@@ -44,9 +44,9 @@ export function App() {
         </div>
         <button data-testid="fill-toggle" className={fill ? "on" : ""} disabled={mode !== "map"}
           title="stretch the map to fill the window (off: 1:1 in axis units)" onClick={() => setFill(!fill)}>fill</button>
-        <button data-testid="zoom-video" disabled={mode !== "map" || recording}
+        <button data-testid="zoom-video" disabled={mode !== "map" || recording !== null}
           title="record the zoom from the whole map to this view as a video (WebM)" onClick={() => void exportZoomVideo()}>
-          {recording ? "recording…" : "zoom video"}</button>
+          {recording ? `recording… ${recording.done}/${recording.frames}` : "zoom video"}</button>
         <button onClick={() => home()} title="0">home</button>
       </header>
       <main>

@@ -20,7 +20,7 @@ export interface MapCanvas { canvas: HTMLCanvasElement; draw(view: View): void }
 export const mapCanvas: { current: MapCanvas | null } = { current: null };
 
 /** Record the map zooming from `from` to `to` over `seconds` at `fps`; resolves to a WebM video. */
-export async function recordZoom(from: View, to: View, seconds = 6, fps = 30): Promise<Blob> {
+export async function recordZoom(from: View, to: View, seconds = 6, fps = 30, onFrame?: (done: number, frames: number) => void): Promise<Blob> {
   const m = mapCanvas.current;
   if (!m) throw new Error("the map is not on screen");
   const stream = m.canvas.captureStream(0);
@@ -37,6 +37,7 @@ export async function recordZoom(from: View, to: View, seconds = 6, fps = 30): P
     const t0 = performance.now();
     m.draw(zoomPath(from, to, k / (frames - 1)));
     track.requestFrame();
+    onFrame?.(k + 1, frames);
     await new Promise((r) => setTimeout(r, Math.max(0, 1000 / fps - (performance.now() - t0))));
   }
   rec.stop();

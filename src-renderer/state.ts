@@ -56,7 +56,8 @@ export interface UiState {
   /** Small score previews per sweep (library thumbnails, the overview map). */
   previews: Record<string, LayerData>;
   /** A zoom animation is being recorded (record.ts). */
-  recording: boolean;
+  /** The zoom video being recorded: frames drawn of all (null: none). */
+  recording: { done: number; frames: number } | null;
   box: Window | null;
   zoomDialog: ZoomDialogState | null;
   progress: Record<string, Progress>;
@@ -72,7 +73,7 @@ export interface UiState {
 export const useUi = create<UiState>(() => ({
   api: null, connection: "connecting", connectionError: null, sweeps: {}, rootId: null, focusId: null,
   layer: "score", layers: {}, view: null, viewport: { width: 0, height: 0 }, history: [], historyIndex: -1,
-  hover: null, selected: null, samples: null, recomputed: null, mode: "map", fill: false, previews: {}, recording: false, box: null, zoomDialog: null, progress: {}, notices: [], targets: null,
+  hover: null, selected: null, samples: null, recomputed: null, mode: "map", fill: false, previews: {}, recording: null, box: null, zoomDialog: null, progress: {}, notices: [], targets: null,
   panel: "inspector", reproductions: null,
 }));
 
@@ -206,12 +207,15 @@ export function mapReady(): Promise<void> {
 export async function exportZoomVideo(seconds = 6): Promise<string | null> {
   const st = get();
   const s = st.sweeps[st.rootId ?? ""];
-  if (!s || !st.view || st.mode !== "map") return null;
+  if (!s || !st.view || st.mode !== "map") {
+    pushNotice("could not record the zoom: open a sweep's map first", "error");
+    return null;
+  }
   const to = st.view;
   const from = fitWindow(s.window, st.viewport, 24, isEqualAspect(st, s));
-  set({ recording: true });
+  set({ recording: { done: 0, frames: 0 } });
   try {
-    const blob = await recordZoom(from, to, seconds);
+    const blob = await recordZoom(from, to, seconds, 30, (done, frames) => set({ recording: { done, frames } }));
     const name = `zoom-${s.id}.webm`;
     download(blob, name);
     return name;
@@ -219,7 +223,7 @@ export async function exportZoomVideo(seconds = 6): Promise<string | null> {
     pushNotice(`could not record the zoom: ${(e as Error).message}`, "error");
     return null;
   } finally {
-    set({ view: to, recording: false });
+    set({ view: to, recording: null });
   }
 }
 

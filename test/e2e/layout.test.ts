@@ -205,10 +205,14 @@ describe("explorer layout", () => {
       for (let k = 0; k < 6; k++) await page.keyboard.press("+");
       await settled(page);
       const before = new URL(page.url()).searchParams.get("view");
-      const [download] = await Promise.all([
-        page.waitForEvent("download", { timeout: 180_000 }),
-        page.locator("[data-testid=zoom-video]").click(),
-      ]);
+      const button = page.locator("[data-testid=zoom-video]");
+      const downloading = page.waitForEvent("download", { timeout: 180_000 });
+      await button.click();
+      // The button counts the frames as they are drawn (6 s at 30 fps).
+      await expect.poll(() => button.textContent()).toMatch(/^recording… \d+\/180$/);
+      const download = await downloading.catch(async (e: Error) => {
+        throw new Error(`${e.message}; the button says "${await button.textContent()}", notices: ${JSON.stringify(await page.locator("[data-testid=notice]").allTextContents())}`);
+      });
       expect(download.suggestedFilename()).toBe(`zoom-${paperId}.webm`);
       const file = join(dir, "zoom.webm");
       await download.saveAs(file);
