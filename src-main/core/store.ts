@@ -301,7 +301,7 @@ export class Store {
       putBlock: db.prepare("INSERT OR REPLACE INTO result_blocks (sweep_id, field, block, dtype, data) VALUES (?, ?, ?, ?, ?)"),
       done: db.prepare("SELECT bits, count FROM done_blocks WHERE sweep_id = ? AND block = ?"),
       putDone: db.prepare("INSERT OR REPLACE INTO done_blocks (sweep_id, block, bits, count) VALUES (?, ?, ?, ?)"),
-      cursor: db.prepare("SELECT last_seq FROM sync_cursors WHERE sweep_id = ? AND host = ?"),
+      cursor: db.prepare("SELECT last_seq, epoch FROM sync_cursors WHERE sweep_id = ? AND host = ?"),
       putCursor: db.prepare(`INSERT INTO sync_cursors (sweep_id, host, last_seq, epoch, updated_at) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (sweep_id, host) DO UPDATE SET last_seq = excluded.last_seq, epoch = COALESCE(excluded.epoch, epoch),
         updated_at = excluded.updated_at`),
@@ -486,8 +486,7 @@ export class Store {
 
   /** The epoch of the host's journal the cursor counts in (its sweep event's), or null where none was seen. */
   cursorEpoch(sweepId: string, host: string): string | null {
-    const r = this.db.prepare("SELECT epoch FROM sync_cursors WHERE sweep_id = ? AND host = ?").get(sweepId, host) as
-      { epoch: string | null } | undefined;
+    const r = this.q.cursor.get(sweepId, host) as { epoch: string | null } | undefined;
     return r?.epoch ?? null;
   }
 

@@ -12,18 +12,24 @@ const dir = tempDir("fractal-runner-cursor-");
 const agentHome = join(dir, "agent");
 afterAll(async () => { await stopAgentDaemon(agentHome); });
 
+/** A sweep run to the end in its own database `name`, and a second database `other` that holds it with no cells. */
+async function completedSweep(name: string, other: string, nx: number, ny: number) {
+  const a = openStore(join(dir, name));
+  const t = await openTarget(a, "local", { python: "/usr/bin/python3", localAgentHome: agentHome });
+  const p = await prepareSweep(a, mlpSpec(nx, ny), "local", false);
+  await recordSweep(a, p, t);
+  expect((await followSweep(a, p.id, t)).status).toBe("completed");
+  const b = openStore(join(dir, other));
+  b.createSweep({ id: p.id, spec: p.spec, target: "local" });
+  return { a, b, t, p };
+}
+
 describe("runSweep's cursor", () => {
   it("starts again from seq 1 when the node has fewer events than the stored cursor", async () => {
-    const a = openStore(join(dir, "a.sqlite"));
-    const t = await openTarget(a, "local", { python: "/usr/bin/python3", localAgentHome: agentHome });
-    const p = await prepareSweep(a, mlpSpec(4, 4), "local", false);
-    await recordSweep(a, p, t);
-    expect((await followSweep(a, p.id, t)).status).toBe("completed");
+    const { a, b, t, p } = await completedSweep("a.sqlite", "b.sqlite", 4, 4);
     const lastSeq = a.cursor(p.id, "local");
 
     // Another database that once read far more of this sweep's journal than the node now has, and no cells.
-    const b = openStore(join(dir, "b.sqlite"));
-    b.createSweep({ id: p.id, spec: p.spec, target: "local" });
     b.ingest(p.id, "local", [{ seq: lastSeq + 100, type: "resume", sweep: p.id }]);
     expect(b.cursor(p.id, "local")).toBe(lastSeq + 100);
     const notices: string[] = [];
@@ -36,18 +42,12 @@ describe("runSweep's cursor", () => {
   }, 120_000);
 
   it("reads a journal with another epoch from seq 1, even when it is longer than what was read", async () => {
-    const a = openStore(join(dir, "c.sqlite"));
-    const t = await openTarget(a, "local", { python: "/usr/bin/python3", localAgentHome: agentHome });
-    const p = await prepareSweep(a, mlpSpec(4, 2), "local", false);
-    await recordSweep(a, p, t);
-    expect((await followSweep(a, p.id, t)).status).toBe("completed");
+    const { a, b, t, p } = await completedSweep("c.sqlite", "d.sqlite", 4, 2);
     const epoch = a.cursorEpoch(p.id, "local");
     expect(epoch).toMatch(/^[0-9a-f]{16}$/);
 
     // A database that read the first two events of an older journal of the same id (another epoch), no cells:
     // from its cursor the node's journal (longer) would look like a continuation and its first tile be skipped.
-    const b = openStore(join(dir, "d.sqlite"));
-    b.createSweep({ id: p.id, spec: p.spec, target: "local" });
     b.ingest(p.id, "local", [
       { seq: 1, type: "sweep", sweep: p.id, spec: p.spec, env: null, cells: 8, epoch: "0123456789abcdef" },
       { seq: 2, type: "resume", sweep: p.id },
