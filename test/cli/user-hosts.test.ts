@@ -26,11 +26,9 @@ describe("the user's host list", () => {
     expect((await run(["hosts", "list", "--db", b], { ...env, FRACTAL_LLM_HOSTS: join(dir, "other.sqlite") })).stdout).toBe("");
 
     writeFileSync(join(dir, "spec.json"), JSON.stringify(mlpSpec(2, 2)));
-    const t0 = Date.now();
     const r = await run(["sweep", "--spec", join(dir, "spec.json"), "--target", "no-such-box", "--db", b], env);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/unknown target "no-such-box": it is no saved host \(.*user\/hosts\.sqlite\), no Host in .*\.ssh\/config/);
-    expect(r.stderr).not.toMatch(/attempt|retry|reconnecting/i);
-    expect(Date.now() - t0).toBeLessThan(15_000); // no five connection attempts with backoff
+    expect(r.stderr).not.toMatch(/attempt|retry|reconnecting|ENOTFOUND/i); // refused before any connection attempt
   }, 120_000);
 });
