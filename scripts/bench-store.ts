@@ -12,9 +12,9 @@ import { mkdirSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { roundFloat32 } from "../src-main/core/codec";
-import { coarseToFine } from "../src-main/core/grid";
+import { coarseToFine } from "../src-shared/grid";
 import { type JournalEvent, openStore } from "../src-main/core/store";
-import { validate } from "../src-main/core/spec";
+import { validate } from "../src-shared/spec";
 import { encodeArray, encodeCells, type TileEvent } from "../src-main/core/tiles";
 
 const { values: args } = parseArgs({

@@ -28,10 +28,10 @@ import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
 import { ApiService } from "../src-main/api/service";
 import { REPO_ROOT } from "../src-main/core/local-transport";
-import { validate } from "../src-main/core/spec";
+import { validate } from "../src-shared/spec";
 import { openStore, type Store } from "../src-main/core/store";
 import { encodeArray, encodeCells, type TileEvent } from "../src-main/core/tiles";
-import { snapToParentCells, zoomSpec } from "../src-main/core/grid";
+import { snapToParentCells, zoomSpec } from "../src-shared/grid";
 import { buildRenderer, startWebServer } from "../src-main/web/server";
 import { drawnAfter, openFromLibrary } from "../test/e2e/drive";
 

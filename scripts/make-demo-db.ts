@@ -28,9 +28,9 @@ import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { specWindow, type Window, zoomSpec } from "../src-main/core/grid";
+import { specWindow, type Window, zoomSpec } from "../src-shared/grid";
 import { agentDir } from "../src-main/core/local-transport";
-import { validate } from "../src-main/core/spec";
+import { validate } from "../src-shared/spec";
 import { openStore } from "../src-main/core/store";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -175,7 +175,7 @@ function main(): void {
         ? boundaryWindow(store.loadField(id, "trainable"), row.spec.axes.x.points, row.spec.axes.y.points, specWindow(row.spec)) : null;
       store.close();
       if (!win) break;
-      // What `fractal-llm zoom` does (core/grid.ts zoomSpec), plus a name and no curves, run as a spec.
+      // What `fractal-llm zoom` does (src-shared/grid.ts zoomSpec), plus a name and no curves, run as a spec.
       const child = zoomSpec(row.spec, id, win, DEMO_ZOOM_POINTS);
       child.name = `${MLP_SPEC.name} - zoom ${level} (${5 ** level}x)`;
       child.record = { curves: false };

@@ -3,7 +3,7 @@
 // getAnalysis. Its own small store, so the overlay toggle and options do not touch the map's state.
 
 import { create } from "zustand";
-import type { SweepAnalysis } from "../src-main/api/contract";
+import type { SweepAnalysis } from "../src-shared/contract";
 import { mapReady, useUi } from "./state";
 import type { View, Viewport } from "./view";
 import { worldToScreen } from "./view";

@@ -1,9 +1,9 @@
 // The Api over browser mode's WebSocket (src-main/web/server.ts). The desktop shell provides the same Api
 // through its preload bridge; the UI only ever sees `Api`.
 
-import type { Api, ApiEvent } from "../src-main/api/contract";
-import { API_METHODS, ApiError } from "../src-main/api/shared/api";
-import { decodeMessage, encodeMessage } from "../src-main/api/shared/wire";
+import type { Api, ApiEvent } from "../src-shared/contract";
+import { API_METHODS, ApiError } from "../src-shared/api";
+import { decodeMessage, encodeMessage } from "../src-shared/wire";
 
 export interface Connection { api: Api; closed: Promise<{ code: number; reason: string }> }
 

@@ -1,7 +1,7 @@
 // The inspector's evaluation table: a cell's held-out / OOD loss and multiple-choice accuracies beside the untrained
 // model's (the sweep's base metrics), so what fine-tuning gained or forgot reads off as the difference.
 
-import type { BaseMetrics } from "../src-main/api/contract";
+import type { BaseMetrics } from "../src-shared/contract";
 
 export interface EvalRow {
   metric: string;

@@ -1,7 +1,7 @@
 // Entry: use the Api the desktop shell's preload bridge exposes (window.fractalApi), else connect to browser
 // mode's WebSocket with the token from our URL. The UI itself only ever sees `Api`.
 import { createRoot } from "react-dom/client";
-import type { Api } from "../src-main/api/contract";
+import type { Api } from "../src-shared/contract";
 import { connectWebSocket } from "./api-client";
 import { App } from "./App";
 import { mark } from "./perf";

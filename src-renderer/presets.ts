@@ -2,7 +2,7 @@
 // MLP-LR map, and the SFT maps researchers ask for. Each is a raw spec (validate() fills the rest);
 // test/ui/presets.test.ts checks every one validates.
 
-import { TABLE1, table1RawSpec } from "../src-main/api/shared/table1";
+import { TABLE1, table1RawSpec } from "../src-shared/table1";
 
 const axis = (param: string, scale: "log" | "linear", range: [number, number], points: number) => ({ param, scale, range, points });
 const tinySft = (name: string, x: object, y: object, train: object = {}) => ({
@@ -63,7 +63,7 @@ export const PRESETS: { label: string; spec: object }[] = [
   },
   { label: "SFT: LR x weight decay", spec: tinySft("SFT LR x weight decay", axis("lr", "log", [-5, -1], 32), axis("weight_decay", "linear", [0, 0.5], 16)) },
   // Table 1 of Sohl-Dickstein (2024), all six as `fractal-llm reproduce` and the app's Table 1 view run them
-  // (src-main/api/shared/table1.ts); the init-offset one in the notebook's form (offset added before every step).
+  // (src-shared/table1.ts); the init-offset one in the notebook's form (offset added before every step).
   ...TABLE1.map((e) => ({ label: `Table 1: ${e.title} (paper D = ${e.paper.toFixed(2)})`, spec: table1RawSpec(e, 256) })),
   {
     // "Mapping the edge of chaos" (arXiv 2501.04286): a 2-layer, d = 64 character-level decoder trained with Adam,

@@ -5,8 +5,8 @@
 // the exported figures pixel for pixel.
 
 import * as THREE from "three";
-import { NON_FINITE as NON_FINITE_RGB, NO, NOT_DONE as NOT_DONE_RGB, type Rgb, SPECTRAL, VIRIDIS, YES } from "../src-main/api/shared/colours";
-import type { LayerData } from "../src-main/api/contract";
+import { NON_FINITE as NON_FINITE_RGB, NO, NOT_DONE as NOT_DONE_RGB, type Rgb, SPECTRAL, VIRIDIS, YES } from "../src-shared/colours";
+import type { LayerData } from "../src-shared/contract";
 
 const vertex = /* glsl */ `
 in vec3 position;

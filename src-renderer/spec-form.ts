@@ -6,10 +6,10 @@
 // train.betas, record, an explicit null) survives a round trip byte for byte. Text that does not parse stays
 // in the raw spec as a string, so the JSON view shows what was typed and the server names the field too.
 //
-// The allowed values mirror src-main/core/spec.ts (the renderer imports no values from there);
+// The allowed values mirror src-shared/spec.ts (the renderer imports no values from there);
 // test/ui/spec-form.test.ts checks the copies against it and every form this module produces against validate().
 
-import type { TargetInfo } from "../src-main/api/contract";
+import type { TargetInfo } from "../src-shared/contract";
 
 // ----------------------------------------------------------------------------- what the spec allows
 

@@ -6,9 +6,9 @@ import { create } from "zustand";
 import type {
   Api, ApiEvent, CellDetail, CellSamples, LayerData, LayerName, RecomputedCurve, Reproduction, ReproductionRequest, SweepSummary,
   TargetInfo, ZoomPreview, ZoomRequest,
-} from "../src-main/api/contract";
+} from "../src-shared/contract";
 import { addNotice, ENDED, type Notice, type NoticeLevel, NOTICE_TTL_MS, zoomDefaults } from "./sweep-control";
-import { PREVIEW_ABOVE, PREVIEW_SIDE } from "../src-main/api/shared/api";
+import { PREVIEW_ABOVE, PREVIEW_SIDE } from "../src-shared/api";
 import { mark } from "./perf";
 import { download, recordZoom } from "./record";
 import { equalAspect, fitWindow, pickCell, type View, type Viewport, type Window } from "./view";

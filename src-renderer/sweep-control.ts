@@ -1,8 +1,8 @@
 // Pure helpers behind sweep control in the UI (no React, no store): how durations, rates and GPUs read, the
 // notice stack's rules, and the zoom dialog's defaults per target. Kept apart so test/ui can check them.
 
-import type { ApiEvent, SweepStatus, TargetInfo } from "../src-main/api/contract";
-import { describeTasks } from "../src-main/api/shared/format";
+import type { ApiEvent, SweepStatus, TargetInfo } from "../src-shared/contract";
+import { describeTasks } from "../src-shared/format";
 
 export type NoticeLevel = "info" | "done" | "error";
 export interface Notice { id: number; level: NoticeLevel; message: string; sweepId: string | null }

@@ -1,8 +1,8 @@
 // The Table 1 view's logic without React: the report's rows (every experiment of the paper's table, each with the
 // reproductions the store holds of it), and how their numbers read.
 
-import type { Reproduction, SweepSummary, Window } from "../src-main/api/contract";
-import { TABLE1 } from "../src-main/api/shared/table1";
+import type { Reproduction, SweepSummary, Window } from "../src-shared/contract";
+import { TABLE1 } from "../src-shared/table1";
 
 export interface Table1Row {
   name: string;

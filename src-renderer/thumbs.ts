@@ -1,8 +1,8 @@
 // A layer drawn on a 2-D canvas with the shader's colours (shader.ts), for the small pictures: library
 // thumbnails and the overview map. Row iy = 0 (the low end of y) is drawn at the bottom, as on the map.
 
-import type { LayerData } from "../src-main/api/contract";
-import { NO, NON_FINITE, NOT_DONE, type Rgb, sampleColourMap, SPECTRAL, VIRIDIS, YES } from "../src-main/api/shared/colours";
+import type { LayerData } from "../src-shared/contract";
+import { NO, NON_FINITE, NOT_DONE, type Rgb, sampleColourMap, SPECTRAL, VIRIDIS, YES } from "../src-shared/colours";
 
 /** The colour of one layer value (the fragment shader's rule: sentinels, then rank / binary / log). */
 export function layerColour(layer: Pick<LayerData, "kind" | "lo" | "hi">, v: number): Rgb {

@@ -5,7 +5,7 @@
  * [0.25, 1]: blue, darkest where Σ loss was largest; diverged cells in [-1, -0.25]: red, darkest
  * where they lasted longest.
  */
-import { NON_FINITE, NOT_DONE, type Rgb, sampleColourMap, SPECTRAL, VIRIDIS, YES, NO } from "../api/shared/colours";
+import { NON_FINITE, NOT_DONE, type Rgb, sampleColourMap, SPECTRAL, VIRIDIS, YES, NO } from "../../src-shared/colours";
 import type { SweepMap } from "./map.js";
 
 export { NO, NON_FINITE, NOT_DONE, type Rgb, sampleColourMap, SPECTRAL, VIRIDIS, YES };

@@ -1,11 +1,10 @@
 /**
- * Masks from files (CSV of 0/1 rows, or a PNG thresholded at mid-grey) and the fractal dimension of
+ * Masks from file contents (CSV of 0/1 rows, or a PNG thresholded at mid-grey; src-main/export reads the files) and the fractal dimension of
  * a zoom sequence.
  *
  * Mask rows are in file order (first CSV line / top PNG row = row 0). The box count does not care
  * about orientation, so no flip is applied.
  */
-import { readFileSync } from "node:fs";
 import { countBoundaryBoxes, localSlopes, logSpacedSizes, type DimensionEstimate, type Mask } from "./dimension.js";
 import { checkMap, layerMask, type BinaryLayer, type SweepMap } from "./map.js";
 import { decodePng, isPng } from "./png.js";
@@ -47,14 +46,6 @@ export function parseMaskPng(bytes: Uint8Array, name = "mask PNG"): Mask {
     data[i] = lum >= 128 && alpha >= 128 ? 1 : 0;
   }
   return { width, height, data };
-}
-
-/** Read a mask file: PNG when it has the PNG signature, otherwise CSV text. */
-export function readMaskFile(path: string): Mask {
-  const bytes = readFileSync(path);
-  if (isPng(bytes)) return parseMaskPng(bytes, path);
-  if (/\.png$/i.test(path)) throw new Error(`${path} is named .png but is not a PNG file (bad signature)`);
-  return parseMaskCsv(bytes.toString("utf8"), path);
 }
 
 export interface SequenceLevel {

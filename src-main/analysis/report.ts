@@ -1,10 +1,8 @@
 /**
  * Exports: a sweep or zoom sequence as PNG (any layer), CSV and JSON; a Markdown or self-contained
  * HTML report with the maps, the fractal dimension (table + log-log plot) and the rules of thumb
- * (table + power law); and a zoom animation as PNG frames.
+ * (table + power law); and a zoom animation as PNG frames. In memory: src-main/export writes them to files.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { boundaryPolylines } from "./boundary.js";
 import { colourLayer, formatNumber, type ColourLayer, type Rgb } from "./colour.js";
 import { fractalDimension, fractalDimensionLeastSquares, type DimensionEstimate } from "./dimension.js";
@@ -12,7 +10,8 @@ import { renderFigure, Canvas, type Overlay } from "./figure.js";
 import { checkZoomSequence, sequenceDimension, type SequenceDimension } from "./mask.js";
 import { axisValue, cellAt, cellCentre, checkMap, doneCount, layerMask, type BinaryLayer, type MapAxis, type SweepMap } from "./map.js";
 import { encodePng } from "./png.js";
-import { comparePowerLaws, fitEdgePowerLaw, rowRules, type PowerLaw, type PowerLawComparison, type RowRule } from "./rules.js";
+import type { PowerLaw } from "../../src-shared/contract";
+import { comparePowerLaws, fitEdgePowerLaw, rowRules, type PowerLawComparison, type RowRule } from "./rules.js";
 
 // ---------------------------------------------------------------- CSV / JSON
 
@@ -398,24 +397,6 @@ export function htmlReport(data: ReportData): string {
   return out.join("\n");
 }
 
-/** Write report.md (+ its images, unless inline) or report.html into dir; returns the paths written. */
-export function writeReport(dir: string, data: ReportData, format: "md" | "html", options: { inline?: boolean } = {}): string[] {
-  mkdirSync(dir, { recursive: true });
-  if (format === "html") {
-    const path = join(dir, "report.html");
-    writeFileSync(path, htmlReport(data));
-    return [path];
-  }
-  const { markdown, files } = markdownReport(data, options);
-  const written = [join(dir, "report.md")];
-  writeFileSync(written[0], markdown);
-  for (const [name, body] of Object.entries(files)) {
-    writeFileSync(join(dir, name), body);
-    written.push(join(dir, name));
-  }
-  return written;
-}
-
 // ---------------------------------------------------------------- zoom animation
 
 export interface ViewWindow {
@@ -479,15 +460,3 @@ export function* zoomFrames(
   }
 }
 
-/** Write frame-00000.png, frame-00001.png, ... into dir; returns the paths. */
-export function writeZoomAnimation(dir: string, maps: readonly SweepMap[], options: Parameters<typeof zoomFrames>[1] = {}): string[] {
-  mkdirSync(dir, { recursive: true });
-  const paths: string[] = [];
-  let n = 0;
-  for (const frame of zoomFrames(maps, options)) {
-    const path = join(dir, `frame-${String(n++).padStart(5, "0")}.png`);
-    writeFileSync(path, encodePng(frame));
-    paths.push(path);
-  }
-  return paths;
-}

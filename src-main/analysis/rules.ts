@@ -4,6 +4,7 @@
  */
 import { axisValue, cellCentre, checkMap, type BinaryLayer, type MapAxis, type SweepMap } from "./map.js";
 import { linearFit, studentTQuantile } from "./stats.js";
+import type { PowerLaw } from "../../src-shared/contract";
 
 export interface RowRule {
   iy: number;
@@ -66,24 +67,6 @@ export function rowRules(map: SweepMap, layer: BinaryLayer = "trainable"): RowRu
     });
   }
   return rows;
-}
-
-export interface PowerLaw {
-  /** log10(x) = intercept + exponent * log10(y), i.e. x = 10^intercept * y^exponent. */
-  exponent: number;
-  intercept: number;
-  /** 95% confidence interval for the exponent (t distribution, n-2 degrees of freedom). */
-  exponentCI: [number, number];
-  exponentStdErr: number;
-  r2: number;
-  /** Rows used, and rows left out because the edge was censored (whole row trains) or absent. */
-  n: number;
-  excluded: number;
-  edge: "contiguous" | "any";
-  xParam: string;
-  yParam: string;
-  /** The fitted law over the map's y range, in axis units, ready to draw over the map. */
-  curve: [number, number][];
 }
 
 function log10Value(axis: MapAxis, u: number, what: string): number {

@@ -7,7 +7,7 @@ import { sweepMap, zoomPath } from "../core/sweep-maps";
 import type { Store } from "../core/store";
 import type { DimensionEstimate } from "../analysis/dimension";
 import type { Outcome } from "../analysis/report";
-import type { AnalysisOptions, SweepAnalysis } from "./contract";
+import type { AnalysisOptions, SweepAnalysis } from "../../src-shared/contract";
 
 // A slope of exactly 0 comes out of the estimator as -0, which JSON (the WebSocket) carries as 0; +0 here, so
 // both transports and a direct call give the same value.

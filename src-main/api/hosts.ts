@@ -7,9 +7,9 @@ import { join } from "node:path";
 import SSHConfig from "ssh-config";
 import type { HostRow, Store } from "../core/store";
 import { SshError } from "../ssh/errors";
-import { gpuNames, sshOptions, type TargetOptions } from "../core/targets";
+import { gpuNames, sshOptions, type TargetOptions } from "../launch/targets";
 import { parseScheduler, schedulerSettings } from "../core/scheduler";
-import { ApiError, type HostInfo, type HostTestOptions, type HostTestResult, type InterpreterInfo, type NewHost } from "./contract";
+import { ApiError, type HostInfo, type HostTestOptions, type HostTestResult, type InterpreterInfo, type NewHost } from "../../src-shared/contract";
 
 export interface HostOptions {
   /** Home directory holding .ssh/config and .ssh/known_hosts (default $HOME). */
@@ -59,7 +59,7 @@ function partitions(store: Store, target: string): string[] | null {
   return slurm?.partitions ? slurm.partitions.map((p) => p.name + (p.default ? "*" : "")) : null;
 }
 
-/** GPUs found by the last connection test or launch on `target` (core/targets.ts keeps the probe). */
+/** GPUs found by the last connection test or launch on `target` (launch/targets.ts keeps the probe). */
 function probed(store: Store, target: string): { gpus: string[] | null; probedAt: string | null } {
   const p = store.hostProbe(target);
   return p ? { gpus: gpuNames(p.env), probedAt: p.probed_at } : { gpus: null, probedAt: null };

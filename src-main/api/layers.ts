@@ -4,7 +4,7 @@
 // sorting 16M indices with a comparator (test/ui/layers.test.ts checks they agree).
 
 import type { Numeric } from "../core/tiles";
-import { type LayerData, type LayerName, NON_FINITE, NOT_DONE } from "./contract";
+import { type LayerData, type LayerName, NON_FINITE, NOT_DONE } from "../../src-shared/contract";
 
 /** The fields a layer reads, as store.ts names them. */
 export const LAYER_FIELD: Record<LayerName, string> = {

@@ -6,7 +6,7 @@ import { parentPort } from "node:worker_threads";
 import { openStore, type Store } from "../core/store";
 import type { Numeric } from "../core/tiles";
 import { sweepAnalysis } from "./analysis";
-import type { AnalysisOptions } from "./contract";
+import type { AnalysisOptions } from "../../src-shared/contract";
 import { rankLayerWithReference } from "./layers";
 
 export type OffloadRequest =

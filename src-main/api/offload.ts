@@ -9,7 +9,7 @@ import { Worker } from "node:worker_threads";
 import type { Store } from "../core/store";
 import type { Numeric } from "../core/tiles";
 import { sweepAnalysis } from "./analysis";
-import type { AnalysisOptions, SweepAnalysis } from "./contract";
+import type { AnalysisOptions, SweepAnalysis } from "../../src-shared/contract";
 import { type RankReference, rankLayerWithReference } from "./layers";
 import type { OffloadRequest } from "./offload-worker";
 

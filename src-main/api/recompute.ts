@@ -9,10 +9,10 @@ import { type BlockDtype, FLOAT32_KEEP_BITS } from "../core/codec";
 import { estimateCost } from "../core/cost";
 import { type CellRerunner, RerunError } from "../core/rerun";
 import { numericsDifferences, type RanOn, ranOn, sameNumerics } from "../core/numerics";
-import type { Spec } from "../core/spec";
+import type { Spec } from "../../src-shared/spec";
 import type { Store } from "../core/store";
 import { cellFields } from "./cells";
-import type { RecomputedCurve } from "./contract";
+import type { RecomputedCurve } from "../../src-shared/contract";
 
 /** The outcome fields a re-run is checked on, each at the precision the store keeps it in. */
 export const CHECKED_FIELDS = ["trainable", "stable", "divergence_step", "final_loss", "first_loss", "score"] as const;

@@ -2,12 +2,12 @@
 // reproduction's report read back from the store (core/reproduce.ts storedReproduction) with the state of the run
 // this session has of it, if any. The service (service.ts) runs them; this file only reads.
 
-import { experimentSpec, findReproductions, MIN_TABLE1_POINTS, type ReproductionRoot, storedReproduction } from "../core/reproduce";
-import { prepareSweep } from "../core/launch";
-import { MAX_POINTS } from "../core/spec";
+import { experimentSpec, findReproductions, MIN_TABLE1_POINTS, type ReproductionRoot, storedReproduction } from "../launch/reproduce";
+import { prepareSweep } from "../launch/launch";
+import { MAX_POINTS } from "../../src-shared/spec";
 import type { Store } from "../core/store";
-import { TABLE1, TABLE1_NAMES } from "./shared/table1";
-import { ApiError, type Reproduction, type ReproductionLevelReport, type ReproductionRequest } from "./contract";
+import { TABLE1, TABLE1_NAMES } from "../../src-shared/table1";
+import { ApiError, type Reproduction, type ReproductionLevelReport, type ReproductionRequest } from "../../src-shared/contract";
 
 /** A run of this session: what it asked for, and how it ended (error null while running or after a clean end). */
 export interface ReproductionRun {

@@ -8,38 +8,38 @@
 import { watch, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
 import { estimateCost } from "../core/cost";
-import { cellCentre, cellEdge, cellHparams, cellXY, fmtWindow, snapToParentCells } from "../core/grid";
+import { cellCentre, cellEdge, cellHparams, cellXY, fmtWindow, snapToParentCells } from "../../src-shared/grid";
 import {
   agentRequest, type FollowOptions, followSweep, orphanedUploads, prepareSweep, type PreparedSweep, recordSweep, ZoomError, zoomChildSpec,
-} from "../core/launch";
-import { reproduceExperiment } from "../core/reproduce";
+} from "../launch/launch";
+import { reproduceExperiment } from "../launch/reproduce";
 import { LocalDataError } from "../core/local-data";
-import { type Spec, SpecError, validate } from "../core/spec";
+import { type Spec, SpecError, validate } from "../../src-shared/spec";
 import { BLOCK_CELLS, type Store, type SweepRow, TERMINAL } from "../core/store";
 import { type CellSamples, cellSamples, SamplesError, type SamplesRequest, storedSamples } from "../core/samples";
 import { FatalAgentError, GaveUpError, type RunResult } from "../core/sweep-runner";
 import { text } from "../core/agent-client";
 import { LocalTransport } from "../core/local-transport";
 import { CellRerunner, RerunError } from "../core/rerun";
-import { type OpenTarget, openTarget, targetProfile } from "../core/targets";
+import { type OpenTarget, openTarget, targetProfile } from "../launch/targets";
 import {
   type AnalysisOptions, type Api, type ApiEvent, ApiError, type CellDetail, type LayerData, type LayerName, LAYER_NAMES, type RecomputedCurve,
   type SweepDetail, type SweepAnalysis, type SweepPreview, type SweepSummary, type TargetInfo, type ZoomPreview, type ZoomRequest,
-} from "./contract";
+} from "../../src-shared/contract";
 import { sweepAnalysis } from "./analysis";
 import { recomputeCurve } from "./recompute";
 import { ranOn } from "../core/numerics";
 import { cellFields, changedDoneBlocks, fieldBlocks, strided, subsample } from "./cells";
 import { previewStride } from "../core/preview";
-import { PREVIEW_ABOVE, PREVIEW_SIDE } from "./shared/api";
+import { PREVIEW_ABOVE, PREVIEW_SIDE } from "../../src-shared/api";
 import { Offload } from "./offload";
 import { zoomPath } from "../core/sweep-maps";
-import type { HostInfo, HostTestOptions, HostTestResult, NewHost } from "./contract";
+import type { HostInfo, HostTestOptions, HostTestResult, NewHost } from "../../src-shared/contract";
 import { addHost, configAliases, listHosts, testHost, uiTargetOptions } from "./hosts";
-import type { LayerDelta } from "./contract";
+import type { LayerDelta } from "../../src-shared/contract";
 import { DeltaLog } from "./deltas";
 import { buildLayer, cellValue, LAYER_FIELD, rankAgainst } from "./layers";
-import type { Reproduction, ReproductionRequest } from "./contract";
+import type { Reproduction, ReproductionRequest } from "../../src-shared/contract";
 import { listReproductions, reproductionReport, reproductionRoot, type ReproductionRun } from "./reproductions";
 
 export interface ServiceOptions {
@@ -441,7 +441,7 @@ export class ApiService implements Api {
     }
   }
 
-  /** The launch path's preparation (core/launch.ts) with its file errors as API errors. Always a fresh id. */
+  /** The launch path's preparation (launch/launch.ts) with its file errors as API errors. Always a fresh id. */
   private async prepare(spec: Spec, target: string): Promise<PreparedSweep> {
     try {
       return await prepareSweep(this.store, spec, target, true);

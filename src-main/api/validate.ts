@@ -2,7 +2,7 @@
 // transports (Electron IPC, electron/ipc.ts; browser mode's WebSocket, web/server.ts), so whatever a page sends
 // over either arrives with the types the contract names, or is refused with a message that says what is wrong.
 
-import { type Api, type ApiMethod, LAYER_NAMES, type NewHost, type ReproductionRequest, type SamplesRequest, type ZoomRequest } from "./contract";
+import { type Api, type ApiMethod, LAYER_NAMES, type NewHost, type ReproductionRequest, type SamplesRequest, type ZoomRequest } from "../../src-shared/contract";
 import { MAX_NEW_TOKENS, MAX_PROMPT_CHARS, MAX_PROMPTS } from "../core/samples";
 
 // Argument validation. Each checker turns the untyped IPC arguments into the method's parameter tuple or throws

@@ -4,9 +4,10 @@
 import { parseArgs } from "node:util";
 import { fractalDimension, fractalDimensionLeastSquares, type DimensionEstimate, type Mask } from "../analysis/dimension";
 import { layerMask, type BinaryLayer, type SweepMap } from "../analysis/map";
-import { readMaskFile, sequenceDimension } from "../analysis/mask";
+import { sequenceDimension } from "../analysis/mask";
 import { earlyWarning, type CellTrace, type Confusion } from "../analysis/earlywarning";
-import { analyse, writeReport, writeZoomAnimation } from "../analysis/report";
+import { analyse } from "../analysis/report";
+import { readMaskFile, writeReport, writeZoomAnimation } from "../export/files";
 import type { Store } from "../core/store";
 import { UsageError } from "./errors";
 import { sweepMap, zoomPath } from "../core/sweep-maps";

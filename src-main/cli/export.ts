@@ -5,7 +5,7 @@
 import { closeSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { layerPng } from "../analysis/report";
 import { COLOUR_LAYERS, type ColourLayer } from "../analysis/colour";
-import { axisValue } from "../core/grid";
+import { axisValue } from "../../src-shared/grid";
 import { ranOn } from "../core/numerics";
 import type { Store } from "../core/store";
 import { sweepMap } from "../core/sweep-maps";

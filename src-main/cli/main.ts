@@ -10,15 +10,15 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { estimateCost, formatCost, formatDuration } from "../core/cost";
-import { describeTasks } from "../api/shared/format";
-import { fmtWindow, type Window } from "../core/grid";
-import { followSweep, prepareSweep, recordSweep, zoomChildSpec } from "../core/launch";
+import { describeTasks } from "../../src-shared/format";
+import { fmtWindow, type Window } from "../../src-shared/grid";
+import { followSweep, prepareSweep, recordSweep, zoomChildSpec } from "../launch/launch";
 import { LocalDataError } from "../core/local-data";
 import { defaultDbPath, userHostsPath } from "../core/paths";
-import { type Spec, SpecError, validate } from "../core/spec";
+import { type Spec, SpecError, validate } from "../../src-shared/spec";
 import { openStore, type Store, StoreError } from "../core/store";
 import { FatalAgentError, type Progress } from "../core/sweep-runner";
-import { type OpenTarget, openTarget, sshOptions, targetProfile, type TargetOptions } from "../core/targets";
+import { type OpenTarget, openTarget, sshOptions, targetProfile, type TargetOptions } from "../launch/targets";
 import { uploadLine } from "../ssh/upload";
 import { describeScheduler, parseScheduler, schedulerSettings } from "../core/scheduler";
 import { cmdAnimate, cmdDimension, cmdEarlyWarning, cmdReport } from "./analyse";
@@ -172,7 +172,7 @@ function hostKeyOptions(o: SshOpts): TargetOptions {
   };
 }
 
-/** Open the command's target (core/targets.ts) with the CLI's flags; a local Python problem is a usage error. */
+/** Open the command's target (launch/targets.ts) with the CLI's flags; a local Python problem is a usage error. */
 async function openCliTarget(store: Store, o: SshOpts): Promise<OpenTarget> {
   const target = o.target ?? "local";
   try {
@@ -251,7 +251,7 @@ function progressBar(): { update: (p: Progress) => void; end: () => void } {
   };
 }
 
-/** Create (or find) the sweep, run it to the end on the target (core/launch.ts), print its id last. */
+/** Create (or find) the sweep, run it to the end on the target (launch/launch.ts), print its id last. */
 async function runSpec(store: Store, given: Spec, o: SshOpts & { new?: boolean }): Promise<number> {
   const target = o.target ?? "local";
   let p;

@@ -3,9 +3,9 @@
 
 import { parseArgs } from "node:util";
 import { DEFAULT_LEVELS, DEFAULT_POINTS, formatTable, MIN_TABLE1_POINTS, reproduceExperiment, table1, TABLE1_NAMES,
-  type ReproductionResult } from "../core/reproduce";
+  type ReproductionResult } from "../launch/reproduce";
 import type { Store } from "../core/store";
-import type { OpenTarget } from "../core/targets";
+import type { OpenTarget } from "../launch/targets";
 import { formatDuration } from "../core/cost";
 import { UsageError } from "./errors";
 

@@ -2,7 +2,7 @@
 // answers side by side (core/samples.ts). A request answered before is printed from the store, offline.
 
 import { parseArgs } from "node:util";
-import { axisValue, cellXY } from "../core/grid";
+import { axisValue, cellXY } from "../../src-shared/grid";
 import { type CellSamples, cellSamples, reproduced, SamplesError } from "../core/samples";
 import type { Store } from "../core/store";
 import type { Transport } from "../core/transport";

@@ -2,9 +2,9 @@
 // device at an assumed utilisation. Training FLOPs per step are 3x the forward pass (forward + backward with
 // respect to activations and weights), the usual rule; for the GPT that is 6 x params x tokens + attention.
 
-import { type CostEstimate, formatCost, formatDuration } from "../api/shared/format";
-import { axisValue } from "./grid";
-import type { GptConfig, Spec } from "./spec";
+import { type CostEstimate, formatCost, formatDuration } from "../../src-shared/format";
+import { axisValue } from "../../src-shared/grid";
+import type { GptConfig, Spec } from "../../src-shared/spec";
 
 export { type CostEstimate, formatCost, formatDuration };
 

@@ -16,7 +16,7 @@ import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, isAbsolute, join, resolve } from "node:path";
-import type { DataSpec, Spec } from "./spec";
+import type { DataSpec, Spec } from "../../src-shared/spec";
 
 /** One laptop file the node needs, and where the rewritten spec expects it. */
 export interface LocalFile {

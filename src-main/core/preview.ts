@@ -7,7 +7,7 @@
 // touches one or two of them, so keeping the copy costs a few small re-encodes per ingest.
 
 import type Database from "better-sqlite3";
-import { PREVIEW_SIDE } from "../api/shared/api";
+import { PREVIEW_SIDE } from "../../src-shared/api";
 import { type BlockDtype, decodeBlock, emptyBlock, encodeBlock } from "./codec";
 import type { Numeric } from "./tiles";
 

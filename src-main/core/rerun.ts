@@ -3,7 +3,7 @@
 // request (torch imported once) and ends after a while without any.
 
 import { lineSplitter, text } from "./agent-client";
-import type { Spec } from "./spec";
+import type { Spec } from "../../src-shared/spec";
 import { decodeTile, type DecodedTile, type TileEvent } from "./tiles";
 import type { AgentProcess, Transport } from "./transport";
 

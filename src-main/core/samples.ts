@@ -5,8 +5,8 @@
 // kept in the store per (cell, request): greedy decoding is deterministic, so a repeated request is answered from
 // there, offline.
 
-import { type CellSamples, HELDOUT_PROMPTS, reproduced, type Sample, type SamplesRequest } from "../api/shared/samples";
-import { canonicalJson, type Spec } from "./spec";
+import { type CellSamples, HELDOUT_PROMPTS, reproduced, type Sample, type SamplesRequest } from "../../src-shared/samples";
+import { canonicalJson, type Spec } from "../../src-shared/spec";
 import type { Store } from "./store";
 import type { Transport } from "./transport";
 

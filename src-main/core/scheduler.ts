@@ -4,19 +4,7 @@
 //
 // Kept in the store as JSON in hosts.scheduler (migration 5); sent to the agent in snake_case with each submit.
 
-export interface SlurmSettings {
-  kind: "slurm";
-  /** array tasks a sweep is split into (each trains a disjoint shard of the cells) */
-  tasks: number;
-  partition: string | null;
-  /** GPUs each task asks for (--gres=gpu:G); null: none asked for */
-  gpusPerTask: number | null;
-  /** CPUs each task asks for (--cpus-per-task); null: the partition's default */
-  cpusPerTask: number | null;
-  /** Slurm time limit of each task (--time): minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS */
-  time: string | null;
-  account: string | null;
-}
+import type { SlurmSettings } from "../../src-shared/contract";
 
 export type SchedulerSettings = SlurmSettings;
 

@@ -12,16 +12,16 @@ import Database from "better-sqlite3";
 import { accessSync, closeSync, constants as fsConstants, copyFileSync, existsSync, mkdirSync, openSync, rmSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { type BlockDtype, decodeBlock, emptyBlock, encodeBlock, roundFloat32, roundsFloats, storedDtype } from "./codec";
-import { type Window } from "./grid";
+import { type Window } from "../../src-shared/grid";
 import { MIGRATIONS } from "./migrations";
 import { hasCoarseCells, keptStride, type Preview, type PreviewGrid, PreviewWriter, readPreview } from "./preview";
-import { canonicalJson, type Spec } from "./spec";
+import { canonicalJson, type Spec } from "../../src-shared/spec";
 import { type DecodedTile, type Numeric, type TileEvent, decodeTile } from "./tiles";
+import type { BaseMetrics, SweepStatus } from "../../src-shared/contract";
 
 export const BLOCK_CELLS = 1 << 14;
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-export type SweepStatus = "created" | "submitted" | "running" | "completed" | "cancelled" | "failed";
 export const TERMINAL: readonly SweepStatus[] = ["completed", "cancelled", "failed"];
 
 export interface HostRow {
@@ -45,11 +45,6 @@ export interface SweepRow {
 
 /** What the last connection to a target found: the interpreter that runs the agent and its `env`. */
 export interface HostProbe { target: string; python: string; env: Record<string, unknown>; probed_at: string }
-
-export interface BaseMetrics {
-  heldout_loss: number | null; ood_loss: number | null;
-  evals: Record<string, { acc: number; acc_norm: number; n: number }>;
-}
 
 /** A journal event as the agent sends it (ARCHITECTURE.md "Journal events"). */
 export type JournalEvent =

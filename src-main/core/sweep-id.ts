@@ -4,7 +4,7 @@
 // Ids match the agent's pattern [A-Za-z0-9][A-Za-z0-9._-]{0,127}.
 
 import { createHash, randomBytes } from "node:crypto";
-import { canonicalJson, type Spec } from "./spec";
+import { canonicalJson, type Spec } from "../../src-shared/spec";
 
 export function sweepIdFor(spec: Spec, target: string, fresh: boolean): string {
   const h = createHash("sha256").update(canonicalJson(spec)).update("\n").update(target).digest("hex").slice(0, 16);

@@ -8,9 +8,10 @@
 // first submit, so an interrupted CLI re-run resumes the same sweep (cli/sweep.ts explains the id choice).
 
 import { AttachSession, PROTOCOL_VERSION, type AgentMessage, tail, text } from "./agent-client";
-import { type JournalEvent, type Store, StoreBusyError, TERMINAL, type SweepStatus } from "./store";
-import { canonicalJson } from "./spec";
-import { type ClusterTasks, clusterTasks } from "../api/shared/format";
+import type { SweepStatus } from "../../src-shared/contract";
+import { type JournalEvent, type Store, StoreBusyError, TERMINAL } from "./store";
+import { canonicalJson } from "../../src-shared/spec";
+import { type ClusterTasks, clusterTasks } from "../../src-shared/format";
 import type { Transport } from "./transport";
 
 export interface Progress {

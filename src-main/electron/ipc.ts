@@ -1,4 +1,4 @@
-// The Api (src-main/api/contract.ts) over Electron IPC: one `ipcMain.handle` channel per request method, built
+// The Api (src-shared/contract.ts) over Electron IPC: one `ipcMain.handle` channel per request method, built
 // from API_METHODS, and the renderer-side bridge the preload script exposes as `window.fractalApi`.
 //
 // Everything here takes the few Electron objects it uses as parameters (IpcMainLike, IpcRendererLike), so it
@@ -7,7 +7,7 @@
 // contract names; a refusal comes back as { error } and the bridge throws it as an ApiError with the message
 // intact (Electron would otherwise wrap a thrown error's message in "Error invoking remote method ...").
 
-import { type Api, type ApiEvent, ApiError, type ApiMethod, API_METHODS } from "../api/contract";
+import { type Api, type ApiEvent, ApiError, type ApiMethod, API_METHODS } from "../../src-shared/contract";
 import { ArgError, checkArgs } from "../api/validate";
 
 /** The app's pages are served from this origin by a privileged custom scheme (main.ts). */

@@ -18,7 +18,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { REPO_ROOT } from "../core/local-transport";
 import { userHostsPath } from "../core/paths";
 import { INTERACTIVE_STORE, openStore } from "../core/store";
-import { API_METHODS, type ApiMethod } from "../api/contract";
+import { API_METHODS, type ApiMethod } from "../../src-shared/contract";
 import { ApiService } from "../api/service";
 import { ArgError, checkArgs } from "../api/validate";
 import { decodeMessage, encodeMessage, type WireRequest } from "../api/wire";

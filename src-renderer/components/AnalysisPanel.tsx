@@ -2,7 +2,7 @@
 // drawn over the map in its float64 view coordinates.
 
 import { useEffect } from "react";
-import type { Computed, DimensionFit } from "../../src-main/api/contract";
+import type { Computed, DimensionFit } from "../../src-shared/contract";
 import { followFocus, polylinePath, setAnalysisOptions, useAnalysis } from "../analysis";
 import { useUi } from "../state";
 import { formatSig } from "../ticks";

@@ -2,8 +2,8 @@
 // samples: the cell re-trained where its sweep ran, answering prompts with the base and the fine-tuned model.
 
 import { useState } from "react";
-import type { CellDetail, CellSamples } from "../../src-main/api/contract";
-import { HELDOUT_PROMPTS, reproduced } from "../../src-main/api/shared/samples";
+import type { CellDetail, CellSamples } from "../../src-shared/contract";
+import { HELDOUT_PROMPTS, reproduced } from "../../src-shared/samples";
 import { evalRows } from "../evals";
 import { generateSamples, useUi } from "../state";
 import { formatSig } from "../ticks";

@@ -6,7 +6,7 @@
 import { Canvas, useFrame, useThree } from "@react-three/fiber";
 import { useEffect, useMemo, useRef } from "react";
 import type * as THREE from "three";
-import type { LayerData, SweepSummary } from "../../src-main/api/contract";
+import type { LayerData, SweepSummary } from "../../src-shared/contract";
 import { perf } from "../perf";
 import { mapCanvas } from "../record";
 import { layerShift, layerTexture, mapMaterial, mipLevel, setLayerUniforms, updateTextureCells } from "../shader";

@@ -4,7 +4,7 @@
 // shows the GPUs the last probe found (the service records every successful test, so the list is re-read after one).
 
 import { useCallback, useEffect, useState } from "react";
-import type { HostInfo, HostTestResult, NewHost } from "../../src-main/api/contract";
+import type { HostInfo, HostTestResult, NewHost } from "../../src-shared/contract";
 import { refreshTargets, useUi } from "../state";
 import { hostGpusLabel } from "../sweep-control";
 

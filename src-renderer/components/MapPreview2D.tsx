@@ -4,7 +4,7 @@
 // frame of a 4096^2 map waits for its 256^2 preview, not for three.js to be parsed.
 
 import { useEffect, useRef } from "react";
-import type { LayerData } from "../../src-main/api/contract";
+import type { LayerData } from "../../src-shared/contract";
 import { mark, perf } from "../perf";
 import { drawnSweeps, mapInputsChanged, useUi } from "../state";
 import { layerCanvas } from "../thumbs";

@@ -14,7 +14,7 @@ import { drawLayer } from "../thumbs";
 import { EdgeOverlay } from "./AnalysisPanel";
 import { MapPreview2D, previewDrawn } from "./MapPreview2D";
 import { pan, placeSweep, scaleBar, screenToWorld, visibleWindow, worldToScreen, zoomAt, zoomDecades } from "../view";
-import type { CellDetail } from "../../src-main/api/contract";
+import type { CellDetail } from "../../src-shared/contract";
 
 // The WebGL map's chunk (three.js) is fetched once the 2-D canvas has drawn the first frame, or after GL_WAIT_MS
 // when nothing arrives to draw: evaluating it holds the page's main thread for a while (3 s on a loaded 2-core

@@ -3,10 +3,10 @@
 // is a tooltip on the map (MapView.tsx).
 
 import { useEffect, useRef, useState } from "react";
-import { NO, NON_FINITE, NOT_DONE, type Rgb, SPECTRAL, VIRIDIS, YES } from "../../src-main/api/shared/colours";
-import { LAYER_NAMES } from "../../src-main/api/shared/api";
-import { formatCost } from "../../src-main/api/shared/format";
-import type { CellDetail, LayerName, SweepSummary } from "../../src-main/api/contract";
+import { NO, NON_FINITE, NOT_DONE, type Rgb, SPECTRAL, VIRIDIS, YES } from "../../src-shared/colours";
+import { LAYER_NAMES } from "../../src-shared/api";
+import { formatCost } from "../../src-shared/format";
+import type { CellDetail, LayerName, SweepSummary } from "../../src-shared/contract";
 import {
   ancestry, confirmZoom, home, loadPreview, openSweep, openZoomDialog, setLayer, setZoomTarget, updateZoomRequest, useUi,
 } from "../state";

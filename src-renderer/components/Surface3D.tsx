@@ -7,8 +7,8 @@ import { Canvas, useFrame, useThree } from "@react-three/fiber";
 import { useEffect, useMemo, useState } from "react";
 import * as THREE from "three";
 import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
-import { NO, sampleColourMap, VIRIDIS } from "../../src-main/api/shared/colours";
-import type { LayerData, LayerName } from "../../src-main/api/contract";
+import { NO, sampleColourMap, VIRIDIS } from "../../src-shared/colours";
+import type { LayerData, LayerName } from "../../src-shared/contract";
 import { useUi } from "../state";
 
 const MAX_SIDE = 192; // vertices per side; larger maps are sampled on a stride

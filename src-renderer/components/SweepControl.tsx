@@ -2,7 +2,7 @@
 // (with "forget here only" when the node cannot be reached), and the notice toasts.
 
 import { useState } from "react";
-import type { SweepSummary } from "../../src-main/api/contract";
+import type { SweepSummary } from "../../src-shared/contract";
 import { cancelSweep, dismissNotice, openSweep, resumeSweep, useUi } from "../state";
 import { ACTIVE, progressFigures, RESUMABLE } from "../sweep-control";
 

@@ -4,8 +4,8 @@
 // errors show beside the field they name.
 
 import { useEffect, useMemo, useState, type ReactNode } from "react";
-import type { SweepPreview, TargetInfo } from "../../src-main/api/contract";
-import { formatCost } from "../../src-main/api/shared/format";
+import type { SweepPreview, TargetInfo } from "../../src-shared/contract";
+import { formatCost } from "../../src-shared/format";
 import { PRESETS } from "../presets";
 import {
   AXIS_PARAMS, CHECKPOINT_KINDS, DATASET_KINDS, EVAL_TASKS, FAMILIES, GROUPS, INIT_OFFSET_FORMS, MLP_ACTIVATIONS, OPTIMIZERS, PRECISIONS,

@@ -5,8 +5,8 @@
 // `fractal-llm reproduce` and of earlier sessions are here too.
 
 import { useEffect, useState } from "react";
-import type { InitOffsetForm, Reproduction, TargetInfo } from "../../src-main/api/contract";
-import { DEFAULT_TABLE1_LEVELS, DEFAULT_TABLE1_POINTS, MIN_TABLE1_POINTS, TABLE1 } from "../../src-main/api/shared/table1";
+import type { InitOffsetForm, Reproduction, TargetInfo } from "../../src-shared/contract";
+import { DEFAULT_TABLE1_LEVELS, DEFAULT_TABLE1_POINTS, MIN_TABLE1_POINTS, TABLE1 } from "../../src-shared/table1";
 import { targetOption } from "../spec-form";
 import { cancelSweep, loadReproductions, openSweep, refreshTargets, startReproduction, useUi } from "../state";
 import {

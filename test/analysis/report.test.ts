@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { NO, YES, colourLayer } from "../../src-main/analysis/colour";
 import { decodePng, decodePngRgba, isPng } from "../../src-main/analysis/png";
 import {
-  analyse, htmlReport, layerPng, mapToCsv, mapToJson, markdownReport, sequencePngs, sequenceToCsv, sequenceToJson, writeReport,
-  writeZoomAnimation, zoomFrames, zoomView,
+  analyse, htmlReport, layerPng, mapToCsv, mapToJson, markdownReport, sequencePngs, sequenceToCsv, sequenceToJson, zoomFrames, zoomView,
 } from "../../src-main/analysis/report";
+import { writeReport, writeZoomAnimation } from "../../src-main/export/files";
 import { axis, rng, syntheticMap } from "./synthetic";
 
 const r = rng(7);

@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { zoomSpec } from "../../src-main/core/grid";
+import { zoomSpec } from "../../src-shared/grid";
 import { openStore } from "../../src-main/core/store";
 import { encodeArray, encodeCells, type TileEvent } from "../../src-main/core/tiles";
 import { mlpSpec, tempDir } from "../core/helpers";

@@ -2,10 +2,10 @@
 // and one zoom of the cheapest experiment): the table beside the paper's number, and the zoom window on the boundary.
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { validate } from "../../src-main/core/spec";
+import { validate } from "../../src-shared/spec";
 import { openStore } from "../../src-main/core/store";
 import { sweepMap } from "../../src-main/core/sweep-maps";
-import { cellEdge } from "../../src-main/core/grid";
+import { cellEdge } from "../../src-shared/grid";
 import { stopAgentDaemon, tempDir } from "../core/helpers";
 import { PYTHON, run } from "./helpers";
 

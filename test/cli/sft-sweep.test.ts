@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cellHparams } from "../../src-main/core/grid";
+import { cellHparams } from "../../src-shared/grid";
 import { openStore } from "../../src-main/core/store";
 import { cli, lastLine, PYTHON, REPO, run } from "./helpers";
 import { stopAgentDaemon } from "../core/helpers";

@@ -6,8 +6,8 @@ import { estimateCost, flopsPerStep } from "../../src-main/core/cost";
 import {
   axisCentres, axisValue, cellEdge, cellHparams, cellOf, childWindows, coarseToFine, resolutionWarnings, snapToParentCells,
   specWindow, windowInside, zoomSpec,
-} from "../../src-main/core/grid";
-import { validate } from "../../src-main/core/spec";
+} from "../../src-shared/grid";
+import { validate } from "../../src-shared/spec";
 import { mlpSpec } from "./helpers";
 
 const REPO = resolve(__dirname, "../..");

@@ -3,7 +3,7 @@
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { validate, type Spec } from "../../src-main/core/spec";
+import { validate, type Spec } from "../../src-shared/spec";
 import type { JournalEvent } from "../../src-main/core/store";
 import { encodeArray, encodeCells, type TileEvent } from "../../src-main/core/tiles";
 

@@ -6,11 +6,11 @@ import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { AttachSession, lineSplitter } from "../../src-main/core/agent-client";
-import { followSweep } from "../../src-main/core/launch";
+import { followSweep } from "../../src-main/launch/launch";
 import { INTERACTIVE_STORE, openStore } from "../../src-main/core/store";
 import { ApiService } from "../../src-main/api/service";
 import { LocalTransport } from "../../src-main/core/local-transport";
-import type { OpenTarget } from "../../src-main/core/targets";
+import type { OpenTarget } from "../../src-main/launch/targets";
 import { mlpSpec, tempDir, tile } from "./helpers";
 
 const dir = tempDir("fractal-hostile-node-");

@@ -3,8 +3,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { nodeFiles, orphanedUploads, prepareSweep, ZoomError, zoomChildSpec } from "../../src-main/core/launch";
-import { validate, type Spec } from "../../src-main/core/spec";
+import { nodeFiles, orphanedUploads, prepareSweep, ZoomError, zoomChildSpec } from "../../src-main/launch/launch";
+import { validate, type Spec } from "../../src-shared/spec";
 import { openStore } from "../../src-main/core/store";
 import { tempDir } from "./helpers";
 

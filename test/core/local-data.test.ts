@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { absoluteLocalPaths, formatBytes, LocalDataError, planLocalData } from "../../src-main/core/local-data";
-import { validate, type Spec } from "../../src-main/core/spec";
+import { validate, type Spec } from "../../src-shared/spec";
 import { sweepIdFor } from "../../src-main/core/sweep-id";
 import { uploadLine } from "../../src-main/ssh/upload";
 import { tempDir } from "./helpers";

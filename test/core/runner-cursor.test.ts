@@ -3,9 +3,9 @@
 // events that will never come. Real local agent, real stores.
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { followSweep, prepareSweep, recordSweep } from "../../src-main/core/launch";
+import { followSweep, prepareSweep, recordSweep } from "../../src-main/launch/launch";
 import { openStore } from "../../src-main/core/store";
-import { openTarget } from "../../src-main/core/targets";
+import { openTarget } from "../../src-main/launch/targets";
 import { mlpSpec, stopAgentDaemon, tempDir } from "./helpers";
 
 const dir = tempDir("fractal-runner-cursor-");

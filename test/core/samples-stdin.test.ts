@@ -3,7 +3,7 @@
 import { Readable, Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { agentSamplesCall, HELDOUT_PROMPTS, runAgentSamples } from "../../src-main/core/samples";
-import type { Spec } from "../../src-main/core/spec";
+import type { Spec } from "../../src-shared/spec";
 import type { AgentProcess, Transport } from "../../src-main/core/transport";
 
 const SPEC = { version: 1, name: "s", model: { family: "gpt", checkpoint: "tiny" } } as unknown as Spec;

@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { SpecError, validate } from "../../src-main/core/spec";
+import { SpecError, validate } from "../../src-shared/spec";
 
 const REPO = resolve(__dirname, "../..");
 const FIXTURES = join(REPO, "test/fixtures/specs");

@@ -7,9 +7,9 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { MIGRATIONS } from "../../src-main/core/migrations";
-import { followSweep, prepareSweep, recordSweep } from "../../src-main/core/launch";
+import { followSweep, prepareSweep, recordSweep } from "../../src-main/launch/launch";
 import { INTERACTIVE_STORE, openStore, SCHEMA_VERSION, StoreBusyError, StoreError } from "../../src-main/core/store";
-import { openTarget } from "../../src-main/core/targets";
+import { openTarget } from "../../src-main/launch/targets";
 import { journal, mlpSpec, stopAgentDaemon, tempDir } from "./helpers";
 
 const PROC = join(__dirname, "store-proc.mjs");

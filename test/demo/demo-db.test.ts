@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiService } from "../../src-main/api/service";
-import { specWindow } from "../../src-main/core/grid";
+import { specWindow } from "../../src-shared/grid";
 import { openStore, type Store, type SweepRow } from "../../src-main/core/store";
 import {
   boundaryWindow, DEMO_MLP_ROOT_POINTS, DEMO_ROUNDED_FIELDS, DEMO_SAMPLE_TOKENS, DEMO_ZOOM_FRACTION, DEMO_ZOOM_LEVELS, DEMO_ZOOM_POINTS,

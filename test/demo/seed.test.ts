@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { validate } from "../../src-main/core/spec";
+import { validate } from "../../src-shared/spec";
 import { openStore } from "../../src-main/core/store";
 import { countSweeps, seedDemoIfEmpty } from "../../src-main/electron/demo";
 import { loadWindowState, saveWindowState } from "../../src-main/electron/window-state";

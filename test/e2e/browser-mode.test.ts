@@ -12,7 +12,7 @@ import { colourLayer } from "../../src-main/analysis/colour";
 import { fractalDimension } from "../../src-main/analysis/dimension";
 import { layerMask } from "../../src-main/analysis/map";
 import { sweepMap } from "../../src-main/core/sweep-maps";
-import { cellHparams, coarseToFine } from "../../src-main/core/grid";
+import { cellHparams, coarseToFine } from "../../src-shared/grid";
 import { openStore, type Store } from "../../src-main/core/store";
 import { encodeArray, encodeCells } from "../../src-main/core/tiles";
 import { REPO_ROOT } from "../../src-main/core/local-transport";

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cellHparams } from "../../src-main/core/grid";
+import { cellHparams } from "../../src-shared/grid";
 import { REPO_ROOT } from "../../src-main/core/local-transport";
 import { openStore, type Store } from "../../src-main/core/store";
 import { startWebServer, type WebServer } from "../../src-main/web/server";

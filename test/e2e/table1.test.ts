@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sequenceDimension } from "../../src-main/analysis/mask";
-import { TABLE1 } from "../../src-main/api/shared/table1";
+import { TABLE1 } from "../../src-shared/table1";
 import { openStore, type Store } from "../../src-main/core/store";
 import { sweepMap } from "../../src-main/core/sweep-maps";
 import { startWebServer, type WebServer } from "../../src-main/web/server";

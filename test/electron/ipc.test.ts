@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Api, ApiError, type ApiEvent, type ApiMethod, API_METHODS } from "../../src-main/api/contract";
+import { type Api, ApiError, type ApiEvent, type ApiMethod, API_METHODS } from "../../src-shared/contract";
 import { ApiService } from "../../src-main/api/service";
 import { openStore, type Store } from "../../src-main/core/store";
 import { APP_ORIGIN, channelOf, EVENT_CHANNEL, isAppUrl, makeBridge, registerApiHandlers } from "../../src-main/electron/ipc";

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket as WsWebSocket } from "ws";
-import { type Api, type ApiMethod, API_METHODS } from "../../src-main/api/contract";
+import { type Api, type ApiMethod, API_METHODS } from "../../src-shared/contract";
 import { APP_ORIGIN, makeBridge, registerApiHandlers } from "../../src-main/electron/ipc";
 import { startWebServer, type WebServer } from "../../src-main/web/server";
 import { connectWebSocket } from "../../src-renderer/api-client";

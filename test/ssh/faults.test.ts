@@ -9,7 +9,7 @@ import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, writeF
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { isRetryable, openSshTransport, SshError, type SshTransportOptions } from "../../src-main/ssh/index.js";
-import { openTarget } from "../../src-main/core/targets";
+import { openTarget } from "../../src-main/launch/targets";
 import { openStore } from "../../src-main/core/store";
 import { tempDir } from "../core/helpers";
 import { agentJournal, cli, lastLine, PYTHON } from "../cli/helpers";

@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiService } from "../../src-main/api/service";
-import { cellCentre, zoomSpec } from "../../src-main/core/grid";
-import { type Spec, validate } from "../../src-main/core/spec";
+import { cellCentre, zoomSpec } from "../../src-shared/grid";
+import { type Spec, validate } from "../../src-shared/spec";
 import { openStore, type Store } from "../../src-main/core/store";
 import { encodeArray, encodeCells } from "../../src-main/core/tiles";
 

@@ -5,10 +5,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type LayerDelta, NOT_DONE } from "../../src-main/api/contract";
+import { type LayerDelta, NOT_DONE } from "../../src-shared/contract";
 import { rankAgainst, rankLayerWithReference } from "../../src-main/api/layers";
 import { ApiService } from "../../src-main/api/service";
-import { validate } from "../../src-main/core/spec";
+import { validate } from "../../src-shared/spec";
 import { openStore, type Store } from "../../src-main/core/store";
 import { encodeArray, encodeCells } from "../../src-main/core/tiles";
 

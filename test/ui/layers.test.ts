@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { rankEqualise } from "../../src-main/analysis/colour";
-import { NOT_DONE, NON_FINITE } from "../../src-main/api/contract";
+import { NOT_DONE, NON_FINITE } from "../../src-shared/contract";
 import { buildLayer, rankLayer } from "../../src-main/api/layers";
 import { decodeMessage, encodeMessage } from "../../src-main/api/wire";
 

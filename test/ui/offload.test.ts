@@ -7,10 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { sweepAnalysis } from "../../src-main/api/analysis";
-import type { ApiEvent } from "../../src-main/api/contract";
+import type { ApiEvent } from "../../src-shared/contract";
 import { buildLayer } from "../../src-main/api/layers";
 import { ApiService } from "../../src-main/api/service";
-import { validate } from "../../src-main/core/spec";
+import { validate } from "../../src-shared/spec";
 import { openStore, type Store } from "../../src-main/core/store";
 import { encodeArray, encodeCells } from "../../src-main/core/tiles";
 

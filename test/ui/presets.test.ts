@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { TABLE1, table1RawSpec } from "../../src-main/api/shared/table1";
-import { validate } from "../../src-main/core/spec";
+import { TABLE1, table1RawSpec } from "../../src-shared/table1";
+import { validate } from "../../src-shared/spec";
 import { PRESETS } from "../../src-renderer/presets";
 import { formToSpec, specToForm } from "../../src-renderer/spec-form";
 

@@ -1,7 +1,7 @@
 // The read-out's axis values, the 1:1 view and the scale bar (src-renderer/readout.ts, view.ts).
 import { describe, expect, it } from "vitest";
-import { cellHparams } from "../../src-main/core/grid";
-import { validate } from "../../src-main/core/spec";
+import { cellHparams } from "../../src-shared/grid";
+import { validate } from "../../src-shared/spec";
 import { axisKeys, axisParamValue, scaleLabel } from "../../src-renderer/readout";
 import { equalAspect, fitWindow, scaleBar, zoomDecades } from "../../src-renderer/view";
 

@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiService } from "../../src-main/api/service";
-import type { ApiEvent } from "../../src-main/api/contract";
+import type { ApiEvent } from "../../src-shared/contract";
 import { openStore, type Store } from "../../src-main/core/store";
 import { agentJournal } from "../cli/helpers";
 import { tempDir } from "../core/helpers";

@@ -4,11 +4,11 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ApiEvent, Reproduction } from "../../src-main/api/contract";
+import type { ApiEvent, Reproduction } from "../../src-shared/contract";
 import { ApiService } from "../../src-main/api/service";
 import { layerMask } from "../../src-main/analysis/map";
 import { sequenceDimension } from "../../src-main/analysis/mask";
-import { boundaryWindow, experimentSpec } from "../../src-main/core/reproduce";
+import { boundaryWindow, experimentSpec } from "../../src-main/launch/reproduce";
 import { sweepIdFor } from "../../src-main/core/sweep-id";
 import { openStore, type Store } from "../../src-main/core/store";
 import { sweepMap } from "../../src-main/core/sweep-maps";

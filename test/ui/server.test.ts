@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { decodeMessage, encodeMessage } from "../../src-main/api/wire";
-import { validate } from "../../src-main/core/spec";
+import { validate } from "../../src-shared/spec";
 import { openStore } from "../../src-main/core/store";
 import { openerCommand, startWebServer, writeLauncher, type WebServer } from "../../src-main/web/server";
 

@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { NOT_DONE, type ApiEvent } from "../../src-main/api/contract";
+import { NOT_DONE, type ApiEvent } from "../../src-shared/contract";
 import { ApiService } from "../../src-main/api/service";
-import { cellHparams, zoomSpec } from "../../src-main/core/grid";
-import { validate } from "../../src-main/core/spec";
+import { cellHparams, zoomSpec } from "../../src-shared/grid";
+import { validate } from "../../src-shared/spec";
 import { openStore, type Store } from "../../src-main/core/store";
 import { encodeArray, encodeCells } from "../../src-main/core/tiles";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { NON_FINITE, NOT_DONE } from "../../src-main/api/contract";
-import { coarseToFine } from "../../src-main/core/grid";
+import { NON_FINITE, NOT_DONE } from "../../src-shared/contract";
+import { coarseToFine } from "../../src-shared/grid";
 import { buildMips, coarseLevels, mipLevel } from "../../src-renderer/shader";
 
 describe("map shader helpers", () => {

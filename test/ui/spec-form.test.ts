@@ -1,11 +1,11 @@
-// The sweep editor's form (src-renderer/spec-form.ts) against the validator (src-main/core/spec.ts): its copies of
+// The sweep editor's form (src-renderer/spec-form.ts) against the validator (src-shared/spec.ts): its copies of
 // the allowed values and defaults, exact round trips (presets, shared fixtures, unknown fields), and local checks
 // that never pass a spec the validator rejects and flag the field it names.
 import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { TargetInfo } from "../../src-main/api/contract";
-import * as S from "../../src-main/core/spec";
+import type { TargetInfo } from "../../src-shared/contract";
+import * as S from "../../src-shared/spec";
 import { PRESETS } from "../../src-renderer/presets";
 import {
   AXIS_PARAMS, EVAL_TASKS, FAMILIES, FIELDS, GROUPS, INIT_OFFSET_FORMS, INTEGER_PARAMS, MAX_POINTS, MLP_ACTIVATIONS, OPTIMIZERS, PRECISIONS,

@@ -2,7 +2,7 @@
 // those cells touch, leaving every level equal to a full rebuild, and names those rows for upload.
 
 import { describe, expect, it } from "vitest";
-import { NON_FINITE, NOT_DONE } from "../../src-main/api/contract";
+import { NON_FINITE, NOT_DONE } from "../../src-shared/contract";
 import { buildMips, updateMips } from "../../src-renderer/shader";
 
 describe("updateMips", () => {

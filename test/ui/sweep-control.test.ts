@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { Api, SweepSummary, TargetInfo, ZoomRequest } from "../../src-main/api/contract";
+import type { Api, SweepSummary, TargetInfo, ZoomRequest } from "../../src-shared/contract";
 import {
   cancelSweep, dismissNotice, onEvent, openZoomDialog, setZoomTarget, updateZoomRequest, useUi,
 } from "../../src-renderer/state";
@@ -7,7 +7,7 @@ import {
   addNotice, formatDuration, formatRate, gpuSummary, hostGpusLabel, MAX_NOTICES, type Notice, NOTICE_TTL_MS, percent,
   progressFigures, targetLabel, zoomDefaults,
 } from "../../src-renderer/sweep-control";
-import { clusterTasks } from "../../src-main/api/shared/format";
+import { clusterTasks } from "../../src-shared/format";
 
 const target = (t: Partial<TargetInfo> & { target: string }): TargetInfo => ({
   kind: "ssh", description: "", gpus: null, device: "h100", count: 1, zoomPoints: 256, probedAt: null, ...t,

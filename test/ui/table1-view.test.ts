@@ -1,8 +1,8 @@
 // The Table 1 view's logic (src-renderer/table1.ts): one row per experiment of the paper's table with its
 // reproductions, signed differences, what ran, and which sweep "stop" cancels.
 import { describe, expect, it } from "vitest";
-import type { Reproduction, SweepSummary } from "../../src-main/api/contract";
-import { TABLE1 } from "../../src-main/api/shared/table1";
+import type { Reproduction, SweepSummary } from "../../src-shared/contract";
+import { TABLE1 } from "../../src-shared/table1";
 import { formatDifference, formatDimension, formatWindow, levelDone, runLabel, runningLevel, table1Rows } from "../../src-renderer/table1";
 
 const level = (n: number, status: "completed" | "running", done = 256): Reproduction["levels"][number] => ({

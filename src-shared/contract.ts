@@ -3,21 +3,60 @@
 // of `Api` taking plain JSON-able arguments; results are JSON-able values that may contain typed arrays (both
 // transports carry those as binary: wire.ts for the WebSocket, structured clone for IPC). Events flow the
 // other way through `subscribe`. This file holds types only (the renderer imports it with `import type`); the
-// contract's values (layer names, sentinels, method names, ApiError) are in shared/api.ts, re-exported here.
+// contract's values (layer names, sentinels, method names, ApiError) are in api.ts, re-exported here.
 //
 // Coordinates are "axis units": log10 of the hyperparameter on a log axis, the value itself on a linear one.
 // Cells are row-major (index = iy * nx + ix), iy = 0 at the low end of y.
 
-import type { PowerLaw } from "../analysis/rules";
-import type { ClusterTasks, CostEstimate } from "./shared/format";
-import type { Window } from "../core/grid";
-import type { CellSamples, SamplesRequest } from "./shared/samples";
-import type { Spec } from "../core/spec";
-import type { BaseMetrics, SweepStatus } from "../core/store";
-import type { SlurmSettings } from "../core/scheduler";
+import type { ClusterTasks, CostEstimate } from "./format";
+import type { Window } from "./grid";
+import type { CellSamples, SamplesRequest } from "./samples";
+import type { Spec } from "./spec";
 
-export type { BaseMetrics, CellSamples, ClusterTasks, CostEstimate, SamplesRequest, Spec, SweepStatus, Window };
-export { API_METHODS, ApiError, LAYER_NAMES, NON_FINITE, NOT_DONE } from "./shared/api";
+export type { CellSamples, ClusterTasks, CostEstimate, SamplesRequest, Spec, Window };
+export { API_METHODS, ApiError, LAYER_NAMES, NON_FINITE, NOT_DONE } from "./api";
+
+// Types the Node side defines its code around and the UI reads: the store's sweep status and base metrics, a
+// cluster host's scheduler settings (core/scheduler.ts checks them), a fitted power law (analysis/rules.ts).
+
+export type SweepStatus = "created" | "submitted" | "running" | "completed" | "cancelled" | "failed";
+
+export interface BaseMetrics {
+  heldout_loss: number | null; ood_loss: number | null;
+  evals: Record<string, { acc: number; acc_norm: number; n: number }>;
+}
+
+export interface SlurmSettings {
+  kind: "slurm";
+  /** array tasks a sweep is split into (each trains a disjoint shard of the cells) */
+  tasks: number;
+  partition: string | null;
+  /** GPUs each task asks for (--gres=gpu:G); null: none asked for */
+  gpusPerTask: number | null;
+  /** CPUs each task asks for (--cpus-per-task); null: the partition's default */
+  cpusPerTask: number | null;
+  /** Slurm time limit of each task (--time): minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS */
+  time: string | null;
+  account: string | null;
+}
+
+export interface PowerLaw {
+  /** log10(x) = intercept + exponent * log10(y), i.e. x = 10^intercept * y^exponent. */
+  exponent: number;
+  intercept: number;
+  /** 95% confidence interval for the exponent (t distribution, n-2 degrees of freedom). */
+  exponentCI: [number, number];
+  exponentStdErr: number;
+  r2: number;
+  /** Rows used, and rows left out because the edge was censored (whole row trains) or absent. */
+  n: number;
+  excluded: number;
+  edge: "contiguous" | "any";
+  xParam: string;
+  yParam: string;
+  /** The fitted law over the map's y range, in axis units, ready to draw over the map. */
+  curve: [number, number][];
+}
 
 /** Colour layers of the map (analysis/colour.ts names; "score" is the paper's rank-equalised colouring). */
 export type LayerName = "score" | "trainable" | "stable" | "finalLoss" | "heldoutLoss" | "oodLoss";
@@ -448,7 +487,7 @@ export interface Api {
    */
   generateSamples(id: string, cell: number, request: SamplesRequest): Promise<CellSamples>;
   /**
-   * Reproduce one Table 1 experiment in the background on its target (core/reproduce.ts reproduceExperiment): resolves
+   * Reproduce one Table 1 experiment in the background on its target (launch/reproduce.ts reproduceExperiment): resolves
    * once the target is open and it runs; its levels follow as "reproduction-updated", "progress" and "notice" events.
    * Started again with the same settings, it continues: finished maps come from the store. Stop it by cancelling its
    * running level's sweep.

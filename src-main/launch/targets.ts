@@ -14,13 +14,13 @@
 import { lookup } from "node:dns/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import type { HostRow, Store } from "./store";
-import { parseScheduler, type SchedulerSettings } from "./scheduler";
-import { FatalAgentError } from "./sweep-runner";
-import { text } from "./agent-client";
-import { findLocalPythonWithEnv, LocalTransport } from "./local-transport";
-import type { LocalFile } from "./local-data";
-import type { Transport } from "./transport";
+import type { HostRow, Store } from "../core/store";
+import { parseScheduler, type SchedulerSettings } from "../core/scheduler";
+import { FatalAgentError } from "../core/sweep-runner";
+import { text } from "../core/agent-client";
+import { findLocalPythonWithEnv, LocalTransport } from "../core/local-transport";
+import type { LocalFile } from "../core/local-data";
+import type { Transport } from "../core/transport";
 import type { AgentEnv, SshTransport, SshTransportOptions, UploadResult } from "../ssh/index";
 
 export interface TargetOptions {

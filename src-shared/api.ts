@@ -1,7 +1,7 @@
 // The values of the API contract (contract.ts holds its types): layer names, the float32 sentinels of layer
 // values, the request methods transports dispatch by name, and the error they carry back.
 
-import type { ApiMethod, LayerName } from "../contract";
+import type { ApiMethod, LayerName } from "./contract";
 
 export const LAYER_NAMES: readonly LayerName[] = ["score", "trainable", "stable", "finalLoss", "heldoutLoss", "oodLoss"];
 

@@ -10,16 +10,16 @@
 //
 // The target itself is opened by targets.ts. Nothing here prints: callers report through callbacks.
 
-import { zoomSpec, resolutionWarnings, type Window } from "./grid";
-import { absoluteLocalPaths, type LocalFile, planLocalData } from "./local-data";
-import type { Spec } from "./spec";
-import { sweepIdFor } from "./sweep-id";
-import type { Store, SweepRow } from "./store";
-import { AttachSession, tail } from "./agent-client";
-import { type Progress, type RunResult, runSweep } from "./sweep-runner";
+import { zoomSpec, resolutionWarnings, type Window } from "../../src-shared/grid";
+import { absoluteLocalPaths, type LocalFile, planLocalData } from "../core/local-data";
+import type { Spec } from "../../src-shared/spec";
+import { sweepIdFor } from "../core/sweep-id";
+import type { Store, SweepRow } from "../core/store";
+import { AttachSession, tail } from "../core/agent-client";
+import { type Progress, type RunResult, runSweep } from "../core/sweep-runner";
 import { type OpenTarget, remoteRootOf } from "./targets";
-import { agentScheduler } from "./scheduler";
-import type { Transport } from "./transport";
+import { agentScheduler } from "../core/scheduler";
+import type { Transport } from "../core/transport";
 import type { UploadResult } from "../ssh/index";
 
 export interface PreparedSweep {

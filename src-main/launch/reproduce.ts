@@ -4,19 +4,19 @@
 // paper's estimator (the median local slope of box counts over every level: analysis/mask.ts
 // sequenceDimension) beside the paper's number. Used by `fractal-llm reproduce`; nothing here prints.
 
-import { cellEdge, type Window } from "./grid";
+import { cellEdge, type Window } from "../../src-shared/grid";
 import { type FollowOptions, followSweep, prepareSweep, recordSweep, zoomChildSpec } from "./launch";
-import { type Spec, validate } from "./spec";
-import type { Store, SweepRow } from "./store";
-import type { Progress, RunResult } from "./sweep-runner";
+import { type Spec, validate } from "../../src-shared/spec";
+import type { Store, SweepRow } from "../core/store";
+import type { Progress, RunResult } from "../core/sweep-runner";
 import type { OpenTarget } from "./targets";
-import { sweepMap } from "./sweep-maps";
+import { sweepMap } from "../core/sweep-maps";
 import { layerMask } from "../analysis/map";
 import { sequenceDimension } from "../analysis/mask";
 import type { Mask } from "../analysis/dimension";
-import { DEFAULT_TABLE1_LEVELS, DEFAULT_TABLE1_POINTS, TABLE1, TABLE1_NAMES, table1RawSpec } from "./table1";
+import { DEFAULT_TABLE1_LEVELS, DEFAULT_TABLE1_POINTS, TABLE1, TABLE1_NAMES, table1RawSpec } from "../../src-shared/table1";
 
-export { MIN_TABLE1_POINTS, TABLE1_NAMES } from "./table1";
+export { MIN_TABLE1_POINTS, TABLE1_NAMES } from "../../src-shared/table1";
 
 export interface Table1Experiment {
   name: string;

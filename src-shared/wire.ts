@@ -1,6 +1,6 @@
 // Binary framing of API messages for the WebSocket transport: JSON with typed arrays lifted out into one
 // binary frame, so a 4096^2 float layer travels as 64 MB of floats, not as JSON numbers. Pure (no Node or DOM
-// APIs beyond TextEncoder), used by the server and by the renderer (src-main/api/shared: imports nothing outside it).
+// APIs beyond TextEncoder), used by the server and by the renderer (src-shared: imports nothing outside it).
 //
 // Frame: u32 little-endian header length | header JSON (UTF-8) | zero padding to 8 | array bytes, each
 // starting on an 8-byte boundary. In the header, a typed array is {"$typed": kind, "o": offset, "n": length}.

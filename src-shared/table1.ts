@@ -1,6 +1,6 @@
 // The six experiments of Table 1 of Sohl-Dickstein (2024) as raw sweep specs: pure data, shared by the
 // reproduction (core/reproduce.ts, which validates them) and the sweep editor's presets (src-renderer/presets.ts), so it
-// lives with the code both sides import (src-main/api/shared: no imports outside it).
+// lives with the code both sides import (src-shared: no imports outside it).
 //
 // Settings are those of the paper's notebook: width 16, two layers without biases (W0 16x16, W1 16x1:
 // 272 parameters), the mean-field network of DESIGN.md, N = 272 training points (identity: 16; single
