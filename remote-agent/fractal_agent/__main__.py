@@ -181,17 +181,19 @@ def cmd_run(args):
 
 
 def cmd_daemon(args):
-    from . import daemon
-    home = daemon.home_dir(args.home)
-    pid, started = daemon.start(home, args.idle_timeout, args.workers, args.device)
+    from .home import home_dir
+    from .launcher import start
+    home = home_dir(args.home)
+    pid, started = start(home, args.idle_timeout, args.workers, args.device)
     print(json.dumps({"pid": pid, "started": started, "home": str(home), "socket": str(home / "agent.sock")}))
     return 0
 
 
 def cmd_attach(args):
-    from . import daemon
-    home = daemon.home_dir(args.home)
-    return daemon.attach(home, args.sweep, args.since, args.no_start, args.idle_timeout, args.workers, args.device)
+    from .attach import attach
+    from .home import home_dir
+    home = home_dir(args.home)
+    return attach(home, args.sweep, args.since, args.no_start, args.idle_timeout, args.workers, args.device)
 
 
 def cmd_pretrain(args, rest):

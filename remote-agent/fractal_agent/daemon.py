@@ -1,18 +1,11 @@
-"""The detached daemon (one per user) and the `attach` bridge that clients talk through.
-
-Home directory (FRACTAL_AGENT_HOME, default ~/.fractal-agent, mode 0700):
-
-    daemon.lock   flock held by the running daemon: at most one per home
-    daemon.pid    its pid
-    agent.sock    unix socket it listens on (the home's 0700 mode keeps other users out)
-    daemon.log    its stdout/stderr
-    sweeps/<ID>/  one journal directory per sweep (journal.py)
+"""The detached daemon (one per user) that runs sweeps and serves the clients attached to it.
 
 The daemon runs sweeps one at a time (each uses every worker: all GPUs, or --workers CPU processes)
 whether or not a client is attached, and exits after --idle-timeout seconds with no sweep to run
 and no client. On start it resumes every sweep whose journal has no "done" event; a cancelled or
 failed sweep runs again when a client submits it with "resume": true, and `delete` removes a finished
-one (its directory included).
+one (its directory included). Its files are in the agent home (home.py); launcher.py starts it,
+attach.py is the bridge clients talk through, client.py one attached connection.
 
 Threads: the accept loop (main), one sweep runner, and a reader + writer per client. One lock
 guards the sweep table, the journals' appends and the subscriber sets, so a client that asks for
@@ -20,85 +13,22 @@ guards the sweep table, the journals' appends and the subscriber sets, so a clie
 the live events after it: nothing lost, nothing twice. PROTOCOL.md describes the messages.
 """
 import collections
-import errno
-import fcntl
-import json
 import os
-import pathlib
-import queue
 import re
 import shutil
 import socket
-import subprocess
-import sys
 import threading
 import time
 import traceback
 
 from . import AGENT_VERSION, PROTOCOL_VERSION, envinfo, scheduler, slurm, wandb_log
-from .journal import SYNC_SECONDS, Journal, JournalError, JournalWriteError, encode, read_lines
+from .client import Client
+from .journal import SYNC_SECONDS, Journal, JournalError, JournalWriteError, encode
 from .spec import SpecError, cell_count, validate
 
 SWEEP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-START_TIMEOUT = 60.0
-MAX_BACKLOG = 10000  # messages queued for one client
 DELETE_WAIT = 30.0  # seconds `delete` waits for a just-ended sweep's W&B logging before refusing
 
-
-def home_dir(arg=None):
-    # Absolute: the daemon chdirs into it.
-    return pathlib.Path(arg or os.environ.get("FRACTAL_AGENT_HOME") or pathlib.Path.home() / ".fractal-agent") \
-        .expanduser().absolute()
-
-
-# File systems that several machines mount (an HPC cluster's home): the runtime files go per node there.
-SHARED_FS = ("nfs", "nfs4", "lustre", "gpfs", "beegfs", "ceph", "cifs", "smb3", "glusterfs", "fuse.glusterfs",
-             "panfs", "wekafs", "fuse.sshfs")
-
-
-def _fs_type(path):
-    """The file system type of the mount holding `path` (/proc/self/mountinfo), or None."""
-    best, kind = "", None
-    try:
-        with open("/proc/self/mountinfo") as f:
-            for line in f:
-                left, _, right = line.partition(" - ")
-                mount = left.split()[4].encode().decode("unicode_escape")
-                if (path == mount or path.startswith(mount.rstrip("/") + "/")) and len(mount) >= len(best):
-                    best, kind = mount, right.split()[0]
-    except (OSError, IndexError):
-        return None
-    return kind
-
-
-def node_dir(home):
-    """Where this node's daemon keeps daemon.lock, daemon.pid, agent.sock and daemon.log: the home itself, or
-    home/nodes/<hostname>/ when the home is on a file system several machines share (NFS, Lustre, GPFS, ...;
-    FRACTAL_AGENT_PER_NODE=1 or 0 decides instead), so the daemons of two login nodes never fight over one
-    lock or socket. sweeps/ stays shared: compute nodes write their shards there (slurm.py)."""
-    forced = os.environ.get("FRACTAL_AGENT_PER_NODE")
-    shared = forced == "1" if forced in ("0", "1") else _fs_type(os.path.realpath(home)) in SHARED_FS
-    return home / "nodes" / socket.gethostname() if shared else home
-
-
-def ensure_home(home):
-    for d in (home, home / "sweeps", node_dir(home)):
-        d.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(d, 0o700)
-
-
-def socket_path(home):
-    path = str(node_dir(home) / "agent.sock")
-    if len(path.encode()) > 100:  # sun_path holds 108 bytes
-        raise SystemExit(f"error: socket path {path!r} is too long for a unix socket; use a shorter --home")
-    return path
-
-
-def _send_line(sock, obj):
-    sock.sendall(encode(obj))
-
-
-# ============================================================================ the daemon process
 
 class Sweep:
     def __init__(self, sweep_id, directory):
@@ -127,90 +57,6 @@ def tasks_message(sw):
     """A Slurm sweep's array tasks as last seen in the queue: sent (not journalled) to its followers."""
     return {"type": "tasks", "sweep": sw.id, **sw.tasks}
 
-
-class Client:
-    """One attached connection: commands in, events and replies out (through a queue, in order)."""
-
-    def __init__(self, daemon, sock):
-        self.daemon, self.sock = daemon, sock
-        self.out = queue.Queue()
-        self.follow_all = False
-        self.closing = False  # the client closed its side: stop replaying, flush replies, close
-
-    def send(self, line):
-        if self.out.qsize() >= MAX_BACKLOG:
-            # A client this far behind (a stalled channel) would grow the daemon without bound: cut it
-            # off; it reconnects with --since its last seq and loses nothing.
-            if not self.closing:
-                self.closing = True
-                self.daemon.log(f"client {id(self):x}: {MAX_BACKLOG} messages behind; disconnecting it")
-                try:
-                    self.sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-            return
-        self.out.put(("line", line))
-
-    def reply(self, req, ok=True, **fields):
-        msg = {"type": "reply", "req": req, "ok": ok, **fields}
-        self.send(encode(msg))
-
-    def writer(self):
-        try:
-            while True:
-                kind, *args = self.out.get()
-                if kind == "close":
-                    break
-                if kind == "line":
-                    self.sock.sendall(args[0])
-                elif kind == "replay":
-                    self._replay(*args)
-        except OSError:  # the client went away; its reader sees the same
-            pass
-        finally:
-            self.daemon.drop_client(self)
-            self.sock.close()
-
-    def _replay(self, sweep, since, until):
-        def warn(w):
-            if w not in sweep.warnings:  # those were sent already, before the replay
-                self.daemon.log(w["message"])
-                self.sock.sendall(encode(w))
-        if until > since:
-            try:
-                for _, raw in read_lines(sweep.dir / "journal.jsonl", since, until, warn, sweep.id):
-                    if self.closing:
-                        return
-                    self.sock.sendall(raw)
-            except FileNotFoundError:
-                if not sweep.deleted:
-                    raise
-        if sweep.deleted:
-            return  # deleted since this replay was queued: the client no longer follows it
-        self.sock.sendall(encode({"type": "replayed", "sweep": sweep.id, "last_seq": until, "epoch": sweep.epoch}))
-
-    def reader(self):
-        f = self.sock.makefile("rb")
-        try:
-            first = True
-            for raw in f:
-                try:
-                    msg = json.loads(raw)
-                    if not isinstance(msg, dict):
-                        raise ValueError("a command is a JSON object")
-                except ValueError as e:
-                    self.reply(None, False, error=f"not a JSON command ({e}): {raw[:200]!r}")
-                    continue
-                if first and msg.get("op") != "hello":
-                    self.reply(msg.get("req"), False, error='the first command must be {"op":"hello","since":N}')
-                    continue
-                first = False
-                self.daemon.handle(self, msg)
-        except OSError:
-            pass
-        finally:
-            self.closing = True
-            self.out.put(("close",))
 
 
 class Daemon:
@@ -651,164 +497,3 @@ class Daemon:
             threading.Thread(target=client.reader, daemon=True).start()
             threading.Thread(target=client.writer, daemon=True).start()
         self.log(f"idle for {self.idle_timeout:g} s with no sweep and no client: exiting")
-
-
-def _daemon_main(home, idle_timeout, workers, device, ready_fd):
-    """The detached grandchild: take the lock, bind, report on ready_fd, serve."""
-    node = node_dir(home)
-    lock_fd = os.open(node / "daemon.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        pid = (node / "daemon.pid").read_text().strip() if (node / "daemon.pid").exists() else "?"
-        os.write(ready_fd, f"running {pid}\n".encode())
-        return
-    (node / "daemon.pid").write_text(f"{os.getpid()}\n")
-    path = socket_path(home)
-    if os.path.exists(path):
-        os.unlink(path)  # left by a daemon that was killed; we hold the lock, so it is not in use
-    daemon = Daemon(home, idle_timeout, workers, device)
-    daemon.log(f"daemon {os.getpid()} starting: agent {AGENT_VERSION}, protocol {PROTOCOL_VERSION}, "
-               f"devices {daemon.devices}, idle timeout {idle_timeout:g} s")
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
-    listener.listen(64)
-    os.write(ready_fd, f"ready {os.getpid()}\n".encode())
-    os.close(ready_fd)
-    try:  # whatever ends the daemon, even while loading, removes its socket and pid file
-        daemon.load_sweeps()  # scanning big journals takes a while; clients wait in the listen backlog
-        daemon.serve(listener)
-    finally:
-        listener.close()
-        os.unlink(path)
-        (node / "daemon.pid").unlink()
-
-
-def start(home, idle_timeout, workers=None, device=None):
-    """Start the daemon detached (double fork + setsid) unless one runs. Returns (pid, started)."""
-    ensure_home(home)
-    socket_path(home)  # fail here, not in the detached process
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: new session, then fork again so the daemon can never regain a terminal
-        os.close(r)
-        os.setsid()
-        if os.fork():
-            os._exit(0)
-        code = 0
-        try:
-            os.chdir(home)
-            os.umask(0o077)
-            log = os.open(node_dir(home) / "daemon.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            null = os.open(os.devnull, os.O_RDONLY)
-            os.dup2(null, 0)
-            os.dup2(log, 1)
-            os.dup2(log, 2)
-            os.close(null)
-            os.close(log)
-            sys.stdout = os.fdopen(1, "w", buffering=1)
-            sys.stderr = os.fdopen(2, "w", buffering=1)
-            _daemon_main(home, idle_timeout, workers, device, w)
-        except BaseException:
-            traceback.print_exc()
-            try:
-                os.write(w, f"error {traceback.format_exc(limit=3)}".encode())
-            except OSError:
-                pass
-            code = 1
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(code)
-    os.close(w)
-    os.waitpid(pid, 0)
-    chunks = []
-    while True:
-        b = os.read(r, 65536)
-        if not b:
-            break
-        chunks.append(b)
-    os.close(r)
-    msg = b"".join(chunks).decode()
-    if msg.startswith("ready "):
-        return int(msg.split()[1]), True
-    if msg.startswith("running "):
-        p = msg.split()[1]
-        return (int(p) if p.isdigit() else None), False
-    raise RuntimeError(f"the daemon did not start (see {node_dir(home) / 'daemon.log'}): {msg.strip() or 'no report'}")
-
-
-# ============================================================================ attach
-
-def _connect(home, no_start, idle_timeout, workers, device):
-    path = socket_path(home)
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.connect(path)
-            return sock
-        except OSError as e:
-            sock.close()
-            if e.errno not in (errno.ENOENT, errno.ECONNREFUSED):
-                raise
-            if no_start:
-                raise SystemExit(f"error: no daemon is listening on {path} (and --no-start was given)")
-            if time.monotonic() > deadline:
-                raise SystemExit(f"error: could not connect to a daemon on {path} within {START_TIMEOUT:g} s; "
-                                 f"see {node_dir(home) / 'daemon.log'}")
-        # Start it in a child process, so this one keeps clean stdio (it is the client's channel).
-        cmd = [sys.executable, "-m", "fractal_agent", "daemon", "--home", str(home),
-               "--idle-timeout", str(idle_timeout)]
-        if workers is not None:
-            cmd += ["--workers", str(workers)]
-        if device is not None:
-            cmd += ["--device", device]
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-            [str(pathlib.Path(__file__).resolve().parents[1])] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
-        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-        if r.returncode != 0:
-            raise SystemExit(f"error: starting the daemon failed: {r.stderr.decode().strip()}")
-        time.sleep(0.05)
-
-
-def attach(home, sweep, since, no_start, idle_timeout, workers=None, device=None):
-    """Bridge stdin (commands) and stdout (events, replies) to the daemon; returns the exit code."""
-    sock = _connect(home, no_start, idle_timeout, workers, device)
-    _send_line(sock, {"op": "hello", "req": None, "since": since, "sweep": sweep})
-    stdin_closed = threading.Event()
-
-    def pump_stdin():
-        # Raw reads of fd 0: a thread blocked in a buffered stdin read would abort interpreter exit.
-        try:
-            while True:
-                data = os.read(0, 1 << 16)
-                if not data:
-                    break
-                sock.sendall(data)
-        except OSError:
-            pass
-        stdin_closed.set()
-        try:
-            sock.shutdown(socket.SHUT_WR)  # the daemon flushes pending replies, then closes
-        except OSError:
-            pass
-
-    threading.Thread(target=pump_stdin, daemon=True).start()
-    out = sys.stdout.buffer
-    while True:
-        try:
-            data = sock.recv(1 << 16)
-        except ConnectionResetError:
-            data = b""
-        if not data:
-            break
-        try:
-            out.write(data)
-            out.flush()
-        except BrokenPipeError:
-            return 0  # the client stopped reading: it is gone
-    if stdin_closed.is_set():
-        return 0
-    print("error: the daemon closed the connection (it exited or was killed)", file=sys.stderr)
-    return 1

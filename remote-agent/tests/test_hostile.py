@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from fractal_agent.daemon import node_dir
+from fractal_agent.home import node_dir
 from fractal_agent.journal import read_events
 from conftest import tiny_spec
 from test_daemon import Attach, Daemons, cells_of, journal_of, wait_for, daemons  # noqa: F401

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from fractal_agent import slurm, tiles
-from fractal_agent.daemon import node_dir
+from fractal_agent.home import node_dir
 from fractal_agent.journal import Journal, read_events
 from conftest import tiny_spec
 from test_daemon import ENV, PYTHON, Attach, Daemons, cells_of, wait_for
