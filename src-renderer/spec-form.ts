@@ -6,54 +6,41 @@
 // train.betas, record, an explicit null) survives a round trip byte for byte. Text that does not parse stays
 // in the raw spec as a string, so the JSON view shows what was typed and the server names the field too.
 //
-// The allowed values mirror src-shared/spec.ts (the renderer imports no values from there);
-// test/ui/spec-form.test.ts checks the copies against it and every form this module produces against validate().
+// The allowed values and defaults are the validator's own (src-shared/spec.ts, from the agent's spec_values.json);
+// test/ui/spec-form.test.ts checks every form this module produces against validate().
 
 import type { TargetInfo } from "../src-shared/contract";
+import {
+  AXIS_PARAMS, DATASET_PREFIXES, defaultOf as specDefault, EVAL_TASKS, type Family, GPT_GROUPS, INIT_OFFSET_FORMS, INTEGER_PARAMS,
+  LORA_RANK_MAX, MAX_POINTS, MLP_ACTIVATIONS, MLP_GROUPS, OPTIMIZERS, PRECISIONS, SCALES, SCHEDULES, SPEC_VERSION, FAMILIES,
+} from "../src-shared/spec";
 
 // ----------------------------------------------------------------------------- what the spec allows
 
-export const SPEC_VERSION = 1;
-export const MAX_POINTS = 8192;
-export const FAMILIES = ["mlp", "gpt"] as const;
-export type Family = (typeof FAMILIES)[number];
-export const MLP_ACTIVATIONS = ["tanh", "relu", "identity"] as const;
-/** When an init_offset axis adds its offset to W0: once at initialisation, or before every step (the paper's notebook). */
-export const INIT_OFFSET_FORMS = ["once", "every_step"] as const;
-export const GROUPS = { mlp: ["input", "output"], gpt: ["attn", "mlp", "embed", "unembed", "norm"] } as const;
-export const OPTIMIZERS = { mlp: ["gd", "sgd"], gpt: ["sgd", "adamw"] } as const;
-export const SCHEDULES = ["constant", "cosine", "wsd"] as const;
-export const PRECISIONS = { mlp: ["float64", "float32"], gpt: ["float32", "bf16", "float64"] } as const;
-export const SCALES = ["log", "linear"] as const;
-export const AXIS_PARAMS = {
-  mlp: ["lr", "lr.input", "lr.output", "init_offset", "batch_size", "dataset_size", "weight_decay", "warmup"],
-  gpt: ["lr", "lr.attn", "lr.mlp", "lr.embed", "lr.unembed", "lr.norm", "dataset_size", "tokens", "batch_size",
-    "warmup", "weight_decay", "lora_rank"],
-} as const;
-export const INTEGER_PARAMS = ["batch_size", "dataset_size", "tokens", "lora_rank"];
-export const EVAL_TASKS = ["hellaswag", "arc_challenge", "piqa", "winogrande"];
-export const LORA_RANK_MAX = 4096;
+// What the editor lists, as the validator allows it.
+export {
+  AXIS_PARAMS, EVAL_TASKS, FAMILIES, type Family, INIT_OFFSET_FORMS, INTEGER_PARAMS, LORA_RANK_MAX, MAX_POINTS, MLP_ACTIVATIONS,
+  OPTIMIZERS, PRECISIONS, SCALES, SCHEDULES, SPEC_VERSION,
+};
+export const GROUPS = { mlp: MLP_GROUPS, gpt: GPT_GROUPS };
 /** remote-agent data.py FAMILIES: what synthetic[:families] can list. */
 export const SYNTHETIC_FAMILIES = ["arithmetic", "reverse", "copy", "sort", "uppercase", "count"];
 /** resources/tiny-gpt/config.json block_size: the built-in model's context. */
 export const TINY_BLOCK_SIZE = 128;
 export const CHECKPOINT_KINDS = ["tiny", "hf", "nanochat", "scratch"] as const;
-export const DATASET_KINDS = ["synthetic", "smoltalk", "smol-smoltalk", "jsonl"] as const;
+export const DATASET_KINDS = DATASET_PREFIXES;
 
-/** What the validator fills in for an absent field (the form shows it as a placeholder or the select's choice). */
+/** The form fields that show the validator's default for an absent value (as a placeholder or the select's choice). */
+const SHOWN_DEFAULTS = new Set<string>(["model.width", "model.activation", "model.data_multiple", "model.seed", "model.init_offset_form",
+  "model.checkpoint", "model.trainable", "model.lora_rank", "data.dataset", "data.seq_len", "data.heldout", "axes.x.scale", "axes.y.scale",
+  "train.optimizer", "train.batch_size", "train.schedule", "train.warmup", "train.weight_decay", "train.precision", "criterion.window",
+  "criterion.threshold"]);
+
+/** What the validator fills in for an absent field, as the form shows it ("" where it fills in nothing). */
 export function defaultOf(family: string, path: FieldPath): string {
-  const gpt = family === "gpt";
-  const d: Partial<Record<FieldPath, string>> = {
-    "model.width": "16", "model.activation": "tanh", "model.data_multiple": "1", "model.seed": "0",
-    "model.init_offset_form": gpt ? "" : "once",
-    "model.checkpoint": "tiny", "model.trainable": "all", "model.lora_rank": "8",
-    "data.dataset": "synthetic", "data.seq_len": "128", "data.heldout": "256",
-    "axes.x.scale": "linear", "axes.y.scale": "linear",
-    "train.optimizer": gpt ? "adamw" : "gd", "train.batch_size": gpt ? "8" : "",
-    "train.schedule": "constant", "train.warmup": "0", "train.weight_decay": "0",
-    "train.precision": gpt ? "bf16" : "float64", "criterion.window": "20", "criterion.threshold": "1",
-  };
-  return d[path] ?? "";
+  if (!SHOWN_DEFAULTS.has(path) || (path === "model.init_offset_form" && family === "gpt")) return "";
+  const v = specDefault(path.replace(/^axes\.[xy]\./, "axes."), family as Family);
+  return v === null ? "" : String(v);
 }
 
 // ----------------------------------------------------------------------------- the form

@@ -3,33 +3,43 @@
 // normalised spec; test/core/spec.test.ts checks this against the Python validator. Keep them in step:
 // the order of checks matters, because it decides which field an error names.
 
-export const SPEC_VERSION = 1;
-export const MAX_POINTS = 8192;
+// The allowed values and defaults live once, in the agent's spec_values.json (spec.py reads the same file).
+import VALUES from "../remote-agent/fractal_agent/spec_values.json";
 
-export const FAMILIES = ["mlp", "gpt"] as const;
-export const MLP_ACTIVATIONS = ["tanh", "relu", "identity"] as const;
-export const MLP_GROUPS = ["input", "output"] as const;
-export const GPT_GROUPS = ["attn", "mlp", "embed", "unembed", "norm"] as const;
-const OPTIMIZERS = { mlp: ["gd", "sgd"], gpt: ["sgd", "adamw"] } as const;
-const SCHEDULES = ["constant", "cosine", "wsd"] as const;
-const PRECISIONS = { mlp: ["float64", "float32"], gpt: ["float32", "bf16", "float64"] } as const;
-const SCALES = ["log", "linear"] as const;
+export type Family = "mlp" | "gpt";
+export type Scale = "log" | "linear";
+type Schedule = "constant" | "cosine" | "wsd";
+type Activation = "tanh" | "relu" | "identity";
 
-export const AXIS_PARAMS = {
-  mlp: ["lr", "lr.input", "lr.output", "init_offset", "batch_size", "dataset_size", "weight_decay", "warmup"],
-  gpt: ["lr", "lr.attn", "lr.mlp", "lr.embed", "lr.unembed", "lr.norm", "dataset_size", "tokens", "batch_size",
-    "warmup", "weight_decay", "lora_rank"],
-} as const;
-export const INTEGER_PARAMS = ["batch_size", "dataset_size", "tokens", "lora_rank"];
-export const EVAL_TASKS = ["hellaswag", "arc_challenge", "piqa", "winogrande"]; // multiple-choice data.evals
-const LORA_RANK_DEFAULT = 8;
-const LORA_RANK_MAX = 4096;
+export const SPEC_VERSION = VALUES.version as 1;
+export const MAX_POINTS = VALUES.max_points;
+
+export const FAMILIES = VALUES.families as readonly Family[];
+export const MLP_ACTIVATIONS = VALUES.mlp_activations as readonly Activation[];
+export const MLP_GROUPS = VALUES.groups.mlp;
+export const GPT_GROUPS = VALUES.groups.gpt;
+export const OPTIMIZERS: Record<Family, readonly string[]> = VALUES.optimizers;
+export const SCHEDULES = VALUES.schedules as readonly Schedule[];
+export const PRECISIONS: Record<Family, readonly string[]> = VALUES.precisions;
+export const SCALES = VALUES.scales as readonly Scale[];
+
+export const AXIS_PARAMS: Record<Family, readonly string[]> = VALUES.axis_params;
+export const INTEGER_PARAMS = VALUES.integer_params;
+export const EVAL_TASKS = VALUES.eval_tasks; // multiple-choice data.evals
+export const LORA_RANK_MAX = VALUES.lora_rank_max;
+
+/** The value a spec gets for an absent field (spec_values.json "defaults"): by spec path, some by family. */
+export function defaultOf(path: string, family?: Family): unknown {
+  const d = (VALUES.defaults as Record<string, unknown>)[path];
+  if (d === undefined) throw new Error(`spec_values.json has no default for ${path}`);
+  return d !== null && typeof d === "object" && !Array.isArray(d) ? (d as Record<string, unknown>)[family ?? ""] ?? null : d;
+}
 
 const TOP_KEYS = ["version", "name", "model", "data", "train", "axes", "criterion", "parent", "record"];
 const MLP_MODEL_KEYS = ["family", "width", "activation", "data_multiple", "datapoints", "seed", "init_offset_form"];
 /** init_offset added to W0 once at initialisation, or before every training step (the paper's notebook);
  *  kept in the normalised spec only when not the default (spec.py INIT_OFFSET_FORMS). */
-export const INIT_OFFSET_FORMS = ["once", "every_step"] as const;
+export const INIT_OFFSET_FORMS = VALUES.init_offset_forms as readonly ("once" | "every_step")[];
 const GPT_MODEL_KEYS = ["family", "checkpoint", "config", "trainable", "lora_rank", "seed"];
 const GPT_CONFIG_KEYS = ["n_layer", "n_head", "n_embd", "block_size", "vocab_size"];
 const DATA_KEYS = ["dataset", "size", "seq_len", "heldout", "ood", "evals", "evals_dir"];
@@ -39,18 +49,16 @@ const AXIS_KEYS = ["param", "scale", "range", "points"];
 const CRITERION_KEYS = ["window", "threshold"];
 const PARENT_KEYS = ["sweep"];
 const RECORD_KEYS = ["curves"];
-const DATASET_PREFIXES = ["synthetic", "smoltalk", "smol-smoltalk", "jsonl"];
+export const DATASET_PREFIXES = VALUES.dataset_prefixes;
 
 /** Sweeps with more cells than this do not journal per-cell curves unless record.curves says so. */
-export const CURVES_DEFAULT_MAX_CELLS = 128 * 128;
+export const CURVES_DEFAULT_MAX_CELLS = VALUES.curves_default_max_cells;
 
-export type Family = (typeof FAMILIES)[number];
-export type Scale = (typeof SCALES)[number];
 
 export interface Axis { param: string; scale: Scale; range: [number, number]; points: number }
 
 export interface MlpModel {
-  family: "mlp"; width: number; activation: (typeof MLP_ACTIVATIONS)[number]; data_multiple: number;
+  family: "mlp"; width: number; activation: Activation; data_multiple: number;
   datapoints: number | null; seed: number; init_offset_form?: "every_step";
 }
 export interface GptConfig { n_layer: number; n_head: number; n_embd: number; block_size: number; vocab_size: number }
@@ -64,7 +72,7 @@ export interface DataSpec {
 }
 export interface TrainSpec {
   optimizer: string; steps: number | null; epochs: number | null; batch_size: number | null;
-  schedule: (typeof SCHEDULES)[number]; warmup: number; weight_decay: number; grad_clip: number | null;
+  schedule: Schedule; warmup: number; weight_decay: number; grad_clip: number | null;
   precision: string; betas: [number, number]; lr: Record<string, number>;
 }
 
@@ -241,8 +249,8 @@ export function validate(raw: unknown): Spec {
   }
 
   const crit = obj(get(spec, "criterion", {}), "criterion", CRITERION_KEYS);
-  crit.window = int(get(crit, "window", 20), "criterion.window", 1);
-  crit.threshold = num(get(crit, "threshold", 1.0), "criterion.threshold", { lo: 0, loOpen: true });
+  crit.window = int(get(crit, "window", defaultOf("criterion.window")), "criterion.window", 1);
+  crit.threshold = num(get(crit, "threshold", defaultOf("criterion.threshold")), "criterion.threshold", { lo: 0, loOpen: true });
   if (train.steps !== null && (crit.window as number) > train.steps + 1) {
     throw new SpecError("criterion.window", `must be <= train.steps + 1 = ${train.steps + 1}, got ${crit.window}`);
   }
@@ -267,12 +275,12 @@ export function validate(raw: unknown): Spec {
 }
 
 function validateMlpModel(model: Obj): void {
-  model.width = int(get(model, "width", 16), "model.width", 1, 4096);
-  model.activation = choice(get(model, "activation", "tanh"), "model.activation", MLP_ACTIVATIONS);
-  model.data_multiple = num(get(model, "data_multiple", 1.0), "model.data_multiple", { lo: 0, loOpen: true });
+  model.width = int(get(model, "width", defaultOf("model.width")), "model.width", 1, 4096);
+  model.activation = choice(get(model, "activation", defaultOf("model.activation")), "model.activation", MLP_ACTIVATIONS);
+  model.data_multiple = num(get(model, "data_multiple", defaultOf("model.data_multiple")), "model.data_multiple", { lo: 0, loOpen: true });
   model.datapoints = get(model, "datapoints") !== null ? int(model.datapoints, "model.datapoints", 1) : null;
-  model.seed = int(get(model, "seed", 0), "model.seed", 0);
-  const form = choice(get(model, "init_offset_form", "once"), "model.init_offset_form", INIT_OFFSET_FORMS);
+  model.seed = int(get(model, "seed", defaultOf("model.seed")), "model.seed", 0);
+  const form = choice(get(model, "init_offset_form", defaultOf("model.init_offset_form")), "model.init_offset_form", INIT_OFFSET_FORMS);
   if (form === "once") delete model.init_offset_form;
   else model.init_offset_form = form;
   for (const k of Object.keys(model)) {
@@ -288,7 +296,7 @@ function validateGptModel(model: Obj): void {
       throw new SpecError(`model.${k}`, `does not apply to model family gpt; allowed: ${allowed(GPT_MODEL_KEYS)}`);
     }
   }
-  const ckpt = str(get(model, "checkpoint", "tiny"), "model.checkpoint");
+  const ckpt = str(get(model, "checkpoint", defaultOf("model.checkpoint")), "model.checkpoint");
   if (!(ckpt === "tiny" || ckpt === "scratch" || ckpt.startsWith("hf:") || ckpt.startsWith("nanochat:"))) {
     throw new SpecError("model.checkpoint",
       `must be tiny, scratch, hf:<name or directory> or nanochat:<directory>, got ${pyRepr(ckpt)}`);
@@ -308,7 +316,7 @@ function validateGptModel(model: Obj): void {
   } else if (has(model, "config")) {
     throw new SpecError("model.config", "applies only to checkpoint scratch (other checkpoints carry their own)");
   }
-  const trainable = get(model, "trainable", "all");
+  const trainable = get(model, "trainable", defaultOf("model.trainable"));
   if (trainable !== "all" && trainable !== "lora") {
     if (!Array.isArray(trainable) || trainable.length === 0) {
       throw new SpecError("model.trainable", `must be "all", "lora" or a non-empty list of groups from ${allowed(GPT_GROUPS)}`);
@@ -316,12 +324,12 @@ function validateGptModel(model: Obj): void {
     trainable.forEach((g, i) => choice(g, `model.trainable[${i}]`, GPT_GROUPS));
   }
   if (trainable === "lora") {
-    model.lora_rank = int(get(model, "lora_rank", LORA_RANK_DEFAULT), "model.lora_rank", 1, LORA_RANK_MAX);
+    model.lora_rank = int(get(model, "lora_rank", defaultOf("model.lora_rank")), "model.lora_rank", 1, LORA_RANK_MAX);
   } else if (has(model, "lora_rank")) {
     throw new SpecError("model.lora_rank", 'applies only to model.trainable "lora"');
   }
   model.trainable = trainable;
-  model.seed = int(get(model, "seed", 0), "model.seed", 0);
+  model.seed = int(get(model, "seed", defaultOf("model.seed")), "model.seed", 0);
 }
 
 function datasetOk(ds: string): boolean {
@@ -330,15 +338,15 @@ function datasetOk(ds: string): boolean {
 
 function validateData(raw: unknown): DataSpec {
   const data = obj(raw, "data", DATA_KEYS);
-  const ds = str(get(data, "dataset", "synthetic"), "data.dataset");
+  const ds = str(get(data, "dataset", defaultOf("data.dataset")), "data.dataset");
   if (!datasetOk(ds)) {
     throw new SpecError("data.dataset", `must be synthetic[:families], smoltalk[:subset], smol-smoltalk or jsonl:<path>, got ${pyRepr(ds)}`);
   }
   if (ds.startsWith("jsonl") && !ds.startsWith("jsonl:")) throw new SpecError("data.dataset", "jsonl needs a path: jsonl:<path>");
   data.dataset = ds;
   data.size = get(data, "size") !== null ? int(data.size, "data.size", 1) : null;
-  data.seq_len = int(get(data, "seq_len", 128), "data.seq_len", 8, 8192);
-  data.heldout = int(get(data, "heldout", 256), "data.heldout", 0);
+  data.seq_len = int(get(data, "seq_len", defaultOf("data.seq_len")), "data.seq_len", 8, 8192);
+  data.heldout = int(get(data, "heldout", defaultOf("data.heldout")), "data.heldout", 0);
   let ood = get(data, "ood");
   if (ood !== null) {
     ood = str(ood, "data.ood");
@@ -371,7 +379,7 @@ function validateData(raw: unknown): DataSpec {
 
 function validateTrain(raw: unknown, family: Family): TrainSpec {
   const train = obj(raw, "train", TRAIN_KEYS);
-  train.optimizer = choice(get(train, "optimizer", family === "mlp" ? "gd" : "adamw"), "train.optimizer",
+  train.optimizer = choice(get(train, "optimizer", defaultOf("train.optimizer", family)), "train.optimizer",
     OPTIMIZERS[family] as readonly string[]);
   if (family === "mlp" && !has(train, "steps")) throw new SpecError("train.steps", "required for model family mlp");
   train.steps = get(train, "steps") !== null ? int(train.steps, "train.steps", 1) : null;
@@ -379,7 +387,7 @@ function validateTrain(raw: unknown, family: Family): TrainSpec {
   if (family === "mlp" && epochs !== null) throw new SpecError("train.epochs", "does not apply to model family mlp; use train.steps");
   if (family === "gpt") {
     if (train.steps !== null && epochs !== null) throw new SpecError("train.epochs", "give train.steps or train.epochs, not both");
-    epochs = train.steps === null ? num(epochs !== null ? epochs : 1.0, "train.epochs", { lo: 0, loOpen: true }) : null;
+    epochs = train.steps === null ? num(epochs !== null ? epochs : defaultOf("train.epochs", family), "train.epochs", { lo: 0, loOpen: true }) : null;
   }
   train.epochs = epochs;
   const bs = get(train, "batch_size");
@@ -389,16 +397,16 @@ function validateTrain(raw: unknown, family: Family): TrainSpec {
       throw new SpecError("train.batch_size", "required for optimizer sgd (minibatch size)");
     }
   } else {
-    train.batch_size = int(bs !== null ? bs : 8, "train.batch_size", 1);
+    train.batch_size = int(bs !== null ? bs : defaultOf("train.batch_size", family), "train.batch_size", 1);
   }
-  train.schedule = choice(get(train, "schedule", "constant"), "train.schedule", SCHEDULES);
-  train.warmup = num(get(train, "warmup", 0.0), "train.warmup", { lo: 0, hi: 1, hiOpen: true });
-  train.weight_decay = num(get(train, "weight_decay", 0.0), "train.weight_decay", { lo: 0 });
+  train.schedule = choice(get(train, "schedule", defaultOf("train.schedule")), "train.schedule", SCHEDULES);
+  train.warmup = num(get(train, "warmup", defaultOf("train.warmup")), "train.warmup", { lo: 0, hi: 1, hiOpen: true });
+  train.weight_decay = num(get(train, "weight_decay", defaultOf("train.weight_decay")), "train.weight_decay", { lo: 0 });
   const gc = get(train, "grad_clip");
   train.grad_clip = gc !== null ? num(gc, "train.grad_clip", { lo: 0, loOpen: true }) : null;
-  train.precision = choice(get(train, "precision", family === "mlp" ? "float64" : "bf16"), "train.precision",
+  train.precision = choice(get(train, "precision", defaultOf("train.precision", family)), "train.precision",
     PRECISIONS[family] as readonly string[]);
-  const betas = get(train, "betas", [0.9, 0.95]);
+  const betas = get(train, "betas", defaultOf("train.betas"));
   if (!(Array.isArray(betas) && betas.length === 2)) throw new SpecError("train.betas", "must be a list of two numbers in [0, 1)");
   train.betas = betas.map((b, i) => num(b, `train.betas[${i}]`, { lo: 0, hi: 1, hiOpen: true }));
   const groups: readonly string[] = family === "mlp" ? MLP_GROUPS : GPT_GROUPS;
@@ -432,7 +440,7 @@ function validateAxes(raw: unknown, family: Family): { x: Axis; y: Axis } {
       const why = other ? `does not apply to model family ${family}` : "unknown parameter";
       throw new SpecError(`${f}.param`, `${why} ${pyRepr(param)}; allowed for ${family}: ${allowed(params)}`);
     }
-    const scale = choice(get(ax, "scale", "linear"), `${f}.scale`, SCALES);
+    const scale = choice(get(ax, "scale", defaultOf("axes.scale")), `${f}.scale`, SCALES);
     const rng = get(ax, "range");
     if (!(Array.isArray(rng) && rng.length === 2)) {
       throw new SpecError(`${f}.range`, "must be [lo, hi] with lo < hi (log10 units for a log axis)");

@@ -2,7 +2,7 @@
 
 A spec is plain JSON. `validate(raw)` returns a normalised copy with every default filled in, or
 raises SpecError naming the field and the allowed values. The TypeScript side
-(src-main/core/spec.ts) must accept and reject exactly the same fixtures
+(src-shared/spec.ts) must accept and reject exactly the same fixtures
 (test/fixtures/specs/{valid,invalid}); keep the two in step.
 
 Grid: cell i of N on an axis covers [lo + i*w, lo + (i+1)*w], w = (hi - lo)/N, and runs at its
@@ -10,39 +10,45 @@ centre. For a log axis the range is in log10 units and the value is 10**centre. 
 row-major: index = iy * nx + ix.
 """
 import copy
+import json
 import math
+import pathlib
 
 import numpy as np
 
-SPEC_VERSION = 1
-MAX_POINTS = 8192
+# The allowed values and defaults, shared with the app (src-shared/spec.ts and the editor form read the same file).
+_VALUES = json.loads(pathlib.Path(__file__).with_name("spec_values.json").read_text())
 
-FAMILIES = ("mlp", "gpt")
-MLP_ACTIVATIONS = ("tanh", "relu", "identity")
-MLP_GROUPS = ("input", "output")
-GPT_GROUPS = ("attn", "mlp", "embed", "unembed", "norm")
-OPTIMIZERS = {"mlp": ("gd", "sgd"), "gpt": ("sgd", "adamw")}
-SCHEDULES = ("constant", "cosine", "wsd")
-PRECISIONS = {"mlp": ("float64", "float32"), "gpt": ("float32", "bf16", "float64")}
-SCALES = ("log", "linear")
+SPEC_VERSION = _VALUES["version"]
+MAX_POINTS = _VALUES["max_points"]
+
+FAMILIES = tuple(_VALUES["families"])
+MLP_ACTIVATIONS = tuple(_VALUES["mlp_activations"])
+MLP_GROUPS = tuple(_VALUES["groups"]["mlp"])
+GPT_GROUPS = tuple(_VALUES["groups"]["gpt"])
+OPTIMIZERS = {f: tuple(v) for f, v in _VALUES["optimizers"].items()}
+SCHEDULES = tuple(_VALUES["schedules"])
+PRECISIONS = {f: tuple(v) for f, v in _VALUES["precisions"].items()}
+SCALES = tuple(_VALUES["scales"])
 
 # Axis params each family can sweep. Integer params are rounded to the nearest integer at the centre.
-AXIS_PARAMS = {
-    "mlp": ("lr", "lr.input", "lr.output", "init_offset", "batch_size", "dataset_size",
-            "weight_decay", "warmup"),
-    "gpt": ("lr", "lr.attn", "lr.mlp", "lr.embed", "lr.unembed", "lr.norm", "dataset_size",
-            "tokens", "batch_size", "warmup", "weight_decay", "lora_rank"),
-}
-INTEGER_PARAMS = ("batch_size", "dataset_size", "tokens", "lora_rank")
-EVAL_TASKS = ("hellaswag", "arc_challenge", "piqa", "winogrande")  # multiple-choice data.evals
-LORA_RANK_DEFAULT = 8
-LORA_RANK_MAX = 4096
+AXIS_PARAMS = {f: tuple(v) for f, v in _VALUES["axis_params"].items()}
+INTEGER_PARAMS = tuple(_VALUES["integer_params"])
+EVAL_TASKS = tuple(_VALUES["eval_tasks"])  # multiple-choice data.evals
+LORA_RANK_MAX = _VALUES["lora_rank_max"]
+
+
+def default(path, family=None):
+    """The value a spec gets for an absent field (spec_values.json "defaults")."""
+    d = _VALUES["defaults"][path]
+    return d[family] if isinstance(d, dict) else d
+
 
 TOP_KEYS = ("version", "name", "model", "data", "train", "axes", "criterion", "parent", "record")
 MLP_MODEL_KEYS = ("family", "width", "activation", "data_multiple", "datapoints", "seed", "init_offset_form")
 # init_offset added to W0 once at initialisation (DESIGN.md), or before every training step as the paper's
 # notebook does (`t += hparams[0]` in train_step); kept in the normalised spec only when not the default
-INIT_OFFSET_FORMS = ("once", "every_step")
+INIT_OFFSET_FORMS = tuple(_VALUES["init_offset_forms"])
 GPT_MODEL_KEYS = ("family", "checkpoint", "config", "trainable", "lora_rank", "seed")
 GPT_CONFIG_KEYS = ("n_layer", "n_head", "n_embd", "block_size", "vocab_size")
 DATA_KEYS = ("dataset", "size", "seq_len", "heldout", "ood", "evals", "evals_dir")
@@ -52,11 +58,11 @@ AXIS_KEYS = ("param", "scale", "range", "points")
 CRITERION_KEYS = ("window", "threshold")
 PARENT_KEYS = ("sweep",)
 RECORD_KEYS = ("curves",)
-DATASET_PREFIXES = ("synthetic", "smoltalk", "smol-smoltalk", "jsonl")
+DATASET_PREFIXES = tuple(_VALUES["dataset_prefixes"])
 
 # Sweeps with more cells than this do not journal per-cell curves unless record.curves says so:
 # 16M curves of 256 points would not fit the 50 MB budget of a 4096^2 map.
-CURVES_DEFAULT_MAX_CELLS = 128 * 128
+CURVES_DEFAULT_MAX_CELLS = _VALUES["curves_default_max_cells"]
 
 
 class SpecError(ValueError):
@@ -157,8 +163,8 @@ def validate(raw):
         raise SpecError("data.size", "required (number of training examples) unless an axis sweeps dataset_size")
 
     crit = _obj(spec.get("criterion", {}), "criterion", CRITERION_KEYS)
-    crit["window"] = _int(crit.get("window", 20), "criterion.window", lo=1)
-    crit["threshold"] = _num(crit.get("threshold", 1.0), "criterion.threshold", lo=0, lo_open=True)
+    crit["window"] = _int(crit.get("window", default("criterion.window")), "criterion.window", lo=1)
+    crit["threshold"] = _num(crit.get("threshold", default("criterion.threshold")), "criterion.threshold", lo=0, lo_open=True)
     if train["steps"] is not None and crit["window"] > train["steps"] + 1:
         raise SpecError("criterion.window", f"must be <= train.steps + 1 = {train['steps'] + 1}, got {crit['window']}")
     spec["criterion"] = crit
@@ -180,15 +186,15 @@ def validate(raw):
 
 
 def _validate_mlp_model(model):
-    model["width"] = _int(model.get("width", 16), "model.width", lo=1, hi=4096)
-    model["activation"] = _choice(model.get("activation", "tanh"), "model.activation", MLP_ACTIVATIONS)
-    model["data_multiple"] = _num(model.get("data_multiple", 1.0), "model.data_multiple", lo=0, lo_open=True)
+    model["width"] = _int(model.get("width", default("model.width")), "model.width", lo=1, hi=4096)
+    model["activation"] = _choice(model.get("activation", default("model.activation")), "model.activation", MLP_ACTIVATIONS)
+    model["data_multiple"] = _num(model.get("data_multiple", default("model.data_multiple")), "model.data_multiple", lo=0, lo_open=True)
     if model.get("datapoints") is not None:
         model["datapoints"] = _int(model["datapoints"], "model.datapoints", lo=1)
     else:
         model["datapoints"] = None
-    model["seed"] = _int(model.get("seed", 0), "model.seed", lo=0)
-    form = _choice(model.get("init_offset_form", "once"), "model.init_offset_form", INIT_OFFSET_FORMS)
+    model["seed"] = _int(model.get("seed", default("model.seed")), "model.seed", lo=0)
+    form = _choice(model.get("init_offset_form", default("model.init_offset_form")), "model.init_offset_form", INIT_OFFSET_FORMS)
     if form == "once":
         model.pop("init_offset_form", None)
     else:
@@ -202,7 +208,7 @@ def _validate_gpt_model(model):
     for k in model:
         if k not in GPT_MODEL_KEYS:
             raise SpecError(f"model.{k}", f"does not apply to model family gpt; allowed: {_allowed(GPT_MODEL_KEYS)}")
-    ckpt = _str(model.get("checkpoint", "tiny"), "model.checkpoint")
+    ckpt = _str(model.get("checkpoint", default("model.checkpoint")), "model.checkpoint")
     if not (ckpt in ("tiny", "scratch") or ckpt.startswith("hf:") or ckpt.startswith("nanochat:")):
         raise SpecError("model.checkpoint", f"must be tiny, scratch, hf:<name or directory> or nanochat:<directory>, got {ckpt!r}")
     model["checkpoint"] = ckpt
@@ -218,7 +224,7 @@ def _validate_gpt_model(model):
         cfg["vocab_size"] = _int(cfg.get("vocab_size", 50257), "model.config.vocab_size", lo=2)
     elif "config" in model:
         raise SpecError("model.config", "applies only to checkpoint scratch (other checkpoints carry their own)")
-    trainable = model.get("trainable", "all")
+    trainable = model.get("trainable", default("model.trainable"))
     if trainable not in ("all", "lora"):
         if not isinstance(trainable, list) or not trainable:
             raise SpecError("model.trainable", f"must be \"all\", \"lora\" or a non-empty list of groups from {_allowed(GPT_GROUPS)}")
@@ -226,23 +232,23 @@ def _validate_gpt_model(model):
             _choice(g, f"model.trainable[{i}]", GPT_GROUPS)
     model["trainable"] = trainable
     if trainable == "lora":
-        model["lora_rank"] = _int(model.get("lora_rank", LORA_RANK_DEFAULT), "model.lora_rank", lo=1, hi=LORA_RANK_MAX)
+        model["lora_rank"] = _int(model.get("lora_rank", default("model.lora_rank")), "model.lora_rank", lo=1, hi=LORA_RANK_MAX)
     elif "lora_rank" in model:
         raise SpecError("model.lora_rank", "applies only to model.trainable \"lora\"")
-    model["seed"] = _int(model.get("seed", 0), "model.seed", lo=0)
+    model["seed"] = _int(model.get("seed", default("model.seed")), "model.seed", lo=0)
 
 
 def _validate_data(data):
     data = _obj(data, "data", DATA_KEYS)
-    ds = _str(data.get("dataset", "synthetic"), "data.dataset")
+    ds = _str(data.get("dataset", default("data.dataset")), "data.dataset")
     if ds.split(":", 1)[0] not in DATASET_PREFIXES:
         raise SpecError("data.dataset", f"must be synthetic[:families], smoltalk[:subset], smol-smoltalk or jsonl:<path>, got {ds!r}")
     if ds.startswith("jsonl") and not ds.startswith("jsonl:"):
         raise SpecError("data.dataset", "jsonl needs a path: jsonl:<path>")
     data["dataset"] = ds
     data["size"] = _int(data["size"], "data.size", lo=1) if data.get("size") is not None else None
-    data["seq_len"] = _int(data.get("seq_len", 128), "data.seq_len", lo=8, hi=8192)
-    data["heldout"] = _int(data.get("heldout", 256), "data.heldout", lo=0)
+    data["seq_len"] = _int(data.get("seq_len", default("data.seq_len")), "data.seq_len", lo=8, hi=8192)
+    data["heldout"] = _int(data.get("heldout", default("data.heldout")), "data.heldout", lo=0)
     ood = data.get("ood")
     if ood is not None:
         ood = _str(ood, "data.ood")
@@ -271,7 +277,7 @@ def _validate_data(data):
 
 def _validate_train(train, family):
     train = _obj(train, "train", TRAIN_KEYS)
-    train["optimizer"] = _choice(train.get("optimizer", "gd" if family == "mlp" else "adamw"),
+    train["optimizer"] = _choice(train.get("optimizer", default("train.optimizer", family)),
                                  "train.optimizer", OPTIMIZERS[family])
     if family == "mlp" and "steps" not in train:
         raise SpecError("train.steps", "required for model family mlp")
@@ -282,7 +288,7 @@ def _validate_train(train, family):
     if family == "gpt":
         if train["steps"] is not None and epochs is not None:
             raise SpecError("train.epochs", "give train.steps or train.epochs, not both")
-        epochs = _num(epochs if epochs is not None else 1.0, "train.epochs", lo=0, lo_open=True) \
+        epochs = _num(epochs if epochs is not None else default("train.epochs", family), "train.epochs", lo=0, lo_open=True) \
             if train["steps"] is None else None
     train["epochs"] = epochs
     bs = train.get("batch_size")
@@ -291,15 +297,15 @@ def _validate_train(train, family):
         if train["optimizer"] == "sgd" and train["batch_size"] is None:
             raise SpecError("train.batch_size", "required for optimizer sgd (minibatch size)")
     else:
-        train["batch_size"] = _int(bs if bs is not None else 8, "train.batch_size", lo=1)
-    train["schedule"] = _choice(train.get("schedule", "constant"), "train.schedule", SCHEDULES)
-    train["warmup"] = _num(train.get("warmup", 0.0), "train.warmup", lo=0, hi=1, hi_open=True)
-    train["weight_decay"] = _num(train.get("weight_decay", 0.0), "train.weight_decay", lo=0)
+        train["batch_size"] = _int(bs if bs is not None else default("train.batch_size", family), "train.batch_size", lo=1)
+    train["schedule"] = _choice(train.get("schedule", default("train.schedule")), "train.schedule", SCHEDULES)
+    train["warmup"] = _num(train.get("warmup", default("train.warmup")), "train.warmup", lo=0, hi=1, hi_open=True)
+    train["weight_decay"] = _num(train.get("weight_decay", default("train.weight_decay")), "train.weight_decay", lo=0)
     gc = train.get("grad_clip")
     train["grad_clip"] = _num(gc, "train.grad_clip", lo=0, lo_open=True) if gc is not None else None
-    train["precision"] = _choice(train.get("precision", "float64" if family == "mlp" else "bf16"),
+    train["precision"] = _choice(train.get("precision", default("train.precision", family)),
                                  "train.precision", PRECISIONS[family])
-    betas = train.get("betas", [0.9, 0.95])
+    betas = train.get("betas", default("train.betas"))
     if not (isinstance(betas, list) and len(betas) == 2):
         raise SpecError("train.betas", "must be a list of two numbers in [0, 1)")
     train["betas"] = [_num(b, f"train.betas[{i}]", lo=0, hi=1, hi_open=True) for i, b in enumerate(betas)]
@@ -330,7 +336,7 @@ def _validate_axes(axes, family):
             other = [fam for fam in FAMILIES if fam != family and param in AXIS_PARAMS[fam]]
             why = f"does not apply to model family {family}" if other else "unknown parameter"
             raise SpecError(f"{f}.param", f"{why} {param!r}; allowed for {family}: {_allowed(AXIS_PARAMS[family])}")
-        scale = _choice(ax.get("scale", "linear"), f"{f}.scale", SCALES)
+        scale = _choice(ax.get("scale", default("axes.scale")), f"{f}.scale", SCALES)
         rng = ax.get("range")
         if not (isinstance(rng, list) and len(rng) == 2):
             raise SpecError(f"{f}.range", "must be [lo, hi] with lo < hi (log10 units for a log axis)")

@@ -54,7 +54,8 @@ function walk(root: string, keep: (rel: string) => boolean): string[] {
 export function agentFiles(src: AgentSource): Map<string, string> {
   const files = new Map<string, string>();
   const pkg = join(src.packageRoot, "fractal_agent");
-  for (const p of walk(pkg, (f) => f.endsWith(".py"))) files.set(relative(src.packageRoot, p).split(sep).join("/"), p);
+  // .json: data the agent reads beside its code (spec_values.json).
+  for (const p of walk(pkg, (f) => f.endsWith(".py") || f.endsWith(".json"))) files.set(relative(src.packageRoot, p).split(sep).join("/"), p);
   // The shipped tiny checkpoint (when built) and the small corpus `pretrain` reads: the node has no internet.
   for (const sub of ["tiny-gpt", "corpus"]) {
     for (const p of walk(join(src.resourcesRoot, sub), () => true)) {

@@ -65,6 +65,7 @@ describe("installAgent", () => {
     expect(first.dir).toMatch(new RegExp(`^${fx.remoteHome}/\\.fractal-llm/agent/${version!.replace(/\./g, "\\.")}-[0-9a-f]{12}$`));
     expect(first.uploaded.length).toBe(first.manifest.files.length);
     expect(first.manifest.files.map((f) => f.path)).toContain("fractal_agent/__main__.py");
+    expect(first.manifest.files.map((f) => f.path)).toContain("fractal_agent/spec_values.json"); // data spec.py reads
     // every file landed with the local content (the "remote" is this machine)
     for (const f of first.manifest.files) {
       const local = readFileSync(join(first.dir, f.path));
