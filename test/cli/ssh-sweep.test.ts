@@ -63,5 +63,5 @@ describe("fractal-llm sweep --target <ssh alias>", () => {
     expect(e.code, e.stderr).toBe(0);
     const { readFileSync } = await import("node:fs");
     csvMatchesJournal(readFileSync(csv, "utf8"), j, 256);
-  });
+  }, 240_000); // the wait for the first cells alone may take 120 s on a busy machine (was the 60 s default: timed out under load)
 });
