@@ -4,7 +4,9 @@
 // cell coordinates relative to its first visible cell, so float32 on the GPU only ever sees small numbers and
 // ten and more decades of zoom stay exact.
 
-export interface Window { x0: number; x1: number; y0: number; y1: number }
+import { gridCell, type Window } from "../src-shared/grid";
+
+export type { Window };
 export interface View { cx: number; cy: number; sx: number; sy: number }
 export interface Viewport { width: number; height: number }
 
@@ -78,27 +80,9 @@ export function visibleWindow(v: View, vp: Viewport): Window {
   return { x0: v.cx - (vp.width / 2) * v.sx, x1: v.cx + (vp.width / 2) * v.sx, y0: v.cy - (vp.height / 2) * v.sy, y1: v.cy + (vp.height / 2) * v.sy };
 }
 
-/** Left edge of cell i of n on [lo, hi], computed as the core's grid.ts does (lo + i*w, never accumulated). */
-export function cellEdge(lo: number, hi: number, n: number, i: number): number {
-  return i === n ? hi : lo + i * ((hi - lo) / n);
-}
-
-/**
- * The cell of n on [lo, hi] that holds coordinate u, or -1 outside. Exact with respect to cellEdge: the
- * division's rounding is corrected against the edges themselves, so a point on an edge belongs to the cell
- * to its right however narrow the window.
- */
-export function cellIndex(lo: number, hi: number, n: number, u: number): number {
-  if (!(u >= lo && u < hi)) return -1;
-  let i = Math.min(n - 1, Math.max(0, Math.floor((u - lo) / ((hi - lo) / n))));
-  while (i > 0 && u < cellEdge(lo, hi, n, i)) i--;
-  while (i < n - 1 && u >= cellEdge(lo, hi, n, i + 1)) i++;
-  return i;
-}
-
 /** Cell (ix, iy) of a sweep under world point (x, y), or null outside its window. */
 export function pickCell(w: Window, nx: number, ny: number, x: number, y: number): { ix: number; iy: number; index: number } | null {
-  const ix = cellIndex(w.x0, w.x1, nx, x), iy = cellIndex(w.y0, w.y1, ny, y);
+  const ix = gridCell(w.x0, w.x1, nx, x), iy = gridCell(w.y0, w.y1, ny, y);
   if (ix < 0 || iy < 0) return null;
   return { ix, iy, index: iy * nx + ix };
 }

@@ -11,19 +11,44 @@ export function cellCount(spec: Spec): number {
   return spec.axes.x.points * spec.axes.y.points;
 }
 
+// The grid on one axis, n cells on [lo, hi] in axis units: the one place its edges, centres and cells are computed
+// (the analysis maps and the renderer's view use these; spec.py computes the same in the same order).
+
+/** Left edge of cell i of n on [lo, hi] (lo + i*w, never accumulated; i = n gives hi exactly). */
+export function gridEdge(lo: number, hi: number, n: number, i: number): number {
+  return i === n ? hi : lo + i * ((hi - lo) / n);
+}
+
+/** Centre of cell i of n on [lo, hi], as spec.py's axis_centres computes it. */
+export function gridCentre(lo: number, hi: number, n: number, i: number): number {
+  return lo + (i + 0.5) * ((hi - lo) / n);
+}
+
+/**
+ * The cell of n on [lo, hi] that holds coordinate u, or -1 outside. Exact with respect to gridEdge: the
+ * division's rounding is corrected against the edges themselves, so a point on an edge belongs to the cell
+ * to its right however narrow the window.
+ */
+export function gridCell(lo: number, hi: number, n: number, u: number): number {
+  if (!(u >= lo && u < hi)) return -1;
+  let i = Math.min(n - 1, Math.max(0, Math.floor((u - lo) / ((hi - lo) / n))));
+  while (i > 0 && u < gridEdge(lo, hi, n, i)) i--;
+  while (i < n - 1 && u >= gridEdge(lo, hi, n, i + 1)) i++;
+  return i;
+}
+
 export function cellWidth(axis: Axis): number {
   return (axis.range[1] - axis.range[0]) / axis.points;
 }
 
 /** Left edge of cell i (i = points gives the right end of the range exactly). */
 export function cellEdge(axis: Axis, i: number): number {
-  return i === axis.points ? axis.range[1] : axis.range[0] + i * cellWidth(axis);
+  return gridEdge(axis.range[0], axis.range[1], axis.points, i);
 }
 
-/** Centre of cell i in axis units, computed as spec.py's axis_centres / axis_value do. */
+/** Centre of cell i in axis units. */
 export function cellCentre(axis: Axis, i: number): number {
-  const [lo, hi] = axis.range;
-  return lo + (i + 0.5) * ((hi - lo) / axis.points);
+  return gridCentre(axis.range[0], axis.range[1], axis.points, i);
 }
 
 export function axisCentres(axis: Axis): Float64Array {

@@ -4,7 +4,7 @@
  */
 import { colourLayer, formatNumber, type ColourLayer, type Legend, type Rgb } from "./colour.js";
 import { GLYPH_HEIGHT, GLYPH_WIDTH, glyph, textWidth } from "./font.js";
-import { axisValue, checkMap, type MapAxis, type SweepMap } from "./map.js";
+import { valueAt, checkMap, type MapAxis, type SweepMap } from "./map.js";
 import type { RgbaImage } from "./png.js";
 
 export class Canvas implements RgbaImage {
@@ -100,7 +100,7 @@ export function axisTicks(axis: MapAxis, target = 5): Tick[] {
   } else {
     us = niceSteps(lo, hi, target);
   }
-  const values = us.map((u) => axisValue(axis, u));
+  const values = us.map((u) => valueAt(axis, u));
   let labels: string[] = [];
   for (let digits = 3; digits <= 15; digits++) {
     labels = values.map((v) => formatNumber(v, digits));

@@ -6,6 +6,7 @@
  * w = (hi - lo) / N, and ran at its centre. "Axis units" below means log10 units on a log axis.
  */
 import type { Mask } from "./dimension.js";
+import { gridCell, gridCentre } from "../../src-shared/grid";
 
 export interface MapAxis {
   param: string;
@@ -58,20 +59,19 @@ export function cellWidth(axis: MapAxis, n: number): number {
   return (axis.range[1] - axis.range[0]) / n;
 }
 
-/** Centre of cell i in axis units. */
+/** Centre of cell i in axis units (src-shared/grid.ts). */
 export function cellCentre(axis: MapAxis, n: number, i: number): number {
-  return axis.range[0] + (i + 0.5) * cellWidth(axis, n);
+  return gridCentre(axis.range[0], axis.range[1], n, i);
 }
 
-/** Hyperparameter value for an axis-unit coordinate (10^u on a log axis). */
-export function axisValue(axis: MapAxis, u: number): number {
+/** Hyperparameter value at an axis-unit coordinate (10^u on a log axis); grid.ts axisValue is a cell's value. */
+export function valueAt(axis: MapAxis, u: number): number {
   return axis.scale === "log" ? 10 ** u : u;
 }
 
-/** Cell index holding axis-unit coordinate u, or -1 outside the range. */
+/** Cell index holding axis-unit coordinate u, or -1 outside the range (src-shared/grid.ts). */
 export function cellAt(axis: MapAxis, n: number, u: number): number {
-  const i = Math.floor((u - axis.range[0]) / cellWidth(axis, n));
-  return i >= 0 && i < n ? i : -1;
+  return gridCell(axis.range[0], axis.range[1], n, u);
 }
 
 export function doneCount(map: SweepMap): number {

@@ -8,7 +8,7 @@ import { colourLayer, formatNumber, type ColourLayer, type Rgb } from "./colour.
 import { fractalDimension, fractalDimensionLeastSquares, type DimensionEstimate } from "./dimension.js";
 import { renderFigure, Canvas, type Overlay } from "./figure.js";
 import { checkZoomSequence, sequenceDimension, type SequenceDimension } from "./mask.js";
-import { axisValue, cellAt, cellCentre, checkMap, doneCount, layerMask, type BinaryLayer, type MapAxis, type SweepMap } from "./map.js";
+import { valueAt, cellAt, cellCentre, checkMap, doneCount, layerMask, type BinaryLayer, type MapAxis, type SweepMap } from "./map.js";
 import { encodePng } from "./png.js";
 import type { PowerLaw } from "../../src-shared/contract";
 import { comparePowerLaws, fitEdgePowerLaw, rowRules, type PowerLawComparison, type RowRule } from "./rules.js";
@@ -20,10 +20,10 @@ export function mapToCsv(map: SweepMap): string {
   checkMap(map);
   const lines = [`ix,iy,${map.x.param},${map.y.param},trainable,stable,score,final_loss,heldout_loss,done`];
   for (let iy = 0; iy < map.ny; iy++) {
-    const yv = axisValue(map.y, cellCentre(map.y, map.ny, iy));
+    const yv = valueAt(map.y, cellCentre(map.y, map.ny, iy));
     for (let ix = 0; ix < map.nx; ix++) {
       const i = iy * map.nx + ix;
-      const xv = axisValue(map.x, cellCentre(map.x, map.nx, ix));
+      const xv = valueAt(map.x, cellCentre(map.x, map.nx, ix));
       const done = !map.done || map.done[i] === 1;
       const num = (v: number) => (done && !Number.isNaN(v) ? String(v) : "");
       lines.push([ix, iy, xv, yv, done ? map.trainable[i] : "", done ? map.stable[i] : "", num(map.score[i]), num(map.finalLoss[i]), num(map.heldoutLoss[i]), done ? 1 : 0].join(","));
@@ -270,7 +270,7 @@ function dimensionPlot(data: ReportData): string | null {
 }
 
 const fmt = (v: number, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : String(v));
-const rangeText = (a: MapAxis) => `${a.param} ${formatNumber(axisValue(a, a.range[0]), 4)} – ${formatNumber(axisValue(a, a.range[1]), 4)} (${a.scale})`;
+const rangeText = (a: MapAxis) => `${a.param} ${formatNumber(valueAt(a, a.range[0]), 4)} – ${formatNumber(valueAt(a, a.range[1]), 4)} (${a.scale})`;
 
 /** Tables shared by both formats: header row + body rows of plain text. */
 function tables(data: ReportData) {

@@ -2,7 +2,7 @@
  * Rules of thumb read off a map: per y value (e.g. dataset size) the largest x (e.g. LR) that still
  * trains and the x with the best loss, and a power law max_x ∝ y^b fitted through the edge.
  */
-import { axisValue, cellCentre, checkMap, type BinaryLayer, type MapAxis, type SweepMap } from "./map.js";
+import { valueAt, cellCentre, checkMap, type BinaryLayer, type MapAxis, type SweepMap } from "./map.js";
 import { linearFit, studentTQuantile } from "./stats.js";
 import type { PowerLaw } from "../../src-shared/contract";
 
@@ -38,7 +38,7 @@ export function rowRules(map: SweepMap, layer: BinaryLayer = "trainable"): RowRu
   const ok = (i: number) => map[layer][i] === 1 && (!map.done || map.done[i] === 1);
   const point = (ix: number, loss?: number): RowPoint => {
     const x = cellCentre(map.x, nx, ix);
-    return loss === undefined ? { ix, x, xValue: axisValue(map.x, x) } : { ix, x, xValue: axisValue(map.x, x), loss };
+    return loss === undefined ? { ix, x, xValue: valueAt(map.x, x) } : { ix, x, xValue: valueAt(map.x, x), loss };
   };
   const best = (losses: Float64Array, row: number): RowPoint | null => {
     let bi = -1;
@@ -58,7 +58,7 @@ export function rowRules(map: SweepMap, layer: BinaryLayer = "trainable"): RowRu
     rows.push({
       iy,
       y,
-      yValue: axisValue(map.y, y),
+      yValue: valueAt(map.y, y),
       edgeContiguous: contiguous < 0 ? null : point(contiguous),
       edgeAny: any < 0 ? null : point(any),
       censored: contiguous === nx - 1,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { cellEdge, cellIndex, fitWindow, pan, pickCell, placeSweep, screenToWorld, worldToScreen, zoomAt } from "../../src-renderer/view";
+import { gridCell as cellIndex, gridEdge as cellEdge } from "../../src-shared/grid";
+import { fitWindow, pan, pickCell, placeSweep, screenToWorld, worldToScreen, zoomAt } from "../../src-renderer/view";
 import { axisTicks } from "../../src-renderer/ticks";
 
 const vp = { width: 800, height: 600 };
