@@ -17,7 +17,9 @@ describe("the user's host list", () => {
     old.addHost({ alias: "legacy", hostname: "10.0.0.9", port: 2222, user: "me", python: null, agent_dir: null });
     old.close();
     const a = join(dir, "a.sqlite"), b = join(dir, "b.sqlite");
-    expect((await run(["hosts", "add", "cluster", "--hostname", "127.0.0.1", "--port", "2200", "--db", a], env)).code).toBe(0);
+    const added = await run(["hosts", "add", "cluster", "--hostname", "127.0.0.1", "--port", "2200", "--db", a], env);
+    expect(added.code).toBe(0);
+    expect(added.stderr).toContain(`host cluster saved in ${env.FRACTAL_LLM_HOSTS}`); // where it is, not the --db
     const listed = await run(["hosts", "list", "--db", b], env);
     expect(listed.code).toBe(0);
     expect(listed.stdout).toMatch(/^cluster\t127\.0\.0\.1:2200/m);
