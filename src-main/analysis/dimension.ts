@@ -110,7 +110,8 @@ export function localSlopes(sizes: readonly number[], counts: readonly number[])
   return out;
 }
 
-function summedArea(mask: Mask): Float64Array {
+/** Summed-area table of a mask, (w+1) x (h+1): any box's count of ones in four lookups. */
+export function summedArea(mask: Mask): Float64Array {
   const { width: w, height: h, data } = mask;
   const w1 = w + 1;
   const sat = new Float64Array((h + 1) * w1);
@@ -128,7 +129,7 @@ function mean(v: readonly number[]): number {
   return v.reduce((a, b) => a + b, 0) / v.length;
 }
 
-function median(v: readonly number[]): number {
+export function median(v: readonly number[]): number {
   const s = [...v].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;

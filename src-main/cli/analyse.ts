@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { fractalDimension, fractalDimensionLeastSquares, type DimensionEstimate, type Mask } from "../analysis/dimension";
 import { layerMask, type BinaryLayer, type SweepMap } from "../analysis/map";
 import { sequenceDimension } from "../analysis/mask";
+import { paperDimension, type PaperDimension } from "../analysis/paper-dimension";
 import { earlyWarning, type CellTrace, type Confusion } from "../analysis/earlywarning";
 import { analyse } from "../analysis/report";
 import { readMaskFile, writeReport, writeZoomAnimation } from "../export/files";
@@ -35,14 +36,18 @@ function table(e: DimensionEstimate): string {
   return lines.join("\n");
 }
 
-/** `dimension (--sweep ID [--sequence] | --mask FILE) [--layer trainable|stable] [--json]` */
+/** `dimension (--sweep ID [--sequence] | --mask FILE) [--layer trainable|stable] [--estimator project|paper] [--json]`:
+ *  without --estimator every estimator is printed, each named; with it, that one (the JSON's `dimension`). */
 export function cmdDimension(argv: string[], openDb: (path: string | undefined) => Store): number {
   const { values: o } = parseArgs({
     args: argv,
     options: { sweep: { type: "string" }, mask: { type: "string" }, sequence: { type: "boolean" },
-      layer: { type: "string" }, json: { type: "boolean" }, db: { type: "string" } },
+      layer: { type: "string" }, json: { type: "boolean" }, estimator: { type: "string" }, db: { type: "string" } },
   });
   if (!!o.sweep === !!o.mask) throw new UsageError("dimension needs exactly one of --sweep ID or --mask FILE (CSV of 0/1 rows, or PNG)");
+  if (o.estimator !== undefined && o.estimator !== "project" && o.estimator !== "paper") {
+    throw new UsageError(`--estimator must be project or paper, got ${JSON.stringify(o.estimator)}`);
+  }
   const layer = layerArg(o.layer);
   let mask: Mask;
   if (o.mask) {
@@ -51,27 +56,62 @@ export function cmdDimension(argv: string[], openDb: (path: string | undefined) 
     const store = openDb(o.db);
     try {
       const maps = mapsFor(store, o.sweep!, o.sequence ?? false);
-      if (maps.length > 1) return printSequence(maps, layer, o.json ?? false);
+      if (maps.length > 1) return printSequence(maps, layer, o.json ?? false, o.estimator);
       mask = layerMask(maps[0], layer);
     } finally {
       store.close();
     }
   }
-  const paper = fractalDimension(mask);
+  const what = `the ${o.mask ? "mask" : layer} boundary (${mask.width}x${mask.height} cells)`;
+  if (o.estimator === "paper") return printPaper(paperDimension([mask]), what, o.json ?? false);
+  const project = fractalDimension(mask);
   const lsq = fractalDimensionLeastSquares(mask);
+  const paper = o.estimator === undefined ? paperOrReason([mask]) : null;
   if (o.json) {
-    process.stdout.write(JSON.stringify({ dimension: paper.dimension, method: paper.method, sizes: paper.sizes,
-      counts: paper.counts, localSlopes: paper.localSlopes, leastSquares: lsq }, null, 1) + "\n");
+    process.stdout.write(JSON.stringify({ dimension: project.dimension, estimator: "project", method: project.method, sizes: project.sizes,
+      counts: project.counts, localSlopes: project.localSlopes, leastSquares: lsq, ...(paper ? { paper } : {}) }, null, 1) + "\n");
   } else {
-    process.stdout.write(`fractal dimension of the ${o.mask ? "mask" : layer} boundary (${mask.width}x${mask.height} cells)\n`
-      + `  ${paper.dimension.toFixed(3)}  median local slope over log-spaced box sizes (the paper's estimator)\n`
-      + `  ${lsq.dimension.toFixed(3)}  least-squares slope over box sizes ${lsq.sizes.join(", ")} (the seed project's)\n`
-      + table(paper) + "\n");
+    process.stdout.write(`fractal dimension of ${what}\n`
+      + `  ${project.dimension.toFixed(3)}  project: median local slope over box sizes ${project.sizes[0]}..${project.sizes[project.sizes.length - 1]} (log-spaced)\n`
+      + `  ${lsq.dimension.toFixed(3)}  seed project: least-squares slope over box sizes ${lsq.sizes.join(", ")}\n`
+      + (paper ? `  ${paperLine(paper)}\n` : "")
+      + table(project) + "\n");
   }
   return 0;
 }
 
-function printSequence(maps: SweepMap[], layer: BinaryLayer, json: boolean): number {
+/** The paper's estimator, or why it cannot measure these masks (shown beside the others, never failing them). */
+function paperOrReason(masks: Mask[]): PaperDimension | { error: string } {
+  try {
+    return paperDimension(masks);
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}
+
+function paperLine(p: PaperDimension | { error: string }): string {
+  if ("error" in p) return `  -    paper: ${p.error}`;
+  const s = p.keyframes[0].sizes;
+  return `${p.dimension.toFixed(3)}  paper: median np.gradient slope of porespy box counts on the edge image, sizes ${s[0]}..${s[s.length - 1]}, `
+    + `${p.keyframes.length} frame(s), 95% CI ${p.ci[0].toFixed(3)}..${p.ci[1].toFixed(3)}`;
+}
+
+function printPaper(p: PaperDimension, what: string, json: boolean): number {
+  if (json) {
+    process.stdout.write(JSON.stringify({ dimension: p.dimension, estimator: "paper", ci: p.ci, dropped: p.dropped, keyframes: p.keyframes }, null, 1) + "\n");
+    return 0;
+  }
+  process.stdout.write(`fractal dimension of ${what}\n  ${paperLine(p)}\n  box size   boxes (edge, not all edge)   local slope\n`);
+  p.keyframes.forEach((k, f) => {
+    if (p.keyframes.length > 1) process.stdout.write(`  frame ${f}\n`);
+    k.sizes.forEach((s, i) => process.stdout.write(`  ${String(s).padStart(8)}   ${String(k.counts[i]).padStart(26)}   ${k.slopes[i].toFixed(3)}\n`));
+  });
+  return 0;
+}
+
+function printSequence(maps: SweepMap[], layer: BinaryLayer, json: boolean, estimator: string | undefined): number {
+  const what = `the ${layer} boundary over a zoom sequence of ${maps.length} sweeps (levels pooled as frames)`;
+  if (estimator === "paper") return printPaper(paperDimension(maps.map((m) => layerMask(m, layer))), what, json);
   const seq = sequenceDimension(maps, layer);
   if (json) {
     process.stdout.write(JSON.stringify({ dimension: seq.dimension, pooled: seq.pooled, pooledLeastSquares: seq.pooledLeastSquares,

@@ -14,6 +14,7 @@ import { sweepMap } from "../core/sweep-maps";
 import { layerMask } from "../analysis/map";
 import { sequenceDimension } from "../analysis/mask";
 import type { Mask } from "../analysis/dimension";
+import { type BoxCount, paperDimension } from "../analysis/paper-dimension";
 import { DEFAULT_TABLE1_LEVELS, DEFAULT_TABLE1_POINTS, TABLE1, TABLE1_NAMES, table1RawSpec } from "../../src-shared/table1";
 
 export { MIN_TABLE1_POINTS, TABLE1_NAMES } from "../../src-shared/table1";
@@ -223,6 +224,125 @@ export async function reproduceExperiment(store: Store, name: string, t: OpenTar
   return result;
 }
 
+// ----------------------------------------------------------------------------- the paper's method
+
+/** One keyframe of the paper's method: a concentric window, its sweep and its box counts. */
+export interface PaperKeyframe { k: number; sweep: string; window: Window; points: number; trainable_fraction: number; boxes: BoxCount }
+
+export interface PaperReproduction {
+  name: string;
+  title: string;
+  paper_dimension: number;
+  method: "paper";
+  points: number;
+  /** the median of every local slope of every keyframe (analysis/paper-dimension.ts); null with `error` */
+  dimension: number | null;
+  /** its 95% bootstrap interval over keyframes and box sizes */
+  ci: [number, number] | null;
+  /** where the keyframes are centred: a point on the root map's boundary (keyframeCentre) */
+  centre: { x: number; y: number } | null;
+  keyframes: PaperKeyframe[];
+  error: string | null;
+}
+
+export const DEFAULT_KEYFRAMES = 4;
+
+/**
+ * The paper's keyframes: `count` concentric windows about `centre`, the first as wide as `outer`, each next one half
+ * the side of the one before (the notebook zooms out by 2x from a deep window; these are the same frames, outermost
+ * first).
+ */
+export function paperKeyframes(centre: { x: number; y: number }, outer: Window, count: number): Window[] {
+  const w = outer.x1 - outer.x0, h = outer.y1 - outer.y0;
+  return Array.from({ length: count }, (_, k) => {
+    const f = 2 ** -k / 2;
+    return { x0: centre.x - w * f, x1: centre.x + w * f, y0: centre.y - h * f, y1: centre.y + h * f };
+  });
+}
+
+/**
+ * The rule that picks the deep window's centre, since the paper's own windows live only in its data files: the
+ * root map's window of a quarter of its side with the most boundary (boundaryWindow), and in it the edge cell (a 2x2
+ * neighbourhood of both outcomes) nearest its centre; the centre is that neighbourhood's shared corner, a point
+ * on the boundary as finely as the root map resolves it. Null when the map has no boundary.
+ */
+export function keyframeCentre(spec: Spec, mask: Mask): { x: number; y: number } | null {
+  const win = boundaryWindow(mask);
+  if (!win) return null;
+  const { width: nx, data } = mask;
+  const cx = win.i0 + win.w / 2, cy = win.j0 + win.h / 2;
+  let best: [number, number] | null = null;
+  for (let y = win.j0; y < win.j0 + win.h - 1; y++) {
+    for (let x = win.i0; x < win.i0 + win.w - 1; x++) {
+      const s = data[y * nx + x] + data[y * nx + x + 1] + data[(y + 1) * nx + x] + data[(y + 1) * nx + x + 1];
+      if (s === 0 || s === 4) continue;
+      if (!best || (x + 1 - cx) ** 2 + (y + 1 - cy) ** 2 < (best[0] - cx) ** 2 + (best[1] - cy) ** 2) best = [x + 1, y + 1];
+    }
+  }
+  return best && { x: cellEdge(spec.axes.x, best[0]), y: cellEdge(spec.axes.y, best[1]) };
+}
+
+/** One keyframe's spec: the experiment at `points` over `w` (a root sweep of its own, not a zoom of another). */
+function keyframeSpec(name: string, points: number, w: Window, k: number, form?: "once" | "every_step"): Spec {
+  const raw = JSON.parse(JSON.stringify(experimentSpec(name, points, form))) as Spec;
+  raw.axes.x.range = [w.x0, w.x1];
+  raw.axes.y.range = [w.y0, w.y1];
+  raw.name += ` keyframe ${k}`;
+  return validate(raw);
+}
+
+/**
+ * Reproduce one Table 1 experiment the paper's way: the root map (the same sweep as the project's method), a point on
+ * its boundary, `keyframes` concentric windows about it 2x apart (the outermost as wide as the root), each a map of
+ * `points` a side, and D the median of every local slope of every keyframe with a bootstrap interval.
+ */
+export async function reproducePaper(store: Store, name: string, t: OpenTarget,
+  o: ReproduceOptions & { keyframes?: number } = {}): Promise<PaperReproduction> {
+  const points = o.points ?? DEFAULT_POINTS;
+  const count = o.keyframes ?? DEFAULT_KEYFRAMES;
+  const e = entryOf(name);
+  const result: PaperReproduction = { name, title: e.title, paper_dimension: e.paper, method: "paper", points,
+    dimension: null, ci: null, centre: null, keyframes: [], error: null };
+  const root = experimentSpec(name, points, o.initOffsetForm);
+  const rootId = await runToEnd(store, root, t, name, 0, o);
+  result.centre = keyframeCentre(root, layerMask(sweepMap(store, rootId), "trainable"));
+  if (!result.centre) {
+    result.error = `the root map (sweep ${rootId}) has no boundary; widen the range`;
+    return result;
+  }
+  const windows = paperKeyframes(result.centre, { x0: root.axes.x.range[0], x1: root.axes.x.range[1], y0: root.axes.y.range[0], y1: root.axes.y.range[1] }, count);
+  const masks: Mask[] = [];
+  for (const [k, w] of windows.entries()) {
+    const id = await runToEnd(store, keyframeSpec(name, points, w, k, o.initOffsetForm), t, name, k + 1, o);
+    const mask = layerMask(sweepMap(store, id), "trainable");
+    masks.push(mask);
+    result.keyframes.push({ k, sweep: id, window: w, points, trainable_fraction: fractionTrainable(mask), boxes: { sizes: [], counts: [], slopes: [] } });
+  }
+  try {
+    const d = paperDimension(masks);
+    result.dimension = d.dimension;
+    result.ci = d.ci;
+    d.keyframes.forEach((b, k) => { result.keyframes[k].boxes = b; });
+  } catch (err) {
+    result.error = (err as Error).message;
+  }
+  return result;
+}
+
+/** The paper-method table beside the paper's numbers. */
+export function formatPaperTable(results: readonly PaperReproduction[]): string {
+  const rows = [["experiment", "paper D", "measured D", "95% CI", "difference", "keyframes", "trainable"]];
+  for (const r of results) {
+    rows.push([
+      r.name, r.paper_dimension.toFixed(2), r.dimension === null ? "-" : r.dimension.toFixed(2),
+      r.ci ? `${r.ci[0].toFixed(2)}..${r.ci[1].toFixed(2)}` : "-",
+      r.dimension === null ? (r.error ?? "-") : (r.dimension - r.paper_dimension >= 0 ? "+" : "") + (r.dimension - r.paper_dimension).toFixed(2),
+      String(r.keyframes.length), r.keyframes.map((k) => `${Math.round(100 * k.trainable_fraction)}%`).join(" / "),
+    ]);
+  }
+  return columns(rows);
+}
+
 /** A reproduction as far as the store holds it (storedReproduction). */
 export interface StoredReproduction {
   /** the completed levels, measured, and the paper's estimator over them */
@@ -295,6 +415,11 @@ export function formatTable(results: readonly ReproductionResult[]): string {
       r.levels.map((l) => `${Math.round(100 * l.trainable_fraction)}%`).join(" / "),
     ]);
   }
+  return columns(rows);
+}
+
+/** Rows as aligned, space-separated columns. */
+function columns(rows: readonly string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
 }

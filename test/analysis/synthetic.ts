@@ -1,5 +1,6 @@
 /** Synthetic SweepMaps for the analysis tests: outcomes from a function of axis-unit coordinates. */
 import { cellCentre, type MapAxis, type SweepMap } from "../../src-main/analysis/map";
+import { mulberry32 } from "../../src-main/analysis/stats";
 
 export function axis(param: string, lo: number, hi: number, scale: "log" | "linear" = "log"): MapAxis {
   return { param, scale, range: [lo, hi] };
@@ -39,13 +40,4 @@ export function syntheticMap(
 }
 
 /** Deterministic uniform [0, 1) stream (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;

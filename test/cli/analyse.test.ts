@@ -59,6 +59,21 @@ describe("fractal-llm dimension", () => {
     expect(Math.abs(out.dimension - 1)).toBeLessThan(0.15);
     expect(out.sizes.length).toBe(out.counts.length);
     expect(out.sizes.length).toBeGreaterThanOrEqual(3);
+    expect(out.estimator).toBe("project");
+    expect(Math.abs(out.paper.dimension - 1)).toBeLessThan(0.15); // the paper's estimator beside it
+
+    // --estimator paper: the notebook's edge image and porespy's sizes from 10, with a 95% interval.
+    const p = await run(["dimension", "--mask", csv, "--estimator", "paper", "--json"], env);
+    expect(p.code, p.stderr).toBe(0);
+    const paper = JSON.parse(p.stdout);
+    expect(paper.estimator).toBe("paper");
+    expect(paper.keyframes[0].sizes[0]).toBe(10);
+    expect(paper.ci[0]).toBeLessThanOrEqual(paper.dimension);
+    expect(paper.ci[1]).toBeGreaterThanOrEqual(paper.dimension);
+    const text = await run(["dimension", "--mask", csv], env);
+    expect(text.stdout).toMatch(/ project: median local slope/);
+    expect(text.stdout).toMatch(/ paper: median np\.gradient slope .* 95% CI/);
+    expect((await run(["dimension", "--mask", csv, "--estimator", "mine"], env)).stderr).toMatch(/--estimator must be project or paper/);
   });
 
   it("measures a stored sweep, and a zoom sequence level by level", async () => {
