@@ -52,9 +52,13 @@ export interface PowerLaw {
   n: number;
   excluded: number;
   edge: "contiguous" | "any";
+  /** "rows": max xParam per row of the map as a function of yParam; "columns": the map read along its columns (xParam
+   *  is then the map's y axis), the orientation the boundary crosses. */
+  along: "rows" | "columns";
+  /** the parameter whose largest trainable value the law gives, and the one it is a function of */
   xParam: string;
   yParam: string;
-  /** The fitted law over the map's y range, in axis units, ready to draw over the map. */
+  /** The fitted law over the swept range, as [map x, map y] points in axis units, ready to draw over the map. */
   curve: [number, number][];
 }
 

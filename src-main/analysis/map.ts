@@ -91,3 +91,18 @@ export function layerMask(map: SweepMap, layer: BinaryLayer): Mask {
   }
   return { width: map.nx, height: map.ny, data: map[layer] };
 }
+
+/** The map with its axes swapped (x becomes y): what a rule along the columns reads as rows. */
+export function transposeMap(map: SweepMap): SweepMap {
+  const { nx, ny } = map;
+  const t = <A extends Uint8Array | Float64Array>(a: A): A => {
+    const out = new (a.constructor as new (n: number) => A)(a.length);
+    for (let iy = 0; iy < ny; iy++) for (let ix = 0; ix < nx; ix++) out[ix * ny + iy] = a[iy * nx + ix];
+    return out;
+  };
+  return {
+    nx: ny, ny: nx, x: map.y, y: map.x, trainable: t(map.trainable), stable: t(map.stable), score: t(map.score),
+    finalLoss: t(map.finalLoss), heldoutLoss: t(map.heldoutLoss), ...(map.oodLoss ? { oodLoss: t(map.oodLoss) } : {}),
+    ...(map.done ? { done: t(map.done) } : {}), ranOn: map.ranOn,
+  };
+}

@@ -321,7 +321,8 @@ function powerLawText(data: ReportData): string {
   if (!data.powerLaw.ok) return `No power law: ${data.powerLaw.reason}`;
   const p = data.powerLaw.value;
   return `max ${p.xParam} ∝ ${p.yParam}^b with b = ${fmt(p.exponent)} (95% CI [${fmt(p.exponentCI[0])}, ${fmt(p.exponentCI[1])}]), ` +
-    `prefactor 10^${fmt(p.intercept)}, R² = ${fmt(p.r2)}, from ${p.n} rows (${p.excluded} left out: the whole row trains or none does).`;
+    `prefactor 10^${fmt(p.intercept)}, R² = ${fmt(p.r2)}, least squares in log-log through the ${p.edge} edge of ${p.n} ${p.along} `
+    + `(${p.excluded} left out: not done, the whole line trains, or none does).`;
 }
 
 function sequenceText(data: ReportData): string | null {

@@ -2,7 +2,7 @@
  * Rules of thumb read off a map: per y value (e.g. dataset size) the largest x (e.g. LR) that still
  * trains and the x with the best loss, and a power law max_x ∝ y^b fitted through the edge.
  */
-import { valueAt, cellCentre, checkMap, type BinaryLayer, type MapAxis, type SweepMap } from "./map.js";
+import { valueAt, cellCentre, checkMap, transposeMap, type BinaryLayer, type MapAxis, type SweepMap } from "./map.js";
 import { linearFit, studentTQuantile } from "./stats.js";
 import type { PowerLaw } from "../../src-shared/contract";
 
@@ -17,6 +17,8 @@ export interface RowRule {
   edgeAny: RowPoint | null;
   /** True when the whole row trains: the edge lies beyond the swept range (a lower bound only). */
   censored: boolean;
+  /** True when every cell of the row is done: only such rows say where the edge is. */
+  complete: boolean;
   /** Lowest final / held-out loss among the row's trainable cells (null when none / no held-out set). */
   bestFinal: RowPoint | null;
   bestHeldout: RowPoint | null;
@@ -55,6 +57,8 @@ export function rowRules(map: SweepMap, layer: BinaryLayer = "trainable"): RowRu
     let any = -1;
     for (let ix = nx - 1; ix >= 0 && any < 0; ix--) if (ok(iy * nx + ix)) any = ix;
     const y = cellCentre(map.y, ny, iy);
+    let complete = true;
+    if (map.done) for (let ix = 0; ix < nx && complete; ix++) complete = map.done[iy * nx + ix] === 1;
     rows.push({
       iy,
       y,
@@ -62,6 +66,7 @@ export function rowRules(map: SweepMap, layer: BinaryLayer = "trainable"): RowRu
       edgeContiguous: contiguous < 0 ? null : point(contiguous),
       edgeAny: any < 0 ? null : point(any),
       censored: contiguous === nx - 1,
+      complete,
       bestFinal: best(map.finalLoss, iy),
       bestHeldout: best(map.heldoutLoss, iy),
     });
@@ -79,33 +84,53 @@ function toAxisUnits(axis: MapAxis, log10v: number): number {
   return axis.scale === "log" ? log10v : 10 ** log10v;
 }
 
-/** Least-squares power law through the per-row edge (log-log), rows with no edge or a censored edge
- *  left out, with a 95% CI for the exponent. */
+/** The fraction of a map's rows that are done and cross the boundary (their edge lies inside the x range). */
+function crossings(map: SweepMap, layer: BinaryLayer, edge: "contiguous" | "any"): number {
+  const rows = rowRules(map, layer);
+  return rows.filter((r) => r.complete && !r.censored && (edge === "contiguous" ? r.edgeContiguous : r.edgeAny)).length / rows.length;
+}
+
+/**
+ * Least-squares power law through the edge (log-log) with a 95% CI for the exponent: per row, the largest x that
+ * trains, as a function of y (`along: "rows"`); or per column the largest y as a function of x (`"columns"`). The
+ * default picks the orientation the boundary crosses: the one where more of the lines are done and have their edge
+ * inside the range (a fraction, so the grid's aspect does not decide),
+ * so a nearly horizontal boundary is read as max y(x), not as a steep max x(y). Only lines whose cells are all done
+ * count; lines with no edge or a censored one (the whole line trains) are left out.
+ */
 export function fitEdgePowerLaw(
   map: SweepMap,
-  options: { layer?: BinaryLayer; edge?: "contiguous" | "any"; curvePoints?: number } = {},
+  options: { layer?: BinaryLayer; edge?: "contiguous" | "any"; curvePoints?: number; along?: "auto" | "rows" | "columns"; minLines?: number } = {},
 ): PowerLaw {
-  const { layer = "trainable", edge = "contiguous", curvePoints = 64 } = options;
-  const rows = rowRules(map, layer);
+  const { layer = "trainable", edge = "contiguous", curvePoints = 64, minLines = 3 } = options;
+  const along = options.along === "rows" || options.along === "columns" ? options.along
+    : crossings(transposeMap(map), layer, edge) > crossings(map, layer, edge) ? "columns" : "rows";
+  const m = along === "columns" ? transposeMap(map) : map;
+  const lines = along === "columns" ? "columns" : "rows";
+  const rows = rowRules(m, layer);
   const xs: number[] = [];
   const ys: number[] = [];
   for (const r of rows) {
     const p = edge === "contiguous" ? r.edgeContiguous : r.edgeAny;
-    if (!p || r.censored) continue;
-    xs.push(log10Value(map.y, r.y, `row ${r.iy}`));
-    ys.push(log10Value(map.x, p.x, `the edge of row ${r.iy}`));
+    if (!r.complete || !p || r.censored) continue;
+    xs.push(log10Value(m.y, r.y, `${lines.slice(0, -1)} ${r.iy}`));
+    ys.push(log10Value(m.x, p.x, `the edge of ${lines.slice(0, -1)} ${r.iy}`));
   }
-  if (xs.length < 3) {
-    throw new Error(`only ${xs.length} rows have an edge of ${layer} inside the x range (need 3 for a power law with a confidence interval); widen the x range so each row crosses from training to not`);
+  if (xs.length < minLines) {
+    const done = rows.filter((r) => r.complete).length;
+    throw new Error(`too few ${lines}: ${xs.length} of ${rows.length} ${lines} are done and cross the ${layer} boundary inside the range `
+      + `(${done} done; need ${minLines} for a power law with a confidence interval)`
+      + (done < rows.length ? "; wait for the sweep to finish" : `; widen the ${m.x.param} range so each ${lines.slice(0, -1)} crosses from training to not`));
   }
   const fit = linearFit(xs, ys);
-  const [lo, hi] = map.y.range;
+  const [lo, hi] = m.y.range;
   const curve: [number, number][] = [];
   for (let k = 0; k < curvePoints; k++) {
     const yu = lo + ((hi - lo) * k) / (curvePoints - 1);
-    if (map.y.scale === "linear" && yu <= 0) continue;
-    const lx = fit.intercept + fit.slope * log10Value(map.y, yu, "the curve");
-    curve.push([toAxisUnits(map.x, lx), yu]);
+    if (m.y.scale === "linear" && yu <= 0) continue;
+    const lx = fit.intercept + fit.slope * log10Value(m.y, yu, "the curve");
+    const xu = toAxisUnits(m.x, lx);
+    curve.push(along === "columns" ? [yu, xu] : [xu, yu]); // always [map x, map y] to draw over the map
   }
   return {
     exponent: fit.slope,
@@ -116,8 +141,9 @@ export function fitEdgePowerLaw(
     n: fit.n,
     excluded: rows.length - fit.n,
     edge,
-    xParam: map.x.param,
-    yParam: map.y.param,
+    along,
+    xParam: m.x.param,
+    yParam: m.y.param,
     curve,
   };
 }
@@ -131,7 +157,7 @@ export interface PowerLawComparison {
 /** Fit the same power law on sweeps of different models (same two params) and compare exponents. */
 export function comparePowerLaws(
   sweeps: readonly { label: string; map: SweepMap }[],
-  options: { layer?: BinaryLayer; edge?: "contiguous" | "any" } = {},
+  options: { layer?: BinaryLayer; edge?: "contiguous" | "any"; along?: "auto" | "rows" | "columns" } = {},
 ): PowerLawComparison {
   if (sweeps.length === 0) throw new Error("nothing to compare: pass at least one sweep");
   const ref = sweeps[0];
@@ -140,7 +166,9 @@ export function comparePowerLaws(
       throw new Error(`sweep ${s.label} sweeps ${s.map.x.param} x ${s.map.y.param} but ${ref.label} sweeps ${ref.map.x.param} x ${ref.map.y.param}; compare sweeps of the same two params`);
     }
   }
-  const fits = sweeps.map((s) => ({ label: s.label, law: fitEdgePowerLaw(s.map, options) }));
+  // One orientation for all: the first sweep's (exponents of max x(y) and max y(x) are not comparable).
+  const first = fitEdgePowerLaw(ref.map, options);
+  const fits = sweeps.map((s, i) => ({ label: s.label, law: i === 0 ? first : fitEdgePowerLaw(s.map, { ...options, along: first.along }) }));
   const r = fits[0].law;
   const differences = fits.slice(1).map(({ label, law }) => {
     const va = law.exponentStdErr ** 2;

@@ -50,7 +50,7 @@ export function AnalysisPanel() {
           <div data-testid="analysis-powerlaw">
             {law?.ok
               ? <>edge: max {law.value.xParam} ∝ {law.value.yParam}<sup>{law.value.exponent.toFixed(3)}</sup>, 95% CI [{law.value.exponentCI[0].toFixed(3)},
-                {" "}{law.value.exponentCI[1].toFixed(3)}], R² {law.value.r2.toFixed(3)}, {law.value.n} rows{law.value.excluded ? ` (${law.value.excluded} censored or empty left out)` : ""}</>
+                {" "}{law.value.exponentCI[1].toFixed(3)}], R² {law.value.r2.toFixed(3)}, least squares through {law.value.n} {law.value.along}{law.value.excluded ? ` (${law.value.excluded} not done, censored or empty left out)` : ""}</>
               : <span className="muted">no power law: {law?.reason}</span>}
           </div>
         </>

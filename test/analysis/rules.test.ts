@@ -79,12 +79,46 @@ describe("edge of stability", () => {
   it("leaves censored rows (whole row trains) out of the fit", () => {
     // Boundary leaves the x range in the low rows: x < 2 - y reaches the range end (0) for y <= 2.
     const map = syntheticMap(100, 40, axis("lr", -3, 0), axis("dataset_size", 1, 5), (x, y) => x < 2 - y);
-    const law = fitEdgePowerLaw(map);
+    const law = fitEdgePowerLaw(map, { along: "rows" }); // (a diagonal boundary: every column crosses it, so auto reads columns)
     const censored = rowRules(map).filter((r) => r.censored).length;
     expect(censored).toBeGreaterThan(0);
     expect(law.excluded).toBeGreaterThanOrEqual(censored);
     expect(law.exponent).toBeCloseTo(-1, 1);
-    expect(() => fitEdgePowerLaw(syntheticMap(10, 10, axis("lr", -3, 0), axis("s", 1, 5), () => true))).toThrow(/only 0 rows have an edge/);
+    expect(() => fitEdgePowerLaw(syntheticMap(10, 10, axis("lr", -3, 0), axis("s", 1, 5), () => true))).toThrow(/too few rows: 0 of 10 rows are done and cross/);
+  });
+
+  it("fits only rows whose cells are all done, and says so below three", () => {
+    const map = edgeMap(-0.5, 7);
+    map.done = new Uint8Array(map.nx * map.ny);
+    // 11% done, in training order: a few whole rows and every other row begun (its first cells only).
+    for (let iy = 0; iy < map.ny; iy++) for (let ix = 0; ix < (iy < 2 ? map.nx : 10); ix++) map.done[iy * map.nx + ix] = 1;
+    for (let i = 0; i < map.trainable.length; i++) if (!map.done[i]) map.trainable[i] = 0; // not done: no result
+    expect(() => fitEdgePowerLaw(map)).toThrow(/too few rows: 2 of 40 rows are done .* wait for the sweep to finish/);
+    for (let iy = 2; iy < 6; iy++) map.done.fill(1, iy * map.nx, (iy + 1) * map.nx);
+    const r = rng(7);
+    for (let iy = 2; iy < 6; iy++) {
+      for (let ix = 0; ix < map.nx; ix++) {
+        const x = -5 + (ix + 0.5) * 0.025, y = 1 + (iy + 0.5) * 0.1;
+        map.trainable[iy * map.nx + ix] = x < -1 - 0.5 * y + 0.05 * (r() - 0.5) ? 1 : 0;
+      }
+    }
+    const law = fitEdgePowerLaw(map);
+    expect(law.n).toBe(6);
+    expect(law.excluded).toBe(34);
+    expect(law.exponentCI[1] - law.exponentCI[0]).toBeGreaterThan(0); // not the "0.000, CI [0.000, 0.000], R² 1" of a part-done map
+  });
+
+  it("reads a nearly horizontal boundary along the columns: max y as a function of x", () => {
+    // Trains iff log10 lr.output < 1 + 0.1 * log10 lr.input: the boundary crosses every column, hardly any row.
+    const r = rng(8);
+    const map = syntheticMap(60, 60, axis("lr.input", -2, 2), axis("lr.output", -2, 2), (x, y) => y < 1 + 0.1 * x + 0.02 * (r() - 0.5));
+    const law = fitEdgePowerLaw(map);
+    expect(law.along).toBe("columns");
+    expect([law.xParam, law.yParam]).toEqual(["lr.output", "lr.input"]);
+    expect(law.exponent).toBeCloseTo(0.1, 1);
+    for (const [x, y] of law.curve) expect(y).toBeCloseTo(law.intercept + law.exponent * x, 9); // [map x, map y]
+    expect(fitEdgePowerLaw(edgeMap(-0.5, 3)).along).toBe("rows");
+    expect(() => fitEdgePowerLaw(map, { along: "rows" })).toThrow(/too few rows/);
   });
 
   it("compares exponents across models", () => {

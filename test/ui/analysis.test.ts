@@ -110,7 +110,7 @@ describe("getAnalysis", () => {
   it("says why a number cannot be computed, and refuses bad options", async () => {
     const a = await svc.getAnalysis("empty", { layer: "trainable", sequence: false });
     expect(a.levels[0].paper).toEqual({ ok: false, reason: expect.stringMatching(/incomplete \(0 of 4096 cells done\)/) });
-    expect(a.powerLaw).toEqual({ ok: false, reason: expect.stringMatching(/only 0 rows have an edge/) });
+    expect(a.powerLaw).toEqual({ ok: false, reason: expect.stringMatching(/too few rows: 0 of \d+ rows are done and cross/) });
     expect(a.plotSvg).toBeNull();
     await expect(svc.getAnalysis("root", { layer: "score" as never, sequence: false })).rejects.toThrow(/layer must be trainable or stable/);
     await expect(svc.getAnalysis("nope", { layer: "trainable", sequence: false })).rejects.toThrow(/unknown sweep nope/);
