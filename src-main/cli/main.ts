@@ -16,6 +16,7 @@ import { cmdHosts } from "./hosts";
 import { cmdExport, cmdSweeps } from "./library";
 import { cmdReproduce } from "./reproduce";
 import { cmdSamples } from "./samples";
+import { cmdSensitivity } from "./sensitivity";
 import { cmdSweep, cmdZoom } from "./sweep";
 import { COMMANDS, commandUsage, USAGE } from "./usage";
 import { cmdWeb } from "./web";
@@ -39,6 +40,7 @@ export async function main(argv: string[]): Promise<number> {
       case "early-warning": return cmdEarlyWarning(rest, openDb);
       case "samples": return await cmdSamples(rest, openDb, async (store, o) => (await openCliTarget(store, o)).connect(0));
       case "reproduce": return await cmdReproduce(rest, openDb, openCliTarget);
+      case "sensitivity": return await cmdSensitivity(rest, openDb, openCliTarget);
       case "web": return await cmdWeb(rest);
       case undefined: case "help": case "--help": case "-h":
         process.stdout.write(USAGE + "\n");

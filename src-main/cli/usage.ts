@@ -3,6 +3,7 @@
 import { defaultDbPath, userHostsPath } from "../core/paths";
 import { REPRODUCE_USAGE } from "./reproduce";
 import { SAMPLES_USAGE } from "./samples";
+import { SENSITIVITY_USAGE } from "./sensitivity";
 
 export const USAGE = `fractal-llm: trainability sweeps (Sohl-Dickstein 2024) from the command line
 
@@ -18,6 +19,7 @@ export const USAGE = `fractal-llm: trainability sweeps (Sohl-Dickstein 2024) fro
   ${SAMPLES_USAGE}
                     [--python PATH] [--identity KEY]
   ${REPRODUCE_USAGE}            (Table 1 of the paper: docs/REPRODUCTION.md)
+  ${SENSITIVITY_USAGE}
   fractal-llm web [--db FILE] [--port N] [--no-open] [--python PATH]
   fractal-llm hosts add ALIAS --hostname HOST [--port N] [--user USER] [--python PATH] [--agent-dir DIR]
                     [--scheduler slurm [--partition NAME] [--tasks N] [--gpus-per-task G] [--cpus-per-task C]
@@ -34,7 +36,7 @@ The sweep id is printed as the last line of stdout. --sequence takes the sweep's
 first) instead of the sweep alone. \`web\` serves the explorer UI on 127.0.0.1 with a random token in its URL.`;
 
 export const COMMANDS = ["sweep", "zoom", "sweeps", "export", "hosts", "dimension", "report", "animate", "early-warning", "samples",
-  "reproduce", "web"];
+  "reproduce", "sensitivity", "web"];
 
 /** The lines of USAGE for one command: those that start with `fractal-llm CMD` and the indented ones after them. */
 export function commandUsage(cmd: string): string {

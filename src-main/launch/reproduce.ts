@@ -135,7 +135,7 @@ export interface ReproduceOptions {
 }
 
 /** Run one spec to its end on `t` over the launch path (resuming it when the store has it). */
-async function runToEnd(store: Store, spec: Spec, t: OpenTarget, name: string, level: number, o: ReproduceOptions): Promise<string> {
+export async function runToEnd(store: Store, spec: Spec, t: OpenTarget, name: string, level: number, o: ReproduceOptions): Promise<string> {
   const p = await prepareSweep(store, spec, t.name, false);
   for (const w of p.warnings) o.onNotice?.(`warning: ${w}`);
   const row = await recordSweep(store, p, t);
