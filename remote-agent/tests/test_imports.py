@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[1] / "fractal_agent"
-LLM_STACK = ("sft", "gpt", "llama", "checkpoints", "evals", "lora", "tokenizers", "data", "resources")
+LLM_STACK = ("sft", "gpt", "llama", "checkpoints", "hub", "weights", "evals", "lora", "tokenizers", "data",
+             "resources")
 
 
 def _loaded_after_import(module):
@@ -38,8 +39,8 @@ def _package_imports(path):
     return deps
 
 
-TRAINER = ("trainer", "mlp", "optim", "outcome", "spec", "sft", "pretrain", "samples", "checkpoints", "evals",
-           "resources", "gpt", "llama", "lora", "data", "tokenizers")
+TRAINER = ("trainer", "mlp", "optim", "outcome", "spec", "sft", "pretrain", "samples", "checkpoints", "hub", "weights",
+           "evals", "resources", "gpt", "llama", "lora", "data", "tokenizers")
 
 
 def test_no_import_cycles_in_the_trainer():
