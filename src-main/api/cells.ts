@@ -1,35 +1,11 @@
 // Reads of a few cells of a large map without loading whole fields: the store keeps each field in blocks of
 // BLOCK_CELLS consecutive cells (store.ts), so one cell (the hover read-out) or every stride-th row (a layer
-// preview) needs only the blocks that hold them. A 4096^2 map is 1024 blocks a field; a hover reads one.
+// preview) needs only the blocks that hold them. A 4096^2 map is 1024 blocks a field; a hover reads one. The
+// store reads the blocks (Store.fieldBlocks, doneBits, doneCounts); this file picks which and reads cells out.
 
-import { type BlockDtype, decodeBlock } from "../core/codec";
 import { BLOCK_CELLS, type Store } from "../core/store";
 import type { Preview } from "../core/preview";
 import type { Numeric } from "../core/tiles";
-
-const blockLength = (cells: number, block: number) => Math.min(BLOCK_CELLS, cells - block * BLOCK_CELLS);
-
-/** Blocks `blocks` of a field, decoded (a block never written is absent). Each is read by its key alone. */
-export function fieldBlocks(store: Store, sweepId: string, cells: number, field: string, blocks: ReadonlySet<number>): Map<number, Numeric> {
-  const out = new Map<number, Numeric>();
-  const q = store.db.prepare("SELECT dtype, data FROM result_blocks WHERE sweep_id = ? AND field = ? AND block = ?");
-  for (const b of blocks) {
-    const r = q.get(sweepId, field, b) as { dtype: BlockDtype; data: Buffer } | undefined;
-    if (r) out.set(b, decodeBlock(r.data, r.dtype, blockLength(cells, b)));
-  }
-  return out;
-}
-
-/** Done bits of blocks `blocks` (bit (cell % 8) of byte (cell % BLOCK_CELLS) >> 3, as store.ts writes them). */
-export function doneBlocks(store: Store, sweepId: string, blocks: ReadonlySet<number>): Map<number, Uint8Array> {
-  const out = new Map<number, Uint8Array>();
-  const q = store.db.prepare("SELECT bits FROM done_blocks WHERE sweep_id = ? AND block = ?");
-  for (const b of blocks) {
-    const r = q.get(sweepId, b) as { bits: Buffer } | undefined;
-    if (r) out.set(b, new Uint8Array(r.bits));
-  }
-  return out;
-}
 
 /**
  * The done bits of the blocks whose done count differs from `counts` (block -> count as last seen, updated in
@@ -37,10 +13,10 @@ export function doneBlocks(store: Store, sweepId: string, blocks: ReadonlySet<nu
  */
 export function changedDoneBlocks(store: Store, sweepId: string, counts: Map<number, number>): Map<number, Uint8Array> {
   const changed = new Set<number>();
-  for (const r of store.db.prepare("SELECT block, count FROM done_blocks WHERE sweep_id = ?").iterate(sweepId) as Iterable<{ block: number; count: number }>) {
-    if (counts.get(r.block) !== r.count) { changed.add(r.block); counts.set(r.block, r.count); }
+  for (const [block, count] of store.doneCounts(sweepId)) {
+    if (counts.get(block) !== count) { changed.add(block); counts.set(block, count); }
   }
-  return changed.size ? doneBlocks(store, sweepId, changed) : new Map();
+  return changed.size ? store.doneBits(sweepId, changed) : new Map();
 }
 
 /** Whether a cell is done, from its block's bits. */
@@ -51,13 +27,13 @@ export function isDone(bits: Map<number, Uint8Array>, cell: number): boolean {
 }
 
 /** One cell: whether it is done, and every recorded field's value there (NaN read as null). */
-export function cellFields(store: Store, sweepId: string, cells: number, cell: number): { done: boolean; fields: Record<string, number | null> } {
+export function cellFields(store: Store, sweepId: string, cell: number): { done: boolean; fields: Record<string, number | null> } {
   const block = new Set([Math.floor(cell / BLOCK_CELLS)]);
-  const done = isDone(doneBlocks(store, sweepId, block), cell);
+  const done = isDone(store.doneBits(sweepId, block), cell);
   const fields: Record<string, number | null> = {};
   if (!done) return { done, fields };
   for (const f of Object.keys(store.fields(sweepId))) {
-    const b = fieldBlocks(store, sweepId, cells, f, block).get(Math.floor(cell / BLOCK_CELLS));
+    const b = store.fieldBlocks(sweepId, f, block).get(Math.floor(cell / BLOCK_CELLS));
     const v = b ? b[cell % BLOCK_CELLS] : NaN;
     fields[f] = Number.isNaN(v) ? null : v;
   }
@@ -71,14 +47,13 @@ export function cellFields(store: Store, sweepId: string, cells: number, cell: n
 export function strided(store: Store, sweepId: string, nx: number, ny: number, stride: number, field: string | null):
   { cx: number; cy: number; values: Float64Array; done: Uint8Array } {
   const cx = Math.ceil(nx / stride), cy = Math.ceil(ny / stride);
-  const cells = nx * ny;
   const need = new Set<number>();
   for (let j = 0; j < cy; j++) {
     const first = j * stride * nx, last = first + (cx - 1) * stride;
     for (let b = Math.floor(first / BLOCK_CELLS); b <= Math.floor(last / BLOCK_CELLS); b++) need.add(b);
   }
-  const bits = doneBlocks(store, sweepId, need);
-  const blocks = field ? fieldBlocks(store, sweepId, cells, field, need) : new Map<number, Numeric>();
+  const bits = store.doneBits(sweepId, need);
+  const blocks = field ? store.fieldBlocks(sweepId, field, need) : new Map<number, Numeric>();
   const values = new Float64Array(cx * cy).fill(NaN), done = new Uint8Array(cx * cy);
   for (let j = 0; j < cy; j++) {
     for (let i = 0; i < cx; i++) {

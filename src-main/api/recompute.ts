@@ -27,7 +27,7 @@ export const BOUNDARY_SEARCH = 32;
 export const MAX_RERUN_SECONDS = 10;
 
 /** The sweep's spec when its cells can be re-run here: an MLP sweep, a cell of its map, cheap by the CPU cost model. */
-function checkRerun(store: Store, sweepId: string, cell: number): { spec: Spec; cells: number } {
+function checkRerun(store: Store, sweepId: string, cell: number): Spec {
   const s = store.sweep(sweepId);
   if (!s) throw new RerunError(`unknown sweep ${sweepId} in ${store.path}`);
   if (s.spec.model.family !== "mlp") {
@@ -43,7 +43,7 @@ function checkRerun(store: Store, sweepId: string, cell: number): { spec: Spec; 
     throw new RerunError(`a cell of sweep ${sweepId} takes about ${perCell.toFixed(0)} s on a CPU core (more than ${MAX_RERUN_SECONDS} s) `
       + "to re-run for its curve; record curves with such a sweep (record.curves: true)");
   }
-  return { spec: s.spec, cells: s.cells };
+  return s.spec;
 }
 
 /** Equal at the precision the store keeps the field in: bit for bit in float64, to its rounding in float32. */
@@ -94,7 +94,7 @@ export function verdict(check: RecomputedCurve["check"], differences: string[], 
 
 /** Re-train `cell` of an MLP sweep on `runner` and compare its outcome with the one recorded. */
 export async function recomputeCurve(store: Store, sweepId: string, cell: number, runner: CellRerunner, where: string): Promise<RecomputedCurve> {
-  const { spec, cells } = checkRerun(store, sweepId, cell);
+  const spec = checkRerun(store, sweepId, cell);
   const t0 = performance.now();
   const { tile, env } = await runner.run(spec, cell);
   const seconds = (performance.now() - t0) / 1000;
@@ -103,7 +103,7 @@ export async function recomputeCurve(store: Store, sweepId: string, cell: number
     const v = tile.fields[f]?.[0];
     outcome[f] = v !== undefined && Number.isFinite(v) ? v : null;
   }
-  const stored = cellFields(store, sweepId, cells, cell);
+  const stored = cellFields(store, sweepId, cell);
   const dtypes = store.fields(sweepId);
   const differences: string[] = [];
   if (stored.done) {

@@ -29,7 +29,7 @@ import {
 import { sweepAnalysis } from "./analysis";
 import { recomputeCurve } from "./recompute";
 import { ranOn } from "../core/numerics";
-import { cellFields, changedDoneBlocks, fieldBlocks, strided, subsample } from "./cells";
+import { cellFields, changedDoneBlocks, strided, subsample } from "./cells";
 import { previewStride } from "../core/preview";
 import { PREVIEW_ABOVE, PREVIEW_SIDE } from "../../src-shared/api";
 import { Offload } from "./offload";
@@ -341,7 +341,7 @@ export class ApiService implements Api {
       const fieldName = LAYER_FIELD[layer];
       const need = new Set<number>();
       for (let k = 0; k < cells.length; k++) need.add(Math.floor(cells[k] / BLOCK_CELLS));
-      const blocks = fieldName in this.store.fields(id) ? fieldBlocks(this.store, id, s.cells, fieldName, need) : new Map();
+      const blocks = fieldName in this.store.fields(id) ? this.store.fieldBlocks(id, fieldName, need) : new Map();
       for (let k = 0; k < cells.length; k++) {
         const b = blocks.get(Math.floor(cells[k] / BLOCK_CELLS));
         const v = b ? b[cells[k] % BLOCK_CELLS] : Number.NaN;
@@ -359,7 +359,7 @@ export class ApiService implements Api {
     const { ix, iy } = cellXY(s.spec, cell);
     const { x, y } = s.spec.axes;
     // Only the block holding the cell is read (cells.ts): hovering a 4096^2 map must not decode whole fields.
-    const read = cellFields(this.store, id, s.cells, cell);
+    const read = cellFields(this.store, id, cell);
     const done = read.done;
     const outcome = done ? read.fields : null;
     return {

@@ -684,6 +684,37 @@ export class Store {
     return padded.subarray(0, sweep.cells);
   }
 
+  /** Blocks `blocks` of a field, decoded (a block never written is absent): each read by its key alone, so one cell
+   *  (the hover read-out) or a few rows (a preview) decode only the blocks that hold them, not whole fields. */
+  fieldBlocks(sweepId: string, field: string, blocks: Iterable<number>): Map<number, Numeric> {
+    const cells = this.mustSweep(sweepId).cells;
+    const out = new Map<number, Numeric>();
+    for (const b of blocks) {
+      const r = this.q.block.get(sweepId, field, b) as { dtype: BlockDtype; data: Buffer } | undefined;
+      if (r) out.set(b, decodeBlock(r.data, r.dtype, blockLength(cells, b)));
+    }
+    return out;
+  }
+
+  /** Done bits of blocks `blocks` (bit (cell % 8) of byte (cell % BLOCK_CELLS) >> 3); a block with none is absent. */
+  doneBits(sweepId: string, blocks: Iterable<number>): Map<number, Uint8Array> {
+    const out = new Map<number, Uint8Array>();
+    for (const b of blocks) {
+      const r = this.q.done.get(sweepId, b) as { bits: Buffer } | undefined;
+      if (r) out.set(b, new Uint8Array(r.bits));
+    }
+    return out;
+  }
+
+  /** Done cells per block (block -> count), one small query: which blocks changed since a look, without their bits. */
+  doneCounts(sweepId: string): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const r of this.db.prepare("SELECT block, count FROM done_blocks WHERE sweep_id = ?").iterate(sweepId) as Iterable<{ block: number; count: number }>) {
+      out.set(r.block, r.count);
+    }
+    return out;
+  }
+
   /**
    * One field over the whole map, in its stored dtype (cells without a result hold NaN / 0; see loadDone).
    * Throws if the sweep never recorded the field.
