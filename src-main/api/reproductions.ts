@@ -1,13 +1,19 @@
 // Table 1 reproductions for the app (the Api's startReproduction / listReproductions): requests checked, and each
 // reproduction's report read back from the store (core/reproduce.ts storedReproduction) with the state of the run
-// this session has of it, if any. The service (service.ts) runs them; this file only reads.
+// this session has of it, if any; and the runs of this session (Reproductions).
 
-import { experimentSpec, findReproductions, MIN_TABLE1_POINTS, type ReproductionRoot, storedReproduction } from "../launch/reproduce";
+import {
+  experimentSpec, findReproductions, MIN_TABLE1_POINTS, reproduceExperiment, type ReproductionRoot, storedReproduction,
+} from "../launch/reproduce";
 import { prepareSweep } from "../launch/launch";
 import { MAX_POINTS } from "../../src-shared/spec";
 import type { Store } from "../core/store";
 import { TABLE1, TABLE1_NAMES } from "../../src-shared/table1";
 import { ApiError, type Reproduction, type ReproductionLevelReport, type ReproductionRequest } from "../../src-shared/contract";
+import type { OpenTarget } from "../launch/targets";
+import type { AppTargets } from "./app-targets";
+import type { ChangeFeed } from "./changes";
+import type { Sweeps } from "./sweeps";
 
 /** A run of this session: what it asked for, and how it ended (error null while running or after a clean end). */
 export interface ReproductionRun {
@@ -81,4 +87,93 @@ export async function listReproductions(store: Store, runs: ReadonlyMap<string, 
   const order = (name: string) => TABLE1_NAMES.indexOf(name);
   return out.sort((a, b) => order(a.name) - order(b.name) || a.points - b.points || a.target.localeCompare(b.target)
     || String(a.initOffsetForm).localeCompare(String(b.initOffsetForm)));
+}
+
+/**
+ * The reproductions this session runs: reproduceExperiment in the background, each level followed as the service's
+ * own follower of its sweep (Sweeps.followLevel), and reproduction-updated events sent in the order of the run.
+ */
+export class Reproductions {
+  /** Table 1 reproductions this session started, by root sweep id: running, or how they ended. */
+  private readonly runs = new Map<string, ReproductionRun>();
+
+  constructor(private readonly store: Store, private readonly targets: AppTargets, private readonly sweeps: Sweeps,
+    private readonly feed: ChangeFeed) {}
+
+  /** Stop every run (its level keeps training on its target; starting it again continues). */
+  close(): void {
+    for (const r of this.runs.values()) r.abort.abort();
+  }
+
+  get busy(): boolean {
+    return [...this.runs.values()].some((r) => r.running);
+  }
+
+  async start(req: ReproductionRequest): Promise<Reproduction> {
+    const root = await reproductionRoot(this.store, req, this.targets.checkTarget(req.target));
+    const what = `Table 1 ${root.name} at ${root.points}x${root.points} on ${root.target}`;
+    const before = this.runs.get(root.rootId);
+    if (before?.running) throw new ApiError(`${what} is already running; its levels are in the report`);
+    const run: ReproductionRun = {
+      root, levels: req.levels, running: true, error: null, abort: new AbortController(), current: null, done: Promise.resolve(), reported: Promise.resolve(),
+    };
+    this.runs.set(root.rootId, run); // before opening: a second start meanwhile is refused
+    let t: OpenTarget;
+    try {
+      t = await this.targets.open(root.target); // a host-key or login problem is this call's error
+    } catch (e) {
+      if (before) this.runs.set(root.rootId, before); else this.runs.delete(root.rootId);
+      throw e;
+    }
+    const first = this.emitReproduction(run); // queued before any level's report
+    run.done = (async () => {
+      try {
+        const r = await reproduceExperiment(this.store, root.name, t, {
+          points: root.points, levels: req.levels, initOffsetForm: root.initOffsetForm ?? undefined, signal: run.abort.signal,
+          follow: (id, target, o) => this.sweeps.followLevel(id, target, o, run.abort),
+          onStart: (_, level, row, resumed) => {
+            run.current = row.id;
+            this.feed.notice(row.id, `${what}: level ${level}, sweep ${row.id}${resumed ? " (from the store)" : ""}`);
+            void this.emitReproduction(run);
+          },
+          onNotice: (m) => this.feed.notice(run.current, m),
+          onProgress: (p) => { if (run.current) this.feed.emit({ type: "progress", sweepId: run.current, ...p }); },
+        });
+        run.error = r.error;
+        if (r.error) this.feed.notice(run.current, `${what}: ${r.error}`, "error");
+        else {
+          const d = r.dimension!;
+          this.feed.notice(run.current, `${what}: D = ${d.toFixed(2)} over ${r.levels.length} level(s), paper ${r.paper_dimension.toFixed(2)} `
+            + `(${d >= r.paper_dimension ? "+" : ""}${(d - r.paper_dimension).toFixed(2)})`, "done");
+        }
+      } catch (e) {
+        // Aborted: the app is closing (the level keeps training on its target; starting it again continues), or
+        // deleteSweep removed a level's sweep.
+        if (!this.feed.closed) {
+          run.error = run.abort.signal.aborted ? `its sweep ${run.current} was deleted` : (e as Error).message;
+          this.feed.notice(run.current, `${what} stopped: ${run.error}`, "error");
+        }
+      } finally {
+        run.running = false;
+        await t.close();
+        if (!this.feed.closed) { this.feed.poll(); await this.emitReproduction(run); }
+      }
+    })();
+    return first;
+  }
+
+  async list(): Promise<Reproduction[]> {
+    return listReproductions(this.store, this.runs);
+  }
+
+  /** The run's report now, also sent to subscribers; one at a time per run, so they arrive in the order of the run. */
+  private emitReproduction(run: ReproductionRun): Promise<Reproduction> {
+    const next = run.reported.then(async () => {
+      const reproduction = await reproductionReport(this.store, run.root, run);
+      this.feed.emit({ type: "reproduction-updated", reproduction });
+      return reproduction;
+    });
+    run.reported = next.catch(() => undefined); // a failed report (store closed) does not stop the later ones
+    return next;
+  }
 }
