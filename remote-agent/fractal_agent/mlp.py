@@ -11,12 +11,28 @@ and differing only in their hyperparameters (per-layer LR, init offset, weight d
 replica index is the FIRST axis of every tensor: W0 is (K, n, n), activations (K, N, n).
 
 Exactness (docs/ARCHITECTURE.md "Determinism"): a boundary cell flips on the last bit, so a replica's
-numbers must not depend on K or on its place in the population. Every product is a batched matmul
-(torch.bmm) whose per-replica problem has the same shape whatever K is: the BLAS (OpenBLAS, the
-reference BLAS, cuBLAS) picks its kernel and summation order from that shape. On CUDA, where cuBLAS may
-also choose by batch count, products run in fixed blocks of CUDA_BMM_BLOCK replicas (the last block
-padded). Reductions are fixed trees of elementwise adds (tree_sum); everything else is elementwise.
+numbers must not depend on K or on its place in the population. Two forms of the same arithmetic:
+
+  stacked (CUDA)  every product is a batched matmul (torch.bmm) whose per-replica problem has the same shape
+                  whatever K is: the BLAS picks its kernel and summation order from that shape. cuBLAS may also
+                  choose by batch count, so products run in fixed blocks of CUDA_BMM_BLOCK replicas (the last
+                  block padded).
+  shared (CPU, width a multiple of 8)  the data X is the same for every replica, so X W0 for the whole population is ONE GEMM
+                  (N x n) . (n x K n) with the replicas' W0 side by side, and dW0 = X^T dZ0 another; only H W1
+                  and its backward stay per replica (bmm on strided views). Activations live as (N, K, n). A
+                  GEMM sums each output element over the inner dimension in an order set by that dimension
+                  alone (OpenBLAS blocks only the outer ones by position), so every column block of the wide
+                  product has the bits of the replica's own (N x n) . (n x n) product: the shared form gives
+                  the stacked form's bits (tests/test_mlp.py checks both forms against each other), ~3x faster
+                  on CPU, where one small GEMM per replica ran at a tenth of the core's rate.
+
+Reductions are fixed trees of elementwise adds (tree_sum); everything else is elementwise.
 tests/test_mlp.py checks populations of 1, 2, 7, 33 and 256 cells bit for bit.
+
+Early exit: a replica whose W1 is all NaN stays all NaN (every later yhat = H W1 / n is NaN, so is every gradient
+of W1), so its remaining losses and grad norms are known: NaN. train_population drops such replicas from the
+population (compacts it) and fills their traces with that NaN; under full-batch GD a NaN loss makes W1 all NaN
+at that step's update, so a blown-up cell costs one step past its first NaN loss instead of the rest of the run.
 
 The forward and backward passes are written out by hand below; no autograd.
 """
@@ -30,6 +46,18 @@ from .optim import lr_schedule  # one definition of warmup and schedules for eve
 TORCH_DTYPES = {"float64": torch.float64, "float32": torch.float32}
 CUDA_BMM_BLOCK = 4096  # replicas per batched product on CUDA: one batch count, so one cuBLAS kernel choice
 CPU_BMM_BLOCK = 0      # none on CPU (torch runs one gemm per replica); tests set it to run the CUDA scheme on CPU
+# The shared form only where every replica's columns of the wide GEMMs start on a GEMM tile boundary and fill whole
+# tiles (OpenBLAS Haswell tiles are 4 x 8), so a replica's sums do not depend on its place in the population: width 5
+# (odd offsets) gave a cell other bits alone than in a population of 20. Other widths train in the stacked form.
+SHARED_WIDTH_MULTIPLE = 8
+BMM_NATIVE_BELOW = 400  # torch's CPU bmm sums a problem with fewer multiply-adds than this itself, not in the BLAS
+
+
+def shared_exact(width, N, batch_size=None):
+    """Whether the shared form gives the stacked form's bits: aligned widths, and every per-replica product of the
+    stacked form (X W0, X^T dZ0: rows x width^2 multiply-adds) large enough that torch hands it to the BLAS too."""
+    rows = min(N, batch_size or N)
+    return width % SHARED_WIDTH_MULTIPLE == 0 and rows * width * width >= BMM_NATIVE_BELOW
 
 
 # ----------------------------------------------------------------------------- data and init
@@ -149,6 +177,56 @@ def backward(X, Y, W1, Z0, H, yhat, activation):
     return dW0, dW1
 
 
+class Buffers:
+    """Reused full-size activation tensors of the shared form (a fresh 9 MB tensor per op costs its page
+    faults every step). get(name, shape) reallocates only when the shape changes (a compacted population)."""
+
+    def __init__(self, dtype, device):
+        self.dtype, self.device, self.held = dtype, device, {}
+
+    def get(self, name, shape):
+        b = self.held.get(name)
+        if b is None or b.shape != shape:
+            b = self.held[name] = torch.empty(shape, dtype=self.dtype, device=self.device)
+        return b
+
+
+def forward_shared(X, W0, W1, activation, buf):
+    """The shared form of forward(): X (N, n); W0 (K, n, n); W1 (K, n, 1). Z0 and H are (N, K, n): row i of the
+    wide product X [W0_1 | ... | W0_K] holds every replica's pre-activations of data point i. yhat is (K, N)."""
+    K, (N, n) = W0.shape[0], X.shape
+    wide = W0.permute(1, 0, 2).reshape(n, K * n)          # (n, K n): the replicas' W0 side by side (a small copy)
+    Z0 = buf.get(f"Z0.{N}", (N, K * n))
+    if activation == "tanh":
+        # the scale as the GEMM's alpha: fl(s * sum) is what Z0 * s gives, one pass over (N, K n) fewer; in place,
+        # since only relu needs Z0 itself later
+        H = tanh_(torch.addmm(Z0, X, wide, beta=0, alpha=math.sqrt(2.0 / n), out=Z0).view(N, K, n))
+    else:
+        Z0 = torch.mm(X, wide, out=Z0).view(N, K, n)
+        H = torch.relu(Z0).mul_(math.sqrt(2.0 / n)) if activation == "relu" else Z0 / math.sqrt(n)
+    yhat = torch.bmm(H.permute(1, 0, 2), W1).squeeze(2) / n   # per replica, on a strided (N, n) view
+    return Z0, H, yhat
+
+
+def backward_shared(X, Y, W1, Z0, H, yhat, activation, buf):
+    """The shared form of backward(), the same arithmetic on (N, K, n) activations; overwrites H (tanh).
+    Returns dW0 (K, n, n) (a permuted view) and dW1 (K, n, 1)."""
+    K, N, n = W1.shape[0], X.shape[0], X.shape[1]
+    g = ((yhat - Y.T) * (2.0 / (N * n))).unsqueeze(2)    # (K, N, 1) as in backward()
+    dW1 = torch.bmm(H.permute(1, 2, 0), g)                # (K, n, 1)
+    dZ0 = torch.mul(g.permute(1, 0, 2), W1.transpose(1, 2).permute(1, 0, 2), out=buf.get(f"dZ0.{N}", (N, K, n)))
+    if activation == "tanh":                              # 1 - tanh^2 written over H, which is not needed again
+        dZ0.mul_(torch.addcmul(torch.ones((), dtype=H.dtype, device=H.device), H, H, value=-1.0, out=H))
+        slope = math.sqrt(2.0)
+    elif activation == "relu":
+        dZ0.mul_(Z0 > 0)
+        slope = math.sqrt(2.0)
+    else:
+        slope = 1.0
+    dW0 = torch.mm(X.T, dZ0.view(N, K * n)).view(n, K, n).permute(1, 0, 2).mul_(slope / math.sqrt(n))
+    return dW0, dW1
+
+
 # ----------------------------------------------------------------------------- population training
 
 def population_shape(spec, hparams):
@@ -164,7 +242,8 @@ def bytes_per_replica(spec, dataset_size=None):
     return itemsize * (8 * N * n + 6 * n * n + 4 * N + 2 * spec["train"]["steps"])
 
 
-CPU_MAX_POPULATION = 256      # larger CPU populations fall out of cache and run slower per cell
+CPU_MAX_POPULATION = 64       # larger CPU populations fall out of cache: (N, K n) activations of 64 width-16
+                              # replicas are 2.2 MB; 256 ran 2x slower per cell than 64 (bench.py cheaper-maps)
 CUDA_MAX_POPULATION = 1 << 18  # already saturates a GPU; bounds the (K, T+1) traces summarised on the host
 
 
@@ -183,9 +262,14 @@ def chunk_size(spec, device, dataset_size=None, memory_bytes=None):
     return max(1, int(k))
 
 
-def train_population(spec, hparams, device="cpu"):
+def train_population(spec, hparams, device="cpu", form=None, early_exit=True):
     """Train len(hparams) replicas of the paper's MLP at once; every cell must share dataset_size and,
-    for SGD, batch_size. Returns float64 numpy losses (K, T+1) and grad_norms (K, T)."""
+    for SGD, batch_size. Returns float64 numpy losses (K, T+1), grad_norms (K, T) and steps_trained (K,)
+    int64, the updates each replica actually ran (T unless early exit dropped it).
+
+    form: "shared" (CPU default) or "stacked" (CUDA default), the same bits (module docstring).
+    early_exit: drop replicas whose W1 is all NaN; their losses and grad norms after that are NaN, exactly
+    what training them to the end gives (tests/test_mlp.py checks it)."""
     model, train = spec["model"], spec["train"]
     K, T = len(hparams), train["steps"]
     shapes = {population_shape(spec, hp) for hp in hparams}
@@ -194,7 +278,6 @@ def train_population(spec, hparams, device="cpu"):
     dataset_size = hparams[0].get("dataset_size")
     dtype = TORCH_DTYPES[train["precision"]]
     dev = torch.device(device)
-
     def column(name):  # one hyperparameter of every replica, (K,)
         return np.array([hp[name] for hp in hparams], dtype=np.float64)
 
@@ -209,10 +292,11 @@ def train_population(spec, hparams, device="cpu"):
         W0 += offset                                      # DESIGN.md: once, at initialisation
     W1 = torch.tensor(W1_np, dtype=dtype, device=dev).expand(K, -1, -1).contiguous()       # (K, n, 1)
 
-    # per-update LR of each layer and each replica, (T, K, 1, 1); decoupled weight decay as in sft's SGD
-    factors = lr_schedule(train["schedule"], T, column("warmup")).T
-    lr0 = torch.tensor(factors * column("lr.input"), dtype=dtype, device=dev)[:, :, None, None]
-    lr1 = torch.tensor(factors * column("lr.output"), dtype=dtype, device=dev)[:, :, None, None]
+    # per-update LR of each layer and each replica, (K, T, 1, 1) (replica first, so compaction is one index);
+    # decoupled weight decay as in sft's SGD
+    factors = lr_schedule(train["schedule"], T, column("warmup"))
+    lr0 = torch.tensor(factors * column("lr.input")[:, None], dtype=dtype, device=dev)[:, :, None, None]
+    lr1 = torch.tensor(factors * column("lr.output")[:, None], dtype=dtype, device=dev)[:, :, None, None]
     wd = torch.tensor(column("weight_decay"), dtype=dtype, device=dev)[:, None, None]
     decay = bool((column("weight_decay") != 0).any())
 
@@ -220,31 +304,55 @@ def train_population(spec, hparams, device="cpu"):
     if train["optimizer"] == "sgd":
         batches = torch.tensor(minibatch_indices(model["seed"], T, N, hparams[0]["batch_size"]), device=dev)
 
+    B = hparams[0]["batch_size"] if batches is not None else None
     act = model["activation"]
-    losses = torch.empty((T + 1, K), dtype=dtype, device=dev)
-    grad_norms = torch.empty((T, K), dtype=dtype, device=dev)
+    if form is None:
+        form = "shared" if dev.type == "cpu" and shared_exact(model["width"], N, B) else "stacked"
+    if form == "shared":
+        buf = Buffers(dtype, dev)
+        fwd = lambda X_, W0_, W1_: forward_shared(X_, W0_, W1_, act, buf)
+        bwd = lambda X_, Y_, W1_, *f: backward_shared(X_, Y_, W1_, *f, act, buf)
+    else:
+        fwd = lambda X_, W0_, W1_: forward(X_, W0_, W1_, act)
+        bwd = lambda X_, Y_, W1_, *f: backward(X_, Y_, W1_, *f, act)
+
+    losses = torch.full((T + 1, K), float("nan"), dtype=dtype, device=dev)
+    grad_norms = torch.full((T, K), float("nan"), dtype=dtype, device=dev)
+    steps_trained = np.full(K, T, dtype=np.int64)
+    alive = torch.arange(K, device=dev)                   # column of losses of each replica still training
     for t in range(T + 1):
         if every_step and t < T:
             W0 += offset                                  # the notebook's form: before every training step
-        Z0, H, yhat = forward(X, W0, W1, act)
-        losses[t] = mse(yhat, Y)                         # always the full-batch loss
+        f = fwd(X, W0, W1)
+        losses[t, alive] = mse(f[2], Y)                  # always the full-batch loss
         if t == T:
             break
         if batches is None:
-            dW0, dW1 = backward(X, Y, W1, Z0, H, yhat, act)
+            dW0, dW1 = bwd(X, Y, W1, *f)
         else:
             Xb, Yb = X[batches[t]], Y[batches[t]]
-            Z0, H, yhat = forward(Xb, W0, W1, act)
-            dW0, dW1 = backward(Xb, Yb, W1, Z0, H, yhat, act)
-        grad_norms[t] = torch.sqrt(tree_sum((dW0 * dW0).reshape(K, -1), dim=1) + tree_sum(dW1 * dW1, dim=1)[:, 0])
+            dW0, dW1 = bwd(Xb, Yb, W1, *fwd(Xb, W0, W1))
+        k = W0.shape[0]
+        grad_norms[t, alive] = torch.sqrt(tree_sum((dW0 * dW0).reshape(k, -1), dim=1) + tree_sum(dW1 * dW1, dim=1)[:, 0])
         if decay:                                        # W <- W (1 - lr wd) - lr dW
-            W0.mul_(1.0 - lr0[t] * wd)
-            W1.mul_(1.0 - lr1[t] * wd)
-        W0 -= lr0[t] * dW0
-        W1 -= lr1[t] * dW1
+            W0.mul_(1.0 - lr0[:, t] * wd)
+            W1.mul_(1.0 - lr1[:, t] * wd)
+        W0 -= lr0[:, t] * dW0
+        W1 -= lr1[:, t] * dW1
+        if early_exit and t + 1 < T:
+            # All-NaN W1 is absorbing: losses t+1..T and grad norms t+1..T-1 are NaN (the buffers' fill).
+            # Blown-up replicas get there one update after their first NaN loss (full-batch GD).
+            dead = torch.isnan(W1).flatten(1).all(dim=1)
+            if bool(dead.any()):
+                steps_trained[alive[dead].cpu().numpy()] = t + 1
+                keep = ~dead
+                alive, W0, W1, lr0, lr1, wd, offset = (x[keep] for x in (alive, W0, W1, lr0, lr1, wd, offset))
+                if alive.numel() == 0:
+                    break
     return {
         "losses": losses.T.double().cpu().numpy(),
         "grad_norms": grad_norms.T.double().cpu().numpy(),
+        "steps_trained": steps_trained,
     }
 
 

@@ -22,7 +22,11 @@ import platform
 import sys
 
 OPENBLAS_CORE = "Haswell"
-PINS = {"OPENBLAS_CORETYPE": OPENBLAS_CORE, "MKL_CBWR": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}
+# OpenBLAS splits a GEMM above 2^18 multiply-adds between its threads, and the split moves edge tiles: the MLP's
+# shared GEMM X [W0_1 | ... | W0_K] (mlp.py) gave other bits for some replicas at K >= 200 (width 6) with 2 threads.
+# One BLAS thread on every machine; the agent runs one worker process per core anyway.
+THREADS = {"OPENBLAS_NUM_THREADS": "1"}
+PINS = {"OPENBLAS_CORETYPE": OPENBLAS_CORE, "MKL_CBWR": "AVX2", "ATEN_CPU_CAPABILITY": "avx2", **THREADS}
 PIN_NEEDS = frozenset({"avx2", "fma"})  # what the pinned kernels execute; without them they would fault
 
 # x86-64 micro-architecture levels (the psABI's), by the /proc/cpuinfo flags that tell them apart
@@ -81,7 +85,8 @@ def pin(environ=os.environ):
     if loaded:
         PINNED.update(set={}, why_not=f"{' and '.join(loaded)} loaded before the agent could pin the BLAS kernel")
     elif not pinnable():
-        PINNED.update(set={}, why_not=f"not pinned on {platform.machine()} without AVX2 and FMA")
+        environ.update(THREADS)  # the kernel cannot be pinned here, but the thread split can
+        PINNED.update(set=dict(THREADS), why_not=f"not pinned on {platform.machine()} without AVX2 and FMA")
     else:
         environ.update(PINS)
         PINNED.update(set=dict(PINS), why_not=None)

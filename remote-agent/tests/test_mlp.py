@@ -252,12 +252,40 @@ def test_paper_shapes_are_bit_exact_across_population_sizes(activation, train, m
     spec = mlp_spec(width=16, activation=activation, steps=6, x=("lr.input", "log", [-1.0, 2.0], 16),
                     y=("lr.output", "log", [-1.0, 2.0], 16), train=train, model=model)
     whole = mlp.train_population(spec, some_cells(spec, range(256)))
+    stacked = mlp.train_population(spec, some_cells(spec, range(256)), form="stacked")  # one GEMM per replica
     rng = np.random.default_rng(11)
     for K in (1, 2, 7, 33):
         idx = rng.choice(256, size=K, replace=False)
         pop = mlp.train_population(spec, some_cells(spec, idx))
         for name in ("losses", "grad_norms"):
             assert np.array_equal(pop[name], whole[name][idx], equal_nan=True), (K, name)
+    for name in ("losses", "grad_norms"):  # the shared GEMM X [W0_1 | ... | W0_K] has each replica's own bits
+        assert np.array_equal(stacked[name], whole[name], equal_nan=True), name
+
+
+# Early exit (issue 23): a replica whose W1 went all NaN is dropped; its outcome is the one training it to the end gives.
+@pytest.mark.parametrize("activation,train", [("tanh", None), ("relu", {"optimizer": "sgd", "batch_size": 16}),
+                                              ("tanh", {"schedule": "cosine"})])
+def test_early_exit_gives_the_exhaustive_outcome_and_trains_fewer_cell_steps(activation, train):
+    from fractal_agent import outcome
+    spec = mlp_spec(width=16, activation=activation, steps=60, x=("lr.input", "log", [-3.0, 6.0], 12),
+                    y=("lr.output", "log", [-3.0, 6.0], 12), train=train, criterion={"window": 20})
+    cells = some_cells(spec, range(144))
+    full = mlp.train_population(spec, cells, early_exit=False)
+    fast = mlp.train_population(spec, cells)
+    assert (full["steps_trained"] == 60).all()
+    assert fast["steps_trained"].sum() < full["steps_trained"].sum()   # early-diverging cells stop
+    assert (fast["steps_trained"] < 60).any() and (fast["steps_trained"] == 60).any()
+    for name in ("losses", "grad_norms"):   # traces bit for bit, NaN after divergence included
+        assert np.array_equal(fast[name], full[name], equal_nan=True), name
+    a, b = (outcome.summarize(r["losses"], r["grad_norms"], 20, 1.0) for r in (full, fast))
+    for name in ("trainable", "stable", "score", "first_loss", "final_loss", "divergence_step", "loss_trace",
+                 "grad_norm_trace"):
+        assert np.array_equal(a[name], b[name], equal_nan=True), name
+    # and a dropped cell's numbers do not depend on which others were dropped with it
+    one = [int(np.argmin(fast["steps_trained"]))]
+    alone = mlp.train_population(spec, [cells[i] for i in one])
+    assert np.array_equal(alone["losses"], full["losses"][one], equal_nan=True)
 
 
 def test_fixed_batch_blocks_pad_and_stay_exact():
@@ -279,7 +307,7 @@ def test_the_blocked_scheme_of_cuda_gives_the_same_bits(monkeypatch):
     cells = some_cells(spec, range(36))
     plain = mlp.train_population(spec, cells)
     monkeypatch.setattr(mlp, "CPU_BMM_BLOCK", 8)
-    for idx in ([4], list(range(7)), list(range(36))):
-        blocked = mlp.train_population(spec, [cells[i] for i in idx])
+    for idx in ([4], list(range(7)), list(range(36))):   # the stacked (CUDA) form, blocked, vs CPU's shared form
+        blocked = mlp.train_population(spec, [cells[i] for i in idx], form="stacked")
         for name in ("losses", "grad_norms"):
             assert np.array_equal(blocked[name], plain[name][idx], equal_nan=True), (len(idx), name)
