@@ -11,8 +11,8 @@ import {
   type AnalysisOptions, ApiError, type CellDetail, type LayerData, type LayerDelta, type LayerName, type SweepAnalysis,
 } from "../../src-shared/contract";
 import { sweepAnalysis } from "./analysis";
-import { cellFields, changedDoneBlocks, strided, subsample } from "./cells";
-import { DeltaLog } from "./deltas";
+import { cellFields, strided, subsample } from "./cells";
+import { DeltaLogs } from "./deltas";
 import { buildLayer, cellValue, LAYER_FIELD, rankAgainst } from "./layers";
 import { Offload } from "./offload";
 import { checkLayer, sweepRow } from "./sweep-rows";
@@ -21,8 +21,7 @@ export class LayerReads {
   /** Worker threads: one ranks layers, one computes analyses, so a long analysis never delays a map's colours. */
   readonly ranker = new Offload();
   private readonly analyser = new Offload();
-  private readonly deltas = new Map<string, DeltaLog>(); // per sweep: cells done since each layer version
-  private readonly doneCounts = new Map<string, Map<number, number>>(); // per sweep: done count per store block, as the log saw it
+  private readonly deltas: DeltaLogs; // per sweep: cells done since each layer version
   /** The last full layer built per sweep and layer, while the sweep's results are unchanged (reopening a map). */
   private readonly layerCache = new Map<string, { key: string; data: LayerData }>();
   /** Previews by sweep, layer and size, kept while the sweep's done count and update time stay the same. */
@@ -31,7 +30,9 @@ export class LayerReads {
   private readonly building = new Map<string, Promise<LayerData>>();
 
   /** `offloadCells`: maps of at least this many cells rank and analyse in the worker threads. */
-  constructor(private readonly store: Store, private readonly offloadCells: number, private readonly closed: () => boolean) {}
+  constructor(private readonly store: Store, private readonly offloadCells: number, private readonly closed: () => boolean) {
+    this.deltas = new DeltaLogs(store);
+  }
 
   close(): void {
     this.ranker.close();
@@ -40,7 +41,7 @@ export class LayerReads {
 
   /** Forget what is kept of a deleted sweep. */
   forget(id: string): void {
-    this.deltas.delete(id); this.doneCounts.delete(id);
+    this.deltas.forget(id);
     for (const k of this.layerCache.keys()) if (k.startsWith(`${id}\u0000`)) this.layerCache.delete(k);
   }
 
@@ -67,7 +68,7 @@ export class LayerReads {
       done: this.store.loadDone(id),
     });
     const { field, done } = load();
-    const log = this.deltaLog(id, done);
+    const log = this.deltas.atFull(id, done);
     const version = log.version;
     let data: LayerData;
     if (layer === "score" && field && s.cells >= (this.offloadCells)) {
@@ -132,30 +133,11 @@ export class LayerReads {
     return stride > 1 ? { ...data, stride } : data;
   }
 
-  /** The sweep's delta log, brought up to `done`. */
-  private deltaLog(id: string, done: Uint8Array): DeltaLog {
-    const counts = new Map<number, number>();
-    changedDoneBlocks(this.store, id, counts); // the counts now; the bits it returns are `done`'s
-    this.doneCounts.set(id, counts);
-    const log = this.deltas.get(id);
-    if (!log) {
-      const fresh = new DeltaLog(done);
-      this.deltas.set(id, fresh);
-      return fresh;
-    }
-    log.advance(done);
-    return log;
-  }
-
   async getLayerDelta(id: string, layer: LayerName, since: number): Promise<LayerDelta> {
     const s = sweepRow(this.store, id);
     checkLayer(layer);
-    // Streaming: only the store blocks whose done count changed are read (a 10k-cell update of a 4096^2 map reads a
-    // few blocks, not 16M flags), and the new cells' values come from their blocks alone.
-    const known = this.deltas.get(id), counts = this.doneCounts.get(id);
-    let log: DeltaLog;
-    if (known && counts) { known.advanceBlocks(changedDoneBlocks(this.store, id, counts), BLOCK_CELLS); log = known; }
-    else log = this.deltaLog(id, this.store.loadDone(id));
+    // Streaming: the new cells from the delta logs (deltas.ts), their values from their blocks alone.
+    const log = this.deltas.current(id);
     const cells = log.since(since);
     if (!cells || (layer === "score" && !log.rank)) return { kind: "full", data: await this.getLayer(id, layer) };
     const values = new Float32Array(cells.length);

@@ -14,6 +14,7 @@ import { dirname, join, resolve } from "node:path";
 import { type BlockDtype, decodeBlock, emptyBlock, encodeBlock, roundFloat32, roundsFloats, storedDtype } from "./codec";
 import { type Window } from "../../src-shared/grid";
 import { MIGRATIONS } from "./migrations";
+import { IngestLog } from "./ingest-log";
 import { hasCoarseCells, keptStride, type Preview, type PreviewGrid, PreviewWriter, readPreview } from "./preview";
 import { canonicalJson, type Spec } from "../../src-shared/spec";
 import { type DecodedTile, type Numeric, type TileEvent, decodeTile } from "./tiles";
@@ -280,6 +281,8 @@ export class Store {
   readonly db: Database.Database;
   readonly path: string;
   private readonly q;
+  /** Which cells this process's ingests added, per sweep (ingest-log.ts), for cellsAddedSince. */
+  private readonly added = new IngestLog();
 
   /** Where saved hosts live: the user's host list, else this database. */
   readonly hostsPath: string | null;
@@ -454,6 +457,7 @@ export class Store {
     this.write("delete sweeps from", () => {
       for (const id of ids) this.db.prepare("DELETE FROM sweeps WHERE id = ?").run(id);
     });
+    for (const id of ids) this.added.forget(id);
   }
 
   /** Forget how far a host's journal of a sweep was read (the node lost it: its seqs start again at 1). */
@@ -492,11 +496,12 @@ export class Store {
    * are skipped, cells already done are not rewritten, and the cursor moves to the last seq applied.
    */
   ingest(sweepId: string, host: string, events: readonly JournalEvent[]): IngestResult {
-    return this.write("store results in", () => {
+    const { res, sweep, fresh } = this.write("store results in", () => {
       const sweep = this.sweep(sweepId);
       if (!sweep) throw new StoreError(`unknown sweep ${sweepId} in ${this.path}`);
       let cursor = this.cursor(sweepId, host);
       const res: IngestResult = { applied: 0, skipped: 0, newCells: 0, doneCells: sweep.done_cells, lastSeq: cursor };
+      const fresh: number[] = []; // the cells this ingest adds, for the delta log once it has committed
       const blocks = new Map<string, BlockBuf>();
       const dones = new Map<number, DoneBuf>();
       let status: { status: SweepStatus; error: string | null } | null = null;
@@ -513,7 +518,7 @@ export class Store {
         } else if (ev.type === "base") {
           this.q.setBase.run(JSON.stringify(ev.metrics), now(), sweepId);
         } else if (ev.type === "tile") {
-          res.newCells += this.applyTile(sweep, decodeTile(ev), blocks, dones);
+          res.newCells += this.applyTile(sweep, decodeTile(ev), blocks, dones, fresh);
           if (status === null || TERMINAL.includes(status.status)) status = { status: "running", error: null };
         } else if (ev.type === "done") {
           status = { status: ev.status, error: ev.error ?? null };
@@ -529,8 +534,19 @@ export class Store {
       if (res.applied) this.q.putCursor.run(sweepId, host, cursor, epoch, now());
       res.doneCells += res.newCells;
       res.lastSeq = cursor;
-      return res;
+      return { res, sweep, fresh };
     });
+    this.added.record(sweepId, sweep.created_at, sweep.done_cells, fresh);
+    return res;
+  }
+
+  /**
+   * The cells that became done since the sweep had `from` done cells (its done count at a reader's last look), from
+   * the delta log: null where this process did not ingest them all (another process wrote), and the reader diffs.
+   */
+  cellsAddedSince(sweepId: string, from: number): Uint32Array | null {
+    const s = this.sweep(sweepId);
+    return s ? this.added.since(sweepId, s.created_at, from, s.done_cells) : null;
   }
 
   private doneBuf(sweepId: string, block: number, dones: Map<number, DoneBuf>): DoneBuf {
@@ -561,8 +577,8 @@ export class Store {
     return b;
   }
 
-  /** Write the tile's not-yet-done cells into their blocks; returns how many cells were new. */
-  private applyTile(sweep: SweepRow, tile: DecodedTile, blocks: Map<string, BlockBuf>, dones: Map<number, DoneBuf>): number {
+  /** Write the tile's not-yet-done cells into their blocks, appending them to `added`; returns how many were new. */
+  private applyTile(sweep: SweepRow, tile: DecodedTile, blocks: Map<string, BlockBuf>, dones: Map<number, DoneBuf>, added: number[]): number {
     const fresh: number[] = []; // positions in the tile of cells recorded for the first time
     for (let k = 0; k < tile.count; k++) {
       const cell = tile.cells[k];
@@ -577,6 +593,7 @@ export class Store {
       d.count++;
       d.dirty = true;
       fresh.push(k);
+      added.push(cell);
     }
     if (!fresh.length) return 0;
     for (const [field, values] of Object.entries(tile.fields)) {
