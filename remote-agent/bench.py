@@ -363,6 +363,65 @@ def bench_gpu_suite(args):
     print(f"  suite: {time.perf_counter() - t_suite:.0f} s", flush=True)
 
 
+# ----------------------------------------------------------------------------- issue 23: cheaper maps
+
+def _finite(x):
+    return x if np.isfinite(x) else None  # JSON has no NaN
+
+@benchmark("cheaper-maps")
+def bench_cheaper_maps(args):
+    """The paper's tanh map (width 16, N = 272, full-batch GD, 500 steps, float64, lr.input x lr.output over
+    [-3, 6]^2) at --points^2 on one core, four ways: exhaustive in the stacked form (one GEMM per replica, in
+    populations of 256: the trainer before issue 23), the shared form (one GEMM for the population, populations
+    of mlp.CPU_MAX_POPULATION), early exit (stacked), both. Timings move with the machine's load. Prints
+    cell-steps, wall time, cells/s, GFLOP/s (analytic, of the cell-steps spent), mask agreement with the exhaustive
+    map and the frame's box-counting dimension; the last line is one JSON object."""
+    import json
+    from fractal_agent import outcome
+    torch.set_num_threads(1)
+    points = args.points or 48
+    axis = {"scale": "log", "range": [-3.0, 6.0], "points": points}
+    spec = validate({
+        "version": 1, "name": f"cheaper maps {points}^2",
+        "model": {"family": "mlp", "width": 16, "activation": "tanh", "data_multiple": 1.0, "seed": 0},
+        "train": {"optimizer": "gd", "steps": 500, "precision": "float64"},
+        "axes": {"x": {"param": "lr.input", **axis}, "y": {"param": "lr.output", **axis}},
+        "criterion": {"window": 20, "threshold": 1.0}, "record": {"curves": False},
+    })
+    T, size = spec["train"]["steps"], mlp.chunk_size(spec, "cpu")
+    hps = [cell_hparams(spec, i) for i in range(cell_count(spec))]
+    step_flops = (mlp.train_flops(spec, hps[0]) - mlp.train_flops({**spec, "train": {**spec["train"], "steps": 0}}, hps[0])) / T
+    print(f"cheaper-maps: {points}^2 tanh map (width 16, N = {mlp.data_size(spec['model'])}, {T} steps, [-3, 6]^2), "
+          f"populations of {size}, one thread; {numerics.cpu_info()[0]}, torch {torch.__version__}, "
+          f"load {os.getloadavg()[0]:.1f}", flush=True)
+    mlp.train_population(spec, hps[:size])  # warm-up: allocator, BLAS buffers
+    runs, masks = {}, {}
+    # "exhaustive" is the trainer before issue 23: stacked form, populations of 256 (its CPU_MAX_POPULATION)
+    for name, form, early, pop in (("exhaustive", "stacked", False, 256), ("shared", "shared", False, size),
+                                   ("early-exit", "stacked", True, 256), ("both", "shared", True, size)):
+        t0, steps, trainable = time.perf_counter(), 0, []
+        for s0 in range(0, len(hps), pop):
+            out = mlp.train_population(spec, hps[s0:s0 + pop], form=form, early_exit=early)
+            steps += int(out["steps_trained"].sum())
+            trainable.append(outcome.summarize(out["losses"], out["grad_norms"], 20, 1.0)["trainable"])
+        wall = time.perf_counter() - t0
+        masks[name] = np.concatenate(trainable).reshape(points, points)
+        runs[name] = {"form": form, "early_exit": early, "population": pop, "cell_steps": steps, "cell_steps_fraction": steps / (len(hps) * T),
+                      "wall_s": round(wall, 2), "cells_per_s": round(len(hps) / wall, 1),
+                      "gflops": round(steps * step_flops / wall / 1e9, 2),
+                      "agreement": float((masks[name] == masks["exhaustive"]).mean()),
+                      "dimension": _finite(round(box_dimension(masks[name]), 4))}
+        r = runs[name]
+        print(f"  {name:10s}: {r['cell_steps']:,} cell-steps ({r['cell_steps_fraction']:.1%}), {wall:.1f} s, "
+              f"{r['cells_per_s']:,.0f} cells/s, {r['gflops']:.1f} GFLOP/s, agreement {r['agreement']:.2%}, "
+              f"D = {r['dimension']}", flush=True)
+    base = runs["exhaustive"]["wall_s"]
+    for r in runs.values():
+        r["speedup"] = round(base / r["wall_s"], 2)
+    print(json.dumps({"benchmark": "cheaper-maps", "points": points, "steps": T, "population": size,
+                      "cpu": numerics.cpu_info()[0], "torch": torch.__version__, "runs": runs}))
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--only", choices=sorted(BENCHMARKS), action="append", help="run only this benchmark (repeatable)")
@@ -372,6 +431,8 @@ def main(argv=None):
     p.add_argument("--width", type=int, default=8, help="mlp-cuda: MLP width (8 as the CPU frame; the paper uses 16)")
     p.add_argument("--max-seconds", type=float, default=None, help="mlp-cuda: stop after this long and project the frame time")
     p.add_argument("--cells", type=int, default=8, help="gpt-cells, gpu-suite: cells trained together in one population")
+    p.add_argument("--json", action="store_true", help="cheaper-maps: (its last line is one JSON object either way)")
+    p.add_argument("--points", type=int, default=None, help="cheaper-maps: cells per axis (default 48; the issue's 256 takes hours on one core)")
     p.add_argument("--smoke", action="store_true", help="gpu-suite: tiny sizes on CPU (checks the script)")
     args = p.parse_args(argv)
     if args.list:
