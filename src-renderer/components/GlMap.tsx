@@ -10,7 +10,7 @@ import type { LayerData, SweepSummary } from "../../src-shared/contract";
 import { perf } from "../perf";
 import { mapCanvas } from "../record";
 import { layerShift, layerTexture, mapMaterial, mipLevel, setLayerUniforms, updateTextureCells } from "../shader";
-import { drawnSweeps, mapInputsChanged, pendingCells, setView, useUi } from "../state";
+import { drawnSweeps, layerOf, mapInputsChanged, setView, takePendingCells, useUi } from "../state";
 import { placeSweep, visibleWindow } from "../view";
 
 export default function GlMap() {
@@ -40,7 +40,7 @@ export default function GlMap() {
 
 function SweepQuad({ sweep, layer, order, isRoot }: { sweep: SweepSummary; layer: LayerData; order: number; isRoot: boolean }) {
   const material = useMemo(() => mapMaterial(), []);
-  // One texture per values array: a streaming delta patches the array in place (state.ts streamLayer) and only
+  // One texture per values array: a streaming delta patches the array in place (store/layer-cache.ts applyDelta) and only
   // the rows it touched are uploaded again; a full fetch brings a new array and so a new texture.
   const texture = useMemo(() => layerTexture(layer), [layer.values]); // eslint-disable-line react-hooks/exhaustive-deps
   const renderer = useThree((s) => s.gl);
@@ -51,11 +51,9 @@ function SweepQuad({ sweep, layer, order, isRoot }: { sweep: SweepSummary; layer
   useEffect(() => () => material.dispose(), [material]);
   useEffect(() => setLayerUniforms(material, layer, texture, !isRoot, sweep), [material, layer, texture, isRoot, sweep]);
   useEffect(() => {
-    const batches = pendingCells.get(sweep.id);
-    if (!batches?.length || texture.image.data !== layer.values) return;
-    pendingCells.delete(sweep.id);
-    const cells = batches.length === 1 ? batches[0] : Uint32Array.from(batches.flatMap((b) => Array.from(b)));
-    perf.patchTexels[sweep.id] = (perf.patchTexels[sweep.id] ?? 0) + updateTextureCells(renderer, texture, cells);
+    if (texture.image.data !== layer.values) return;
+    const cells = takePendingCells(sweep.id);
+    if (cells) perf.patchTexels[sweep.id] = (perf.patchTexels[sweep.id] ?? 0) + updateTextureCells(renderer, texture, cells);
   }, [layer, texture, renderer, sweep.id]);
   useFrame(() => {
     const st = useUi.getState();
@@ -93,7 +91,7 @@ function hiddenByFiner(sweep: SweepSummary, st: ReturnType<typeof useUi.getState
   const drawn = drawnSweeps(st);
   for (let k = drawn.findIndex((s) => s.id === sweep.id) + 1; k < drawn.length; k++) {
     const f = drawn[k], w = f.window;
-    if (f.doneCells === f.cells && st.layers[f.id] && w.x0 <= Math.max(vis.x0, sweep.window.x0) && w.x1 >= Math.min(vis.x1, sweep.window.x1)
+    if (f.doneCells === f.cells && layerOf(f.id) && w.x0 <= Math.max(vis.x0, sweep.window.x0) && w.x1 >= Math.min(vis.x1, sweep.window.x1)
       && w.y0 <= Math.max(vis.y0, sweep.window.y0) && w.y1 >= Math.min(vis.y1, sweep.window.y1)) return true;
   }
   return false;
@@ -109,7 +107,10 @@ function Invalidator() {
 function Quads() {
   const rootId = useUi((s) => s.rootId);
   const sweeps = useUi((s) => s.sweeps);
-  const layers = useUi((s) => s.layers);
+  useUi((s) => s.layerRevisions); // the layers are in the layer cache: render again when one changes
   const drawn = drawnSweeps({ rootId, sweeps });
-  return <>{drawn.map((s, i) => layers[s.id] && <SweepQuad key={s.id} sweep={s} layer={layers[s.id]} order={i} isRoot={i === 0} />)}</>;
+  return <>{drawn.map((s, i) => {
+    const layer = layerOf(s.id);
+    return layer && <SweepQuad key={s.id} sweep={s} layer={layer} order={i} isRoot={i === 0} />;
+  })}</>;
 }

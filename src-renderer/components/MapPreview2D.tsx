@@ -6,7 +6,7 @@
 import { useEffect, useRef } from "react";
 import type { LayerData } from "../../src-shared/contract";
 import { mark, perf } from "../perf";
-import { drawnSweeps, mapInputsChanged, useUi } from "../state";
+import { drawnSweeps, layerOf, mapInputsChanged, useUi } from "../state";
 import { layerCanvas } from "../thumbs";
 import { worldToScreen } from "../view";
 
@@ -32,7 +32,7 @@ export function MapPreview2D({ width, height }: { width: number; height: number 
       ctx.imageSmoothingEnabled = false;
       const vp = { width, height };
       drawnSweeps(st).forEach((s, i) => {
-        const layer = st.layers[s.id];
+        const layer = layerOf(s.id);
         if (!layer || layer.nx * layer.ny > MAX_CELLS) return;
         let img = images.get(layer);
         if (!img) images.set(layer, (img = layerCanvas(layer, i > 0))); // a zoom's missing cells show its parent

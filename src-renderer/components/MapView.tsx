@@ -5,7 +5,7 @@
 
 import { lazy, Suspense, useEffect, useLayoutEffect, useRef, useState } from "react";
 import {
-  ancestry, commitView, drawnSweeps, historyStep, home, hoverAt, hoverOut, isEqualAspect, loadPreview, mapReady, openZoomDialog, pendingCells, selectAt,
+  ancestry, commitView, drawnSweeps, historyStep, home, hoverAt, hoverOut, isEqualAspect, loadPreview, mapReady, openZoomDialog, selectAt,
   setView, setViewport, sweepCellAt, useUi,
 } from "../state";
 import { axisTicks, formatExact, formatSig } from "../ticks";

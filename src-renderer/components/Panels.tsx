@@ -8,7 +8,7 @@ import { LAYER_NAMES } from "../../src-shared/api";
 import { formatCost } from "../../src-shared/format";
 import type { CellDetail, LayerName, SweepSummary } from "../../src-shared/contract";
 import {
-  ancestry, confirmZoom, home, loadPreview, openSweep, openZoomDialog, setLayer, setZoomTarget, updateZoomRequest, useUi,
+  ancestry, confirmZoom, home, loadPreview, openSweep, openZoomDialog, setLayer, setZoomTarget, updateZoomRequest, useLayer, useUi,
 } from "../state";
 import { axisKeys } from "../readout";
 import { drawLayer } from "../thumbs";
@@ -40,7 +40,7 @@ export function LayerPicker() {
 
 export function Legend() {
   const layer = useUi((s) => s.layer);
-  const data = useUi((s) => (s.rootId ? s.layers[s.rootId] : undefined));
+  const data = useLayer(useUi((s) => s.rootId));
   const swatch = (label: string, c: Rgb) => <div key={label} className="swatch"><i style={{ background: css(c) }} />{label}</div>;
   const bar = (stops: readonly Rgb[]) => `linear-gradient(to right, ${stops.map(css).join(", ")})`;
   let body;
