@@ -336,7 +336,7 @@ export function formatPaperTable(results: readonly PaperReproduction[]): string 
     rows.push([
       r.name, r.paper_dimension.toFixed(2), r.dimension === null ? "-" : r.dimension.toFixed(2),
       r.ci ? `${r.ci[0].toFixed(2)}..${r.ci[1].toFixed(2)}` : "-",
-      r.dimension === null ? (r.error ?? "-") : (r.dimension - r.paper_dimension >= 0 ? "+" : "") + (r.dimension - r.paper_dimension).toFixed(2),
+      differenceText(r),
       String(r.keyframes.length), r.keyframes.map((k) => `${Math.round(100 * k.trainable_fraction)}%`).join(" / "),
     ]);
   }
@@ -409,7 +409,7 @@ export function formatTable(results: readonly ReproductionResult[]): string {
   for (const r of results) {
     rows.push([
       r.name, r.paper_dimension.toFixed(2), r.dimension === null ? "-" : r.dimension.toFixed(2),
-      r.dimension === null ? (r.error ?? "-") : (r.dimension - r.paper_dimension >= 0 ? "+" : "") + (r.dimension - r.paper_dimension).toFixed(2),
+      differenceText(r),
       String(r.levels.length),
       r.levels.map((l) => (l.dimension === null ? "-" : l.dimension.toFixed(2))).join(" / "),
       r.levels.map((l) => `${Math.round(100 * l.trainable_fraction)}%`).join(" / "),
@@ -422,4 +422,11 @@ export function formatTable(results: readonly ReproductionResult[]): string {
 function columns(rows: readonly string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
+}
+
+/** Measured minus the paper's D, signed, or why there is no measurement. */
+function differenceText(r: { dimension: number | null; paper_dimension: number; error: string | null }): string {
+  if (r.dimension === null) return r.error ?? "-";
+  const d = r.dimension - r.paper_dimension;
+  return (d >= 0 ? "+" : "") + d.toFixed(2);
 }
