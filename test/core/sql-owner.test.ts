@@ -1,6 +1,7 @@
 // The store is the only code that touches SQL: every write goes through its retry-on-lock and error-naming path
-// (store.ts), every table through the numbered migrations (migrations.ts), and every read is a Store method, so
-// the tables' layout is the store's to change. This scans the Node sources for SQLite handles of their own and
+// (store.ts, on the handle sqlite-file.ts opens, with the result blocks in result-blocks.ts), every table through
+// the numbered migrations (migrations.ts), and every read is a Store method, so the tables' layout is the store's
+// to change. This scans the Node sources for SQLite handles of their own and
 // for SQL prepared or run anywhere else, reads included.
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -8,7 +9,8 @@ import { expect, it } from "vitest";
 
 const ROOT = join(__dirname, "../..");
 // preview.ts writes the kept previews, only when the store calls it inside its own write transactions.
-const OWNERS = ["src-main/core/store.ts", "src-main/core/migrations.ts", "src-main/core/preview.ts"];
+const OWNERS = ["src-main/core/store.ts", "src-main/core/sqlite-file.ts", "src-main/core/result-blocks.ts", "src-main/core/migrations.ts",
+  "src-main/core/preview.ts"];
 const SQL_WRITE = /\b(INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+(TABLE|INDEX)|ALTER\s+TABLE|DROP\s+TABLE|ATTACH\s+DATABASE|REPLACE\s+INTO)\b/;
 
 function sources(dir: string): string[] {
