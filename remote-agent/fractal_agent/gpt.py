@@ -169,6 +169,35 @@ class ReplicaWeights:
         offsets = (torch.arange(K, device=idx.device) * cfg.vocab_size).view(K, 1, 1)
         return F.embedding(idx + offsets, table.reshape(K * cfg.vocab_size, cfg.n_embd))
 
+    @torch.no_grad()
+    def keep_replicas(self, keep):
+        """Keep only replicas `keep` (int64 index tensor, in order): every parameter and buffer is sliced
+        along its replica dim in place (the Parameter objects stay, so optimiser state keyed by them
+        stays valid). sft.train_population drops replicas whose future is known this way."""
+        for t in [*self.parameters(), *self.buffers()]:
+            if t.shape[0] != self.K:
+                raise ValueError(f"keep_replicas: a tensor of shape {tuple(t.shape)} has no leading replica dim {self.K}")
+            t.data = t.data[keep]
+        self.K = len(keep)
+        return self
+
+    @torch.no_grad()
+    def restore_replicas(self, order, parts):
+        """Undo keep_replicas: `parts` are (replica indices, {name: tensor}) pieces from replica_tensors,
+        `order` the original count; the model again holds every replica, each at its original index."""
+        named = {**dict(self.named_parameters()), **dict(self.named_buffers())}
+        for name, t in named.items():
+            full = torch.empty((order,) + tuple(t.shape[1:]), dtype=t.dtype, device=t.device)
+            for idx, tensors in parts:
+                full[idx] = tensors[name]
+            t.data = full
+        self.K = order
+        return self
+
+    def replica_tensors(self):
+        """{name: tensor} of every parameter and buffer (detached), for restore_replicas."""
+        return {n: t.detach() for n, t in [*self.named_parameters(), *self.named_buffers()]}
+
     def single_state_dict(self, k=0):
         """Replica k's weights with plain names and no replica dim (the checkpoint format)."""
         return {name: p.detach()[k].clone() for name, p in self.named_parameters()}

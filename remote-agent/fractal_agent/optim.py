@@ -64,6 +64,9 @@ class PopulationSGD:
                     p.mul_(1 - lr * _per_replica(weight_decay, p))
                 p.addcmul_(p.grad, lr, value=-1.0)
 
+    def keep_replicas(self, keep):
+        """No state to slice (see PopulationAdamW.keep_replicas)."""
+
 
 class PopulationAdamW:
     """AdamW (Loshchilov & Hutter; torch.optim.AdamW's update) with (K,) LRs per group and (K,)
@@ -75,6 +78,12 @@ class PopulationAdamW:
         self.t = 0
         self.m = {p: torch.zeros_like(p) for ps in groups.values() for p in ps}
         self.v = {p: torch.zeros_like(p) for ps in groups.values() for p in ps}
+
+    def keep_replicas(self, keep):
+        """Slice the moments along the replica dim, after the model's keep_replicas (same `keep`)."""
+        for state in (self.m, self.v):
+            for p in state:
+                state[p] = state[p][keep]
 
     @torch.no_grad()
     def step(self, lrs, weight_decay):

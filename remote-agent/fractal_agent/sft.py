@@ -145,7 +145,20 @@ def _eval_loss(model, tokens, mask, batch_size, device, autocast):
     return (total / max(count, 1.0)).cpu().numpy()
 
 
-def train_population(spec, hparams, device="cpu", keep_model=False):
+# Early exit on CUDA looks for dead replicas every this many steps: each look waits for the GPU.
+EXIT_CHECK_EVERY_CUDA = 8
+
+
+def _dead(params):
+    """(K,) bool: replicas with some trainable parameter entirely NaN. NaN is absorbing under both
+    optimisers (p(1 - lr wd) - lr u stays NaN whatever lr, wd and u are), and a parameter every token's
+    forward passes through (matrix, bias, norm gain, embedding table, LoRA factor) makes every logit NaN
+    when it is all NaN (0 * NaN = NaN): such a replica's later losses and grad norms are all NaN and its
+    evaluation is that of an all-NaN model, whatever its other weights hold."""
+    return torch.stack([p.detach().isnan().flatten(1).all(1) for p in params]).any(0)
+
+
+def train_population(spec, hparams, device="cpu", keep_model=False, early_exit=True):
     """Train K = len(hparams) cells of a validated gpt spec; see the module docstring.
 
     Returns numpy arrays: losses (K, T+1) f8, grad_norms (K, T) f8, heldout_loss (K,) f8 (final
@@ -154,7 +167,10 @@ def train_population(spec, hparams, device="cpu", keep_model=False):
     flops (K,) f8 (training plus evaluation forwards), evals {task: {"acc": (K,), "acc_norm": (K,)}}
     for data.evals (empty when none), and ints steps, tokens_per_step.
     With model.trainable "lora", hparams carry lora_rank (cells of one call may differ in it).
-    keep_model: also return the trained population model and its tokenizer ("model", "tokenizer")."""
+    keep_model: also return the trained population model and its tokenizer ("model", "tokenizer").
+    early_exit: drop replicas from the step loop once their future is known (_dead), filling their
+    remaining losses and grad norms with the NaN they would have; steps_trained (K,) says how many
+    steps each replica was trained. The kept replicas' bits do not change (population == single runs)."""
     model_spec, data_spec, train_spec = spec["model"], spec["data"], spec["train"]
     K = len(hparams)
     batch_size = int(_shared(hparams, "batch_size"))
@@ -201,9 +217,14 @@ def train_population(spec, hparams, device="cpu", keep_model=False):
     opt = PopulationAdamW(groups, train_spec["betas"]) if train_spec["optimizer"] == "adamw" \
         else PopulationSGD(groups)
 
-    losses = torch.zeros(K, steps + 1, dtype=torch.float64, device=device)
-    grad_norms = torch.zeros(K, steps, dtype=torch.float64, device=device)
+    # NaN is what a dropped replica's remaining entries are (see _dead below); every kept entry is overwritten
+    losses = torch.full((K, steps + 1), math.nan, dtype=torch.float64, device=device)
+    grad_norms = torch.full((K, steps), math.nan, dtype=torch.float64, device=device)
+    live = torch.arange(K, device=device)       # the original index of each replica still training
+    gone = []                                   # (original indices, their tensors when dropped), for evaluation
+    steps_trained = np.full(K, steps, dtype=np.int64)
     cuda = torch.device(device).type == "cuda"
+    check_every = EXIT_CHECK_EVERY_CUDA if cuda else 1  # the check syncs the GPU with the host
     if cuda:
         torch.cuda.synchronize(device)
     t_loop = time.perf_counter()
@@ -214,20 +235,35 @@ def train_population(spec, hparams, device="cpu", keep_model=False):
         m = tr_mask[rows, 1:].to(device)
         if t == steps:  # final weights on one more batch, no update
             with torch.no_grad(), autocast():
-                losses[:, t] = masked_loss(model(x.unsqueeze(0).expand(K, -1, -1)), y, m).double()
+                losses[live, t] = masked_loss(model(x.unsqueeze(0).expand(model.K, -1, -1)), y, m).double()
             break
         with autocast():
-            loss = masked_loss(model(x.unsqueeze(0).expand(K, -1, -1)), y, m)
-        losses[:, t] = loss.detach().double()
+            loss = masked_loss(model(x.unsqueeze(0).expand(model.K, -1, -1)), y, m)
+        losses[live, t] = loss.detach().double()
         for p in params:
             p.grad = None
         loss.sum().backward()  # replica k's loss depends only on replica k: independent gradients
-        grad_norms[:, t] = clip_grads(params, train_spec["grad_clip"]).double()
+        del loss  # frees the graph's gradient accumulators, which remember each parameter's shape (keep_replicas)
+        grad_norms[live, t] = clip_grads(params, train_spec["grad_clip"]).double()
         opt.step({g: lr_table[g][:, t] for g in groups}, wd)
+        if early_exit and t + 1 < steps and (t + 1) % check_every == 0:
+            dead = _dead(params)
+            if bool(dead.any()):
+                steps_trained[live[dead].cpu().numpy()] = t + 1
+                gone.append((live[dead], {n: v[dead].clone() for n, v in model.replica_tensors().items()}))
+                keep = (~dead).nonzero().squeeze(1)
+                model.keep_replicas(keep)
+                opt.keep_replicas(keep)
+                lr_table = {g: v[keep] for g, v in lr_table.items()}
+                wd, live = wd[keep], live[keep]
+                if model.K == 0:
+                    break
 
     if cuda:
         torch.cuda.synchronize(device)
     train_s = time.perf_counter() - t_loop  # the step loop alone (no build, packing or evaluation)
+    if gone:  # every replica back at its index: evaluation and keep_model see the population exhaustive training gives
+        model.restore_replicas(K, [(live, model.replica_tensors()), *gone])
 
     heldout_loss = _eval_loss(model, ho_tok, ho_mask, batch_size, device, autocast)
     ood_tok, ood_mask = tr_tok[:0], tr_mask[:0]
@@ -258,6 +294,7 @@ def train_population(spec, hparams, device="cpu", keep_model=False):
         "steps": steps,
         "tokens_per_step": batch_size * seq_len,
         "train_s": train_s,
+        "steps_trained": steps_trained,
     }
 
 

@@ -52,6 +52,41 @@ def test_population_equals_single_runs(optimizer):
     np.testing.assert_array_equal(pop["losses"][:, 0], pop["losses"][0, 0])  # shared init and first batch
 
 
+@pytest.mark.parametrize("optimizer", ["adamw", "sgd"])
+def test_early_exit_drops_blown_up_replicas_with_the_exhaustive_results(optimizer, tmp_path):
+    """Replicas whose weights went all NaN leave the step loop; every field, evaluations included, is
+    what training them to the end gives, bit for bit, and the kept replicas are not disturbed."""
+    rows = [{"goal": f"goal {i}", "sol1": "twist the lid", "sol2": "eat the lid", "label": i % 2} for i in range(6)]
+    (tmp_path / "piqa.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    spec = _spec(train__optimizer=optimizer, train__steps=30, train__grad_clip=None, train__schedule="constant",
+                 train__warmup=0.0, data__evals=["piqa"], data__evals_dir=str(tmp_path))
+    base = cell_hparams(spec, 0)
+    lrs = (1e-3, 3.0, 1e3, 1e6) if optimizer == "sgd" else (1e-3, 1.0, 1e2, 1e4)
+    hps = [{**base, **{k: lr for k in base if k.startswith("lr.")}} for lr in lrs]
+    early = sft.train_population(spec, hps, "cpu", early_exit=True)
+    full = sft.train_population(spec, hps, "cpu", early_exit=False)
+    assert (full["steps_trained"] == 30).all()
+    assert early["steps_trained"][0] == 30 and (early["steps_trained"] < 30).sum() >= 2, early["steps_trained"]
+    for f in FIELDS:
+        np.testing.assert_array_equal(early[f], full[f], err_msg=f)  # NaN where NaN, the same bits elsewhere
+    for metric in ("acc", "acc_norm"):
+        np.testing.assert_array_equal(early["evals"]["piqa"][metric], full["evals"]["piqa"][metric])
+    dropped = early["steps_trained"] < 30
+    assert np.isnan(early["losses"][dropped, -1]).all() and np.isfinite(early["losses"][0]).all()
+
+
+def test_early_exit_keeps_the_whole_population_model_for_samples():
+    spec = _spec(train__optimizer="sgd", train__steps=12, train__grad_clip=None, train__schedule="constant",
+                 train__warmup=0.0)
+    base = cell_hparams(spec, 0)
+    hps = [{**base, **{k: lr for k in base if k.startswith("lr.")}} for lr in (1e6, 1e-3)]
+    r = sft.train_population(spec, hps, "cpu", keep_model=True)
+    assert r["steps_trained"][0] < 12 and r["model"].K == 2
+    sd_dead, sd_live = r["model"].single_state_dict(0), r["model"].single_state_dict(1)
+    assert any(torch.isnan(v).all() for v in sd_dead.values())
+    assert all(torch.isfinite(v).all() for v in sd_live.values())
+
+
 def test_repeated_run_is_identical_and_ood_is_nan_when_unset():
     spec = _spec(data__ood=None)
     hps = [cell_hparams(spec, i) for i in (0, 5)]
