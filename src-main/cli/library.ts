@@ -3,7 +3,7 @@
 import { parseArgs } from "node:util";
 import { openDb } from "./common";
 import { UsageError } from "./errors";
-import { exportSweep, type ExportFormat } from "./export";
+import { exportSweep, type ExportFormat } from "../export/sweep";
 
 export function cmdSweeps(argv: string[]): number {
   const { values: o } = parseArgs({ args: argv, options: { db: { type: "string" } } });

@@ -3,7 +3,7 @@
 import { readFileSync, symlinkSync, writeFileSync, lstatSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { exportSweep } from "../../src-main/cli/export";
+import { exportSweep } from "../../src-main/export/sweep";
 import { openStore } from "../../src-main/core/store";
 import { mlpSpec, tempDir, tile } from "../core/helpers";
 

@@ -1,6 +1,7 @@
 // Export a sweep's map from the store: CSV (one row per cell with a result), JSON (arrays per field) or PNG
 // (the paper's colouring, drawn by src-main/analysis). Files are written to a temporary name and renamed, so a
-// failed export never leaves a half-written file behind.
+// failed export never leaves a half-written file behind. The app gets the same bytes in memory (sweepFile: the API's
+// exportSweep, a download in browser mode); `fractal-llm export` writes them to a file (exportSweep).
 
 import { closeSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { layerPng } from "../analysis/report";
@@ -33,8 +34,7 @@ export function exportSweep(store: Store, sweepId: string, format: ExportFormat,
   try {
     let n: number;
     try {
-      n = format === "png" ? writePng(store, sweepId, fd, opts.layer ?? "score")
-        : format === "csv" ? writeCsv(store, sweepId, fd) : writeJson(store, sweepId, fd);
+      n = writeFormat(store, sweepId, format, (chunk) => (typeof chunk === "string" ? writeSync(fd, chunk) : writeSync(fd, chunk)), opts);
     } finally {
       closeSync(fd);
     }
@@ -46,16 +46,31 @@ export function exportSweep(store: Store, sweepId: string, format: ExportFormat,
   }
 }
 
+/** The export's bytes in memory and its cells with results (the app's download; the CLI writes a file). */
+export function sweepFile(store: Store, sweepId: string, format: ExportFormat, opts: { layer?: string } = {}): { data: Uint8Array; cells: number } {
+  const chunks: Buffer[] = [];
+  const cells = writeFormat(store, sweepId, format, (c) => chunks.push(typeof c === "string" ? Buffer.from(c, "utf8") : Buffer.from(c)), opts);
+  const all = Buffer.concat(chunks);
+  return { data: new Uint8Array(all.buffer, all.byteOffset, all.byteLength), cells };
+}
+
+type Sink = (chunk: string | Uint8Array) => void;
+
+function writeFormat(store: Store, sweepId: string, format: ExportFormat, write: Sink, opts: { layer?: string }): number {
+  return format === "png" ? writePng(store, sweepId, write, opts.layer ?? "score")
+    : format === "csv" ? writeCsv(store, sweepId, write) : writeJson(store, sweepId, write);
+}
+
 function countDone(done: Uint8Array): number {
   let n = 0;
   for (const d of done) n += d;
   return n;
 }
 
-function writePng(store: Store, sweepId: string, fd: number, layer: string): number {
+function writePng(store: Store, sweepId: string, write: Sink, layer: string): number {
   if (!(COLOUR_LAYERS as readonly string[]).includes(layer)) throw new Error(`--layer must be one of ${COLOUR_LAYERS.join(", ")}, got ${JSON.stringify(layer)}`);
   const map = sweepMap(store, sweepId);
-  writeSync(fd, layerPng(map, layer as ColourLayer, { title: store.sweep(sweepId)!.name }));
+  write(layerPng(map, layer as ColourLayer, { title: store.sweep(sweepId)!.name }));
   return countDone(map.done!);
 }
 
@@ -64,7 +79,7 @@ function num(v: number): string {
   return Number.isNaN(v) ? "nan" : v === Infinity ? "inf" : v === -Infinity ? "-inf" : String(v);
 }
 
-function writeCsv(store: Store, sweepId: string, fd: number): number {
+function writeCsv(store: Store, sweepId: string, write: Sink): number {
   const s = store.sweep(sweepId)!;
   const recorded = store.fields(sweepId);
   const names = [...CSV_FIELDS, ...Object.keys(recorded).filter((f) => f.startsWith("eval.")).sort()];
@@ -81,13 +96,13 @@ function writeCsv(store: Store, sweepId: string, fd: number): number {
     for (const col of cols) buf += col ? `,${num(col[c])}` : ",";
     buf += "\n";
     n++;
-    if (buf.length > 1 << 20) { writeSync(fd, buf); buf = ""; }
+    if (buf.length > 1 << 20) { write(buf); buf = ""; }
   }
-  writeSync(fd, buf);
+  write(buf);
   return n;
 }
 
-function writeJson(store: Store, sweepId: string, fd: number): number {
+function writeJson(store: Store, sweepId: string, write: Sink): number {
   const s = store.sweep(sweepId)!;
   const done = store.loadDone(sweepId);
   const fields: Record<string, (number | string | null)[]> = {};
@@ -104,6 +119,6 @@ function writeJson(store: Store, sweepId: string, fd: number): number {
     // SFT sweeps: the untrained model's held-out / OOD loss and evals, to read forgetting off the fields
     base: s.base,
   };
-  writeSync(fd, JSON.stringify(doc) + "\n");
+  write(JSON.stringify(doc) + "\n");
   return countDone(done);
 }
