@@ -7,7 +7,7 @@ import {
   agentRequest, type FollowOptions, followSweep, orphanedUploads, prepareSweep, type PreparedSweep, recordSweep, ZoomError, zoomChildSpec,
 } from "../launch/launch";
 import { LocalDataError } from "../core/local-data";
-import { type Spec, SpecError, validate } from "../../src-shared/spec";
+import { canonicalJson, type Spec, SpecError, validate } from "../../src-shared/spec";
 import { type Store, type SweepRow, TERMINAL } from "../core/store";
 import { FatalAgentError, GaveUpError, type RunResult } from "../core/sweep-runner";
 import { text } from "../core/agent-client";
@@ -24,6 +24,11 @@ interface Following { abort: AbortController; target: OpenTarget | null; done: P
 
 export class Sweeps {
   private readonly running = new Map<string, Following>();
+  /**
+   * Launches in flight, by what they would run (canonical spec and target): a second identical request made while
+   * the first is still opening the target joins it instead of recording a second sweep (a double click, two tabs).
+   */
+  private readonly launching = new Map<string, Promise<SweepSummary>>();
 
   constructor(private readonly store: Store, private readonly targets: AppTargets, private readonly feed: ChangeFeed,
     private readonly maxFailures: number) {}
@@ -142,11 +147,40 @@ export class Sweeps {
     const t = this.targets.checkTarget(target);
     const spec = this.validSpec(raw);
     if (spec.parent) throw new ApiError("spec field parent: a zoom is started from its parent's map (shift-drag a box), not here");
-    return this.launch(await this.prepare(spec, t));
+    return this.launchOnce(spec, t, async () => this.prepare(spec, t));
   }
 
   async startZoom(req: ZoomRequest): Promise<SweepSummary> {
-    return this.launch((await this.zoomChild(req)).prepared);
+    const { prepared } = await this.zoomChild(req);
+    return this.launchOnce(prepared.spec, prepared.target, async () => prepared);
+  }
+
+  /**
+   * Launch a sweep unless the same one is already on its way: a request equal to one in flight gets that one's
+   * answer, and a spec already recorded and unfinished on the same target gets that sweep (followed again if
+   * nothing here follows it). The app gives every launch a fresh id, so without this two clicks train the same map
+   * twice, and a map is a function of its hyperparameters alone: the second copy could only ever repeat the first.
+   */
+  private launchOnce(spec: Spec, target: string, prepare: () => Promise<PreparedSweep>): Promise<SweepSummary> {
+    const key = `${target}\n${canonicalJson(spec)}`;
+    const inFlight = this.launching.get(key);
+    if (inFlight) return inFlight;
+    const launched = (async () => {
+      const p = await prepare();
+      const twin = this.unfinishedTwin(p);
+      if (!twin) return this.launch(p);
+      if (!this.running.has(twin.id)) this.follow(twin.id, null, false);
+      this.notice(twin.id, `sweep "${twin.name}" (${twin.id}) with this spec is already ${twin.status} on ${target}: showing it instead of starting a copy`);
+      return this.summary(twin);
+    })().finally(() => this.launching.delete(key));
+    this.launching.set(key, launched);
+    return launched;
+  }
+
+  /** An unfinished sweep recorded with exactly this spec on this target, if any. */
+  private unfinishedTwin(p: PreparedSweep): SweepRow | undefined {
+    const want = canonicalJson(p.spec);
+    return this.store.sweeps().find((s) => s.target === p.target && !TERMINAL.includes(s.status) && canonicalJson(s.spec) === want);
   }
 
   /**

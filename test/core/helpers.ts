@@ -6,6 +6,7 @@ import { join, resolve } from "node:path";
 import { validate, type Spec } from "../../src-shared/spec";
 import type { JournalEvent } from "../../src-main/core/store";
 import { encodeArray, encodeCells, type TileEvent } from "../../src-main/core/tiles";
+import type { SweepSummary } from "../../src-shared/contract";
 
 export function tempDir(prefix = "fractal-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -132,4 +133,15 @@ export async function stopAgentDaemon(home: string, timeoutMs = 10_000): Promise
   if (!daemon || (daemon.home !== null && resolve(daemon.home) !== resolve(home))) return null; // gone, or the pid was reused
   await stopDaemonProcess(pid, timeoutMs);
   return pid;
+}
+
+/** Wait until sweep `id` of `svc` (an Api) has completed; a failure or two minutes without it is the test's error. */
+export async function sweepCompleted(svc: { getSweep(id: string): Promise<SweepSummary> }, id: string): Promise<SweepSummary> {
+  for (let i = 0; i < 1200; i++) {
+    const s = await svc.getSweep(id);
+    if (s.status === "completed") return s;
+    if (s.status === "failed") throw new Error(`sweep ${id} failed: ${s.error}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`sweep ${id} did not complete`);
 }

@@ -13,7 +13,7 @@ import { LocalTransport, REPO_ROOT } from "../../src-main/core/local-transport";
 import { validate } from "../../src-shared/spec";
 import { openStore, type Store } from "../../src-main/core/store";
 import { encodeArray, encodeCells } from "../../src-main/core/tiles";
-import { stopAgentDaemon } from "../core/helpers";
+import { stopAgentDaemon, sweepCompleted } from "../core/helpers";
 
 const PYTHON = "/usr/bin/python3";
 // Wide enough to hold converged, slowly diverging and blown-up cells (remote-agent/tests/test_rerun.py uses it too).
@@ -25,15 +25,7 @@ const raw = (curves: boolean) => ({
 
 let dir: string, store: Store, svc: ApiService, bare: SweepSummary, recorded: SweepSummary;
 
-async function finished(id: string): Promise<SweepSummary> {
-  for (let i = 0; i < 1200; i++) {
-    const s = await svc.getSweep(id);
-    if (s.status === "completed") return s;
-    if (s.status === "failed") throw new Error(`sweep ${id} failed: ${s.error}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`sweep ${id} did not complete`);
-}
+const finished = (id: string) => sweepCompleted(svc, id);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "fractal-recompute-"));
