@@ -11,12 +11,33 @@ export interface CostEstimate {
   device: string;
   utilisation: number;
   note?: string;
+  /** The time from what this target's earlier sweeps of the same kind took (core/cost.ts measuredRate), which
+   *  counts start-up, early exit and boundary sampling as they happened there; absent without such sweeps. */
+  measured?: MeasuredTime;
+}
+
+export interface MeasuredTime {
+  seconds: number;
+  /** Completed sweeps of the same model family, precision and sampling on this target that the fit used. */
+  sweeps: number;
+  /** Exhaustive-equivalent training FLOPs per second of wall time, and the fixed start-up per sweep. */
+  flopsPerSecond: number;
+  overheadSeconds: number;
 }
 
 export function formatCost(c: CostEstimate): string {
   const f = c.flops === null ? "unknown FLOPs" : `${c.flops.toExponential(2)} FLOPs`;
-  const t = c.seconds === null ? "time unknown" : `~${formatDuration(c.seconds)} on ${c.device} at ${Math.round(c.utilisation * 100)}% utilisation`;
+  const m = c.measured;
+  const t = m ? `~${formatDuration(m.seconds)} on this target, from ${m.sweeps} earlier sweep${m.sweeps === 1 ? "" : "s"} like it `
+      + `(${formatRate(m.flopsPerSecond)} + ${formatDuration(m.overheadSeconds)} start-up)`
+    : c.seconds === null ? "time unknown" : `~${formatDuration(c.seconds)} on ${c.device} at ${Math.round(c.utilisation * 100)}% utilisation (a guess until a sweep has run there)`;
   return `${c.cells} cells, ${c.steps} steps, ${f}, ${t}`;
+}
+
+function formatRate(flopsPerSecond: number): string {
+  const [v, unit] = flopsPerSecond >= 1e12 ? [flopsPerSecond / 1e12, "TFLOP/s"] : flopsPerSecond >= 1e9 ? [flopsPerSecond / 1e9, "GFLOP/s"]
+    : [flopsPerSecond / 1e6, "MFLOP/s"];
+  return `${v.toPrecision(2)} ${unit}`;
 }
 
 export function formatDuration(s: number): string {

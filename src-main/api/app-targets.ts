@@ -2,7 +2,8 @@
 // (its HOME, trust list, ssh-agent; a problem is the request's ApiError), retrying while a followed sweep's target is
 // unreachable, what each target's last probe found (listTargets, cost estimates), and the host manager (hosts.ts).
 
-import { estimateCost } from "../core/cost";
+import { estimateOn } from "../core/cost";
+import type { CostEstimate } from "../../src-shared/format";
 import type { Store } from "../core/store";
 import { GaveUpError } from "../core/sweep-runner";
 import { type OpenTarget, openTarget, targetProfile } from "../launch/targets";
@@ -66,10 +67,10 @@ export class AppTargets {
     throw new ApiError(`unknown target ${JSON.stringify(target)}: not "local", a saved host or a Host of ~/.ssh/config; add it in the host manager`);
   }
 
-  /** Cost on a target from what its last probe found (GPUs and how many), else one GPU or the laptop's CPU. */
-  estimate(spec: Spec, target: string) {
-    const t = targetProfile(this.store, target);
-    return estimateCost(spec, { device: t.device, count: t.count });
+  /** Cost on a target from what its last probe found (GPUs and how many), else one GPU or the laptop's CPU; the time
+   *  from its earlier sweeps of the same kind where it has run some. */
+  estimate(spec: Spec, target: string): CostEstimate {
+    return estimateOn(this.store, target, spec, targetProfile(this.store, target));
   }
 
   /** Options for opening a target from the app: the host manager's files; --python applies to local only. */

@@ -1,7 +1,7 @@
 // `sweep` and `zoom`: create (or find) a sweep, run it to the end on its target with a progress bar, print its id.
 
 import { parseArgs } from "node:util";
-import { estimateCost, formatCost, formatDuration } from "../core/cost";
+import { estimateOn, formatCost, formatDuration } from "../core/cost";
 import { LocalDataError } from "../core/local-data";
 import type { Store } from "../core/store";
 import type { Progress } from "../core/sweep-runner";
@@ -62,7 +62,7 @@ async function runSpec(store: Store, given: Spec, o: SshOpts & { new?: boolean }
     return 0;
   }
   const profile = targetProfile(store, target); // what the last connection there found (GPUs), else a guess
-  process.stderr.write(`cost: ${formatCost(estimateCost(spec, { device: profile.device, count: profile.count }))}\n`);
+  process.stderr.write(`cost: ${formatCost(estimateOn(store, target, spec, profile))}\n`);
   const t = await openCliTarget(store, o); // fails before the sweep is recorded if the target is unusable
   const shown = /^[A-Za-z0-9._-]+$/.test(target) ? target : t.label; // the alias the user typed, else user@host:port
   let row;

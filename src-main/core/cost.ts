@@ -1,10 +1,12 @@
 // Cost estimate of a sweep before it runs: cells x steps x FLOPs per step, and the time that takes on a named
-// device at an assumed utilisation. Training FLOPs per step are 3x the forward pass (forward + backward with
+// device at an assumed utilisation, or, once the target has run sweeps of the same kind, at the rate they measured
+// (measuredTime). Training FLOPs per step are 3x the forward pass (forward + backward with
 // respect to activations and weights), the usual rule; for the GPT that is 6 x params x tokens + attention.
 
-import { type CostEstimate, formatCost, formatDuration } from "../../src-shared/format";
+import { type CostEstimate, formatCost, formatDuration, type MeasuredTime } from "../../src-shared/format";
 import { axisValue } from "../../src-shared/grid";
 import type { GptConfig, Spec } from "../../src-shared/spec";
+import type { Store } from "./store";
 
 export { type CostEstimate, formatCost, formatDuration };
 
@@ -98,3 +100,71 @@ export function estimateCost(spec: Spec, opts: { device?: string; count?: number
   return est;
 }
 
+
+// ------------------------------------------------------------------------- measured on the target
+
+/** A finished sweep's exhaustive-equivalent training FLOPs (estimateCost) and the wall time it took. */
+export interface PastRun { flops: number; seconds: number }
+
+/** How many of a target's latest comparable sweeps the measured rate is fitted to. */
+const PAST_RUNS = 8;
+
+/**
+ * seconds = overhead + flops / rate, fitted by least squares to a target's past runs: the overhead is the start-up
+ * (connecting, starting the agent and its workers, the last sync) a small zoom scan is mostly made of. With one run,
+ * or runs too alike in size to separate the two, or a fit that makes no physical sense, the median rate with no
+ * overhead. Null without a usable run.
+ */
+export function fitRate(runs: readonly PastRun[]): { flopsPerSecond: number; overheadSeconds: number } | null {
+  const ok = runs.filter((r) => r.flops > 0 && r.seconds > 0);
+  if (!ok.length) return null;
+  if (ok.length >= 2) {
+    const mf = ok.reduce((a, r) => a + r.flops, 0) / ok.length;
+    const ms = ok.reduce((a, r) => a + r.seconds, 0) / ok.length;
+    const varF = ok.reduce((a, r) => a + (r.flops - mf) ** 2, 0);
+    const cov = ok.reduce((a, r) => a + (r.flops - mf) * (r.seconds - ms), 0);
+    const spread = Math.max(...ok.map((r) => r.flops)) / Math.min(...ok.map((r) => r.flops));
+    if (varF > 0 && spread >= 2) {
+      const slope = cov / varF, overhead = ms - slope * mf;
+      if (slope > 0 && overhead >= 0) return { flopsPerSecond: 1 / slope, overheadSeconds: overhead };
+    }
+  }
+  const rates = ok.map((r) => r.flops / r.seconds).sort((a, b) => a - b);
+  const mid = rates.length >> 1;
+  return { flopsPerSecond: rates.length % 2 ? rates[mid] : (rates[mid - 1] + rates[mid]) / 2, overheadSeconds: 0 };
+}
+
+/** What makes two sweeps' rates comparable: the trainer, its number format and which cells it trains. */
+function runKind(spec: Spec): string {
+  const sampling = (spec as { sampling?: string }).sampling ?? "grid";
+  return `${spec.model.family}/${spec.train.precision}/${sampling}`;
+}
+
+/**
+ * The wall time `spec` should take on `target`, from that target's latest completed sweeps of the same kind
+ * (runKind): each one's time from being recorded to its last stored event, against its estimated FLOPs. Early exit
+ * and boundary sampling save time there as they will here, so they are in the rate; undefined without such a sweep.
+ */
+export function measuredTime(store: Store, target: string, spec: Spec): MeasuredTime | undefined {
+  const flops = estimateCost(spec).flops;
+  if (flops === null) return undefined;
+  const kind = runKind(spec);
+  const runs: PastRun[] = [];
+  for (const s of store.sweeps().reverse()) {
+    if (runs.length >= PAST_RUNS) break;
+    if (s.target !== target || s.status !== "completed" || s.done_cells !== s.cells || runKind(s.spec) !== kind) continue;
+    const end = store.lastIngestAt(s.id), f = estimateCost(s.spec).flops;
+    if (end === null || f === null) continue; // imported (the demo) or of unknown size
+    runs.push({ flops: f, seconds: (Date.parse(end) - Date.parse(s.created_at)) / 1000 });
+  }
+  const fit = fitRate(runs);
+  return fit ? { seconds: fit.overheadSeconds + flops / fit.flopsPerSecond, sweeps: runs.length, ...fit } : undefined;
+}
+
+/** The estimate for `target`: its probed device and count for the FLOPs-based guess, and the measured time where its
+ *  earlier sweeps give one (what the editor, the zoom dialog and `fractal-llm sweep` show). */
+export function estimateOn(store: Store, target: string, spec: Spec, device: { device: string; count: number }): CostEstimate {
+  const est = estimateCost(spec, device);
+  const measured = measuredTime(store, target, spec);
+  return measured ? { ...est, measured } : est;
+}

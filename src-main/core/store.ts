@@ -273,6 +273,13 @@ export class Store {
     return r?.last_seq ?? 0;
   }
 
+  /** When this database last stored events of a sweep (any host), or null: a completed sweep's end of run. Renames
+   *  and tags do not move it, as they move updated_at. */
+  lastIngestAt(sweepId: string): string | null {
+    const r = this.db.prepare("SELECT MAX(updated_at) AS at FROM sync_cursors WHERE sweep_id = ?").get(sweepId) as { at: string | null };
+    return r.at;
+  }
+
   /** The epoch of the host's journal the cursor counts in (its sweep event's), or null where none was seen. */
   cursorEpoch(sweepId: string, host: string): string | null {
     const r = this.q.cursor.get(sweepId, host) as { epoch: string | null } | undefined;
