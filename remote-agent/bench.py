@@ -373,7 +373,8 @@ def bench_cheaper_maps(args):
     """The paper's tanh map (width 16, N = 272, full-batch GD, 500 steps, float64, lr.input x lr.output over
     [-3, 6]^2) at --points^2 on one core, four ways: exhaustive in the stacked form (one GEMM per replica, in
     populations of 256: the trainer before issue 23), the shared form (one GEMM for the population, populations
-    of mlp.CPU_MAX_POPULATION), early exit (stacked), both. Timings move with the machine's load. Prints
+    of mlp.CPU_MAX_POPULATION), early exit (stacked), both; then boundary sampling (spec "sampling": "boundary",
+    shared form) and all together (boundary + shared + early exit). Timings move with the machine's load. Prints
     cell-steps, wall time, cells/s, GFLOP/s (analytic, of the cell-steps spent), mask agreement with the exhaustive
     map and the frame's box-counting dimension; the last line is one JSON object."""
     import json
@@ -396,6 +397,17 @@ def bench_cheaper_maps(args):
           f"load {os.getloadavg()[0]:.1f}", flush=True)
     mlp.train_population(spec, hps[:size])  # warm-up: allocator, BLAS buffers
     runs, masks = {}, {}
+
+    def record(name, mask, steps, wall, **how):
+        """One way's figures, against the exhaustive map (the first way recorded)."""
+        masks[name] = mask
+        runs[name] = {**how, "cell_steps": steps, "cell_steps_fraction": steps / (len(hps) * T),
+                      "wall_s": round(wall, 2), "cells_per_s": round(len(hps) / wall, 1),
+                      "gflops": round(steps * step_flops / wall / 1e9, 2),
+                      "agreement": float((mask == masks["exhaustive"]).mean()),
+                      "dimension": _finite(round(box_dimension(mask), 4))}
+        return runs[name]
+
     # "exhaustive" is the trainer before issue 23: stacked form, populations of 256 (its CPU_MAX_POPULATION)
     for name, form, early, pop in (("exhaustive", "stacked", False, 256), ("shared", "shared", False, size),
                                    ("early-exit", "stacked", True, 256), ("both", "shared", True, size)):
@@ -405,16 +417,36 @@ def bench_cheaper_maps(args):
             steps += int(out["steps_trained"].sum())
             trainable.append(outcome.summarize(out["losses"], out["grad_norms"], 20, 1.0)["trainable"])
         wall = time.perf_counter() - t0
-        masks[name] = np.concatenate(trainable).reshape(points, points)
-        runs[name] = {"form": form, "early_exit": early, "population": pop, "cell_steps": steps, "cell_steps_fraction": steps / (len(hps) * T),
-                      "wall_s": round(wall, 2), "cells_per_s": round(len(hps) / wall, 1),
-                      "gflops": round(steps * step_flops / wall / 1e9, 2),
-                      "agreement": float((masks[name] == masks["exhaustive"]).mean()),
-                      "dimension": _finite(round(box_dimension(masks[name]), 4))}
-        r = runs[name]
+        r = record(name, np.concatenate(trainable).reshape(points, points), steps, wall,
+                   form=form, early_exit=early, population=pop)
         print(f"  {name:10s}: {r['cell_steps']:,} cell-steps ({r['cell_steps_fraction']:.1%}), {wall:.1f} s, "
               f"{r['cells_per_s']:,.0f} cells/s, {r['gflops']:.1f} GFLOP/s, agreement {r['agreement']:.2%}, "
               f"D = {r['dimension']}", flush=True)
+    # Boundary sampling (sampling.py): the plan picks the cells, trained in the shared form, then also with early exit
+    from fractal_agent import sampling
+    bspec = validate({**spec, "sampling": "boundary"})
+    for name, early in (("boundary", False), ("all", True)):
+        t0, spent = time.perf_counter(), [0]
+
+        def train(cells):
+            rows = {"cell": cells, "trainable": np.zeros(len(cells), np.uint8), "score": np.zeros(len(cells))}
+            for s0 in range(0, len(cells), size):
+                part = cells[s0:s0 + size]
+                out = mlp.train_population(spec, [hps[c] for c in part], form="shared", early_exit=early)
+                spent[0] += int(out["steps_trained"].sum())
+                summary = outcome.summarize(out["losses"], out["grad_norms"], 20, 1.0)
+                rows["trainable"][s0:s0 + len(part)] = summary["trainable"]
+                rows["score"][s0:s0 + len(part)] = summary["score"]
+            return rows
+
+        plan = sampling.run_in_process(bspec, train)
+        r = record(name, plan.outcome.reshape(points, points).astype(np.uint8), spent[0], time.perf_counter() - t0,
+                   form="shared", early_exit=early, population=size, sampling="boundary",
+                   cells_trained=int(plan.trained.sum()), cells_inferred=int(plan.inferred.sum()),
+                   audit_misses=len(plan.misses))
+        print(f"  {name:10s}: {r['cells_trained']:,} cells trained, {r['cells_inferred']:,} inferred, "
+              f"{r['audit_misses']} audit misses; {r['cell_steps']:,} cell-steps ({r['cell_steps_fraction']:.1%}), "
+              f"{r['wall_s']:.1f} s, agreement {r['agreement']:.2%}, D = {r['dimension']}", flush=True)
     base = runs["exhaustive"]["wall_s"]
     for r in runs.values():
         r["speedup"] = round(base / r["wall_s"], 2)

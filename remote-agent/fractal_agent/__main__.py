@@ -123,7 +123,7 @@ def cmd_rerun(args):
 
 def cmd_run(args):
     spec = _spec_from_file(args.spec)  # exits before anything is written
-    from . import envinfo, scheduler, wandb_log
+    from . import envinfo, sampling, scheduler, wandb_log
     from .journal import Journal, JournalError
     try:
         devs = scheduler.devices(args.device, args.workers)
@@ -164,7 +164,8 @@ def cmd_run(args):
         error = None
         try:
             status = scheduler.run(spec, cells, levels, devs, on_tile, lambda: stop["signal"] is not None,
-                                   j.sync_if_due, population=args.population, on_base=scheduler.base_wanted(j, j.append_base))
+                                   j.sync_if_due, population=args.population, on_base=scheduler.base_wanted(j, j.append_base),
+                                   plan=sampling.plan_for(spec, j))
         except scheduler.WorkerError as e:
             status, error = "failed", str(e)
         j.append_done(status, error)

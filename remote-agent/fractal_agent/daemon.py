@@ -21,7 +21,7 @@ import threading
 import time
 import traceback
 
-from . import AGENT_VERSION, PROTOCOL_VERSION, envinfo, scheduler, slurm, wandb_log
+from . import AGENT_VERSION, PROTOCOL_VERSION, envinfo, sampling, scheduler, slurm, wandb_log
 from .client import Client
 from .journal import SYNC_SECONDS, Journal, JournalError, JournalWriteError, encode
 from .spec import SpecError, cell_count, validate
@@ -425,7 +425,7 @@ class Daemon:
                                    report=lambda m: self.notify(sw, f"sweep {sw.id}: {m}"))
             else:
                 status = scheduler.run(sw.spec, cells, levels, self.devices, on_tile, sw.cancel.is_set, on_idle,
-                                       on_base=scheduler.base_wanted(j, on_base))
+                                       on_base=scheduler.base_wanted(j, on_base), plan=sampling.plan_for(sw.spec, j))
         except Exception as e:
             status, error = "failed", str(e)
             self.log(f"sweep {sw.id}: failed: {traceback.format_exc()}")

@@ -151,8 +151,13 @@ def base_wanted(journal, record):
 
 
 def run(spec, cells, levels, devs, on_tile, should_stop=lambda: False, on_idle=lambda: None, population=None,
-        on_base=None):
+        on_base=None, plan=None):
     """Train `cells` (coarse-to-fine, with their `levels`) on workers for `devs`.
+
+    With `plan` (a sampling.BoundaryPlan: a boundary sweep), `cells` and `levels` are unused: the plan names
+    the cells round by round, each round once the one before it has finished (its decisions read the finished
+    coarser level), gets every finished population through plan.take, and its inferred cells are passed to
+    on_tile like trained ones (with `inferred` = 1; trained rows get `inferred` = 0).
 
     With `on_base`, the first worker also measures the untrained model (sft.base_metrics) before any
     cell and on_base(metrics) is called with the result (GPT sweeps record it once per sweep).
@@ -162,7 +167,7 @@ def run(spec, cells, levels, devs, on_tile, should_stop=lambda: False, on_idle=l
     every chunk was handed out. Raises WorkerError when a worker fails (its traceback in the message).
     `population` caps the cells per chunk (default: the smallest population_size() of the workers).
     """
-    if len(cells) == 0 and on_base is None:
+    if plan is None and len(cells) == 0 and on_base is None:
         return "completed"
     ctx = mp.get_context("spawn")
     tasks, results = ctx.Queue(), ctx.Queue()
@@ -174,6 +179,22 @@ def run(spec, cells, levels, devs, on_tile, should_stop=lambda: False, on_idle=l
         p.start()
     ready, todo = [], None
     handed, in_flight, stopping = 0, 0, False
+    finished = plan is None  # a plan is finished once next_round() says so
+
+    def next_round():
+        """The plan's next cells to train as chunks; inferred cells are journaled on the way."""
+        nonlocal finished
+        while True:
+            step = plan.next_round()
+            if step is None:
+                finished = True
+                return []
+            kind, level, payload = step
+            if kind == "infer":
+                for rows in payload:
+                    on_tile(level, rows)
+                continue
+            return list(chunks(spec, payload, np.full(len(payload), level), population, len(devs)))
     if on_base is not None:
         tasks.put("base")
         in_flight += 1
@@ -182,7 +203,11 @@ def run(spec, cells, levels, devs, on_tile, should_stop=lambda: False, on_idle=l
             stopping = stopping or should_stop()
             if todo is None and len(ready) == len(procs):  # every worker is up and knows its capacity
                 population = population or min(ready)
-                todo = list(chunks(spec, np.asarray(cells, dtype=np.int64), np.asarray(levels), population, len(devs)))
+                todo = next_round() if plan is not None else \
+                    list(chunks(spec, np.asarray(cells, dtype=np.int64), np.asarray(levels), population, len(devs)))
+            while plan is not None and not finished and not stopping and todo is not None \
+                    and handed == len(todo) and in_flight == 0:
+                todo, handed = next_round(), 0  # the round before is finished: the plan may decide the next
             while todo is not None and not stopping and handed < len(todo) \
                     and in_flight < IN_FLIGHT_PER_WORKER * len(procs):
                 level, c = todo[handed]
@@ -212,8 +237,12 @@ def run(spec, cells, levels, devs, on_tile, should_stop=lambda: False, on_idle=l
                 on_base(msg[1])
                 continue
             in_flight -= 1
-            on_tile(msg[2], msg[3])
-        return "cancelled" if todo is None or handed < len(todo) else "completed"
+            if plan is not None:
+                plan.take(msg[3])
+                on_tile(msg[2], plan.mark_trained(msg[3]))
+            else:
+                on_tile(msg[2], msg[3])
+        return "cancelled" if todo is None or handed < len(todo) or not finished else "completed"
     finally:
         for _ in procs:
             tasks.put(None)

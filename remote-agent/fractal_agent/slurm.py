@@ -40,6 +40,7 @@ import numpy as np
 
 from . import envinfo, tiles
 from .journal import Journal, JournalError, Scan, _write_json_atomic, decode_line
+from .spec import sampling
 
 SETTINGS = "scheduler.json"
 POLL_SECONDS = 2.0  # squeue at most this often (one call lists every task of the sweep)
@@ -383,6 +384,13 @@ def run(sweep_dir, journal, settings, on_tile, on_base, should_stop=lambda: Fals
     on_base(metrics) append to the journal (the daemon's callbacks); `journal` is read for .done/.base/.spec
     and pending(). on_tasks(counts) gets Merger.counts() after each look at the queue; report(message) a bad
     shard (default: log). Returns "completed" or "cancelled"; raises SlurmError when tasks keep failing."""
+    if sampling(journal.spec) != "grid":
+        # A boundary sweep decides each level from the finished level before it; job arrays are submitted
+        # up front with their cells fixed, so they would have to wait a whole round of the queue per level.
+        raise SlurmError(f"\"sampling\": \"{sampling(journal.spec)}\" is not supported on a Slurm scheduler (job arrays are "
+                         "submitted with their cells fixed; boundary sampling picks each level's cells from the level "
+                         "before). Fix: set \"sampling\": \"grid\" in the spec, or run the sweep on a host registered "
+                         "without --scheduler")
     m = Merger(sweep_dir, journal, settings, on_tile, on_base, log, report)
     m.merge()  # shards of an earlier run of this sweep (a restarted daemon, a resume)
     queued = queued_tasks(m.jobs()) if m.rounds else {}

@@ -36,6 +36,9 @@ AXIS_PARAMS = {f: tuple(v) for f, v in _VALUES["axis_params"].items()}
 INTEGER_PARAMS = tuple(_VALUES["integer_params"])
 EVAL_TASKS = tuple(_VALUES["eval_tasks"])  # multiple-choice data.evals
 LORA_RANK_MAX = _VALUES["lora_rank_max"]
+# "grid": every cell trained; "boundary": solid guessing over the coarse-to-fine levels (sampling.py)
+SAMPLINGS = tuple(_VALUES["samplings"])
+BOUNDARY_AUDIT_FRACTION = _VALUES["boundary_audit_fraction"]
 
 
 def default(path, family=None):
@@ -44,7 +47,7 @@ def default(path, family=None):
     return d[family] if isinstance(d, dict) else d
 
 
-TOP_KEYS = ("version", "name", "model", "data", "train", "axes", "criterion", "parent", "record")
+TOP_KEYS = ("version", "name", "model", "data", "train", "axes", "criterion", "parent", "record", "sampling")
 MLP_MODEL_KEYS = ("family", "width", "activation", "data_multiple", "datapoints", "seed", "init_offset_form")
 # init_offset added to W0 once at initialisation (DESIGN.md), or before every training step as the paper's
 # notebook does (`t += hparams[0]` in train_step); kept in the normalised spec only when not the default
@@ -182,7 +185,20 @@ def validate(raw):
     elif not isinstance(curves, bool):
         raise SpecError("record.curves", f"must be true or false, got {curves!r}")
     spec["record"] = {"curves": curves}
+
+    # Kept in the normalised spec only when not the default, so a grid sweep's id (a hash of the normalised
+    # spec) is the one it had before sampling existed.
+    mode = _choice(spec.get("sampling", default("sampling")), "sampling", SAMPLINGS)
+    if mode == default("sampling"):
+        spec.pop("sampling", None)
+    else:
+        spec["sampling"] = mode
     return spec
+
+
+def sampling(spec):
+    """A validated spec's sampling mode ("grid" when the normalised spec leaves it out)."""
+    return spec.get("sampling", default("sampling"))
 
 
 def _validate_mlp_model(model):
@@ -423,6 +439,15 @@ def cell_hparams(spec, index):
     return hp
 
 
+def top_level(n):
+    """The last coarse-to-fine level of an axis of n points: its level-0 stride is 2**top_level(n), the largest
+    power of two s with 4*s <= n (at least 1), and level L's stride is 2**max(top_level(n) - L, 0)."""
+    top = 0
+    while (2 << top) * 4 <= n:
+        top += 1
+    return top
+
+
 def coarse_to_fine(nx, ny):
     """Cell indices ordered so that a low-resolution preview of the whole map comes first.
 
@@ -432,9 +457,7 @@ def coarse_to_fine(nx, ny):
     Returns (order, levels): int64 arrays of cell indices and their level, covering every cell once.
     """
     def coordinate_levels(n):
-        top = 0
-        while (2 << top) * 4 <= n:
-            top += 1
+        top = top_level(n)
         i = np.arange(n, dtype=np.int64)
         level = np.zeros(n, dtype=np.int64)
         for b in range(top):  # coordinates not divisible by 2**(top-b) appear at level b+1 or later
