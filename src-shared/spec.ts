@@ -27,6 +27,10 @@ export const AXIS_PARAMS: Record<Family, readonly string[]> = VALUES.axis_params
 export const INTEGER_PARAMS = VALUES.integer_params;
 export const EVAL_TASKS = VALUES.eval_tasks; // multiple-choice data.evals
 export const LORA_RANK_MAX = VALUES.lora_rank_max;
+/** "grid": every cell trained; "boundary": solid guessing, uniform blocks inferred (the agent's sampling.py). */
+export type Sampling = "grid" | "boundary";
+export const SAMPLINGS = VALUES.samplings as readonly Sampling[];
+export const BOUNDARY_AUDIT_FRACTION = VALUES.boundary_audit_fraction;
 
 /** The value a spec gets for an absent field (spec_values.json "defaults"): by spec path, some by family. */
 export function defaultOf(path: string, family?: Family): unknown {
@@ -35,7 +39,7 @@ export function defaultOf(path: string, family?: Family): unknown {
   return d !== null && typeof d === "object" && !Array.isArray(d) ? (d as Record<string, unknown>)[family ?? ""] ?? null : d;
 }
 
-const TOP_KEYS = ["version", "name", "model", "data", "train", "axes", "criterion", "parent", "record"];
+const TOP_KEYS = ["version", "name", "model", "data", "train", "axes", "criterion", "parent", "record", "sampling"];
 const MLP_MODEL_KEYS = ["family", "width", "activation", "data_multiple", "datapoints", "seed", "init_offset_form"];
 /** init_offset added to W0 once at initialisation, or before every training step (the paper's notebook);
  *  kept in the normalised spec only when not the default (spec.py INIT_OFFSET_FORMS). */
@@ -87,6 +91,8 @@ export interface Spec {
   criterion: { window: number; threshold: number };
   parent: { sweep: string } | null;
   record: { curves: boolean };
+  /** Present only when not the default "grid" (a grid sweep's id stays what it was before sampling existed). */
+  sampling?: "boundary";
 }
 
 /** An invalid spec: `field` is the dotted path of the offending field (same as Python's SpecError.field). */
@@ -271,7 +277,17 @@ export function validate(raw: unknown): Spec {
     throw new SpecError("record.curves", `must be true or false, got ${pyRepr(curves)}`);
   }
   spec.record = { curves };
+
+  // Kept in the normalised spec only when not the default, so a grid sweep's id (a hash of it) does not change.
+  const mode = choice(get(spec, "sampling", defaultOf("sampling")), "sampling", SAMPLINGS);
+  if (mode === defaultOf("sampling")) delete spec.sampling;
+  else spec.sampling = mode;
   return spec as unknown as Spec;
+}
+
+/** A validated spec's sampling mode ("grid" when the normalised spec leaves it out). */
+export function samplingOf(spec: Pick<Spec, "sampling">): Sampling {
+  return spec.sampling ?? (defaultOf("sampling") as Sampling);
 }
 
 function validateMlpModel(model: Obj): void {
