@@ -23,7 +23,7 @@ import traceback
 
 from . import AGENT_VERSION, PROTOCOL_VERSION, envinfo, sampling, scheduler, slurm, wandb_log
 from .client import Client
-from .journal import SYNC_SECONDS, Journal, JournalError, JournalWriteError, encode
+from .journal import JOURNAL, SYNC_SECONDS, Journal, JournalError, JournalWriteError, encode
 from .spec import SpecError, cell_count, validate
 
 SWEEP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -220,7 +220,20 @@ class Daemon:
         except ValueError as e:
             client.reply(req, False, error=str(e), field=str(e).split(":")[0])
             return
+        fill_from = msg.get("fill_from")  # a boundary sweep whose trained cells this grid sweep starts from
         with self.lock:
+            if fill_from is not None:
+                source = self.sweeps.get(fill_from) if isinstance(fill_from, str) else None
+                problem = f"no sweep {fill_from!r} on this node" if source is None else None
+                if source is not None:
+                    try:
+                        if sampling.fill_in_spec(source.spec) != spec:
+                            problem = f"the spec is not sweep {fill_from!r}'s with \"sampling\" left out (the grid sweep of it)"
+                    except ValueError as e:
+                        problem = str(e)
+                if problem:
+                    client.reply(req, False, error=f"fill_from: {problem}", field="fill_from")
+                    return
             sw = self.sweeps.get(sweep_id)
             if sw is not None:
                 if sw.state == "broken":
@@ -262,7 +275,12 @@ class Daemon:
                     slurm.save_settings(sw.dir, sched)
                 j, _ = Journal.open_or_create(sw.dir, sweep_id, spec, self.env, warn=lambda w: self.warn(sw, w),
                                               on_append=lambda ev, line: self._recorded(sw, ev, line))
-                j.close()
+                try:
+                    if fill_from is not None:  # the boundary sweep's trained cells, so only its inferred ones train
+                        copied = sampling.copy_trained(source.dir / JOURNAL, j)
+                        self.log(f"sweep {sweep_id}: fills in {fill_from}: {copied} trained cells copied")
+                finally:
+                    j.close()
             except OSError as e:  # a full disk, a file in the way, no permission
                 if made and os.path.isdir(sw.dir) and not os.path.islink(sw.dir):
                     shutil.rmtree(sw.dir)  # what this submit began; the id stays free

@@ -245,3 +245,32 @@ def run_in_process(spec, train, plan=None, on_tile=lambda level, rows: None):
         plan.take(rows)
         on_tile(level, plan.mark_trained(rows))
     return plan
+
+
+def fill_in_spec(spec):
+    """The grid sweep that fills in boundary sweep `spec`'s inferred cells: the same spec, every cell trained."""
+    if sampling(spec) != "boundary":
+        raise ValueError(f"fill in: the sweep's sampling is {sampling(spec)!r}; only a boundary sweep has inferred cells")
+    return {k: v for k, v in spec.items() if k != "sampling"}
+
+
+def copy_trained(source_path, journal):
+    """Journal into `journal` (a new grid sweep, fill_in_spec of the source's) every trained cell of the boundary
+    sweep whose journal is `source_path`, tile by tile, with its curves: they are the bits the grid sweep would
+    train (the same spec but for sampling, mlp.py's guarantee), so the grid sweep trains only the inferred cells.
+    The `inferred` field is dropped (a grid sweep has none). Returns the cells copied."""
+    from .journal import read_events
+    from .tiles import unpack
+    copied = 0
+    for ev in read_events(source_path, warn=journal.warn):
+        if ev["type"] != "tile":
+            continue
+        rows = unpack(ev)
+        keep = rows.pop("inferred", np.zeros(len(rows["cell"]), np.uint8)) == 0
+        keep &= ~journal.done[rows["cell"]]  # a torn tail re-read, a tile the source recorded twice
+        if not keep.any():
+            continue
+        rows = {k: (v if k == "trace_step" else v[keep]) for k, v in rows.items()}
+        journal.append_tile(ev.get("level", 0), rows)
+        copied += int(keep.sum())
+    return copied

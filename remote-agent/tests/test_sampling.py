@@ -154,3 +154,27 @@ def test_slurm_refuses_boundary_sampling_naming_the_fix(tmp_path):
     with pytest.raises(slurm.SlurmError, match='set "sampling": "grid"'):
         slurm.run(tmp_path / "sw", j, {"tasks": 2}, lambda *a: None, lambda *a: None)
     j.close()
+
+
+def test_fill_in_trains_only_the_inferred_cells_and_gives_the_exhaustive_map(tmp_path, exhaustive, boundary):
+    plan, tiles = boundary
+    spec = tanh_spec()
+    src, _ = Journal.open_or_create(tmp_path / "boundary", "b", spec, {})
+    for level, rows in tiles:
+        src.append_tile(level, rows)
+    src.close()
+    grid = S.validate(sampling.fill_in_spec(spec))
+    assert grid == tanh_spec(sampling_mode="grid"), "the fill-in is the grid sweep of the same spec"
+    j, _ = Journal.open_or_create(tmp_path / "grid", "g", grid, {})
+    assert sampling.copy_trained(tmp_path / "boundary" / "journal.jsonl", j) == plan.trained.sum()
+    cells, _ = j.pending()
+    assert np.array_equal(np.sort(cells), np.flatnonzero(plan.inferred)), "only the inferred cells are left to train"
+    for c in np.array_split(cells, 3):
+        j.append_tile(1, trainer.run_cells(grid, c, "cpu"))
+    out = read_results(j.path)["fields"]
+    j.close()
+    assert "inferred" not in out
+    for name in COMPARED:
+        assert np.array_equal(out[name], exhaustive[name], equal_nan=True), name
+    with pytest.raises(ValueError, match="only a boundary sweep"):
+        sampling.fill_in_spec(grid)
