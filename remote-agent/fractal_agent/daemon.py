@@ -221,11 +221,16 @@ class Daemon:
             client.reply(req, False, error=str(e), field=str(e).split(":")[0])
             return
         fill_from = msg.get("fill_from")  # a boundary sweep whose trained cells this grid sweep starts from
+        source = None
         with self.lock:
             if fill_from is not None:
-                source = self.sweeps.get(fill_from) if isinstance(fill_from, str) else None
-                problem = f"no sweep {fill_from!r} on this node" if source is None else None
-                if source is not None:
+                if not isinstance(fill_from, str):
+                    client.reply(req, False, error=f"fill_from: must be a sweep id, got {fill_from!r}", field="fill_from")
+                    return
+                source, problem = self.sweeps.get(fill_from), None
+                if source is None:  # deleted here since (the laptop still lists it): every cell is trained
+                    self.log(f"sweep {sweep_id}: fill_from {fill_from!r} is not on this node; training every cell")
+                else:
                     try:
                         if sampling.fill_in_spec(source.spec) != spec:
                             problem = f"the spec is not sweep {fill_from!r}'s with \"sampling\" left out (the grid sweep of it)"
@@ -276,7 +281,7 @@ class Daemon:
                 j, _ = Journal.open_or_create(sw.dir, sweep_id, spec, self.env, warn=lambda w: self.warn(sw, w),
                                               on_append=lambda ev, line: self._recorded(sw, ev, line))
                 try:
-                    if fill_from is not None:  # the boundary sweep's trained cells, so only its inferred ones train
+                    if source is not None:  # the boundary sweep's trained cells, so only its inferred ones train
                         copied = sampling.copy_trained(source.dir / JOURNAL, j)
                         self.log(f"sweep {sweep_id}: fills in {fill_from}: {copied} trained cells copied")
                 finally:

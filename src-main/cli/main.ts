@@ -17,7 +17,7 @@ import { cmdExport, cmdSweeps } from "./library";
 import { cmdReproduce } from "./reproduce";
 import { cmdSamples } from "./samples";
 import { cmdSensitivity } from "./sensitivity";
-import { cmdSweep, cmdZoom } from "./sweep";
+import { cmdFillIn, cmdSweep, cmdZoom } from "./sweep";
 import { COMMANDS, commandUsage, USAGE } from "./usage";
 import { cmdWeb } from "./web";
 
@@ -31,6 +31,7 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case "sweep": return await cmdSweep(rest);
       case "zoom": return await cmdZoom(rest);
+      case "fill-in": return await cmdFillIn(rest);
       case "sweeps": return cmdSweeps(rest);
       case "export": return cmdExport(rest);
       case "hosts": return await cmdHosts(rest);

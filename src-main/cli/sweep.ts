@@ -5,7 +5,7 @@ import { estimateOn, formatCost, formatDuration } from "../core/cost";
 import { LocalDataError } from "../core/local-data";
 import type { Store } from "../core/store";
 import type { Progress } from "../core/sweep-runner";
-import { followSweep, prepareSweep, recordSweep, zoomChildSpec } from "../launch/launch";
+import { FillInError, fillInSpec, followSweep, prepareSweep, recordSweep, zoomChildSpec } from "../launch/launch";
 import { targetProfile } from "../launch/targets";
 import { uploadLine } from "../ssh/upload";
 import { describeTasks } from "../../src-shared/format";
@@ -148,6 +148,35 @@ export async function cmdZoom(argv: string[]): Promise<number> {
     }
     process.stderr.write(`zoom of ${parent.id} on window ${fmtWindow(w)}, ${points}x${points} cells\n`);
     return await runSpec(store, child, { ...o, target });
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * `fill-in --sweep ID`: train the cells boundary sweep ID inferred. The result is the grid sweep of the same spec
+ * on the same target (its id is the exhaustive map's: re-running resumes it), which the agent starts from ID's
+ * trained cells, so only the inferred ones are trained; ID itself is kept as it is.
+ */
+export async function cmdFillIn(argv: string[]): Promise<number> {
+  const { values: o } = parseArgs({ args: argv, options: { sweep: { type: "string" }, ...SSH_OPTIONS } });
+  if (!o.sweep) throw new UsageError("fill-in needs --sweep ID (a sweep with \"sampling\": \"boundary\")");
+  const store = openDb(o.db);
+  try {
+    const row = store.sweep(o.sweep);
+    if (!row) throw new UsageError(`unknown sweep ${o.sweep} in ${store.path}; \`fractal-llm sweeps\` lists them`, 1);
+    if (o.target && o.target !== row.target) {
+      throw new UsageError(`--target: a fill-in runs where sweep ${row.id} ran (${row.target}): its trained cells are there`);
+    }
+    let spec: Spec;
+    try {
+      spec = fillInSpec(row);
+    } catch (e) {
+      if (e instanceof FillInError) throw new UsageError(e.message, 1);
+      throw e;
+    }
+    process.stderr.write(`fill in ${row.id}: the same spec with every cell trained, from its trained cells\n`);
+    return await runSpec(store, spec, { ...o, target: row.target });
   } finally {
     store.close();
   }

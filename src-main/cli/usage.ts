@@ -10,6 +10,7 @@ export const USAGE = `fractal-llm: trainability sweeps (Sohl-Dickstein 2024) fro
   fractal-llm sweep --spec FILE [--target local|ALIAS|ssh://user@host:port] [--python PATH]
                     [--identity KEY] [--accept-host-key SHA256:... | --accept-new-host-key] [--new] [--db FILE]
   fractal-llm zoom --sweep ID --window x0,x1,y0,y1 --points N [--target ...] [--db FILE]
+  fractal-llm fill-in --sweep ID [--db FILE]       (train the cells a "sampling": "boundary" sweep inferred)
   fractal-llm sweeps [--db FILE]
   fractal-llm export --sweep ID --format csv|json|png --out FILE [--layer score|trainable|stable|finalLoss|heldoutLoss|oodLoss] [--db FILE]
   fractal-llm dimension (--sweep ID [--sequence] | --mask FILE) [--layer trainable|stable] [--estimator project|paper] [--json] [--db FILE]
@@ -35,7 +36,7 @@ trusts exactly that key, --accept-new-host-key whatever key is presented; either
 The sweep id is printed as the last line of stdout. --sequence takes the sweep's zoom path (its ancestors, root
 first) instead of the sweep alone. \`web\` serves the explorer UI on 127.0.0.1 with a random token in its URL.`;
 
-export const COMMANDS = ["sweep", "zoom", "sweeps", "export", "hosts", "dimension", "report", "animate", "early-warning", "samples",
+export const COMMANDS = ["sweep", "zoom", "fill-in", "sweeps", "export", "hosts", "dimension", "report", "animate", "early-warning", "samples",
   "reproduce", "sensitivity", "web"];
 
 /** The lines of USAGE for one command: those that start with `fractal-llm CMD` and the indented ones after them. */

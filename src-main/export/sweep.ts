@@ -7,6 +7,7 @@ import { closeSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { layerPng } from "../analysis/report";
 import { COLOUR_LAYERS, type ColourLayer } from "../analysis/colour";
 import { axisValue } from "../../src-shared/grid";
+import { samplingOf } from "../../src-shared/spec";
 import { ranOn } from "../core/numerics";
 import type { Store } from "../core/store";
 import { sweepMap } from "../core/sweep-maps";
@@ -17,7 +18,13 @@ export type ExportFormat = "csv" | "json" | "png";
 /** CSV columns after ix,iy,x,y; fields the sweep did not record are left empty. An SFT sweep's multiple-choice
  *  results (eval.<task>.acc, eval.<task>.acc_norm) follow, sorted. */
 export const CSV_FIELDS = ["trainable", "stable", "score", "first_loss", "final_loss", "divergence_step", "heldout_loss",
-  "ood_loss", "wall_time", "flops"];
+  "ood_loss", "wall_time", "flops", "inferred"];
+
+/** A sweep's `inferred` field (1: the cell's values were copied from a trained cell by boundary sampling, 0: trained);
+ *  a grid sweep records none, and every one of its cells was trained. */
+function inferredField(store: Store, sweepId: string, cells: number): Numeric {
+  return store.fields(sweepId).inferred ? store.loadField(sweepId, "inferred") : new Uint8Array(cells);
+}
 
 /** Write the export; returns the number of cells with results. */
 export function exportSweep(store: Store, sweepId: string, format: ExportFormat, out: string, opts: { layer?: string } = {}): number {
@@ -83,7 +90,8 @@ function writeCsv(store: Store, sweepId: string, write: Sink): number {
   const s = store.sweep(sweepId)!;
   const recorded = store.fields(sweepId);
   const names = [...CSV_FIELDS, ...Object.keys(recorded).filter((f) => f.startsWith("eval.")).sort()];
-  const cols: (Numeric | null)[] = names.map((f) => (recorded[f] ? store.loadField(sweepId, f) : null));
+  const cols: (Numeric | null)[] = names.map((f) => (f === "inferred" ? inferredField(store, sweepId, s.cells)
+    : recorded[f] ? store.loadField(sweepId, f) : null));
   const done = store.loadDone(sweepId);
   const xs = Array.from({ length: s.nx }, (_, i) => num(axisValue(s.spec.axes.x, i)));
   const ys = Array.from({ length: s.ny }, (_, i) => num(axisValue(s.spec.axes.y, i)));
@@ -106,8 +114,8 @@ function writeJson(store: Store, sweepId: string, write: Sink): number {
   const s = store.sweep(sweepId)!;
   const done = store.loadDone(sweepId);
   const fields: Record<string, (number | string | null)[]> = {};
-  for (const f of Object.keys(store.fields(sweepId)).sort()) {
-    const col = store.loadField(sweepId, f);
+  for (const f of [...new Set([...Object.keys(store.fields(sweepId)), "inferred"])].sort()) {
+    const col = f === "inferred" ? inferredField(store, sweepId, s.cells) : store.loadField(sweepId, f);
     // JSON has no NaN or infinity: missing cells are null, non-finite values their names as strings.
     fields[f] = Array.from(col, (v, c) => (!done[c] ? null : Number.isFinite(v) ? v : num(v)));
   }
@@ -115,7 +123,8 @@ function writeJson(store: Store, sweepId: string, write: Sink): number {
     sweep: s.id, name: s.name, status: s.status, parent: s.parent_id, target: s.target, env: s.env,
     ran_on: ranOn(s.env)?.summary ?? null, // the env in one line: CPU and ISA level, BLAS kernel (or GPU), torch, agent
     window: s.window, nx: s.nx, ny: s.ny, cells: s.cells, done_cells: s.done_cells, layout: "row-major, index = iy * nx + ix",
-    spec: s.spec, done: Array.from(done), fields,
+    // boundary sampling: fields.inferred is 1 where a cell's values were copied from a trained cell, not trained
+    sampling: samplingOf(s.spec), spec: s.spec, done: Array.from(done), fields,
     // SFT sweeps: the untrained model's held-out / OOD loss and evals, to read forgetting off the fields
     base: s.base,
   };

@@ -12,7 +12,7 @@
 
 import { zoomSpec, resolutionWarnings, type Window } from "../../src-shared/grid";
 import { absoluteLocalPaths, type LocalFile, planLocalData } from "../core/local-data";
-import type { Spec } from "../../src-shared/spec";
+import { canonicalJson, samplingOf, type Spec, validate } from "../../src-shared/spec";
 import { sweepIdFor } from "../core/sweep-id";
 import type { Store, SweepRow } from "../core/store";
 import { AttachSession, tail } from "../core/agent-client";
@@ -67,13 +67,50 @@ export interface FollowOptions {
   flushMs?: number;
 }
 
-/** Submit (if the node does not have it) and follow a recorded sweep until it ends or `signal` aborts. */
+/**
+ * Submit (if the node does not have it) and follow a recorded sweep until it ends or `signal` aborts. A grid sweep
+ * with a boundary twin on the same target (fillInSource) names it as `fill_from`: a new sweep on the node then starts
+ * from the twin's trained cells (the same bits) and trains only the cells the twin inferred.
+ */
 export function followSweep(store: Store, id: string, t: OpenTarget, o: FollowOptions = {}): Promise<RunResult> {
+  const row = store.sweep(id);
+  const twin = row ? fillInSource(store, row) : undefined;
   return runSweep({
     store, sweepId: id, connect: (attempt) => t.connect(attempt), signal: o.signal, onProgress: o.onProgress,
     onNotice: o.onNotice, resume: o.resume, maxFailures: o.maxFailures, flushMs: o.flushMs,
-    submitFields: t.scheduler ? { scheduler: agentScheduler(t.scheduler) } : undefined,
+    submitFields: t.scheduler || twin
+      ? { ...(t.scheduler ? { scheduler: agentScheduler(t.scheduler) } : {}), ...(twin ? { fill_from: twin.id } : {}) }
+      : undefined,
   });
+}
+
+/** Raised when a sweep cannot be filled in (not a boundary sweep, nothing inferred): the message says why. */
+export class FillInError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "FillInError";
+  }
+}
+
+/**
+ * The spec that fills in boundary sweep `row`'s inferred cells: the same spec with every cell trained (sampling
+ * grid), from the laptop spec it was launched with, so prepareSweep makes it runnable on the same target. Its map is
+ * the exhaustive one; followSweep sends the boundary sweep as its `fill_from`, so only the inferred cells train.
+ */
+export function fillInSpec(row: SweepRow): Spec {
+  if (samplingOf(row.spec) !== "boundary") {
+    throw new FillInError(`sweep ${row.id} was sampled on a ${samplingOf(row.spec)} (every cell trained): there is nothing to fill in`);
+  }
+  const { sampling: _, ...grid } = row.source_spec ?? row.spec;
+  return validate(grid);
+}
+
+/** The boundary sweep on `row`'s target whose fill-in `row` is (its spec with sampling grid), if any. */
+export function fillInSource(store: Store, row: SweepRow): SweepRow | undefined {
+  if (samplingOf(row.spec) !== "grid") return undefined;
+  const want = canonicalJson(row.spec);
+  return store.sweeps().find((s) => s.id !== row.id && s.target === row.target && samplingOf(s.spec) === "boundary"
+    && canonicalJson((({ sampling: _, ...grid }) => grid)(s.spec)) === want);
 }
 
 /** Raised when a zoom cannot be made (window outside the parent, node-only files, ...): the message says why. */

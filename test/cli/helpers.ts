@@ -27,7 +27,8 @@ export function lastLine(s: string): string {
   return lines[lines.length - 1];
 }
 
-export const FIELDS = ["trainable", "stable", "score", "first_loss", "final_loss", "divergence_step", "heldout_loss", "ood_loss", "wall_time", "flops"];
+// the CSV export's columns; `inferred` is 0 on every cell of a grid sweep (its tiles carry no such field)
+export const FIELDS = ["trainable", "stable", "score", "first_loss", "final_loss", "divergence_step", "heldout_loss", "ood_loss", "wall_time", "flops", "inferred"];
 
 export type AgentJournal = {
   cells: Record<string, Record<string, number | string>>; counts: Record<string, number>; hparams: Record<string, Record<string, number>>;
@@ -49,7 +50,7 @@ for ev in journal.read_events(path):
     r = tiles.unpack(ev)
     for k, c in enumerate(r["cell"].tolist()):
         counts[c] += 1
-        cells.setdefault(c, {f: num(r[f][k].item()) for f in ${JSON.stringify(FIELDS)}})
+        cells.setdefault(c, {f: num(r[f][k].item()) if f in r else 0 for f in ${JSON.stringify(FIELDS)}})
 for c in cells:
     hparams[c] = S.cell_hparams(sp, c)
 print(json.dumps({"cells": cells, "counts": counts, "hparams": hparams}))`;
