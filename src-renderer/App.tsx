@@ -77,7 +77,8 @@ export function App() {
       </main>
       <footer>
         <ProgressPanel />
-        <span className="muted keys">wheel/+/−: zoom · drag/arrows/WASD: pan · shift-drag: zoom scan · 0: home · [ ]: back/forward</span>
+        <span className="muted keys" data-testid="footer-keys">{mode === "surface" ? "drag: orbit · right-drag: pan · wheel: zoom · 0: reset the camera"
+          : "wheel/+/−: zoom · drag/arrows/WASD: pan · shift-drag: zoom scan · 0: home · [ ]: back/forward"}</span>
       </footer>
       <ZoomDialog />
       {/* After the dialog, so toasts (an error from starting the zoom, a sweep that finished) stay visible over it. */}

@@ -21,6 +21,8 @@ export interface NavigationSlice {
   /** The zoom video being recorded (record.ts): frames drawn of all (null: none). */
   recording: { done: number; frames: number } | null;
   box: Window | null;
+  /** Counts home presses (the button, the 0 key): the 3-D view puts its camera back on each. */
+  cameraHomes: number;
 }
 
 const get = useUi.getState;
@@ -80,7 +82,7 @@ export function home(id?: string): void {
   const s = st.sweeps[id ?? st.rootId ?? ""];
   if (!s) return;
   const root = st.sweeps[st.rootId ?? ""] ?? s;
-  set({ view: fitWindow(s.window, st.viewport, 24, isEqualAspect(st, root)) });
+  set({ view: fitWindow(s.window, st.viewport, 24, isEqualAspect(st, root)), cameraHomes: st.cameraHomes + 1 });
   commitView();
 }
 

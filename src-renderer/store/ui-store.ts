@@ -29,6 +29,7 @@ export const useUi = create<UiState>(() => ({
   layer: "score", layerRevisions: {},
   // view & navigation
   view: null, viewport: { width: 0, height: 0 }, history: [], historyIndex: -1, mode: "map", fill: false, recording: null, box: null,
+  cameraHomes: 0,
   // hover, selection & inspector
   hover: null, selected: null, samples: null, recomputed: null, panel: "inspector",
   // notices & progress

@@ -475,6 +475,67 @@ describe("browser mode", () => {
     await page.locator("[data-testid=mode-map]").click();
   });
 
+  it("gives the 3-D view axes in hyperparameter units, a legend, its own keys, a framed surface for every height and a camera reset", async () => {
+    await page.locator("[data-testid=mode-surface]").click();
+    await expect.poll(() => page.locator("[data-testid=surface-status]").textContent()).toMatch(/vertices/);
+    await expect.poll(() => page.locator("[data-testid=footer-keys]").textContent()).toMatch(/orbit.*0: reset the camera/);
+    const box = (await page.locator("[data-testid=surface]").boundingBox())!;
+    const inside = async (testid: string) => {
+      const all = await page.locator(`[data-testid=${testid}]`).all();
+      expect(all.length).toBeGreaterThan(0);
+      for (const l of all) {
+        const b = (await l.boundingBox())!;
+        expect(b.x >= box.x && b.x + b.width <= box.x + box.width && b.y >= box.y && b.y + b.height <= box.y + box.height,
+          `${testid} "${await l.textContent()}" at ${JSON.stringify(b)} outside the view ${JSON.stringify(box)}`).toBe(true);
+      }
+      return Promise.all(all.map((l) => l.textContent()));
+    };
+    // the sweep's axes by name, with ticks in their units (log axes from 0.1 to 1000)
+    const xs = await inside("surface-label-x"), ys = await inside("surface-label-y");
+    expect(xs).toContain("lr.input");
+    expect(ys).toContain("lr.output");
+    expect(xs.filter((t) => t !== "lr.input").map(Number).every((v) => v >= 0.1 && v <= 1000)).toBe(true);
+    expect(await inside("surface-label-z")).toContain("final loss");
+    await expect.poll(() => page.locator("[data-testid=surface-legend]").textContent()).toMatch(/final loss \(log scale\).*diverged/);
+
+    /** Pixels of the middle half of the view that are not its background: the surface is on screen. */
+    const surfacePixels = (img: Awaited<ReturnType<typeof shot>>) => {
+      let n = 0;
+      for (let y = box.y + box.height / 4; y < box.y + box.height * 3 / 4; y += 4) {
+        for (let x = box.x + box.width / 4; x < box.x + box.width * 3 / 4; x += 4) {
+          const [r, g, b] = pixel(img, x, y);
+          if (Math.abs(r - 0x20) + Math.abs(g - 0x24) + Math.abs(b - 0x2b) > 30) n++;
+        }
+      }
+      return n;
+    };
+    for (const height of ["heldoutLoss", "score", "finalLoss"]) {
+      await page.locator(".surface-metric select").selectOption(height);
+      await page.waitForTimeout(800);
+      const img = await shot(`07-surface-${height}`);
+      expect(surfacePixels(img), height).toBeGreaterThan(200);
+    }
+    const framed = await shot("07-surface-framed");
+    // orbit away, then 0 puts the camera back where it framed the surface
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2 + 180, box.y + box.height / 2 - 60, { steps: 8 });
+    await page.mouse.up();
+    await page.waitForTimeout(300);
+    const moved = await shot("07-surface-orbited");
+    const differ = (a: typeof framed, b: typeof framed) => {
+      let n = 0;
+      for (let i = 0; i < a.data.length; i += 4 * 7) if (Math.abs(a.data[i] - b.data[i]) + Math.abs(a.data[i + 1] - b.data[i + 1]) > 20) n++;
+      return n;
+    };
+    expect(differ(framed, moved)).toBeGreaterThan(1000);
+    await page.mouse.move(2, 2);
+    await page.keyboard.press("0");
+    await page.waitForTimeout(300);
+    expect(differ(framed, await shot("07-surface-reset"))).toBeLessThan(50);
+    await page.locator("[data-testid=mode-map]").click();
+  });
+
   it("starts a sweep from the editor (live cost, errors naming the field), then renames, tags and deletes it in the library", async () => {
     await page.locator("[data-testid=tab-editor]").click();
     await page.locator("[data-testid=editor-preset]").selectOption({ label: "SFT: LR x warmup" });
