@@ -9,6 +9,7 @@ import { forgetSweep } from "./store/layer-cache";
 import { streamLayer } from "./store/layers";
 import { openSweep } from "./store/navigation";
 import { pushNotice } from "./store/notices";
+import { clearedSelection } from "./store/selection";
 import { drawnSweeps, putReproduction } from "./store/sweeps";
 import { useUi } from "./store/ui-store";
 
@@ -44,6 +45,8 @@ export function onEvent(e: ApiEvent): void {
       return {
         sweeps, layerRevisions: without(st.layerRevisions, e.id), progress: without(st.progress, e.id),
         rootId: st.rootId === e.id ? null : st.rootId, focusId: st.focusId === e.id ? st.rootId : st.focusId,
+        // The inspector and the read-out do not describe a cell of a sweep that is gone.
+        ...(st.selected?.sweepId === e.id || st.hover?.sweepId === e.id ? clearedSelection() : {}),
       };
     });
   } else if (e.type === "progress") {

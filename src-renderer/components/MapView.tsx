@@ -53,6 +53,31 @@ function BoxOverlay() {
   return <div className="box" data-testid="zoom-box" style={{ left: a.px, top: a.py, width: b.px - a.px, height: b.py - a.py }} />;
 }
 
+/** Smallest side of the selected cell's marker in pixels: a cell drawn smaller gets a ring around it. */
+const MARKER_MIN_PX = 10;
+
+/**
+ * The clicked cell outlined on the map (the inspector's cell), an SVG over the map's canvas so the marker follows
+ * the view without a redraw of the map. Drawn only while that cell's sweep is on the map.
+ */
+function SelectedMarker() {
+  const d = useUi((s) => s.selected);
+  const view = useUi((s) => s.view);
+  const vp = useUi((s) => s.viewport);
+  const drawn = useUi((s) => (d ? drawnSweeps(s).some((x) => x.id === d.sweepId) : false));
+  if (!d || !view || !drawn || vp.width === 0) return null;
+  const a = worldToScreen(view, vp, d.bounds.x0, d.bounds.y1), b = worldToScreen(view, vp, d.bounds.x1, d.bounds.y0);
+  const cx = (a.px + b.px) / 2, cy = (a.py + b.py) / 2;
+  const w = Math.max(MARKER_MIN_PX, b.px - a.px), h = Math.max(MARKER_MIN_PX, b.py - a.py);
+  return (
+    <svg className="cell-marker" data-testid="selected-marker" data-sweep={d.sweepId} data-cell={d.cell} width={vp.width} height={vp.height} aria-hidden>
+      {/* Dark under light: visible on the Spectral map's pale middle and on its dark ends alike. */}
+      <rect x={cx - w / 2} y={cy - h / 2} width={w} height={h} fill="none" stroke="#000" strokeWidth={3} />
+      <rect x={cx - w / 2} y={cy - h / 2} width={w} height={h} fill="none" stroke="#fff" strokeWidth={1.5} />
+    </svg>
+  );
+}
+
 const WHEEL_ZOOM = 0.0015; // per wheel delta unit: 100 units (one notch) zooms by ~14%
 const KEY_ZOOM = 0.7;
 
@@ -126,6 +151,16 @@ export function MapView() {
     return () => window.removeEventListener("keydown", onKey);
   }, []);
 
+  // The cursor over the map (map pixels; null when outside): when the view moves under a still cursor (keys, the
+  // overview, history), the read-out follows the cell now under it instead of describing the one that was.
+  const pointer = useRef<{ x: number; y: number } | null>(null);
+  useEffect(() => useUi.subscribe((st, prev) => {
+    const p = pointer.current;
+    if (!p || !st.view || (st.view === prev.view && st.viewport === prev.viewport)) return;
+    const w = screenToWorld(st.view, st.viewport, p.x, p.y);
+    void hoverAt(w.x, w.y, p.x, p.y);
+  }), []);
+
   // Pointer: drag pans, shift-drag draws a zoom box, a click without movement selects the cell.
   const drag = useRef<{ x: number; y: number; moved: boolean; box: boolean; startWorld: { x: number; y: number } } | null>(null);
   const local = (e: React.PointerEvent) => {
@@ -144,6 +179,7 @@ export function MapView() {
     const { view, viewport } = useUi.getState();
     if (!view) return;
     const p = local(e);
+    pointer.current = p;
     const w = screenToWorld(view, viewport, p.x, p.y);
     const d = drag.current;
     if (d) {
@@ -180,7 +216,7 @@ export function MapView() {
 
   return (
     <div className="map" ref={ref} data-testid="map" onPointerDown={onPointerDown} onPointerMove={onPointerMove}
-      onPointerUp={onPointerUp} onPointerLeave={hoverOut}>
+      onPointerUp={onPointerUp} onPointerLeave={() => { pointer.current = null; hoverOut(); }}>
       {size.width > 0 && (
         // The WebGL map loads as its own chunk (three.js is most of the bundle); until it is parsed, the map's
         // layers are drawn on a 2-D canvas, so the first frame does not wait for it.
@@ -189,6 +225,7 @@ export function MapView() {
       <Axes />
       <EdgeOverlay />
       <BoxOverlay />
+      <SelectedMarker />
       <Hud />
       <HoverTip />
     </div>

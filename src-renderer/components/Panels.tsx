@@ -154,6 +154,14 @@ export function Inspector() {
 export function ZoomDialog() {
   const d = useUi((s) => s.zoomDialog);
   const targets = useUi((s) => s.targets);
+  const pending = useUi((s) => s.zoomPending);
+  if (pending && !d) {
+    return (
+      <div className="dialog zoom-pending" role="status" data-testid="zoom-pending">
+        <span className="spinner" aria-hidden />starting the zoom scan ({pending.req.points}×{pending.req.points}) on {pending.req.target}…
+      </div>
+    );
+  }
   if (!d) return null;
   const p = d.preview;
   const target = targets?.find((t) => t.target === d.req.target);

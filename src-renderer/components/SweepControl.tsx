@@ -70,6 +70,10 @@ export function LibraryRow({ s }: { s: SweepSummary }) {
       <span className="muted"> {s.nx}×{s.ny} </span>
       <span className={`status status-${s.status}`} data-testid="sweep-status">{s.status}</span>
       <span className="muted"> {s.doneCells}/{s.cells} on <span data-testid="sweep-target">{s.target}</span>{s.parentId ? " zoom" : ""}</span>
+      {/* Two runs of one spec share name and size: the id and the start time tell them apart. */}
+      <div className="muted small sweep-when">
+        <span data-testid="sweep-id">{s.id}</span> · started <time data-testid="sweep-created" dateTime={s.createdAt} title={s.createdAt}>{formatWhen(s.createdAt)}</time>
+      </div>
       {s.status === "failed" && <div className="error" data-testid="sweep-error">{s.error ?? "failed (no reason recorded)"}</div>}
       <div className="tags">{s.tags.map((t) => <span key={t} className="tag">{t}</span>)}</div>
       <div className="row-actions">
@@ -87,6 +91,14 @@ export function LibraryRow({ s }: { s: SweepSummary }) {
       </div>}
     </div>
   );
+}
+
+/** A stored timestamp as the reader's local date and time to the second ("2026-12-07 09:14:03"); as stored if unparsable. */
+export function formatWhen(iso: string): string {
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return iso;
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${t.getFullYear()}-${p(t.getMonth() + 1)}-${p(t.getDate())} ${p(t.getHours())}:${p(t.getMinutes())}:${p(t.getSeconds())}`;
 }
 
 /** Toasts, newest on top; a notice about a known sweep opens it when clicked. */

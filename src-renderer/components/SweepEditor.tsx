@@ -49,6 +49,10 @@ export function SweepEditor() {
   const [preview, setPreview] = useState<SweepPreview | null>(null);
   const [serverError, setServerError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // The sweep the last start made, with the spec it was started from: until its agent reports (status running or a
+  // first cell) the button stays busy for that spec, so nothing invites a second click during the agent's start-up.
+  const [launched, setLaunched] = useState<{ id: string; raw: unknown } | null>(null);
+  const launchedSweep = useUi((s) => (launched ? s.sweeps[launched.id] : undefined));
 
   // Targets again on every mount: a host tested in the host manager since may have GPUs now.
   useEffect(() => {
@@ -102,9 +106,11 @@ export function SweepEditor() {
   };
 
   const start = async () => {
+    if (busy) return;
     setBusy(true);
     try {
       const s = await api!.startSweep(raw, target);
+      setLaunched({ id: s.id, raw });
       useUi.setState((st) => ({ sweeps: { ...st.sweeps, [s.id]: s } }));
       await openSweep(s.id);
     } catch (e) {
@@ -356,6 +362,8 @@ export function SweepEditor() {
   const unshown = Object.entries(local).filter(([slot]) => !shown.has(slot));
   const localCount = Object.keys(local).length;
   const problem = jsonError ?? serverError;
+  const waiting = !!launched && launched.raw === raw && !!launchedSweep && launchedSweep.doneCells === 0
+    && (launchedSweep.status === "created" || launchedSweep.status === "submitted");
   return (
     <div className="editor" data-testid="editor">
       <div className="editor-top">
@@ -380,9 +388,17 @@ export function SweepEditor() {
         {preview?.warnings.map((w) => <div key={w} className="warning">{w}</div>)}
         {unshown.map(([slot, m]) => <div key={slot} className="error" data-testid={`field-error-${slot}`}>{slot}: {m}</div>)}
         {problem && <div className="error" data-testid="editor-error">{problem}</div>}
+        {launched && launchedSweep && launched.raw === raw && (
+          <div className="muted" data-testid="editor-started">
+            started <b>{launchedSweep.name}</b> ({launchedSweep.id}) on {launchedSweep.target}{waiting ? ": waiting for its first results…" : ""}
+          </div>
+        )}
         <div className="buttons">
           <span className="muted">{localCount ? `${localCount} field${localCount > 1 ? "s" : ""} to fix` : ""}</span>
-          <button data-testid="editor-start" disabled={!preview || busy || !!jsonError || localCount > 0} onClick={() => void start()}>start sweep</button>
+          <button data-testid="editor-start" disabled={!preview || busy || waiting || !!jsonError || localCount > 0} aria-busy={busy || waiting}
+            onClick={() => void start()}>
+            {busy ? <><span className="spinner" aria-hidden />starting…</> : waiting ? <><span className="spinner" aria-hidden />waiting for the agent…</> : "start sweep"}
+          </button>
         </div>
       </div>
     </div>

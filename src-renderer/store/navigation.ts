@@ -6,6 +6,7 @@ import { download, recordZoom } from "../record";
 import { equalAspect, fitWindow, type View, type Viewport, type Window } from "../view";
 import { layerArrived, loadLayer, parkLayers } from "./layers";
 import { pushNotice } from "./notices";
+import { clearedSelection } from "./selection";
 import { ancestry, drawnSweeps } from "./sweeps";
 import { type UiState, useUi } from "./ui-store";
 
@@ -56,7 +57,8 @@ export function commitView(): void {
   const { view, history, historyIndex } = get();
   if (!view) return;
   const last = history[historyIndex];
-  if (last && last.cx === view.cx && last.cy === view.cy && last.sx === view.sx && last.sy === view.sy) return;
+  // The same view (another sweep of the same window opened): no new history step, but the URL names the new sweep.
+  if (last && last.cx === view.cx && last.cy === view.cy && last.sx === view.sx && last.sy === view.sy) { writeUrl(); return; }
   const h = history.slice(0, historyIndex + 1);
   h.push(view);
   set({ history: h, historyIndex: h.length - 1 });
@@ -122,6 +124,10 @@ export async function exportZoomVideo(seconds = 6): Promise<string | null> {
     const blob = await recordZoom(from, to, seconds, 30, (done, frames) => set({ recording: { done, frames } }));
     const name = `zoom-${s.id}.webm`;
     download(blob, name);
+    // The page cannot see where the browser puts a download, only what it is called: name it, so it can be found.
+    // Electron asks where to save a download (no will-download handler), a browser puts it in its downloads folder.
+    const where = "fractalApi" in window ? "where you chose to save it" : "in this browser's downloads folder";
+    pushNotice(`zoom video saved as ${name} (${seconds} s, ${(blob.size / 1e6).toFixed(1)} MB) ${where}`, "done");
     return name;
   } catch (e) {
     pushNotice(`could not record the zoom: ${(e as Error).message}`, "error");
@@ -147,7 +153,7 @@ export async function openSweep(id: string, view?: View): Promise<void> {
   if (!chain.length) throw new Error(`unknown sweep ${id}`);
   const rootId = chain[0].id;
   const leave = rootId === st.rootId ? {} : parkLayers(); // another tree: its layers are parked, none drawn
-  set({ rootId, focusId: id, selected: null, recomputed: null, hover: null, ...leave, mode: st.mode === "surface" ? "surface" : "map" });
+  set({ rootId, focusId: id, ...clearedSelection(), ...leave, mode: st.mode === "surface" ? "surface" : "map" });
   if (get().viewport.width === 0) pendingOpen = { id, view };
   else if (view) { set({ view }); commitView(); } else home(id);
   // The root first: the nested zooms' layers are asked for once its first data (a large map's preview) is here, so

@@ -64,11 +64,23 @@ export function hoverOut(): void {
   set({ hover: null });
 }
 
+/** Counts clicks and map switches: a cell's details that arrive after either are dropped, never shown for the new map. */
+let selectSeq = 0;
+
+/** The state that clears the selection, for a map being switched: a click still waiting for its cell is dropped too. */
+export function clearedSelection(): Pick<SelectionSlice, "selected" | "samples" | "recomputed" | "hover"> {
+  selectSeq++;
+  hoverKey = "";
+  return { selected: null, samples: null, recomputed: null, hover: null };
+}
+
 export async function selectAt(x: number, y: number): Promise<void> {
+  const seq = ++selectSeq;
   const hit = sweepCellAt(x, y);
   if (!hit) { set({ selected: null, samples: null, recomputed: null }); return; }
   const api = get().api!;
   const detail = await api.getCell(hit.sweep.id, hit.cell);
+  if (seq !== selectSeq) return; // another cell clicked, or another map opened, meanwhile
   set({ selected: detail, panel: "inspector", samples: null, recomputed: null });
   if (hit.sweep.family === "mlp" && !detail.curve) await recomputeCurve(hit.sweep.id, hit.cell);
   if (hit.sweep.family !== "gpt") return;

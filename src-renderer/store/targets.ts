@@ -19,6 +19,8 @@ export interface TargetsSlice {
   /** "local" and every host (api.listTargets), cached; null until first fetched. */
   targets: TargetInfo[] | null;
   zoomDialog: ZoomDialogState | null;
+  /** A zoom scan confirmed and being started (the dialog closed at once; a spinner stands in its place). */
+  zoomPending: { req: ZoomRequest } | null;
 }
 
 const get = useUi.getState;
@@ -106,15 +108,19 @@ async function previewZoom(): Promise<void> {
   }
 }
 
+/**
+ * Start the dialog's zoom scan. The dialog closes at once (opening the target can take seconds) and a spinner stands
+ * in its place until the zoom is recorded; on failure the dialog comes back with the error and the request as it was.
+ */
 export async function confirmZoom(): Promise<void> {
   const d = get().zoomDialog;
-  if (!d) return;
-  set({ zoomDialog: { ...d, busy: true } });
+  if (!d || d.busy || get().zoomPending) return;
+  set({ zoomDialog: null, zoomPending: { req: d.req } });
   try {
     const child = await get().api!.startZoom(d.req);
-    set((st) => ({ sweeps: { ...st.sweeps, [child.id]: child }, zoomDialog: null, focusId: child.id }));
+    set((st) => ({ sweeps: { ...st.sweeps, [child.id]: child }, zoomPending: null, focusId: child.id }));
     void refreshLayer(child.id);
   } catch (e) {
-    set({ zoomDialog: { ...d, busy: false, error: (e as Error).message } });
+    set({ zoomPending: null, zoomDialog: { ...d, busy: false, error: (e as Error).message } });
   }
 }

@@ -35,5 +35,5 @@ export const useUi = create<UiState>(() => ({
   // notices & progress
   progress: {}, notices: [],
   // targets & the zoom dialog
-  targets: null, zoomDialog: null,
+  targets: null, zoomDialog: null, zoomPending: null,
 }));
