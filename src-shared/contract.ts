@@ -470,6 +470,12 @@ export interface Api {
   /** Start a cancelled or failed sweep again on its target; cells already finished are not re-run. */
   resumeSweep(id: string): Promise<SweepSummary>;
   /**
+   * Train the cells a boundary sweep inferred: starts (or shows) the grid sweep of the same spec on the same target,
+   * which the agent begins from the boundary sweep's trained cells, so only the inferred ones train; its map is the
+   * exhaustive one (every cell inferred 0). The boundary sweep is kept as it is. Errors: not a boundary sweep.
+   */
+  fillInSweep(id: string): Promise<SweepSummary>;
+  /**
    * Delete a sweep with its results and every zoom below it, here and on its targets (journals, and uploaded
    * data files no other sweep uses). A running sweep is cancelled first. localOnly: forget it here only (a node
    * that no longer exists).

@@ -105,6 +105,7 @@ export class ApiService implements Api {
   startZoom(req: ZoomRequest): Promise<SweepSummary> { return this.sweeps.startZoom(req); }
   cancelSweep(id: string): Promise<SweepSummary> { return this.sweeps.cancelSweep(id); }
   resumeSweep(id: string): Promise<SweepSummary> { return this.sweeps.resumeSweep(id); }
+  fillInSweep(id: string): Promise<SweepSummary> { return this.sweeps.fillInSweep(id); }
   renameSweep(id: string, name: string): Promise<SweepSummary> { return this.sweeps.renameSweep(id, name); }
   setTags(id: string, tags: string[]): Promise<SweepSummary> { return this.sweeps.setTags(id, tags); }
   deleteSweep(id: string, options?: { localOnly: boolean }): Promise<void> { return this.sweeps.deleteSweep(id, options); }

@@ -4,7 +4,8 @@
 
 import { fmtWindow, snapToParentCells } from "../../src-shared/grid";
 import {
-  agentRequest, type FollowOptions, followSweep, orphanedUploads, prepareSweep, type PreparedSweep, recordSweep, ZoomError, zoomChildSpec,
+  agentRequest, FillInError, fillInSpec, type FollowOptions, followSweep, orphanedUploads, prepareSweep, type PreparedSweep, recordSweep,
+  ZoomError, zoomChildSpec,
 } from "../launch/launch";
 import { LocalDataError } from "../core/local-data";
 import { canonicalJson, type Spec, SpecError, validate } from "../../src-shared/spec";
@@ -153,6 +154,22 @@ export class Sweeps {
   async startZoom(req: ZoomRequest): Promise<SweepSummary> {
     const { prepared } = await this.zoomChild(req);
     return this.launchOnce(prepared.spec, prepared.target, async () => prepared);
+  }
+
+  /**
+   * Fill in boundary sweep `id` (launch.ts fillInSpec): the grid sweep of its spec on its target, under the spec's own
+   * id, so a second fill-in finds the first (finished: shown; unfinished: followed) instead of training it again.
+   */
+  async fillInSweep(id: string): Promise<SweepSummary> {
+    const s = this.row(id);
+    let spec: Spec;
+    try {
+      spec = fillInSpec(s);
+    } catch (e) {
+      if (e instanceof FillInError) throw new ApiError(e.message);
+      throw e;
+    }
+    return this.launchOnce(spec, s.target, async () => prepareSweep(this.store, spec, s.target, false));
   }
 
   /**

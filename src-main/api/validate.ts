@@ -183,6 +183,7 @@ export const ARG_CHECKS: { [M in ApiMethod]: Checker<M> } = {
   },
   cancelSweep: (a) => (arity("cancelSweep", a, ["id"]), [str(a[0], "id", 200)]),
   resumeSweep: (a) => (arity("resumeSweep", a, ["id"]), [str(a[0], "id", 200)]),
+  fillInSweep: (a) => (arity("fillInSweep", a, ["id"]), [str(a[0], "id", 200)]),
   listTargets: (a) => (arity("listTargets", a, []), []),
   listHosts: (a) => (arity("listHosts", a, []), []),
   addHost: (a) => (arity("addHost", a, ["host"]), [newHost(a[0])]),

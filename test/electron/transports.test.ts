@@ -77,6 +77,7 @@ describe("both transports", () => {
     deleteSweep: () => ["no-such-sweep"],
     cancelSweep: () => ["no-such-sweep"],
     resumeSweep: () => ["no-such-sweep"],
+    fillInSweep: () => ["no-such-sweep"],
     listTargets: () => [],
     listHosts: () => [],
     addHost: () => [{ alias: "local", hostname: "example.org", port: 22, user: null, python: null }],
