@@ -6,7 +6,7 @@
 // before its window has loaded (main.ts prints READY_LINE then), we say so in one line and serve the same UI
 // and Api in browser mode (src-main/web) on 127.0.0.1, printing the URL. Either way the database is the
 // user's (--db, else $FRACTAL_LLM_DB, else the per-user app-data one), seeded with the demo sweeps while it
-// has none (src-main/electron/demo.ts). `--browser` skips Electron.
+// has none (src-main/core/demo.ts). `--browser` skips Electron.
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { join } from "node:path";
@@ -38,7 +38,7 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 register();
 const { ensureRendererBuilt, startWebServer } = await import("../src-main/web/server.ts");
 const { defaultDbPath } = await import("../src-main/core/paths.ts");
-const { seedDemoIfEmpty } = await import("../src-main/electron/demo.ts");
+const { seedDemoIfEmpty } = await import("../src-main/core/demo.ts");
 const dbPath = opts.db ?? defaultDbPath();
 await ensureRendererBuilt();
 

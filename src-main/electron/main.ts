@@ -15,7 +15,7 @@ import { REPO_ROOT } from "../core/local-transport";
 import { appDataDir, defaultDbPath, userHostsPath } from "../core/paths";
 import { INTERACTIVE_STORE, openStore } from "../core/store";
 import { CSP } from "./csp";
-import { seedDemoIfEmpty } from "./demo";
+import { seedDemoIfEmpty } from "../core/demo";
 import { APP_HOST, APP_ORIGIN, APP_SCHEME, EVENT_CHANNEL, type IpcMainLike, registerApiHandlers } from "./ipc";
 import { DEFAULT_SIZE, loadWindowState, type Rect, saveWindowState } from "./window-state";
 

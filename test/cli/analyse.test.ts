@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { zoomSpec } from "../../src-shared/grid";
-import { openStore } from "../../src-main/core/store";
+import { countSweeps, openStore } from "../../src-main/core/store";
 import { encodeArray, encodeCells, type TileEvent } from "../../src-main/core/tiles";
 import { mlpSpec, tempDir } from "../core/helpers";
 import { BIN, REPO, run } from "./helpers";
@@ -154,8 +154,9 @@ describe("fractal-llm report and animate", () => {
 });
 
 describe("fractal-llm web", () => {
-  it("serves the explorer on 127.0.0.1 and prints its URL with a token", async () => {
-    const child = spawn(process.execPath, [BIN, "web", "--no-open", "--port", "0"], {
+  /** Start `fractal-llm web` with `args`, wait for its URL, run `check` on it and what it printed, then stop it. */
+  async function withWeb(args: string[], check: (url: string, stdout: string) => Promise<void>): Promise<void> {
+    const child = spawn(process.execPath, [BIN, "web", "--no-open", "--port", "0", ...args], {
       cwd: REPO, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"],
     });
     try {
@@ -170,12 +171,30 @@ describe("fractal-llm web", () => {
         });
         child.on("exit", (code) => reject(new Error(`web exited ${code} before printing its URL: ${stderr}`)));
       });
-      const page = await fetch(url);
-      expect(page.status).toBe(200);
-      expect(await page.text()).toMatch(/<div id="root"|<script/);
+      await check(url, stdout);
     } finally {
       child.kill("SIGINT");
       await new Promise((r) => child.once("exit", r));
     }
+  }
+
+  it("serves the explorer on 127.0.0.1 and prints its URL with a token; a database with sweeps gets no demo", async () => {
+    const before = countSweeps(db);
+    await withWeb([], async (url, stdout) => {
+      const page = await fetch(url);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toMatch(/<div id="root"|<script/);
+      expect(stdout).not.toMatch(/demo/);
+    });
+    expect(countSweeps(db)).toBe(before);
+  }, 240_000);
+
+  it("opens a new database on the demo maps, as the desktop app does", async () => {
+    const fresh = join(tempDir(), "fresh.sqlite");
+    const demo = countSweeps(join(REPO, "resources", "demo.sqlite"));
+    await withWeb(["--db", fresh], async (_url, stdout) => {
+      expect(stdout).toContain(`no sweeps yet in ${fresh}; added the ${demo} demo sweeps`);
+    });
+    expect(countSweeps(fresh)).toBe(demo);
   }, 240_000);
 });

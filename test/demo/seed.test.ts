@@ -1,4 +1,4 @@
-// First launch: the demo sweeps are copied into the user's database while it has none (src-main/electron/demo.ts),
+// First launch: the demo sweeps are copied into the user's database while it has none (src-main/core/demo.ts),
 // keeping whatever else it holds, and never once it has sweeps of its own. Also the remembered window state.
 import Database from "better-sqlite3";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { validate } from "../../src-shared/spec";
 import { openStore } from "../../src-main/core/store";
-import { countSweeps, seedDemoIfEmpty } from "../../src-main/electron/demo";
+import { countSweeps, seedDemoIfEmpty } from "../../src-main/core/demo";
 import { loadWindowState, saveWindowState } from "../../src-main/electron/window-state";
 
 const DEMO = fileURLToPath(new URL("../../resources/demo.sqlite", import.meta.url));

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { decodeMessage, encodeMessage } from "../../src-main/api/wire";
-import { countSweeps } from "../../src-main/electron/demo";
+import { countSweeps } from "../../src-main/core/demo";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 let dir: string, child: ChildProcess | undefined;

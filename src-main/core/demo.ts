@@ -1,12 +1,12 @@
-// First launch: the app opens on the demo maps (resources/demo.sqlite, made by scripts/make-demo-db.ts) when
-// the user's database has no sweeps of its own. They are copied INTO the user's database rather than opened
+// First launch: the app (Electron, `npm start`, `fractal-llm web`) opens on the demo maps (resources/demo.sqlite,
+// made by scripts/make-demo-db.ts) when the user's database has no sweeps of its own. They are copied INTO the user's database rather than opened
 // beside it, so everything works on them as on the user's own sweeps (zoom scans into a demo map, rename,
 // tag, delete). The copy happens only while the user's database holds no sweeps at all; once it holds any,
 // it is never touched. Hosts and other settings already in it are kept.
 
 import { constants, copyFileSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
-import { countSweeps, openStore } from "../core/store";
+import { countSweeps, openStore } from "./store";
 
 export { countSweeps }; // sweeps in a database, read without writing to it (tests, `npm start`'s message)
 
