@@ -9,6 +9,7 @@
 // The allowed values and defaults are the validator's own (src-shared/spec.ts, from the agent's spec_values.json);
 // test/ui/spec-form.test.ts checks every form this module produces against validate().
 
+import { type CostEstimate, formatDuration } from "../src-shared/format";
 import type { TargetInfo } from "../src-shared/contract";
 import {
   AXIS_PARAMS, DATASET_PREFIXES, defaultOf as specDefault, EVAL_TASKS, type Family, GPT_GROUPS, INIT_OFFSET_FORMS, INTEGER_PARAMS,
@@ -498,4 +499,20 @@ export function targetOption(t: TargetInfo): string {
   const counts = new Map<string, number>();
   for (const g of t.gpus) counts.set(g, (counts.get(g) ?? 0) + 1);
   return `${t.target} — ${[...counts].map(([g, n]) => `${n}× ${g}`).join(", ")}`;
+}
+
+/** A run estimated longer than this asks before it starts (a typo of 1e9 steps should not start a months-long run). */
+export const LONG_RUN_SECONDS = 4 * 3600;
+/** Without a time estimate (unknown FLOPs), this many training steps over all cells asks too. */
+export const LONG_RUN_STEPS = 1e9;
+
+/**
+ * Why a sweep of this cost needs a confirmation before it starts ("~105221h41m on H100 …"), or null when it does not:
+ * the measured time on the target when there is one, else the guess from FLOPs, else the total steps.
+ */
+export function longRun(cost: CostEstimate): string | null {
+  const seconds = cost.measured?.seconds ?? cost.seconds;
+  if (seconds !== null && seconds > LONG_RUN_SECONDS) return `about ${formatDuration(seconds)} (${cost.cells} cells, ${cost.steps} steps in all)`;
+  if (seconds === null && cost.steps > LONG_RUN_STEPS) return `${cost.steps} training steps over ${cost.cells} cells, time unknown`;
+  return null;
 }

@@ -111,20 +111,17 @@ export class SpecError extends Error {
 
 type Obj = Record<string, unknown>;
 
-/** Python's repr() for the JSON values a spec can hold (messages quote the offending value like the agent does). */
-export function pyRepr(v: unknown): string {
-  if (v === null || v === undefined) return "None";
-  if (v === true) return "True";
-  if (v === false) return "False";
-  if (typeof v === "string") return v.includes("'") && !v.includes('"') ? `"${v}"` : `'${v.replace(/'/g, "\\'")}'`;
-  if (typeof v === "number") return pyFloatStr(v);
-  if (Array.isArray(v)) return `[${v.map(pyRepr).join(", ")}]`;
-  return `{${Object.entries(v as Obj).map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`).join(", ")}}`;
-}
-
-/** repr() of a Python float (the agent converts range bounds with float(), so 1 prints as 1.0). */
-function pyFloatRepr(v: number): string {
-  return Number.isInteger(v) && Math.abs(v) < 1e16 ? `${v}.0` : pyFloatStr(v);
+/**
+ * A value in a message as JSON writes it (null, true, "abc", [6, -3]), the way the user wrote it in the spec: messages
+ * reach the editor and the CLI, so no Python spelling (None, 'abc', 6.0). Mirrors spec.py _show().
+ */
+export function shown(v: unknown): string {
+  if (v === null || v === undefined) return "null";
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "number") return String(v);
+  if (Array.isArray(v)) return `[${v.map(shown).join(", ")}]`;
+  if (typeof v === "object") return `{${Object.entries(v as Obj).map(([k, x]) => `${JSON.stringify(k)}: ${shown(x)}`).join(", ")}}`;
+  return String(v);
 }
 
 function pyFloatStr(v: number): string {
@@ -189,32 +186,32 @@ function isNum(v: unknown): v is number {
 }
 
 function num(raw: unknown, field: string, o: { lo?: number; hi?: number; loOpen?: boolean; hiOpen?: boolean } = {}): number {
-  if (!isNum(raw)) throw new SpecError(field, `must be a finite number, got ${pyRepr(raw)}`);
+  if (!isNum(raw)) throw new SpecError(field, `must be a finite number, got ${shown(raw)}`);
   if (o.lo !== undefined && (raw < o.lo || (o.loOpen && raw === o.lo))) {
-    throw new SpecError(field, `must be ${o.loOpen ? ">" : ">="} ${o.lo}, got ${pyRepr(raw)}`);
+    throw new SpecError(field, `must be ${o.loOpen ? ">" : "≥"} ${o.lo}, got ${shown(raw)}`);
   }
   if (o.hi !== undefined && (raw > o.hi || (o.hiOpen && raw === o.hi))) {
-    throw new SpecError(field, `must be ${o.hiOpen ? "<" : "<="} ${o.hi}, got ${pyRepr(raw)}`);
+    throw new SpecError(field, `must be ${o.hiOpen ? "<" : "≤"} ${o.hi}, got ${shown(raw)}`);
   }
   return raw;
 }
 
 function int(raw: unknown, field: string, lo?: number, hi?: number): number {
-  if (typeof raw !== "number" || !Number.isInteger(raw)) throw new SpecError(field, `must be an integer, got ${pyRepr(raw)}`);
-  if (lo !== undefined && raw < lo) throw new SpecError(field, `must be >= ${lo}, got ${raw}`);
-  if (hi !== undefined && raw > hi) throw new SpecError(field, `must be <= ${hi}, got ${raw}`);
+  if (typeof raw !== "number" || !Number.isInteger(raw)) throw new SpecError(field, `must be an integer, got ${shown(raw)}`);
+  if (lo !== undefined && raw < lo) throw new SpecError(field, `must be ≥ ${lo}, got ${raw}`);
+  if (hi !== undefined && raw > hi) throw new SpecError(field, `must be ≤ ${hi}, got ${raw}`);
   return raw;
 }
 
 function choice<T extends string>(raw: unknown, field: string, choices: readonly T[]): T {
   if (!(choices as readonly unknown[]).includes(raw)) {
-    throw new SpecError(field, `must be one of ${allowed(choices)}, got ${pyRepr(raw)}`);
+    throw new SpecError(field, `must be one of ${allowed(choices)}, got ${shown(raw)}`);
   }
   return raw as T;
 }
 
 function str(raw: unknown, field: string): string {
-  if (typeof raw !== "string" || !raw.trim()) throw new SpecError(field, `must be a non-empty string, got ${pyRepr(raw)}`);
+  if (typeof raw !== "string" || !raw.trim()) throw new SpecError(field, `must be a non-empty string, got ${shown(raw)}`);
   return raw;
 }
 
@@ -224,7 +221,7 @@ function str(raw: unknown, field: string): string {
 export function validate(raw: unknown): Spec {
   const spec = obj(raw === undefined ? raw : structuredClone(raw), "", TOP_KEYS);
   if (!has(spec, "version")) throw new SpecError("version", `required; this agent reads version ${SPEC_VERSION}`);
-  if (spec.version !== SPEC_VERSION) throw new SpecError("version", `must be ${SPEC_VERSION}, got ${pyRepr(spec.version)}`);
+  if (spec.version !== SPEC_VERSION) throw new SpecError("version", `must be ${SPEC_VERSION}, got ${shown(spec.version)}`);
   spec.name = str(get(spec, "name"), "name");
 
   const model = obj(get(spec, "model"), "model", [...MLP_MODEL_KEYS, ...GPT_MODEL_KEYS]);
@@ -258,7 +255,7 @@ export function validate(raw: unknown): Spec {
   crit.window = int(get(crit, "window", defaultOf("criterion.window")), "criterion.window", 1);
   crit.threshold = num(get(crit, "threshold", defaultOf("criterion.threshold")), "criterion.threshold", { lo: 0, loOpen: true });
   if (train.steps !== null && (crit.window as number) > train.steps + 1) {
-    throw new SpecError("criterion.window", `must be <= train.steps + 1 = ${train.steps + 1}, got ${crit.window}`);
+    throw new SpecError("criterion.window", `must be ≤ train.steps + 1 = ${train.steps + 1}, got ${crit.window}`);
   }
   spec.criterion = crit;
 
@@ -274,7 +271,7 @@ export function validate(raw: unknown): Spec {
   if (curves === null) {
     curves = family === "gpt" || axes.x.points * axes.y.points <= CURVES_DEFAULT_MAX_CELLS;
   } else if (typeof curves !== "boolean") {
-    throw new SpecError("record.curves", `must be true or false, got ${pyRepr(curves)}`);
+    throw new SpecError("record.curves", `must be true or false, got ${shown(curves)}`);
   }
   spec.record = { curves };
 
@@ -315,7 +312,7 @@ function validateGptModel(model: Obj): void {
   const ckpt = str(get(model, "checkpoint", defaultOf("model.checkpoint")), "model.checkpoint");
   if (!(ckpt === "tiny" || ckpt === "scratch" || ckpt.startsWith("hf:") || ckpt.startsWith("nanochat:"))) {
     throw new SpecError("model.checkpoint",
-      `must be tiny, scratch, hf:<name or directory> or nanochat:<directory>, got ${pyRepr(ckpt)}`);
+      `must be tiny, scratch, hf:<name or directory> or nanochat:<directory>, got ${shown(ckpt)}`);
   }
   model.checkpoint = ckpt;
   if (ckpt === "scratch") {
@@ -356,7 +353,7 @@ function validateData(raw: unknown): DataSpec {
   const data = obj(raw, "data", DATA_KEYS);
   const ds = str(get(data, "dataset", defaultOf("data.dataset")), "data.dataset");
   if (!datasetOk(ds)) {
-    throw new SpecError("data.dataset", `must be synthetic[:families], smoltalk[:subset], smol-smoltalk or jsonl:<path>, got ${pyRepr(ds)}`);
+    throw new SpecError("data.dataset", `must be synthetic[:families], smoltalk[:subset], smol-smoltalk or jsonl:<path>, got ${shown(ds)}`);
   }
   if (ds.startsWith("jsonl") && !ds.startsWith("jsonl:")) throw new SpecError("data.dataset", "jsonl needs a path: jsonl:<path>");
   data.dataset = ds;
@@ -367,7 +364,7 @@ function validateData(raw: unknown): DataSpec {
   if (ood !== null) {
     ood = str(ood, "data.ood");
     if (!datasetOk(ood as string)) {
-      throw new SpecError("data.ood", `must be synthetic[:families], smoltalk[:subset], smol-smoltalk or jsonl:<path>, got ${pyRepr(ood)}`);
+      throw new SpecError("data.ood", `must be synthetic[:families], smoltalk[:subset], smol-smoltalk or jsonl:<path>, got ${shown(ood)}`);
     }
   }
   data.ood = ood;
@@ -381,7 +378,7 @@ function validateData(raw: unknown): DataSpec {
     const countOk = n === null || (/^[0-9]+$/.test(n) && Number(n) >= 1);
     if (task === null || !EVAL_TASKS.includes(task) || !countOk) {
       throw new SpecError(`data.evals[${i}]`, `must be "task" or "task:n" with task one of ${allowed(EVAL_TASKS)} `
-        + `and n a positive integer (the first n items), got ${pyRepr(e)}`);
+        + `and n a positive integer (the first n items), got ${shown(e)}`);
     }
     if (seen.has(task)) throw new SpecError(`data.evals[${i}]`, `task ${task} is listed twice`);
     seen.add(task);
@@ -454,7 +451,7 @@ function validateAxes(raw: unknown, family: Family): { x: Axis; y: Axis } {
     if (!params.includes(param as string)) {
       const other = FAMILIES.some((fam) => fam !== family && (AXIS_PARAMS[fam] as readonly string[]).includes(param as string));
       const why = other ? `does not apply to model family ${family}` : "unknown parameter";
-      throw new SpecError(`${f}.param`, `${why} ${pyRepr(param)}; allowed for ${family}: ${allowed(params)}`);
+      throw new SpecError(`${f}.param`, `${why} ${shown(param)}; allowed for ${family}: ${allowed(params)}`);
     }
     const scale = choice(get(ax, "scale", defaultOf("axes.scale")), `${f}.scale`, SCALES);
     const rng = get(ax, "range");
@@ -464,7 +461,7 @@ function validateAxes(raw: unknown, family: Family): { x: Axis; y: Axis } {
     const lo = num(rng[0], `${f}.range[0]`);
     const hi = num(rng[1], `${f}.range[1]`);
     if (!(lo < hi)) {
-      throw new SpecError(`${f}.range`, `must be [lo, hi] with lo < hi, got [${pyFloatRepr(lo)}, ${pyFloatRepr(hi)}] (empty or reversed)`);
+      throw new SpecError(`${f}.range`, `must be [lo, hi] with lo < hi, got ${shown([lo, hi])} (empty or reversed)`);
     }
     const points = int(get(ax, "points"), `${f}.points`, 1, MAX_POINTS);
     checkParamValues(param as string, scale, lo, hi, f);
@@ -472,7 +469,7 @@ function validateAxes(raw: unknown, family: Family): { x: Axis; y: Axis } {
   }
   const { x, y } = out as { x: Axis; y: Axis };
   const px = x.param, py = y.param;
-  if (px === py) throw new SpecError("axes.y.param", `must differ from axes.x.param (${pyRepr(px)})`);
+  if (px === py) throw new SpecError("axes.y.param", `must differ from axes.x.param (${shown(px)})`);
   if ((px === "lr" || py === "lr") && (px.startsWith("lr.") || py.startsWith("lr."))) {
     throw new SpecError("axes.y.param", "lr sets every group's LR; it cannot be combined with a per-group lr.<group> axis");
   }
@@ -487,13 +484,13 @@ function checkParamValues(param: string, scale: Scale, lo: number, hi: number, f
   const [vlo, vhi] = scale === "log" ? [10.0 ** lo, 10.0 ** hi] : [lo, hi];
   if (scale === "log" && param === "init_offset") throw new SpecError(`${field}.scale`, "init_offset takes negative values; use scale linear");
   if (INTEGER_PARAMS.includes(param) && pyRound(vlo) < 1) {
-    throw new SpecError(`${field}.range`, `${param} must be >= 1 across the range, lowest value is ${pyG(vlo)}`);
+    throw new SpecError(`${field}.range`, `${param} must be ≥ 1 across the range, lowest value is ${pyG(vlo)}`);
   }
   if (param === "warmup" && !(0 <= vlo && vhi < 1)) {
     throw new SpecError(`${field}.range`, `warmup is a fraction of steps in [0, 1), range gives [${pyG(vlo)}, ${pyG(vhi)}]`);
   }
   if ((param.startsWith("lr") || param === "weight_decay") && vlo < 0) {
-    throw new SpecError(`${field}.range`, `${param} must be >= 0, lowest value is ${pyG(vlo)}`);
+    throw new SpecError(`${field}.range`, `${param} must be ≥ 0, lowest value is ${pyG(vlo)}`);
   }
 }
 
@@ -503,9 +500,45 @@ function validateLrCoverage(train: TrainSpec, axes: { x: Axis; y: Axis }, family
   if (swept.has("lr")) return;
   for (const g of groups) {
     if (!swept.has(`lr.${g}`) && !has(train.lr, g)) {
-      throw new SpecError("train.lr", `required: no axis sets the LR of group ${pyRepr(g)} (give a number or {${pyRepr(g)}: ...})`);
+      throw new SpecError("train.lr", `required: no axis sets the LR of group ${shown(g)} (give a number or {${shown(g)}: ...})`);
     }
   }
+}
+
+/**
+ * Every error of a raw spec, not only the first validate() stops at: each error's field is taken out of a copy (so its
+ * default applies) and the copy is checked again, up to `max` errors. An error that taking its field out does not clear
+ * (a required field) ends the list, so each one listed is the validator's own, as the agent would say it.
+ */
+export function specErrors(raw: unknown, max = 20): SpecError[] {
+  const out: SpecError[] = [];
+  const copy: unknown = structuredClone(raw);
+  while (out.length < max) {
+    try {
+      validate(copy);
+      return out;
+    } catch (e) {
+      if (!(e instanceof SpecError)) throw e;
+      if (out.some((o) => o.field === e.field)) return out;
+      out.push(e);
+      if (!removeField(copy, e.field)) return out;
+    }
+  }
+  return out;
+}
+
+/** Delete the field at dotted `path` ("axes.x.points") of `o`; whether there was one to delete. */
+function removeField(o: unknown, path: string): boolean {
+  const keys = path.split(".");
+  let at: unknown = o;
+  for (const k of keys.slice(0, -1)) {
+    if (!isObj(at)) return false;
+    at = at[k];
+  }
+  const last = keys[keys.length - 1];
+  if (!isObj(at) || !has(at, last)) return false;
+  delete at[last];
+  return true;
 }
 
 /** Deterministic JSON (sorted keys) of a normalised spec: the basis of sweep ids and equality checks. */

@@ -79,6 +79,22 @@ class SpecError(ValueError):
 
 # ----------------------------------------------------------------------------- field checks
 
+def _show(v):
+    """A value in a message as JSON writes it (null, true, "abc", [6, -3]), the way the user wrote it in the spec:
+    messages reach the editor and the CLI, so no Python spelling (None, 'abc', 6.0). Mirrored by spec.ts shown()."""
+    if isinstance(v, bool) or v is None or isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
+        return str(int(v)) if v.is_integer() and abs(v) < 1e16 else repr(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_show(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{json.dumps(str(k))}: {_show(x)}" for k, x in v.items()) + "}"
+    return str(v)
+
+
 def _allowed(values):
     return ", ".join(str(v) for v in values)
 
@@ -98,34 +114,34 @@ def _is_num(v):
 
 def _num(raw, field, lo=None, hi=None, lo_open=False, hi_open=False):
     if not _is_num(raw):
-        raise SpecError(field, f"must be a finite number, got {raw!r}")
+        raise SpecError(field, f"must be a finite number, got {_show(raw)}")
     if lo is not None and (raw < lo or (lo_open and raw == lo)):
-        raise SpecError(field, f"must be {'>' if lo_open else '>='} {lo}, got {raw!r}")
+        raise SpecError(field, f"must be {'>' if lo_open else '≥'} {_show(lo)}, got {_show(raw)}")
     if hi is not None and (raw > hi or (hi_open and raw == hi)):
-        raise SpecError(field, f"must be {'<' if hi_open else '<='} {hi}, got {raw!r}")
+        raise SpecError(field, f"must be {'<' if hi_open else '≤'} {_show(hi)}, got {_show(raw)}")
     return float(raw)
 
 
 def _int(raw, field, lo=None, hi=None):
     if isinstance(raw, bool) or not (isinstance(raw, int) or (isinstance(raw, float) and raw.is_integer())):
-        raise SpecError(field, f"must be an integer, got {raw!r}")
+        raise SpecError(field, f"must be an integer, got {_show(raw)}")
     raw = int(raw)
     if lo is not None and raw < lo:
-        raise SpecError(field, f"must be >= {lo}, got {raw}")
+        raise SpecError(field, f"must be ≥ {lo}, got {raw}")
     if hi is not None and raw > hi:
-        raise SpecError(field, f"must be <= {hi}, got {raw}")
+        raise SpecError(field, f"must be ≤ {hi}, got {raw}")
     return raw
 
 
 def _choice(raw, field, choices):
     if raw not in choices:
-        raise SpecError(field, f"must be one of {_allowed(choices)}, got {raw!r}")
+        raise SpecError(field, f"must be one of {_allowed(choices)}, got {_show(raw)}")
     return raw
 
 
 def _str(raw, field):
     if not isinstance(raw, str) or not raw.strip():
-        raise SpecError(field, f"must be a non-empty string, got {raw!r}")
+        raise SpecError(field, f"must be a non-empty string, got {_show(raw)}")
     return raw
 
 
@@ -138,7 +154,7 @@ def validate(raw):
     if "version" not in spec:
         raise SpecError("version", f"required; this agent reads version {SPEC_VERSION}")
     if spec["version"] != SPEC_VERSION:
-        raise SpecError("version", f"must be {SPEC_VERSION}, got {spec['version']!r}")
+        raise SpecError("version", f"must be {SPEC_VERSION}, got {_show(spec['version'])}")
     spec["name"] = _str(spec.get("name"), "name")
 
     model = _obj(spec.get("model"), "model", MLP_MODEL_KEYS + GPT_MODEL_KEYS)
@@ -169,7 +185,7 @@ def validate(raw):
     crit["window"] = _int(crit.get("window", default("criterion.window")), "criterion.window", lo=1)
     crit["threshold"] = _num(crit.get("threshold", default("criterion.threshold")), "criterion.threshold", lo=0, lo_open=True)
     if train["steps"] is not None and crit["window"] > train["steps"] + 1:
-        raise SpecError("criterion.window", f"must be <= train.steps + 1 = {train['steps'] + 1}, got {crit['window']}")
+        raise SpecError("criterion.window", f"must be ≤ train.steps + 1 = {train['steps'] + 1}, got {crit['window']}")
     spec["criterion"] = crit
 
     if "parent" in spec and spec["parent"] is not None:
@@ -183,7 +199,7 @@ def validate(raw):
     if curves is None:
         curves = family == "gpt" or cell_count(spec) <= CURVES_DEFAULT_MAX_CELLS
     elif not isinstance(curves, bool):
-        raise SpecError("record.curves", f"must be true or false, got {curves!r}")
+        raise SpecError("record.curves", f"must be true or false, got {_show(curves)}")
     spec["record"] = {"curves": curves}
 
     # Kept in the normalised spec only when not the default, so a grid sweep's id (a hash of the normalised
@@ -226,7 +242,7 @@ def _validate_gpt_model(model):
             raise SpecError(f"model.{k}", f"does not apply to model family gpt; allowed: {_allowed(GPT_MODEL_KEYS)}")
     ckpt = _str(model.get("checkpoint", default("model.checkpoint")), "model.checkpoint")
     if not (ckpt in ("tiny", "scratch") or ckpt.startswith("hf:") or ckpt.startswith("nanochat:")):
-        raise SpecError("model.checkpoint", f"must be tiny, scratch, hf:<name or directory> or nanochat:<directory>, got {ckpt!r}")
+        raise SpecError("model.checkpoint", f"must be tiny, scratch, hf:<name or directory> or nanochat:<directory>, got {_show(ckpt)}")
     model["checkpoint"] = ckpt
     if ckpt == "scratch":
         cfg = _obj(model.get("config"), "model.config", GPT_CONFIG_KEYS)
@@ -258,7 +274,7 @@ def _validate_data(data):
     data = _obj(data, "data", DATA_KEYS)
     ds = _str(data.get("dataset", default("data.dataset")), "data.dataset")
     if ds.split(":", 1)[0] not in DATASET_PREFIXES:
-        raise SpecError("data.dataset", f"must be synthetic[:families], smoltalk[:subset], smol-smoltalk or jsonl:<path>, got {ds!r}")
+        raise SpecError("data.dataset", f"must be synthetic[:families], smoltalk[:subset], smol-smoltalk or jsonl:<path>, got {_show(ds)}")
     if ds.startswith("jsonl") and not ds.startswith("jsonl:"):
         raise SpecError("data.dataset", "jsonl needs a path: jsonl:<path>")
     data["dataset"] = ds
@@ -269,7 +285,7 @@ def _validate_data(data):
     if ood is not None:
         ood = _str(ood, "data.ood")
         if ood.split(":", 1)[0] not in DATASET_PREFIXES:
-            raise SpecError("data.ood", f"must be synthetic[:families], smoltalk[:subset], smol-smoltalk or jsonl:<path>, got {ood!r}")
+            raise SpecError("data.ood", f"must be synthetic[:families], smoltalk[:subset], smol-smoltalk or jsonl:<path>, got {_show(ood)}")
     data["ood"] = ood
     evals = data.get("evals", [])
     if not isinstance(evals, list):
@@ -280,7 +296,7 @@ def _validate_data(data):
         count_ok = not sep or (n != "" and all(c in "0123456789" for c in n) and int(n) >= 1)
         if task not in EVAL_TASKS or not count_ok:
             raise SpecError(f"data.evals[{i}]", f"must be \"task\" or \"task:n\" with task one of {_allowed(EVAL_TASKS)} "
-                                                f"and n a positive integer (the first n items), got {e!r}")
+                                                f"and n a positive integer (the first n items), got {_show(e)}")
         if task in seen:
             raise SpecError(f"data.evals[{i}]", f"task {task} is listed twice")
         seen.add(task)
@@ -351,7 +367,7 @@ def _validate_axes(axes, family):
         if param not in AXIS_PARAMS[family]:
             other = [fam for fam in FAMILIES if fam != family and param in AXIS_PARAMS[fam]]
             why = f"does not apply to model family {family}" if other else "unknown parameter"
-            raise SpecError(f"{f}.param", f"{why} {param!r}; allowed for {family}: {_allowed(AXIS_PARAMS[family])}")
+            raise SpecError(f"{f}.param", f"{why} {_show(param)}; allowed for {family}: {_allowed(AXIS_PARAMS[family])}")
         scale = _choice(ax.get("scale", default("axes.scale")), f"{f}.scale", SCALES)
         rng = ax.get("range")
         if not (isinstance(rng, list) and len(rng) == 2):
@@ -359,13 +375,13 @@ def _validate_axes(axes, family):
         lo = _num(rng[0], f"{f}.range[0]")
         hi = _num(rng[1], f"{f}.range[1]")
         if not lo < hi:
-            raise SpecError(f"{f}.range", f"must be [lo, hi] with lo < hi, got [{lo!r}, {hi!r}] (empty or reversed)")
+            raise SpecError(f"{f}.range", f"must be [lo, hi] with lo < hi, got {_show([lo, hi])} (empty or reversed)")
         points = _int(ax.get("points"), f"{f}.points", lo=1, hi=MAX_POINTS)
         _check_param_values(param, scale, lo, hi, f)
         out[name] = {"param": param, "scale": scale, "range": [lo, hi], "points": points}
     px, py = out["x"]["param"], out["y"]["param"]
     if px == py:
-        raise SpecError("axes.y.param", f"must differ from axes.x.param ({px!r})")
+        raise SpecError("axes.y.param", f"must differ from axes.x.param ({_show(px)})")
     if {px, py} & {"lr"} and (px.startswith("lr.") or py.startswith("lr.")):
         raise SpecError("axes.y.param", "lr sets every group's LR; it cannot be combined with a per-group lr.<group> axis")
     if {px, py} == {"dataset_size", "tokens"}:
@@ -379,11 +395,11 @@ def _check_param_values(param, scale, lo, hi, field):
     if scale == "log" and param == "init_offset":
         raise SpecError(f"{field}.scale", "init_offset takes negative values; use scale linear")
     if param in INTEGER_PARAMS and round(vlo) < 1:
-        raise SpecError(f"{field}.range", f"{param} must be >= 1 across the range, lowest value is {vlo:g}")
+        raise SpecError(f"{field}.range", f"{param} must be ≥ 1 across the range, lowest value is {vlo:g}")
     if param == "warmup" and not (0 <= vlo and vhi < 1):
         raise SpecError(f"{field}.range", f"warmup is a fraction of steps in [0, 1), range gives [{vlo:g}, {vhi:g}]")
     if (param.startswith("lr") or param == "weight_decay") and vlo < 0:
-        raise SpecError(f"{field}.range", f"{param} must be >= 0, lowest value is {vlo:g}")
+        raise SpecError(f"{field}.range", f"{param} must be ≥ 0, lowest value is {vlo:g}")
 
 
 def _validate_lr_coverage(train, axes, family):
@@ -393,7 +409,7 @@ def _validate_lr_coverage(train, axes, family):
         return
     for g in groups:
         if f"lr.{g}" not in swept and g not in train["lr"]:
-            raise SpecError("train.lr", f"required: no axis sets the LR of group {g!r} (give a number or {{{g!r}: ...}})")
+            raise SpecError("train.lr", f"required: no axis sets the LR of group {_show(g)} (give a number or {{{_show(g)}: ...}})")
 
 
 # ----------------------------------------------------------------------------- grid maths

@@ -92,7 +92,7 @@ def test_spec_lora_fields():
     raw["axes"]["y"] = {"param": "warmup", "range": [0, 0.5], "points": 2}
     assert validate(raw)["model"]["lora_rank"] == 8
     raw["model"]["lora_rank"] = 0
-    with pytest.raises(SpecError, match="model.lora_rank: must be >= 1"):
+    with pytest.raises(SpecError, match="model.lora_rank: must be ≥ 1"):
         validate(raw)
     raw["model"].update(trainable="all", lora_rank=4)
     with pytest.raises(SpecError, match="applies only to model.trainable"):

@@ -10,8 +10,9 @@ import { PRESETS } from "../presets";
 import {
   AXIS_PARAMS, CHECKPOINT_KINDS, DATASET_KINDS, EVAL_TASKS, FAMILIES, GROUPS, INIT_OFFSET_FORMS, MLP_ACTIVATIONS, OPTIMIZERS, PRECISIONS,
   SCALES, SCHEDULES, SYNTHETIC_FAMILIES, axisValues, checkForm, defaultOf, editField, errorSlot, formToSpec,
-  joinSource, parseServerError, specToForm, splitSource, targetOption, withFamily, type FieldPath, type Form,
+  joinSource, longRun, parseServerError, specToForm, splitSource, targetOption, withFamily, type FieldPath, type Form,
 } from "../spec-form";
+import { specErrors } from "../../src-shared/spec";
 import { openSweep, useUi } from "../state";
 
 /** Shown until listTargets answers (or when the server is too old to have it). */
@@ -105,8 +106,18 @@ export function SweepEditor() {
     setJsonError(null);
   };
 
+  // A very long run (a typo of 1e9 steps) asks first: the reason shown, "start anyway" or back to the form.
+  const [confirming, setConfirming] = useState<string | null>(null);
+  useEffect(() => setConfirming(null), [raw, target]);
+  const ask = () => {
+    const why = preview ? longRun(preview.cost) : null;
+    if (why) setConfirming(why);
+    else void start();
+  };
+
   const start = async () => {
     if (busy) return;
+    setConfirming(null);
     setBusy(true);
     try {
       const s = await api!.startSweep(raw, target);
@@ -122,6 +133,17 @@ export function SweepEditor() {
 
   // Messages: this module's checks first; the server's one beside the field it names (and always at the bottom).
   const local = useMemo(() => checkForm(form), [form]);
+  // The JSON view lists every problem at once: the form's checks (the words shown beside its fields), then the
+  // validator's errors about fields the form does not check (an unknown field, a wrong type).
+  const jsonProblems = useMemo(() => {
+    if (!advanced || jsonError) return [];
+    const bySlot = new Map<string, string>(Object.entries(local).map(([slot, m]) => [slot, `${slot}: ${m}`]));
+    for (const e of specErrors(raw)) {
+      const slot = errorSlot(e.field) ?? e.field;
+      if (!bySlot.has(slot)) bySlot.set(slot, `${e.field}: ${e.detail}`);
+    }
+    return [...bySlot.values()];
+  }, [advanced, jsonError, local, raw]);
   const server = serverError ? parseServerError(serverError) : null;
   const serverSlot = server ? errorSlot(server.path) : null;
   const messageAt = (slot: string) => local[slot] ?? (slot === serverSlot ? server!.detail : undefined);
@@ -361,7 +383,9 @@ export function SweepEditor() {
   // Built after the form, so `shown` knows which local messages have no field on screen (e.g. another family's).
   const unshown = Object.entries(local).filter(([slot]) => !shown.has(slot));
   const localCount = Object.keys(local).length;
-  const problem = jsonError ?? serverError;
+  // The server's message about a field the form's own check already flags is the same problem said twice (and the
+  // form's check can be stricter: "≥ 2" beside the validator's "≥ 1"): the field's message alone stands.
+  const problem = jsonError ?? (serverSlot && local[serverSlot] ? null : serverError);
   const waiting = !!launched && launched.raw === raw && !!launchedSweep && launchedSweep.doneCells === 0
     && (launchedSweep.status === "created" || launchedSweep.status === "submitted");
   return (
@@ -375,6 +399,11 @@ export function SweepEditor() {
           onClick={() => setAdvanced(!advanced)}>{advanced ? "hide JSON" : "JSON"}</button>
       </div>
       {advanced && <textarea data-testid="editor-spec" spellCheck={false} value={json} onChange={(e) => editJson(e.target.value)} rows={18} />}
+      {advanced && jsonProblems.length > 0 && (
+        <ul className="error json-problems" data-testid="editor-json-errors">
+          {jsonProblems.map((m) => <li key={m}>{m}</li>)}
+        </ul>
+      )}
       {formView}
       <div className="editor-status">
         <label className="target-pick">run on
@@ -393,10 +422,19 @@ export function SweepEditor() {
             started <b>{launchedSweep.name}</b> ({launchedSweep.id}) on {launchedSweep.target}{waiting ? ": waiting for its first results…" : ""}
           </div>
         )}
+        {confirming && (
+          <div className="warning confirm-long" role="alertdialog" data-testid="editor-confirm">
+            This sweep would run {confirming} on {target}. Start it anyway?
+            <div className="buttons">
+              <button data-testid="editor-confirm-cancel" onClick={() => setConfirming(null)}>no, back to the spec</button>
+              <button data-testid="editor-confirm-start" onClick={() => void start()}>start anyway</button>
+            </div>
+          </div>
+        )}
         <div className="buttons">
           <span className="muted">{localCount ? `${localCount} field${localCount > 1 ? "s" : ""} to fix` : ""}</span>
-          <button data-testid="editor-start" disabled={!preview || busy || waiting || !!jsonError || localCount > 0} aria-busy={busy || waiting}
-            onClick={() => void start()}>
+          <button data-testid="editor-start" disabled={!preview || busy || waiting || !!confirming || !!jsonError || localCount > 0} aria-busy={busy || waiting}
+            onClick={ask}>
             {busy ? <><span className="spinner" aria-hidden />starting…</> : waiting ? <><span className="spinner" aria-hidden />waiting for the agent…</> : "start sweep"}
           </button>
         </div>

@@ -15,7 +15,7 @@ describe("fractal-llm bad input", () => {
     writeFileSync(join(dir, "notjson.json"), "{ version: 1");
     const r = await run(["sweep", "--spec", join(dir, "bad.json"), "--db", db], {});
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/spec error: model.activation: must be one of tanh, relu, identity, got 'gelu'/);
+    expect(r.stderr).toMatch(/spec error: model.activation: must be one of tanh, relu, identity, got "gelu"/);
     expect(r.stdout).toBe("");
     expect(existsSync(db)).toBe(false);
     const j = await run(["sweep", "--spec", join(dir, "notjson.json"), "--db", db], {});
@@ -60,7 +60,7 @@ describe("fractal-llm bad input", () => {
     const z = await run(["zoom", "--sweep", "parent", "--window", "0,3,0,1", "--points", "8"], env);
     expect([z.code, z.stderr]).toEqual([2, expect.stringMatching(/not inside the parent's window -1,2,-1,2/)]);
     const p = await run(["zoom", "--sweep", "parent", "--window", "0,1,0,1", "--points", "0"], env);
-    expect([p.code, p.stderr]).toEqual([2, expect.stringMatching(/--points: must be >= 1/)]);
+    expect([p.code, p.stderr]).toEqual([2, expect.stringMatching(/--points: must be ≥ 1/)]);
     const u = await run(["sweeps", "--colour"], env);
     expect([u.code, u.stderr]).toEqual([2, expect.stringMatching(/Unknown option '--colour'/)]);
     const l = await run(["sweeps"], env);

@@ -290,7 +290,7 @@ describe("spec form: every form it produces validates, and its checks agree with
 
 describe("spec form: server messages and targets", () => {
   it("finds the field a server message names and the form's place for it", () => {
-    expect(parseServerError("spec field axes.x.points: must be >= 1, got 0")).toEqual({ path: "axes.x.points", detail: "must be >= 1, got 0" });
+    expect(parseServerError("spec field axes.x.points: must be ≥ 1, got 0")).toEqual({ path: "axes.x.points", detail: "must be ≥ 1, got 0" });
     expect(parseServerError("not valid JSON")).toBeNull();
     expect(parseServerError("target \"x\": unknown")).toBeNull();
     const slots: [string, string | null][] = [
