@@ -16,6 +16,7 @@ import { targetLabel } from "../sweep-control";
 import { formatExact, formatSig } from "../ticks";
 import { EvalTable, SamplesPanel } from "./CellEvals";
 import { LinePlot } from "./LinePlot";
+import { clearPins, togglePin } from "../store/pins";
 import { LibraryRow, ProgressPanel } from "./SweepControl";
 
 // App imports the footer's progress from here, as before.
@@ -98,11 +99,23 @@ function HparamTable({ d, sweep }: { d: CellDetail; sweep: SweepSummary }) {
   );
 }
 
-/** Loss and grad-norm curves of a cell, on log axes. */
-function Curves({ curve }: { curve: NonNullable<CellDetail["curve"]> }) {
+/** Loss and grad-norm curves of a cell on log axes, with the pinned cells' overlaid; pin keeps this one for the next. */
+function Curves({ curve, d }: { curve: NonNullable<CellDetail["curve"]>; d: CellDetail }) {
+  const pinned = useUi((s) => s.pinned);
+  const key = `${d.sweepId}:${d.cell}`;
+  const label = `cell ${d.ix},${d.iy}`;
+  const others = pinned.filter((p) => p.key !== key);
+  const all = [{ label, curve }, ...others];
+  const grad = (c: typeof curve) => c.step.subarray(0, c.gradNorm.length);
   return <>
-    <LinePlot testId="loss-curve" title="loss" x={curve.step} y={curve.loss} log />
-    <LinePlot testId="grad-curve" title="grad norm" x={curve.step.subarray(0, curve.gradNorm.length)} y={curve.gradNorm} log />
+    <LinePlot testId="loss-curve" title="loss" curves={all.map((p) => ({ label: p.label, x: p.curve.step, y: p.curve.loss }))} log />
+    <LinePlot testId="grad-curve" title="grad norm" curves={all.map((p) => ({ label: p.label, x: grad(p.curve), y: p.curve.gradNorm }))} log />
+    <div className="buttons">
+      <button data-testid="pin-curve" onClick={() => togglePin({ key, label, curve })}
+        title="keep this cell's curves in the plots to compare with the next cells you click">
+        {pinned.some((p) => p.key === key) ? "unpin" : "pin"} these curves</button>
+      {pinned.length > 0 && <button data-testid="clear-pins" onClick={clearPins}>clear {pinned.length} pinned</button>}
+    </div>
   </>;
 }
 
@@ -120,7 +133,7 @@ function RecomputedCurves({ d }: { d: CellDetail }) {
     <div className="muted" data-testid="recompute-label">
       recomputed on {x.where} in {formatSig(x.seconds, 2)} s (the sweep records no curves)
     </div>
-    <Curves curve={x.curve} />
+    <Curves curve={x.curve} d={d} />
     <div className={x.warn ? "warning" : "muted"} data-testid="recompute-check" data-check={x.check}>{x.verdict}</div>
   </>;
 }
@@ -140,7 +153,7 @@ export function Inspector() {
       <div data-testid="inspector-outcome">{outcomeLine(d)}</div>
       {d.outcome && (d.outcome.divergence_step ?? -1) >= 0 && <div className="muted">diverged at step {d.outcome.divergence_step}</div>}
       {s?.family === "gpt" && <EvalTable d={d} />}
-      {d.curve ? <Curves curve={d.curve} />
+      {d.curve ? <Curves curve={d.curve} d={d} />
         : s?.family === "mlp" ? <RecomputedCurves d={d} />
           : <div className="muted">no curves recorded for this sweep (record.curves)</div>}
       {s?.family === "gpt" && <SamplesPanel />}

@@ -7,6 +7,7 @@ import type { Api } from "../../src-shared/contract";
 import type { LayersSlice } from "./layers";
 import type { NavigationSlice } from "./navigation";
 import type { NoticesSlice } from "./notices";
+import type { PinsSlice } from "./pins";
 import type { SelectionSlice } from "./selection";
 import type { SweepsSlice } from "./sweeps";
 import type { TargetsSlice } from "./targets";
@@ -18,7 +19,8 @@ export interface ConnectionSlice {
   connectionError: string | null;
 }
 
-export type UiState = ConnectionSlice & SweepsSlice & LayersSlice & NavigationSlice & SelectionSlice & NoticesSlice & TargetsSlice;
+export type UiState = ConnectionSlice & SweepsSlice & LayersSlice & NavigationSlice & SelectionSlice & NoticesSlice & TargetsSlice
+  & PinsSlice;
 
 export const useUi = create<UiState>(() => ({
   // connection
@@ -31,7 +33,7 @@ export const useUi = create<UiState>(() => ({
   view: null, viewport: { width: 0, height: 0 }, history: [], historyIndex: -1, mode: "map", fill: false, recording: null, box: null,
   cameraHomes: 0,
   // hover, selection & inspector
-  hover: null, selected: null, samples: null, recomputed: null, panel: "inspector",
+  hover: null, selected: null, samples: null, recomputed: null, panel: "inspector", pinned: [],
   // notices & progress
   progress: {}, notices: [],
   // targets & the zoom dialog

@@ -337,9 +337,41 @@ describe("browser mode", () => {
     await page.mouse.click(p.x, p.y);
     const ins = page.locator("[data-testid=inspector]");
     await expect.poll(() => ins.locator("h3").textContent()).toBe("cell (4, 4) #100");
-    await expect.poll(() => ins.locator("[data-testid=loss-curve] path").count()).toBe(1);
-    expect(await ins.locator("[data-testid=grad-curve] path").count()).toBe(1);
+    await expect.poll(() => ins.locator("[data-testid=loss-curve] canvas").count()).toBe(1);
+    expect(await ins.locator("[data-testid=grad-curve] canvas").count()).toBe(1);
     await shot("04-inspector");
+  });
+
+  it("plots curves with step axes and a hover read-out, and overlays pinned cells' curves", async () => {
+    await homeView();
+    const win = store.sweep(rootId)!.window;
+    const st = await viewState();
+    const click = async (ix: number, iy: number) => {
+      const p = cellOnPage(st, win, N, ix, iy);
+      await page.mouse.click(p.x, p.y);
+      await expect.poll(() => page.locator("[data-testid=inspector] h3").textContent()).toMatch(new RegExp(`^cell \\(${ix}, ${iy}\\)`));
+    };
+    await click(4, 4);
+    const loss = page.locator("[data-testid=inspector] [data-testid=loss-curve]");
+    await expect.poll(() => loss.getAttribute("data-curves")).toBe("1");
+    // the x axis is in steps, and hovering reads every curve's value at the step under the cursor
+    expect(await loss.locator(".u-legend .u-series .u-label").first().textContent()).toBe("step");
+    await loss.scrollIntoViewIfNeeded();
+    const plotBox = (await loss.locator(".u-over").boundingBox())!;
+    await page.mouse.move(plotBox.x + plotBox.width * 0.5, plotBox.y + plotBox.height * 0.5);
+    const steps = SPEC.train.steps;
+    await expect.poll(async () => Number((await loss.locator(".u-legend .u-series").first().locator(".u-value").textContent()) ?? NaN),
+      { message: `hover read-out: ${await loss.locator(".u-legend").textContent()}` }).toBeGreaterThan(steps * 0.3);
+    expect(Number(await loss.locator(".u-legend .u-series").first().locator(".u-value").textContent())).toBeLessThan(steps * 0.7);
+    // pin this cell, click another: both cells' curves, the new one first
+    await page.locator("[data-testid=pin-curve]").click();
+    await click(20, 3);
+    await expect.poll(() => loss.getAttribute("data-curves")).toBe("2");
+    const labels = await loss.locator(".u-legend .u-series .u-label").allTextContents();
+    expect(labels).toEqual(["step", "cell 20,3", "cell 4,4"]);
+    await shot("04-inspector-pinned");
+    await page.locator("[data-testid=clear-pins]").click();
+    await expect.poll(() => loss.getAttribute("data-curves")).toBe("1");
   });
 
   it("shift-drag box -> dialog with cost -> a child sweep streams in over its parent", async () => {

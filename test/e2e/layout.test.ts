@@ -242,8 +242,8 @@ describe("explorer layout", () => {
       expect(await ins.locator("[data-testid=recompute-check]").textContent()).toMatch(/^identical to the recorded outcome/);
       expect(await ins.locator("[data-testid=recompute-label]").textContent()).toMatch(/^recomputed on this computer \(CPU\) in [\d.]+ s/);
       expect(await ins.locator("[data-testid=ran-on]").textContent()).toMatch(/^trained on .+ · torch /);
-      expect(await ins.locator("[data-testid=loss-curve] path").count()).toBe(1);
-      expect(await ins.locator("[data-testid=grad-curve] path").count()).toBe(1);
+      expect(await ins.locator("[data-testid=loss-curve] canvas").count()).toBe(1);
+      expect(await ins.locator("[data-testid=grad-curve] canvas").count()).toBe(1);
       await ins.locator("[data-testid=recompute-check]").scrollIntoViewIfNeeded();
       await shot(page, "layout-recomputed-curve"); // docs/screenshot.png
     } finally {
