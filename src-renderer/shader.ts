@@ -24,6 +24,8 @@ precision highp float;
 precision highp int;
 precision highp sampler2D;
 uniform sampler2D uTex;
+uniform sampler2D uInferred;
+uniform bool uHasInferred;
 uniform ivec2 uBase;
 uniform ivec2 uSize;
 uniform ivec2 uFull;
@@ -72,11 +74,17 @@ void main() {
     outColor = vec4(uNotDone, 1.0);
     return;
   }
-  if (v > 1e29) { outColor = vec4(uNonFinite, 1.0); return; }
   vec3 c;
-  if (uKind == 0) c = spectral((v + 1.0) * 0.5);
+  if (v > 1e29) c = uNonFinite;
+  else if (uKind == 0) c = spectral((v + 1.0) * 0.5);
   else if (uKind == 1) c = mix(uNo, uYes, v);
   else c = viridis((v - uLo) / max(uHi - uLo, 1e-12));
+  // Boundary sampling: a cell inferred from a trained neighbour keeps that cell's colour, dimmed, under diagonal
+  // light stripes in screen space (4 px apart at any zoom), so trained and inferred cells never look alike.
+  if (uHasInferred && texelFetch(uInferred, cell, 0).r > 0.0) { // R8 is normalised: 1 reads as 1/255
+    c *= 0.72;
+    if (mod(gl_FragCoord.x + gl_FragCoord.y, 6.0) < 1.5) c = mix(c, vec3(1.0), 0.55);
+  }
   outColor = vec4(c, 1.0);
 }`;
 
@@ -185,6 +193,19 @@ export function layerTexture(layer: LayerData): THREE.DataTexture {
   return tex;
 }
 
+/** The inferred-cell mask of a layer (LayerData.inferred) as an R8 texture, null when the layer has none. */
+export function inferredTexture(layer: LayerData): THREE.DataTexture | null {
+  if (!layer.inferred) return null;
+  const tex = new THREE.DataTexture(layer.inferred, layer.nx, layer.ny, THREE.RedFormat, THREE.UnsignedByteType);
+  tex.internalFormat = "R8";
+  tex.unpackAlignment = 1;
+  tex.generateMipmaps = false;
+  tex.minFilter = THREE.NearestFilter;
+  tex.magFilter = THREE.NearestFilter;
+  tex.needsUpdate = true;
+  return tex;
+}
+
 export function mapMaterial(): THREE.RawShaderMaterial {
   return new THREE.RawShaderMaterial({
     glslVersion: THREE.GLSL3,
@@ -194,7 +215,7 @@ export function mapMaterial(): THREE.RawShaderMaterial {
     depthWrite: false,
     transparent: true,
     uniforms: {
-      uTex: { value: null }, uBase: { value: new THREE.Vector2(0, 0) }, uSize: { value: new THREE.Vector2(1, 1) },
+      uTex: { value: null }, uInferred: { value: null }, uHasInferred: { value: false }, uBase: { value: new THREE.Vector2(0, 0) }, uSize: { value: new THREE.Vector2(1, 1) },
       uFull: { value: new THREE.Vector2(1, 1) }, uShift: { value: 0 },
       uLevel: { value: 0 }, uCoarseLevels: { value: 0 }, uKind: { value: 0 }, uLo: { value: 0 }, uHi: { value: 1 }, uHideNotDone: { value: false },
       uNdc: { value: new THREE.Vector4() }, uLocal: { value: new THREE.Vector4() },
@@ -216,8 +237,11 @@ export function layerShift(layer: LayerData): number {
   return Math.round(Math.log2(layer.stride ?? 1));
 }
 
-export function setLayerUniforms(m: THREE.RawShaderMaterial, layer: LayerData, tex: THREE.DataTexture, hideNotDone: boolean, full?: { nx: number; ny: number }): void {
+export function setLayerUniforms(m: THREE.RawShaderMaterial, layer: LayerData, tex: THREE.DataTexture, hideNotDone: boolean,
+  full?: { nx: number; ny: number }, inferred: THREE.DataTexture | null = null): void {
   const u = m.uniforms;
+  u.uInferred.value = inferred;
+  u.uHasInferred.value = inferred !== null;
   const streaming = layer.doneCells < layer.nx * layer.ny;
   u.uCoarseLevels.value = streaming ? Math.max(coarseLevels(layer.nx), coarseLevels(layer.ny)) : 0;
   u.uTex.value = tex;

@@ -22,7 +22,7 @@ export { dismissNotice, type Progress, pushNotice } from "./store/notices";
 export {
   generateSamples, hoverAt, hoverOut, type RecomputeState, type SamplesState, selectAt, sweepCellAt,
 } from "./store/selection";
-export { ancestry, cancelSweep, drawnSweeps, loadPreview, loadReproductions, resumeSweep, startReproduction } from "./store/sweeps";
+export { ancestry, cancelSweep, drawnSweeps, fillInSweep, loadPreview, loadReproductions, resumeSweep, startReproduction } from "./store/sweeps";
 export { confirmZoom, openZoomDialog, refreshTargets, setZoomTarget, updateZoomRequest, type ZoomDialogState } from "./store/targets";
 export { type UiState, useUi } from "./store/ui-store";
 

@@ -120,6 +120,11 @@ export interface LayerData {
    * Absent (or 1) for the full layer. A preview has no delta cursor (version 0): fetch the full layer to stream.
    */
   stride?: number;
+  /**
+   * Boundary sampling (spec "sampling": "boundary"): 1 per cell whose values were copied from a trained cell, 0 where
+   * trained (the store field `inferred`). Full layers only, absent for a sweep without inferred cells; the map hatches them.
+   */
+  inferred?: Uint8Array;
 }
 
 /**

@@ -81,6 +81,9 @@ export class LayerReads {
     } else {
       data = buildLayer({ sweepId: id, layer, nx: s.nx, ny: s.ny, field, done, version, keepRank: (r) => { log.rank = r; } });
     }
+    // Boundary sampling's inferred cells, for the map to mark (they arrive last, so the full layer of the finished
+    // sweep always has them; a delta does not carry them)
+    if ("inferred" in this.store.fields(id)) data = { ...data, inferred: Uint8Array.from(this.store.loadField(id, "inferred")) };
     const now = this.store.sweep(id);
     if (now && now.done_cells === s.done_cells && this.deltas.get(id) === log) {
       this.layerCache.set(`${id}\u0000${layer}`, { key: `${s.done_cells}|${s.updated_at}`, data });

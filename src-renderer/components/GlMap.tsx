@@ -9,7 +9,7 @@ import type * as THREE from "three";
 import type { LayerData, SweepSummary } from "../../src-shared/contract";
 import { perf } from "../perf";
 import { mapCanvas } from "../record";
-import { layerShift, layerTexture, mapMaterial, mipLevel, setLayerUniforms, updateTextureCells } from "../shader";
+import { inferredTexture, layerShift, layerTexture, mapMaterial, mipLevel, setLayerUniforms, updateTextureCells } from "../shader";
 import { drawnSweeps, layerOf, mapInputsChanged, setView, takePendingCells, useUi } from "../state";
 import { placeSweep, visibleWindow } from "../view";
 
@@ -43,13 +43,15 @@ function SweepQuad({ sweep, layer, order, isRoot }: { sweep: SweepSummary; layer
   // One texture per values array: a streaming delta patches the array in place (store/layer-cache.ts applyDelta) and only
   // the rows it touched are uploaded again; a full fetch brings a new array and so a new texture.
   const texture = useMemo(() => layerTexture(layer), [layer.values]); // eslint-disable-line react-hooks/exhaustive-deps
+  const inferred = useMemo(() => inferredTexture(layer), [layer.inferred]); // eslint-disable-line react-hooks/exhaustive-deps
   const renderer = useThree((s) => s.gl);
   const levels = useMemo(() => texture.mipmaps.length, [texture]);
   const mesh = useRef<THREE.Mesh>(null);
   const drawnLayer = useRef<LayerData | null>(null);
   useEffect(() => () => texture.dispose(), [texture]);
+  useEffect(() => () => inferred?.dispose(), [inferred]);
   useEffect(() => () => material.dispose(), [material]);
-  useEffect(() => setLayerUniforms(material, layer, texture, !isRoot, sweep), [material, layer, texture, isRoot, sweep]);
+  useEffect(() => setLayerUniforms(material, layer, texture, !isRoot, sweep, inferred), [material, layer, texture, isRoot, sweep, inferred]);
   useEffect(() => {
     if (texture.image.data !== layer.values) return;
     const cells = takePendingCells(sweep.id);

@@ -8,7 +8,7 @@ import { LAYER_NAMES } from "../../src-shared/api";
 import { formatCost } from "../../src-shared/format";
 import type { CellDetail, LayerName, SweepSummary } from "../../src-shared/contract";
 import {
-  ancestry, confirmZoom, home, loadPreview, openSweep, openZoomDialog, setLayer, setZoomTarget, updateZoomRequest, useLayer, useUi,
+  ancestry, confirmZoom, fillInSweep, home, loadPreview, openSweep, openZoomDialog, setLayer, setZoomTarget, updateZoomRequest, useLayer, useUi,
 } from "../state";
 import { axisKeys } from "../readout";
 import { drawLayer } from "../thumbs";
@@ -152,6 +152,7 @@ export function Inspector() {
       <h3>cell ({d.ix}, {d.iy}) #{d.cell}</h3>
       <div data-testid="inspector-outcome">{outcomeLine(d)}</div>
       {d.outcome && (d.outcome.divergence_step ?? -1) >= 0 && <div className="muted">diverged at step {d.outcome.divergence_step}</div>}
+      {d.outcome?.inferred === 1 && <InferredNote sweepId={d.sweepId} />}
       {s?.family === "gpt" && <EvalTable d={d} />}
       {d.curve ? <Curves curve={d.curve} d={d} />
         : s?.family === "mlp" ? <RecomputedCurves d={d} />
@@ -160,6 +161,24 @@ export function Inspector() {
       {s && <HparamTable d={d} sweep={s} />}
       {s && <div className="muted" data-testid="ran-on">trained on {s.ranOn ?? "(no environment recorded)"}</div>}
       <button data-testid="sweep-around" onClick={aroundPoint}>new sweep around this point</button>
+    </div>
+  );
+}
+
+/** An inferred cell (boundary sampling): not trained, its values a trained neighbour's; "fill in" trains them all. */
+function InferredNote({ sweepId }: { sweepId: string }) {
+  const [busy, setBusy] = useState(false);
+  const fill = async () => {
+    setBusy(true);
+    const s = await fillInSweep(sweepId);
+    setBusy(false);
+    if (s) await openSweep(s.id);
+  };
+  return (
+    <div className="warning" data-testid="inspector-inferred">
+      inferred, not trained: boundary sampling copied this cell&apos;s outcome and values from the nearest trained cell of
+      its block, whose trained corners all agreed (the map hatches such cells)
+      <button data-testid="fill-in" disabled={busy} onClick={() => void fill()}>fill in: train the inferred cells</button>
     </div>
   );
 }

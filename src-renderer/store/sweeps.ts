@@ -86,6 +86,22 @@ export async function resumeSweep(id: string): Promise<boolean> {
   }
 }
 
+/**
+ * Train the cells boundary sweep `id` inferred (api.fillInSweep): the grid sweep of the same spec starts on the same
+ * target from the trained cells. Resolves to its summary (the caller opens it); a refusal is an error notice, null.
+ */
+export async function fillInSweep(id: string): Promise<SweepSummary | null> {
+  try {
+    const s = await get().api!.fillInSweep(id);
+    putSweep(s);
+    pushNotice(`filling in ${get().sweeps[id]?.name ?? id}: its inferred cells train in sweep ${s.id}, from its trained cells`, "info", s.id);
+    return s;
+  } catch (e) {
+    pushNotice(`could not fill in ${get().sweeps[id]?.name ?? id}: ${(e as Error).message}`, "error", id);
+    return null;
+  }
+}
+
 // ----------------------------------------------------------------------------- Table 1 reproductions
 
 /** Fetch every reproduction the store holds (the Table 1 view opens); a failure is a notice, the cached list stays. */

@@ -6,6 +6,9 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { REPO_ROOT } from "../../src-main/core/local-transport";
 import { decodePngRgba } from "../../src-main/analysis/png";
 import { type View, worldToScreen } from "../../src-renderer/view";
+import { startWebServer, type WebServer } from "../../src-main/web/server";
+import type { Store } from "../../src-main/core/store";
+import { stopAgentDaemon } from "../core/helpers";
 import { expect } from "vitest";
 
 /** Run a process from the repository root to its end, with `env` over this process's environment. */
@@ -98,4 +101,29 @@ export async function fillMlpSweep(page: Page, o: { target: string; name: string
 /** Wait until the WebGL map has drawn a sweep at full resolution (it loads after the first, 2-D frame: MapView.tsx). */
 export function glDrawn(page: Page, timeout = 60_000): Promise<unknown> {
   return page.waitForFunction(() => Object.keys((globalThis as any).__fractalPerf?.fullFrame ?? {}).length > 0, null, { timeout });
+}
+
+/**
+ * Train `spec` (a file) with the CLI into `dbPath` (the real agent on this computer), serve that database in browser
+ * mode and open the sweep in headless Chromium (1200x800), waiting until the page has placed its view.
+ */
+export async function sweepAndOpen(specFile: string, dbPath: string, home: string): Promise<{ id: string; server: WebServer; browser: Browser; page: Page }> {
+  const sweep = await run(process.execPath, ["bin/fractal-llm.js", "sweep", "--spec", specFile, "--python", "/usr/bin/python3", "--db", dbPath], {});
+  expect(sweep.code, sweep.stderr).toBe(0);
+  const id = sweep.stdout.trim().split("\n").pop()!;
+  const server = await startWebServer({ dbPath, port: 0, open: false, python: "/usr/bin/python3", home });
+  const browser = await launchChromium();
+  const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+  page.on("pageerror", (e) => process.stderr.write(`page error: ${e.message}\n`));
+  await page.goto(`${server.url}&sweep=${id}`);
+  await page.waitForFunction(() => new URL(location.href).searchParams.has("view"));
+  return { id, server, browser, page };
+}
+
+/** Close what sweepAndOpen opened (and the test's store), and stop the agent daemon of `home`, waiting for it. */
+export async function closeOpened(o: { browser?: Browser; server?: WebServer; store?: Store }, home: string): Promise<void> {
+  await o.browser?.close();
+  await o.server?.close();
+  o.store?.close();
+  await stopAgentDaemon(home);
 }

@@ -11,10 +11,9 @@ import { REPO_ROOT } from "../../src-main/core/local-transport";
 import { colourLayer } from "../../src-main/analysis/colour";
 import { openStore, type Store } from "../../src-main/core/store";
 import { sweepMap } from "../../src-main/core/sweep-maps";
-import { startWebServer, type WebServer } from "../../src-main/web/server";
+import type { WebServer } from "../../src-main/web/server";
 import { formatSig } from "../../src-renderer/ticks";
-import { ARTIFACTS, cellOnPage, launchChromium, pixel, settled, shot, viewState, run } from "./page";
-import { stopAgentDaemon } from "../core/helpers";
+import { ARTIFACTS, cellOnPage, closeOpened, pixel, settled, shot, sweepAndOpen, viewState } from "./page";
 
 const PYTHON = "/usr/bin/python3";
 const NX = 3, NY = 2;
@@ -52,24 +51,13 @@ beforeAll(async () => {
   // The CLI's agent and the server's (samples re-train a cell, evals included) read the evals from here.
   process.env.FRACTAL_AGENT_EVALS = dir;
   process.env.FRACTAL_AGENT_HOME = join(dir, "agent-home");
-  const sweep = await run(process.execPath, ["bin/fractal-llm.js", "sweep", "--spec", join(dir, "spec.json"), "--python", PYTHON, "--db", dbPath], {});
-  expect(sweep.code, sweep.stderr).toBe(0);
-  id = sweep.stdout.trim().split("\n").pop()!;
-  server = await startWebServer({ dbPath, port: 0, open: false, python: PYTHON, home: dir });
+  ({ id, server, browser, page } = await sweepAndOpen(join(dir, "spec.json"), dbPath, dir));
   store = openStore(dbPath);
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
-  page.on("pageerror", (e) => process.stderr.write(`page error: ${e.message}\n`));
-  await page.goto(`${server.url}&sweep=${id}`);
-  await page.waitForFunction(() => new URL(location.href).searchParams.has("view"));
   await settled(page);
 }, 300_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  store?.close();
-  await stopAgentDaemon(join(dir, "agent-home")); // the local agent daemon the sweep and samples started, waited for
+  await closeOpened({ browser, server, store }, join(dir, "agent-home")); // the daemon the sweep and samples started
   delete process.env.FRACTAL_AGENT_EVALS;
   rmSync(dir, { recursive: true, force: true });
 }, 60_000);
