@@ -9,7 +9,8 @@ import { pushNotice, start, useUi } from "./state";
 
 const params = new URLSearchParams(location.search);
 // Browser mode's token: read once from the URL the server printed, kept in this tab's sessionStorage (reloads and
-// reconnects), and taken out of the address bar (and so out of history, bookmarks and screen shares).
+// reconnects), and taken out of the address bar (and so out of history, bookmarks and screen shares). A tab opened
+// on a pasted view link has none: the server then reads the HttpOnly cookie the first load set (web/server.ts).
 const TOKEN_KEY = "fractal-llm-token";
 const fromUrl = params.get("token");
 if (fromUrl !== null) {

@@ -6,7 +6,9 @@
 // launcher file (0600) that redirects to the URL, so the token is in no process's argv. The static files are
 // the public UI bundle and carry no data. Host headers other than 127.0.0.1 / localhost are refused, so a
 // web page cannot reach the server through DNS rebinding, and a WebSocket whose Origin is another site is
-// refused (a browser always sends Origin; scripts that send none still need the token).
+// refused (a browser always sends Origin; scripts that send none still need the token). Loading the page with the
+// token also sets it as an HttpOnly, SameSite=Strict cookie for this port, so a view's link (?sweep=&view=) pasted
+// into another tab of the same browser opens without the token; another browser, profile or program still needs it.
 
 import { spawn } from "node:child_process";
 import { randomBytes, timingSafeEqual } from "node:crypto";
@@ -104,11 +106,17 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
     const o = req.headers.origin;
     return o === undefined || o === `http://127.0.0.1:${port}` || o === `http://localhost:${port}`;
   };
-  const tokenOk = (given: string | null) => {
+  const tokenOk = (given: string | null | undefined) => {
     if (!given) return false;
     const a = Buffer.from(given), b = Buffer.from(token);
     return a.length === b.length && timingSafeEqual(a, b);
   };
+  // The token also as an HttpOnly cookie, set when the page is loaded with it, so a link to a view pasted into another
+  // tab of the same browser opens without the token in it. Cookies are per host, not per port: one name per port.
+  // A page of another local server (127.0.0.1, another port) is same-site and its socket would carry the cookie; the
+  // Origin check refuses it, and no script can read an HttpOnly cookie.
+  const cookieName = () => `fractal-llm-token-${port}`;
+  const cookieToken = (req: IncomingMessage) => parseCookies(req.headers.cookie)[cookieName()];
 
   const http = createServer((req: IncomingMessage, res: ServerResponse) => {
     if (!hostOk(req)) { res.writeHead(403).end("fractal-llm web answers only to 127.0.0.1 and localhost\n"); return; }
@@ -122,7 +130,10 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
       res.writeHead(404, { "content-type": "text/plain" }).end(`not found: ${path}\n`);
       return;
     }
-    res.writeHead(200, { "content-type": MIME[extname(file)] ?? "application/octet-stream", "cache-control": "no-cache" });
+    const headers: Record<string, string> = { "content-type": MIME[extname(file)] ?? "application/octet-stream", "cache-control": "no-cache" };
+    const given = parseUrl(req.url)?.searchParams.get("token");
+    if (path === "/" && tokenOk(given)) headers["set-cookie"] = `${cookieName()}=${token}; HttpOnly; SameSite=Strict; Path=/`;
+    res.writeHead(200, headers);
     res.end(readFileSync(file));
   });
 
@@ -141,7 +152,7 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      if (!tokenOk(url.searchParams.get("token"))) {
+      if (!tokenOk(url.searchParams.get("token")) && !tokenOk(cookieToken(req))) {
         ws.close(CLOSE_UNAUTHORISED, "missing or wrong token: open the URL that `fractal-llm web` printed");
         return;
       }
@@ -262,4 +273,14 @@ function openInBrowser(url: string): { dir: string; file: string } {
   p.on("error", () => process.stderr.write(`could not start ${cmd}; open the URL printed above yourself\n`));
   p.unref();
   return launcher;
+}
+
+/** name -> value of a Cookie header (the last one wins; values are not URL-decoded: ours are base64url). */
+function parseCookies(header: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of (header ?? "").split(";")) {
+    const eq = part.indexOf("=");
+    if (eq > 0) out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  return out;
 }

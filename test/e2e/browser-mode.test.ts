@@ -64,7 +64,8 @@ beforeAll(async () => {
   server = await startWebServer({ dbPath, port: 0, open: false, python: PYTHON, home: sshFx.home, trustFile: sshFx.trustFile });
   store = openStore(dbPath);
   browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
+  // a context of its own, so a test can open a second tab of the same browser session
+  page = await (await browser.newContext({ viewport: { width: 1100, height: 760 } })).newPage();
   page.on("pageerror", (e) => process.stderr.write(`page error: ${e.message}\n`));
   page.on("console", (m) => { if (m.type() === "error") process.stderr.write(`page console: ${m.text()}\n`); });
   await page.goto(server.url);
@@ -97,10 +98,28 @@ describe("browser mode", () => {
     // The page took the token out of its address bar and keeps it in this tab's sessionStorage (reloads, reconnects).
     expect(page.url()).not.toContain("token=");
     expect(await page.evaluate(() => sessionStorage.getItem("fractal-llm-token"))).toBe(server.token);
-    const other = await browser.newPage();
-    await other.goto(`http://127.0.0.1:${server.port}/`);
+    // A view's link pasted into another tab of the same browser opens that view without the token (the HttpOnly
+    // cookie the first load set, which no script can read); another browser profile is refused, as is a page of
+    // another origin that carries the cookie.
+    const link = page.url();
+    const tab = await page.context().newPage();
+    await tab.goto(link);
+    await expect.poll(() => tab.locator("[data-testid=breadcrumb]").textContent()).toContain(SPEC.name);
+    expect(new URL(tab.url()).searchParams.get("view")).toBe(new URL(link).searchParams.get("view"));
+    expect(await tab.evaluate(() => document.cookie)).toBe("");
+    await tab.close();
+    const profile = await browser.newContext();
+    const other = await profile.newPage();
+    await other.goto(link);
     await expect.poll(() => other.locator("[data-testid=connection-error]").textContent()).toMatch(/wrong token/);
-    await other.close();
+    await profile.close();
+    const cookie = `fractal-llm-token-${server.port}=${server.token}`;
+    const foreign = await new Promise<string>((res) => {
+      const ws = new WebSocket(wsUrl, { headers: { cookie, origin: "http://127.0.0.1:1" } });
+      ws.on("unexpected-response", (_req, r) => res(`refused ${r.statusCode}`));
+      ws.on("open", () => { ws.close(); res("opened"); });
+    });
+    expect(foreign).toBe("refused 403");
   });
 
   /** Every cell of the root on `img` in the paper's score colouring, as the analysis code colours the store's map. */
