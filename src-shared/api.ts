@@ -22,7 +22,13 @@ export const API_METHODS: readonly ApiMethod[] = [
   "listSweeps", "getSweep", "getLayer", "getCell", "recomputeCurve", "getAnalysis", "previewSweep", "startSweep", "previewZoom",
   "startZoom", "renameSweep", "setTags", "deleteSweep", "cancelSweep", "resumeSweep", "fillInSweep", "listTargets", "listHosts", "addHost", "testHost",
   "getLayerDelta", "getLayerPreview", "listSamples", "generateSamples", "startReproduction", "listReproductions",
+  "startSensitivity", "getSensitivity", "exportSweep", "getEarlyWarning",
 ];
+
+/** SensitivityReport.flips values per cell. */
+export const FLIP = 1;
+export const SAME = 0;
+export const NOT_COMPUTED = 2;
 
 /** An error a transport carries back to the caller with its message intact. */
 export class ApiError extends Error {

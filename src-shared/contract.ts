@@ -14,7 +14,7 @@ import type { CellSamples, SamplesRequest } from "./samples";
 import type { Spec } from "./spec";
 
 export type { CellSamples, ClusterTasks, CostEstimate, SamplesRequest, Spec, Window };
-export { API_METHODS, ApiError, LAYER_NAMES, NON_FINITE, NOT_DONE } from "./api";
+export { API_METHODS, ApiError, FLIP, LAYER_NAMES, NON_FINITE, NOT_COMPUTED, NOT_DONE, SAME } from "./api";
 
 // Types the Node side defines its code around and the UI reads: the store's sweep status and base metrics, a
 // cluster host's scheduler settings (core/scheduler.ts checks them), a fitted power law (analysis/rules.ts).
@@ -218,6 +218,8 @@ export interface HostInfo {
   scheduler?: HostScheduler | null;
   /** The cluster's partitions as `sinfo` listed them at the last probe (null: not a Slurm login node, or never probed). */
   partitions?: string[] | null;
+  /** This session's last connection test of the host, when it failed (a later success clears it). */
+  lastFailure?: { message: string; at: string } | null;
 }
 
 /** How sweeps on a cluster host are submitted: a Slurm job array of `tasks` tasks per sweep (core/scheduler.ts). */
@@ -360,6 +362,47 @@ export interface SweepAnalysis {
   /** Per row: the largest x such that every cell at or below it trains; censored when the whole row does. */
   edge: { y: number; x: number; censored: boolean }[];
   powerLaw: Computed<EdgePowerLaw>;
+  /** 95% bootstrap interval of the project's estimate of the sweep itself (its local slopes resampled) */
+  projectCi: Computed<[number, number]>;
+  /** 95% interval of the pooled zoom-path estimate (levels, then their slopes, resampled); null for a single sweep */
+  sequenceCi: Computed<[number, number]> | null;
+  /** The paper's estimator over the same maps (the zoom path's levels as frames when pooled, else the sweep alone). */
+  paperMethod: Computed<PaperMethodEstimate>;
+  /** The sweep measured again at half its resolution (its cells (2i, 2j), the same window): the bias of a small grid. */
+  resolutionBias: ResolutionBias;
+}
+
+/** The paper's estimator (analysis/paper-dimension.ts: porespy boxcount on the edge image, median np.gradient slope). */
+export interface PaperMethodEstimate {
+  dimension: number;
+  /** 95% bootstrap interval over frames and box sizes */
+  ci: [number, number];
+  /** maps pooled as frames */
+  frames: number;
+  /** box sides of the first frame in edge-image pixels (porespy's 10 log-spaced sizes from 10 to the side, unique) */
+  sizes: number[];
+  /** local slopes left out because a box count was 0 */
+  dropped: number;
+}
+
+/** One estimator at a map's resolution and at half of it. */
+export interface ResolutionPair {
+  full: number;
+  half: number;
+  /** half - full */
+  difference: number;
+  fullCi: [number, number] | null;
+  halfCi: [number, number] | null;
+}
+
+/** What halving the grid does to each estimator (analysis/uncertainty.ts resolutionBias). */
+export interface ResolutionBias {
+  full: { nx: number; ny: number };
+  half: { nx: number; ny: number };
+  /** the project's estimator (median local slope, box sizes 2..side/4) */
+  project: Computed<ResolutionPair>;
+  /** the paper's */
+  paper: Computed<ResolutionPair>;
 }
 
 /** When an init_offset axis's offset is added to W0 (spec model.init_offset_form): once, or before every step. */
@@ -379,7 +422,17 @@ export interface ReproductionRequest {
   target: string;
   /** tanh-init-offset only; absent or null: the notebook's every_step */
   initOffsetForm?: InitOffsetForm | null;
+  /**
+   * "project" (default): the root and `levels` zooms, each a quarter of its parent, the project's median slope over
+   * them. "paper": the root picks a boundary point and `keyframes` concentric maps 2x apart about it are measured the
+   * notebook's way (porespy boxcount, np.gradient slopes, bootstrap interval); `levels` is then not used.
+   */
+  method?: ReproductionMethod;
+  /** keyframes of the paper's method (at least 1; default launch/reproduce.ts DEFAULT_KEYFRAMES) */
+  keyframes?: number;
 }
+
+export type ReproductionMethod = "project" | "paper";
 
 /** One level of a reproduction: its sweep (open it on the map) and what it measured. */
 export interface ReproductionLevelReport {
@@ -395,6 +448,8 @@ export interface ReproductionLevelReport {
   dimension: number | null;
   /** fraction of cells that train; null until the map is complete */
   trainableFraction: number | null;
+  /** "root": the root map; "zoom": a zoom of the project's method; "keyframe": a keyframe of the paper's method */
+  kind: "root" | "zoom" | "keyframe";
 }
 
 /**
@@ -403,8 +458,18 @@ export interface ReproductionLevelReport {
  * restart, shows `fractal-llm reproduce` runs too, and holds every level any run of it made.
  */
 export interface Reproduction {
-  /** the root map's sweep id */
+  /** the root map's sweep id (the project's method), or it with ":paper" appended (the paper's method on that root) */
   id: string;
+  /** the root map's sweep id */
+  rootId: string;
+  /** which estimator and levels measure `dimension` (ReproductionRequest.method) */
+  method: ReproductionMethod;
+  /** the estimator in words, e.g. "porespy boxcount, 10 sizes 10 px–side, median np.gradient slope" */
+  estimator: string;
+  /** the maps measured, e.g. "64² × 3 keyframes" or "64² × 3 levels (root + 2 zooms)" */
+  resolution: string;
+  /** 95% bootstrap interval of `dimension` (frames, then their slopes, resampled); null with it */
+  ci: [number, number] | null;
   name: string;
   title: string;
   points: number;
@@ -428,6 +493,82 @@ export interface Reproduction {
   /** dimension - paperDimension */
   difference: number | null;
   error: string | null;
+}
+
+/** What a sensitivity companion changes (launch/sensitivity.ts): float64 <-> float32 (bf16 -> float32 for SFT), or model.seed + 1. */
+export type Perturbation = "precision" | "seed";
+
+/**
+ * A sweep against its companion: the same spec with one change that should not matter, run as a sweep of its own on
+ * the sweep's target, compared cell by cell (analysis/sensitivity.ts). Computed over the cells both maps have done,
+ * so it fills in while the companion runs.
+ */
+export interface SensitivityReport {
+  sweepId: string;
+  perturbation: Perturbation;
+  /** the change in words, e.g. "train.precision float64 -> float32" */
+  change: string;
+  /** the companion's sweep id (what its spec hashes to on the sweep's target), recorded or not */
+  companionId: string;
+  /** "none": no companion recorded yet; "running": this app follows it now; else the companion's sweep status */
+  state: "none" | "running" | SweepStatus;
+  doneCells: number;
+  cells: number;
+  layer: "trainable";
+  /** the sweep's cells in a 2x2 neighbourhood of both outcomes (both maps done), and how many flip */
+  boundaryCells: number;
+  boundaryFlips: number;
+  boundaryFlipFraction: number | null;
+  interiorCells: number;
+  interiorFlips: number;
+  interiorFlipFraction: number | null;
+  /** per cell (row-major): FLIP (1) where the outcome differs, SAME (0) where it does not, NOT_COMPUTED (2) where either map lacks the cell */
+  flips: Uint8Array;
+  error: string | null;
+}
+
+/** A file the app makes of a sweep (exportSweep): the bytes to download or save, and what they are. */
+export interface ExportRequest {
+  /** csv / json / png: the map as `fractal-llm export`; html / md: the report as `fractal-llm report` (md with images inline) */
+  format: "csv" | "json" | "png" | "html" | "md";
+  /** png: the colour layer drawn (default score); reports: the boundary measured (trainable or stable) */
+  layer?: LayerName;
+  /** reports: the sweep's zoom path, root first, rather than the sweep alone */
+  sequence?: boolean;
+}
+
+export interface ExportFile {
+  /** a file name to save it as, e.g. "tanh-1a2b3c.csv" */
+  name: string;
+  mime: string;
+  data: Uint8Array;
+  /** cells with a result that it holds (map exports); null for reports */
+  cells: number | null;
+}
+
+/** Early warning (analysis/earlywarning.ts): did grad-norm growth or a loss spike early in training flag the cells that did not train? */
+export interface EarlyWarningOptions {
+  layer: "trainable" | "stable";
+  /** fraction of training that is "early" (default 0.1) */
+  fraction?: number;
+  /** grad-norm growth over its first value that flags a cell (default 10) */
+  gradGrowth?: number;
+  /** loss over its running minimum that flags a cell (default 2) */
+  lossSpike?: number;
+}
+
+export interface EarlyWarningCounts { truePositive: number; falsePositive: number; falseNegative: number; trueNegative: number; precision: number | null; recall: number | null }
+
+export interface EarlyWarningReport {
+  sweepId: string;
+  /** cells with recorded curves that it read */
+  cells: number;
+  /** steps that count as early, of totalSteps */
+  horizon: number;
+  totalSteps: number;
+  overall: EarlyWarningCounts;
+  gradNorm: EarlyWarningCounts;
+  lossSpike: EarlyWarningCounts;
 }
 
 export type ApiEvent =
@@ -510,6 +651,18 @@ export interface Api {
   startReproduction(req: ReproductionRequest): Promise<Reproduction>;
   /** Every Table 1 reproduction the store holds (from the app or `fractal-llm reproduce`), with its report. */
   listReproductions(): Promise<Reproduction[]>;
+  /**
+   * Run a completed sweep's sensitivity companion (the same spec, `perturbation` changed) on its target in the
+   * background, as `fractal-llm sensitivity` does; resolves once it runs. Its progress comes as the companion's
+   * "sweep-updated" / "progress" events; getSensitivity reads the comparison at any time.
+   */
+  startSensitivity(id: string, perturbation: Perturbation): Promise<SensitivityReport>;
+  /** The sweep against its companion as far as both are done (state "none" and no flips while none is recorded). */
+  getSensitivity(id: string, perturbation: Perturbation): Promise<SensitivityReport>;
+  /** A file of the sweep: the map as CSV, JSON or PNG, or its report as HTML or Markdown (`fractal-llm export` / `report`). */
+  exportSweep(id: string, request: ExportRequest): Promise<ExportFile>;
+  /** Early warning over the sweep's recorded curves (`fractal-llm early-warning`); refuses a sweep without curves. */
+  getEarlyWarning(id: string, options: EarlyWarningOptions): Promise<EarlyWarningReport>;
   subscribe(listener: (e: ApiEvent) => void): () => void;
 }
 

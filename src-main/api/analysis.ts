@@ -7,7 +7,19 @@ import { sweepMap, zoomPath } from "../core/sweep-maps";
 import type { Store } from "../core/store";
 import type { DimensionEstimate } from "../analysis/dimension";
 import type { Outcome } from "../analysis/report";
-import type { AnalysisOptions, SweepAnalysis } from "../../src-shared/contract";
+import { layerMask } from "../analysis/map";
+import { paperDimension } from "../analysis/paper-dimension";
+import { projectWithInterval, resolutionBias, sequenceInterval } from "../analysis/uncertainty";
+import type { AnalysisOptions, Computed, SweepAnalysis } from "../../src-shared/contract";
+
+/** A number, or the estimator's reason it has none (never failing the rest of the analysis). */
+function computed<T>(f: () => T): Computed<T> {
+  try {
+    return { ok: true, value: f() };
+  } catch (e) {
+    return { ok: false, reason: (e as Error).message };
+  }
+}
 
 // A slope of exactly 0 comes out of the estimator as -0, which JSON (the WebSocket) carries as 0; +0 here, so
 // both transports and a direct call give the same value.
@@ -34,5 +46,14 @@ export function sweepAnalysis(store: Store, sweepId: string, options: AnalysisOp
     boundary: boundaryPolylines(focus, layer),
     edge: own.rows.flatMap((r) => (r.edgeContiguous ? [{ y: r.y, x: r.edgeContiguous.x, censored: r.censored }] : [])),
     powerLaw: own.powerLaw,
+    // Every number with its uncertainty: the project's interval, the paper's estimator beside it over the same maps,
+    // and the sweep again at half its resolution (analysis/uncertainty.ts).
+    projectCi: computed(() => projectWithInterval(layerMask(focus, layer)).ci),
+    sequenceCi: maps.length > 1 ? computed(() => sequenceInterval(maps, layer)) : null,
+    paperMethod: computed(() => {
+      const p = paperDimension(maps.map((m) => layerMask(m, layer)));
+      return { dimension: p.dimension + 0, ci: p.ci, frames: maps.length, sizes: p.keyframes[0].sizes, dropped: p.dropped };
+    }),
+    resolutionBias: resolutionBias(focus, layer),
   };
 }

@@ -2,13 +2,14 @@
 // ApiService: browser mode's WebSocket server (src-main/web) and Electron's IPC. This is the facade; each concern
 // lives in its own module: changes.ts (the change feed), layer-reads.ts (layers, previews, deltas, cells, analyses),
 // sweeps.ts (launch, follow, cancel/resume/delete, the library), app-targets.ts (targets and hosts),
-// reproductions.ts (Table 1 runs) and reruns.ts (samples and recomputed curves).
+// reproductions.ts (Table 1 runs), sensitivity.ts (companion sweeps), exports.ts (files, early warning) and reruns.ts
+// (samples and recomputed curves).
 
 import type { Store } from "../core/store";
 import type { SamplesRequest } from "../core/samples";
 import type {
-  AnalysisOptions, Api, ApiEvent, CellDetail, CellSamples, HostInfo, HostTestOptions, HostTestResult, LayerData, LayerDelta, LayerName,
-  NewHost, RecomputedCurve, Reproduction, ReproductionRequest, SweepAnalysis, SweepDetail, SweepPreview, SweepSummary, TargetInfo,
+  AnalysisOptions, Api, ApiEvent, CellDetail, CellSamples, EarlyWarningOptions, EarlyWarningReport, ExportFile, ExportRequest, HostInfo, HostTestOptions, HostTestResult, LayerData, LayerDelta, LayerName,
+  NewHost, Perturbation, RecomputedCurve, Reproduction, ReproductionRequest, SensitivityReport, SweepAnalysis, SweepDetail, SweepPreview, SweepSummary, TargetInfo,
   ZoomPreview, ZoomRequest,
 } from "../../src-shared/contract";
 import { AppTargets } from "./app-targets";
@@ -16,6 +17,8 @@ import { ChangeFeed } from "./changes";
 import { LayerReads } from "./layer-reads";
 import { Reproductions } from "./reproductions";
 import { CellReruns } from "./reruns";
+import { earlyWarningReport, exportFile } from "./exports";
+import { Sensitivities } from "./sensitivity";
 import { Sweeps } from "./sweeps";
 
 export interface ServiceOptions {
@@ -48,6 +51,7 @@ export class ApiService implements Api {
   private readonly sweeps: Sweeps;
   private readonly reproductions: Reproductions;
   private readonly reruns: CellReruns;
+  private readonly sensitivities: Sensitivities;
 
   constructor(readonly store: Store, opts: ServiceOptions = {}) {
     this.feed = new ChangeFeed(store, opts.pollMs ?? 500, (id) => this.reads.forget(id));
@@ -56,6 +60,7 @@ export class ApiService implements Api {
     this.sweeps = new Sweeps(store, this.targets, this.feed, opts.maxFailures ?? 30);
     this.reproductions = new Reproductions(store, this.targets, this.sweeps, this.feed);
     this.reruns = new CellReruns(store, this.targets, opts);
+    this.sensitivities = new Sensitivities(store, this.targets, this.sweeps, this.feed);
   }
 
   // Tests look into the layer reads' worker and preview cache through the service.
@@ -69,6 +74,7 @@ export class ApiService implements Api {
     this.reruns.close();
     this.sweeps.close();
     this.reproductions.close();
+    this.sensitivities.close();
   }
 
   /**
@@ -80,7 +86,7 @@ export class ApiService implements Api {
 
   /** Resolves when every sweep this service started has finished or been detached (tests, shutdown). */
   async idle(): Promise<void> {
-    while (this.sweeps.busy || this.reproductions.busy) await new Promise((r) => setTimeout(r, 50));
+    while (this.sweeps.busy || this.reproductions.busy || this.sensitivities.busy) await new Promise((r) => setTimeout(r, 50));
   }
 
   /** Have the first frames of the large maps updated last ready before the page asks (layer-reads.ts). */
@@ -117,4 +123,9 @@ export class ApiService implements Api {
 
   startReproduction(req: ReproductionRequest): Promise<Reproduction> { return this.reproductions.start(req); }
   listReproductions(): Promise<Reproduction[]> { return this.reproductions.list(); }
+
+  startSensitivity(id: string, perturbation: Perturbation): Promise<SensitivityReport> { return this.sensitivities.start(id, perturbation); }
+  getSensitivity(id: string, perturbation: Perturbation): Promise<SensitivityReport> { return this.sensitivities.get(id, perturbation); }
+  async exportSweep(id: string, request: ExportRequest): Promise<ExportFile> { return exportFile(this.store, id, request); }
+  async getEarlyWarning(id: string, options: EarlyWarningOptions): Promise<EarlyWarningReport> { return earlyWarningReport(this.store, id, options); }
 }

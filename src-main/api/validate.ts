@@ -2,7 +2,10 @@
 // transports (Electron IPC, electron/ipc.ts; browser mode's WebSocket, web/server.ts), so whatever a page sends
 // over either arrives with the types the contract names, or is refused with a message that says what is wrong.
 
-import { type Api, type ApiMethod, LAYER_NAMES, type NewHost, type ReproductionRequest, type SamplesRequest, type ZoomRequest } from "../../src-shared/contract";
+import {
+  type Api, type ApiMethod, type EarlyWarningOptions, type ExportRequest, LAYER_NAMES, type LayerName, type NewHost, type Perturbation,
+  type ReproductionRequest, type SamplesRequest, type ZoomRequest,
+} from "../../src-shared/contract";
 import { MAX_NEW_TOKENS, MAX_PROMPT_CHARS, MAX_PROMPTS } from "../core/samples";
 
 // Argument validation. Each checker turns the untyped IPC arguments into the method's parameter tuple or throws
@@ -89,15 +92,39 @@ function zoomRequest(v: unknown): ZoomRequest {
 
 /** Types only: the service checks the values (a known experiment, enough points, a form for the init-offset one). */
 function reproductionRequest(v: unknown): ReproductionRequest {
-  const o = plainObject(v, "req", ["name", "points", "levels", "target", "initOffsetForm"], ["name", "points", "levels", "target"]);
+  const o = plainObject(v, "req", ["name", "points", "levels", "target", "initOffsetForm", "method", "keyframes"], ["name", "points", "levels", "target"]);
   const form = o.initOffsetForm;
   if (form !== undefined && form !== null && form !== "once" && form !== "every_step") {
     throw new ArgError(`req.initOffsetForm must be null, "once" or "every_step", got ${show(form)}`);
   }
+  if (o.method !== undefined && o.method !== "project" && o.method !== "paper") throw new ArgError(`req.method must be "project" or "paper", got ${show(o.method)}`);
   return {
     name: str(o.name, "req.name", 200), points: int(o.points, "req.points", 1), levels: int(o.levels, "req.levels", 0),
     target: str(o.target, "req.target", 500), ...(form === undefined ? {} : { initOffsetForm: form }),
+    ...(o.method === undefined ? {} : { method: o.method }), ...(o.keyframes === undefined ? {} : { keyframes: int(o.keyframes, "req.keyframes", 1) }),
   };
+}
+
+function perturbation(v: unknown): Perturbation {
+  if (v !== "precision" && v !== "seed") throw new ArgError(`perturbation must be "precision" or "seed", got ${show(v)}`);
+  return v;
+}
+
+function exportRequest(v: unknown): ExportRequest {
+  const o = plainObject(v, "request", ["format", "layer", "sequence"], ["format"]);
+  const formats = ["csv", "json", "png", "html", "md"];
+  if (!formats.includes(o.format as string)) throw new ArgError(`request.format must be one of ${formats.join(", ")}, got ${show(o.format)}`);
+  if (o.layer !== undefined && !LAYER_NAMES.includes(o.layer as never)) throw new ArgError(`request.layer must be one of ${LAYER_NAMES.join(", ")}, got ${show(o.layer)}`);
+  if (o.sequence !== undefined && typeof o.sequence !== "boolean") throw new ArgError(`request.sequence must be true or false, got ${show(o.sequence)}`);
+  return { format: o.format as ExportRequest["format"], ...(o.layer === undefined ? {} : { layer: o.layer as LayerName }),
+    ...(o.sequence === undefined ? {} : { sequence: o.sequence }) };
+}
+
+function earlyWarningOptions(v: unknown): EarlyWarningOptions {
+  const o = plainObject(v, "options", ["layer", "fraction", "gradGrowth", "lossSpike"], ["layer"]);
+  if (o.layer !== "trainable" && o.layer !== "stable") throw new ArgError(`options.layer must be trainable or stable, got ${show(o.layer)}`);
+  const opt = (k: "fraction" | "gradGrowth" | "lossSpike") => (o[k] === undefined ? {} : { [k]: finite(o[k], `options.${k}`) });
+  return { layer: o.layer, ...opt("fraction"), ...opt("gradGrowth"), ...opt("lossSpike") };
 }
 
 function samplesRequest(v: unknown): SamplesRequest {
@@ -191,6 +218,10 @@ export const ARG_CHECKS: { [M in ApiMethod]: Checker<M> } = {
   generateSamples: (a) => (arity("generateSamples", a, ["id", "cell", "request"]), [str(a[0], "id", 200), int(a[1], "cell", 0), samplesRequest(a[2])]),
   startReproduction: (a) => (arity("startReproduction", a, ["req"]), [reproductionRequest(a[0])]),
   listReproductions: (a) => (arity("listReproductions", a, []), []),
+  startSensitivity: (a) => (arity("startSensitivity", a, ["id", "perturbation"]), [str(a[0], "id", 200), perturbation(a[1])]),
+  getSensitivity: (a) => (arity("getSensitivity", a, ["id", "perturbation"]), [str(a[0], "id", 200), perturbation(a[1])]),
+  exportSweep: (a) => (arity("exportSweep", a, ["id", "request"]), [str(a[0], "id", 200), exportRequest(a[1])]),
+  getEarlyWarning: (a) => (arity("getEarlyWarning", a, ["id", "options"]), [str(a[0], "id", 200), earlyWarningOptions(a[1])]),
   testHost: (a) => {
     arity("testHost", a, ["alias", "options"]);
     const o = plainObject(a[1], "options", ["acceptHostKeys"], ["acceptHostKeys"]);

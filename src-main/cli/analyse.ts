@@ -6,12 +6,12 @@ import { fractalDimension, fractalDimensionLeastSquares, type DimensionEstimate,
 import { layerMask, type BinaryLayer, type SweepMap } from "../analysis/map";
 import { sequenceDimension } from "../analysis/mask";
 import { paperDimension, type PaperDimension } from "../analysis/paper-dimension";
-import { earlyWarning, type CellTrace, type Confusion } from "../analysis/earlywarning";
+import { earlyWarning, type Confusion } from "../analysis/earlywarning";
 import { analyse } from "../analysis/report";
 import { readMaskFile, writeReport, writeZoomAnimation } from "../export/files";
 import type { Store } from "../core/store";
 import { UsageError } from "./errors";
-import { sweepMap, zoomPath } from "../core/sweep-maps";
+import { noCurvesMessage, sweepMap, sweepTraces, zoomPath } from "../core/sweep-maps";
 
 
 const LAYERS: readonly BinaryLayer[] = ["trainable", "stable"];
@@ -203,18 +203,8 @@ export function cmdEarlyWarning(argv: string[], openDb: (path: string | undefine
     const sweep = store.sweep(o.sweep);
     if (!sweep) throw new UsageError(`unknown sweep ${o.sweep} in ${store.path}; \`fractal-llm sweeps\` lists them`, 1);
     const map = sweepMap(store, o.sweep);
-    const traces: CellTrace[] = [];
-    for (let cell = 0; cell < sweep.cells; cell++) {
-      if (!map.done![cell]) continue;
-      const c = store.curve(o.sweep, cell);
-      if (c) traces.push({ cell, step: c.step, loss: c.loss, gradNorm: c.gradNorm });
-    }
-    if (traces.length === 0) {
-      throw new UsageError(`sweep ${o.sweep} recorded no per-cell curves (its spec has record.curves false, the default above `
-        + '128x128 cells); run it again with "record": {"curves": true} to study early warnings', 1);
-    }
-    // Steps of the whole run: the spec's, or for epoch-based SFT the longest trace's last step.
-    const totalSteps = sweep.spec.train.steps ?? Math.max(...traces.map((t) => t.step[t.step.length - 1]));
+    const { traces, totalSteps } = sweepTraces(store, o.sweep);
+    if (traces.length === 0) throw new UsageError(noCurvesMessage(o.sweep), 1);
     const r = earlyWarning(map, traces, { totalSteps, fraction: positive(o.fraction, "fraction", 1),
       gradGrowth: positive(o["grad-growth"], "grad-growth"), lossSpike: positive(o["loss-spike"], "loss-spike"),
       layer: layerArg(o.layer) });

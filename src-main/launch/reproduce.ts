@@ -283,7 +283,7 @@ export function keyframeCentre(spec: Spec, mask: Mask): { x: number; y: number }
 }
 
 /** One keyframe's spec: the experiment at `points` over `w` (a root sweep of its own, not a zoom of another). */
-function keyframeSpec(name: string, points: number, w: Window, k: number, form?: "once" | "every_step"): Spec {
+export function keyframeSpec(name: string, points: number, w: Window, k: number, form?: "once" | "every_step"): Spec {
   const raw = JSON.parse(JSON.stringify(experimentSpec(name, points, form))) as Spec;
   raw.axes.x.range = [w.x0, w.x1];
   raw.axes.y.range = [w.y0, w.y1];
@@ -318,6 +318,12 @@ export async function reproducePaper(store: Store, name: string, t: OpenTarget,
     masks.push(mask);
     result.keyframes.push({ k, sweep: id, window: w, points, trainable_fraction: fractionTrainable(mask), boxes: { sizes: [], counts: [], slopes: [] } });
   }
+  measureKeyframes(result, masks);
+  return result;
+}
+
+/** The paper's estimator over the keyframes' masks into `result` (its D, interval and each keyframe's boxes), or why not. */
+function measureKeyframes(result: PaperReproduction, masks: Mask[]): void {
   try {
     const d = paperDimension(masks);
     result.dimension = d.dimension;
@@ -326,7 +332,56 @@ export async function reproducePaper(store: Store, name: string, t: OpenTarget,
   } catch (err) {
     result.error = (err as Error).message;
   }
-  return result;
+}
+
+/** A paper-method reproduction as far as the store holds it (storedPaperReproduction). */
+export interface StoredPaperReproduction {
+  /** the root map (it picks the centre; the estimate does not include it) */
+  root: SweepRow;
+  /** the completed keyframes, measured, and the paper's estimator over them */
+  result: PaperReproduction;
+  /** the first map recorded but not completed (level 0: the root, k + 1: keyframe k), null when every one is */
+  pending: { level: number; sweep: SweepRow; window: Window } | null;
+}
+
+/** Keyframes read back at most (the paper's deepest zooms have about 50). */
+const MAX_STORED_KEYFRAMES = 64;
+
+/**
+ * The paper's method read back from the store without running anything: the root map of `name` at `points`, the
+ * centre it picks, then each keyframe the store holds (keyframe k's window depends on k alone, not on how many were
+ * asked for, and its sweep id is its spec's hash), so a run of the app or of `fractal-llm reproduce --method paper`
+ * is found again after a restart. Null when the store lacks the root.
+ */
+export async function storedPaperReproduction(store: Store, name: string, target: string,
+  o: { points?: number; initOffsetForm?: "once" | "every_step" } = {}): Promise<StoredPaperReproduction | null> {
+  const points = o.points ?? DEFAULT_POINTS;
+  const e = entryOf(name);
+  const result: PaperReproduction = { name, title: e.title, paper_dimension: e.paper, method: "paper", points,
+    dimension: null, ci: null, centre: null, keyframes: [], error: null };
+  const root = experimentSpec(name, points, o.initOffsetForm);
+  const rootRow = store.sweep((await prepareSweep(store, root, target, false)).id);
+  if (!rootRow) return null;
+  const outer = { x0: root.axes.x.range[0], x1: root.axes.x.range[1], y0: root.axes.y.range[0], y1: root.axes.y.range[1] };
+  if (rootRow.status !== "completed") return { root: rootRow, result, pending: { level: 0, sweep: rootRow, window: outer } };
+  result.centre = keyframeCentre(root, layerMask(sweepMap(store, rootRow.id), "trainable"));
+  if (!result.centre) {
+    result.error = `the root map (sweep ${rootRow.id}) has no boundary; widen the range`;
+    return { root: rootRow, result, pending: null };
+  }
+  const windows = paperKeyframes(result.centre, outer, MAX_STORED_KEYFRAMES);
+  const masks: Mask[] = [];
+  let pending: StoredPaperReproduction["pending"] = null;
+  for (const [k, w] of windows.entries()) {
+    const row = store.sweep((await prepareSweep(store, keyframeSpec(name, points, w, k, o.initOffsetForm), target, false)).id);
+    if (!row) break;
+    if (row.status !== "completed") { pending = { level: k + 1, sweep: row, window: w }; break; }
+    const mask = layerMask(sweepMap(store, row.id), "trainable");
+    masks.push(mask);
+    result.keyframes.push({ k, sweep: row.id, window: w, points, trainable_fraction: fractionTrainable(mask), boxes: { sizes: [], counts: [], slopes: [] } });
+  }
+  if (masks.length) measureKeyframes(result, masks);
+  return { root: rootRow, result, pending };
 }
 
 /** The paper-method table beside the paper's numbers. */

@@ -4,10 +4,11 @@
 // reshuffles its data per cell; the seed project changes the seed per cell).
 
 import { sensitivity, type Sensitivity } from "../analysis/sensitivity";
-import type { Store } from "../core/store";
+import type { Store, SweepRow } from "../core/store";
 import { sweepMap } from "../core/sweep-maps";
 import { type Spec, validate } from "../../src-shared/spec";
 import { type ReproduceOptions, runToEnd } from "./reproduce";
+import { prepareSweep } from "./launch";
 import type { OpenTarget } from "./targets";
 
 export const PERTURBATIONS = ["precision", "seed"] as const;
@@ -34,14 +35,25 @@ export function companionSpec(spec: Spec, p: Perturbation): Spec {
   return validate(c);
 }
 
+/** The companion's spec of a recorded sweep (from the spec as the user wrote it, so the launch path uploads its laptop
+ *  files again) and the sweep id it hashes to on the sweep's target, recorded or not. */
+export async function companionOf(store: Store, row: SweepRow, p: Perturbation): Promise<{ spec: Spec; id: string }> {
+  const spec = companionSpec(row.source_spec ?? row.spec, p);
+  return { spec, id: (await prepareSweep(store, spec, row.target, false)).id };
+}
+
 export interface SensitivityRun { sweep: string; companion: string; perturbation: Perturbation; change: string; result: Sensitivity }
+
+/** Run (or find) the companion of completed sweep `row` on `t` to its end; returns its sweep id. */
+export async function runToEndOf(store: Store, row: SweepRow, p: Perturbation, t: OpenTarget, o: ReproduceOptions = {}): Promise<string> {
+  if (row.status !== "completed") throw new Error(`sweep ${row.id} is ${row.status}: its companion is compared once it has completed`);
+  return runToEnd(store, (await companionOf(store, row, p)).spec, t, row.spec.name, 0, o);
+}
 
 /** Run (or find) the companion of completed sweep `id` on `t` and compare it with the sweep. */
 export async function runSensitivity(store: Store, id: string, t: OpenTarget, p: Perturbation, o: ReproduceOptions = {}): Promise<SensitivityRun> {
   const row = store.sweep(id);
   if (!row) throw new Error(`unknown sweep ${id} in ${store.path}`);
-  if (row.status !== "completed") throw new Error(`sweep ${id} is ${row.status}: its companion is compared once it has completed`);
-  const base = row.source_spec ?? row.spec; // as the user wrote it (laptop paths), so the launch path uploads it again
-  const companion = await runToEnd(store, companionSpec(base, p), t, row.spec.name, 0, o);
+  const companion = await runToEndOf(store, row, p, t, o);
   return { sweep: id, companion, perturbation: p, change: describePerturbation(row.spec, p), result: sensitivity(sweepMap(store, id), sweepMap(store, companion)) };
 }

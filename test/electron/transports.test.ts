@@ -86,6 +86,10 @@ describe("both transports", () => {
     generateSamples: () => [rootId, 0, { prompts: null, maxNewTokens: 8 }], // an MLP sweep: refused by the service
     startReproduction: () => [{ name: "no-such-experiment", points: 16, levels: 0, target: "local" }],
     listReproductions: () => [],
+    startSensitivity: () => ["no-such-sweep", "seed"],
+    getSensitivity: () => [rootId, "precision"], // no companion recorded: every cell not computed
+    exportSweep: () => [rootId, { format: "csv" }],
+    getEarlyWarning: () => [rootId, { layer: "trainable" }], // no curves recorded: refused with the fix
   };
 
   it("the call table covers the contract", () => {

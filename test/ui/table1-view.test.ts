@@ -7,10 +7,11 @@ import { formatDifference, formatDimension, formatWindow, levelDone, runLabel, r
 
 const level = (n: number, status: "completed" | "running", done = 256): Reproduction["levels"][number] => ({
   level: n, sweepId: `s${n}`, window: { x0: 0, x1: 1, y0: 0, y1: 1 }, points: 16, status, doneCells: done, cells: 256,
-  dimension: status === "completed" ? 1.3 : null, trainableFraction: status === "completed" ? 0.5 : null,
+  dimension: status === "completed" ? 1.3 : null, trainableFraction: status === "completed" ? 0.5 : null, kind: n === 0 ? "root" : "zoom",
 });
 const repro = (o: Partial<Reproduction>): Reproduction => ({
-  id: "r", name: "tanh", title: "tanh, full batch", points: 16, target: "local", initOffsetForm: null, state: "completed",
+  id: "r", rootId: "r", method: "project", estimator: "project's method", resolution: "16² × 1 level", ci: [1.2, 1.4],
+  name: "tanh", title: "tanh, full batch", points: 16, target: "local", initOffsetForm: null, state: "completed",
   levelsRequested: null, levels: [level(0, "completed")], paperDimension: 1.66, dimension: 1.3, dimensionLeastSquares: 1.31,
   difference: 1.3 - 1.66, error: null, ...o,
 });
