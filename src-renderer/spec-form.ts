@@ -13,7 +13,7 @@ import { type CostEstimate, formatDuration } from "../src-shared/format";
 import type { TargetInfo } from "../src-shared/contract";
 import {
   AXIS_PARAMS, DATASET_PREFIXES, defaultOf as specDefault, EVAL_TASKS, type Family, GPT_GROUPS, INIT_OFFSET_FORMS, INTEGER_PARAMS,
-  LORA_RANK_MAX, MAX_POINTS, MLP_ACTIVATIONS, MLP_GROUPS, OPTIMIZERS, PRECISIONS, SCALES, SCHEDULES, SPEC_VERSION, FAMILIES,
+  LORA_RANK_MAX, MAX_POINTS, MLP_ACTIVATIONS, MLP_GROUPS, OPTIMIZERS, PRECISIONS, SAMPLINGS, SCALES, SCHEDULES, SPEC_VERSION, FAMILIES,
 } from "../src-shared/spec";
 
 // ----------------------------------------------------------------------------- what the spec allows
@@ -21,7 +21,7 @@ import {
 // What the editor lists, as the validator allows it.
 export {
   AXIS_PARAMS, EVAL_TASKS, FAMILIES, type Family, INIT_OFFSET_FORMS, INTEGER_PARAMS, LORA_RANK_MAX, MAX_POINTS, MLP_ACTIVATIONS,
-  OPTIMIZERS, PRECISIONS, SCALES, SCHEDULES, SPEC_VERSION,
+  OPTIMIZERS, PRECISIONS, SAMPLINGS, SCALES, SCHEDULES, SPEC_VERSION,
 };
 export const GROUPS = { mlp: MLP_GROUPS, gpt: GPT_GROUPS };
 /** remote-agent data.py FAMILIES: what synthetic[:families] can list. */
@@ -35,7 +35,7 @@ export const DATASET_KINDS = DATASET_PREFIXES;
 const SHOWN_DEFAULTS = new Set<string>(["model.width", "model.activation", "model.data_multiple", "model.seed", "model.init_offset_form",
   "model.checkpoint", "model.trainable", "model.lora_rank", "data.dataset", "data.seq_len", "data.heldout", "axes.x.scale", "axes.y.scale",
   "train.optimizer", "train.batch_size", "train.schedule", "train.warmup", "train.weight_decay", "train.precision", "criterion.window",
-  "criterion.threshold"]);
+  "criterion.threshold", "sampling"]);
 
 /** What the validator fills in for an absent field, as the form shows it ("" where it fills in nothing). */
 export function defaultOf(family: string, path: FieldPath): string {
@@ -59,7 +59,7 @@ export const FIELDS = [
   "axes.y.param", "axes.y.scale", "axes.y.lo", "axes.y.hi", "axes.y.points",
   "train.steps", "train.epochs", "train.optimizer", "train.batch_size", "train.schedule", "train.warmup",
   "train.weight_decay", "train.grad_clip", "train.precision", ...LR_FIELDS,
-  "criterion.window", "criterion.threshold",
+  "criterion.window", "criterion.threshold", "sampling",
 ] as const;
 export type FieldPath = (typeof FIELDS)[number];
 /** One string per field, exactly as typed; "" means absent (the validator's default applies). */
@@ -80,7 +80,7 @@ const SIMPLE: Partial<Record<FieldPath, Kind>> = {
   "axes.y.param": "text", "axes.y.scale": "text", "axes.y.points": "num",
   "train.steps": "num", "train.epochs": "num", "train.optimizer": "text", "train.batch_size": "num",
   "train.schedule": "text", "train.warmup": "num", "train.weight_decay": "num", "train.grad_clip": "num",
-  "train.precision": "text", "criterion.window": "num", "criterion.threshold": "num",
+  "train.precision": "text", "criterion.window": "num", "criterion.threshold": "num", "sampling": "text",
 };
 
 function isObj(v: unknown): v is Obj {
@@ -426,6 +426,7 @@ export function checkForm(form: Form): Errors {
   num("train.weight_decay", { lo: 0 });
   num("train.grad_clip", { lo: 0, loOpen: true });
   pick("train.precision", PRECISIONS[family]);
+  pick("sampling", SAMPLINGS);
   const groups: readonly string[] = GROUPS[family];
   num("train.lr", { lo: 0 });
   for (const g of groups) num(`train.lr.${g}` as FieldPath, { lo: 0 });

@@ -8,7 +8,7 @@ import type { SweepPreview, TargetInfo } from "../../src-shared/contract";
 import { formatCost } from "../../src-shared/format";
 import { PRESETS } from "../presets";
 import {
-  AXIS_PARAMS, CHECKPOINT_KINDS, DATASET_KINDS, EVAL_TASKS, FAMILIES, GROUPS, INIT_OFFSET_FORMS, MLP_ACTIVATIONS, OPTIMIZERS, PRECISIONS,
+  AXIS_PARAMS, CHECKPOINT_KINDS, DATASET_KINDS, EVAL_TASKS, FAMILIES, GROUPS, INIT_OFFSET_FORMS, MLP_ACTIVATIONS, OPTIMIZERS, PRECISIONS, SAMPLINGS,
   SCALES, SCHEDULES, SYNTHETIC_FAMILIES, axisValues, checkForm, defaultOf, editField, errorSlot, formToSpec,
   joinSource, longRun, parseServerError, specToForm, splitSource, targetOption, withFamily, type FieldPath, type Form,
 } from "../spec-form";
@@ -364,6 +364,9 @@ export function SweepEditor() {
             {input("train.grad_clip", { size: "s", placeholder: "none" })}{err("train.grad_clip")}
           </Row>
           <Row label="precision">{choose("train.precision", PRECISIONS[gpt ? "gpt" : "mlp"])}{err("train.precision")}</Row>
+          <Row label="sampling" hint="grid: every cell trained; boundary: a coarse lattice, refined where outcomes disagree, uniform blocks inferred (drawn hatched; fill in trains them later)">
+            {choose("sampling", SAMPLINGS)}{err("sampling")}
+          </Row>
           {lrRows()}
         </fieldset>
       )}
