@@ -104,6 +104,13 @@ print(json.dumps([[a.tolist() for a in coarse_to_fine(nx, ny)] for nx, ny in [(1
     expect([snapped.x0, snapped.x1]).toEqual([cellEdge(parent.axes.x, 0), cellEdge(parent.axes.x, 3)]);
   });
 
+  it("samples a zoom of a boundary sweep the same way (a zoom scan is a sweep too), and a grid one on a grid", () => {
+    const parent = validate({ ...mlpSpec(64, 64), sampling: "boundary" });
+    const w = { x0: 0.125, x1: 0.5, y0: 1.5, y1: 1.875 };
+    expect(validate(zoomSpec(parent, "p", w, 16)).sampling).toBe("boundary");
+    expect("sampling" in validate(zoomSpec(mlpSpec(64, 64), "p", w, 16))).toBe(false);
+  });
+
   it("keeps distinct, increasing float64 centres in a 1e-12 wide window, and warns when the trainer cannot resolve them", () => {
     const parent = mlpSpec(64, 64);
     const w = { x0: 0.125, x1: 0.125 + 1e-12, y0: 1.5, y1: 1.5 + 1e-12 };
