@@ -1,14 +1,16 @@
 // Helpers shared by the end-to-end files: headless Chromium as the tests drive it, the view a page shows and
 // where a cell lands on it.
 import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { REPO_ROOT } from "../../src-main/core/local-transport";
 import { decodePngRgba } from "../../src-main/analysis/png";
-import { type View, worldToScreen } from "../../src-renderer/view";
+import { openStore, type Store } from "../../src-main/core/store";
 import { startWebServer, type WebServer } from "../../src-main/web/server";
-import type { Store } from "../../src-main/core/store";
 import { stopAgentDaemon } from "../core/helpers";
+import { type View, worldToScreen } from "../../src-renderer/view";
 import { expect } from "vitest";
 
 /** Run a process from the repository root to its end, with `env` over this process's environment. */
@@ -126,4 +128,30 @@ export async function closeOpened(o: { browser?: Browser; server?: WebServer; st
   await o.server?.close();
   o.store?.close();
   await stopAgentDaemon(home);
+}
+
+/** Browser mode on an empty database in a temp directory, with the real local agent, and a page showing the app. */
+export interface EmptyApp { dir: string; server: WebServer; store: Store; browser: Browser; page: Page }
+
+export async function openEmptyApp(prefix: string): Promise<EmptyApp> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const dbPath = join(dir, "sweeps.sqlite");
+  const server = await startWebServer({ dbPath, port: 0, open: false, home: dir, python: "/usr/bin/python3", localAgentHome: join(dir, "agent") });
+  server.service.subscribe((e) => { if (e.type === "notice" && e.level === "error") process.stderr.write(`notice: ${e.message}\n`); });
+  const store = openStore(dbPath);
+  const browser = await launchChromium();
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  page.on("pageerror", (e) => process.stderr.write(`page error: ${e.message}\n`));
+  await page.goto(server.url);
+  return { dir, server, store, browser, page };
+}
+
+/** Close what openEmptyApp opened, the agent daemon it started, and remove its directory. */
+export async function closeEmptyApp(app: Partial<EmptyApp>): Promise<void> {
+  await app.browser?.close();
+  await app.server?.close();
+  if (app.dir) await stopAgentDaemon(join(app.dir, "agent"));
+  app.store?.close();
+  if (app.dir) rmSync(app.dir, { recursive: true, force: true });
 }
