@@ -18,6 +18,10 @@ export interface TargetSettings {
 }
 
 export class AppTargets {
+  /** Each host's last failed connection test in this session, so the host list and the target picker show the
+   *  failure rather than "not probed yet" (a successful test records its probe in the store, and clears this). */
+  private readonly failures = new Map<string, { message: string; at: string }>();
+
   constructor(private readonly store: Store, private readonly opts: TargetSettings, private readonly notice: (message: string) => void) {}
 
   async listTargets(): Promise<TargetInfo[]> {
@@ -30,7 +34,9 @@ export class AppTargets {
     const p = targetProfile(this.store, target);
     const cpus = p.cpuCount !== null ? ` (${p.cpuCount} CPU cores)` : " (CPU)";
     const where = host?.hostname ? `${host.user ? host.user + "@" : ""}${host.hostname}:${host.port}` : "from ~/.ssh/config";
+    const failed = this.failures.get(target);
     const description = target === "local" ? `this computer${cpus}`
+      : failed ? `${where}, last test failed: ${failed.message}`
       : p.gpus === null ? `${where}, not probed yet` : p.gpus.length ? `${where}, ${p.gpus.length}× ${p.gpus[0]}` : `${where}, no GPU${cpus}`;
     return {
       target, kind: target === "local" ? "local" : "ssh", description, gpus: p.gpus, device: p.device, count: p.count,
@@ -45,7 +51,7 @@ export class AppTargets {
   }
 
   async listHosts(): Promise<HostInfo[]> {
-    return listHosts(this.store, this.hostOptions());
+    return (await listHosts(this.store, this.hostOptions())).map((h) => ({ ...h, lastFailure: this.failures.get(h.alias) ?? null }));
   }
 
   async addHost(host: NewHost): Promise<HostInfo> {
@@ -55,7 +61,18 @@ export class AppTargets {
   async testHost(alias: string, options: HostTestOptions): Promise<HostTestResult> {
     if (typeof alias !== "string" || !alias) throw new ApiError(`host alias must be a non-empty string, got ${JSON.stringify(alias)}`);
     // Only the fingerprints the user was shown are trusted (hosts.ts refuses a key that differs).
-    return testHost(this.store, alias, options?.acceptHostKeys ?? [], this.hostOptions());
+    const at = new Date().toISOString();
+    try {
+      const r = await testHost(this.store, alias, options?.acceptHostKeys ?? [], this.hostOptions());
+      if (r.status === "ok") this.failures.delete(alias);
+      else if (r.status === "error") this.failures.set(alias, { message: `${r.kind}: ${r.message}`, at });
+      // An unknown key is a question put to the user, not a failure; a changed or revoked one refuses the host.
+      else if (r.hostKey.problem !== "unknown") this.failures.set(alias, { message: `host key ${r.hostKey.problem}: ${r.message}`, at });
+      return r;
+    } catch (e) {
+      this.failures.set(alias, { message: (e as Error).message, at });
+      throw e;
+    }
   }
 
   /** A target the app can run on: "local", a saved host, a ~/.ssh/config alias or an ssh:// address. */
@@ -99,8 +116,11 @@ export class AppTargets {
       try {
         return await openTarget(this.store, target, this.targetOptions(target));
       } catch (e) {
-        const { isRetryable } = await import("../ssh/index");
-        if (target === "local" || !isRetryable(e) || attempt >= max) throw new GaveUpError(`cannot open ${target}: ${(e as Error).message}`);
+        const { isRetryable, SshError } = await import("../ssh/index");
+        // Following a sweep outlasts a laptop's trip between networks: a name DNS does not know now (offline, off the
+        // VPN) may resolve later, so here it is retried too, unlike in an interactive test or start.
+        const later = isRetryable(e) || (e instanceof SshError && e.kind === "unknown-host");
+        if (target === "local" || !later || attempt >= max) throw new GaveUpError(`cannot open ${target}: ${(e as Error).message}`);
         await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** (attempt - 1))));
       }
     }

@@ -396,8 +396,12 @@ function classify(err: Error & { level?: string; code?: string }, h: ResolvedHos
   if (code === "ECONNREFUSED") {
     return new SshError("unreachable", hostPort, `Connection refused by ${hostPort}: nothing accepts SSH connections on port ${h.port} there (is sshd running? is the port right?)`, { cause: err });
   }
-  if (code === "ENOTFOUND" || code === "EAI_AGAIN") {
-    return new SshError("unreachable", hostPort, `Cannot resolve host name "${h.host}" (${code}) for ${hostPort}: check the name, HostName in ~/.ssh/config, or your network`, { cause: err });
+  if (code === "ENOTFOUND") {
+    return new SshError("unknown-host", hostPort, `No such host: DNS does not know the name "${h.host}" (${code}) of ${hostPort}. `
+      + "Check the spelling, HostName in ~/.ssh/config, or the VPN the name needs", { cause: err });
+  }
+  if (code === "EAI_AGAIN") {
+    return new SshError("unreachable", hostPort, `Cannot resolve host name "${h.host}" (${code}, a temporary DNS failure) for ${hostPort}: check your network`, { cause: err });
   }
   if (code === "EHOSTUNREACH" || code === "ENETUNREACH" || code === "EHOSTDOWN") {
     return new SshError("unreachable", hostPort, `${hostPort} is unreachable (${code}): check the address and your network / VPN`, { cause: err });

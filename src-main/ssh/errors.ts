@@ -4,13 +4,17 @@ export type SshErrorKind =
   | "config"        // bad target / ssh config: fix and retry by hand
   | "host-key"      // unknown, changed or revoked host key (HostKeyError)
   | "auth"          // no method the server accepted, or a key we could not decrypt
-  | "unreachable"   // DNS failure, connection refused, network unreachable
+  | "unknown-host"  // DNS does not know the host name (ENOTFOUND): a typo, or a name only another network resolves
+  | "unreachable"   // a temporary DNS failure, connection refused, network unreachable
   | "timeout"       // no SSH handshake within the time limit
   | "dropped"       // an established connection went away
   | "protocol"      // the SSH handshake failed for another reason (no common algorithm, ...)
   | "remote";       // the remote side is not usable (no python with torch, install failed)
 
-/** Network trouble is worth retrying with backoff; the rest needs a person. */
+/**
+ * Network trouble is worth retrying with backoff; the rest needs a person. A name DNS answers it does not know is not
+ * retried: the answer will be the same in a second (the user waited 15 s behind "testing…" for five of them).
+ */
 const RETRYABLE: ReadonlySet<SshErrorKind> = new Set(["unreachable", "timeout", "dropped"]);
 
 export class SshError extends Error {

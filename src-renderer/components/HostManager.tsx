@@ -4,7 +4,7 @@
 // shows the GPUs the last probe found (the service records every successful test, so the list is re-read after one).
 
 import { useCallback, useEffect, useState } from "react";
-import type { HostInfo, HostTestResult, NewHost } from "../../src-shared/contract";
+import type { HostInfo, HostScheduler, HostTestResult, NewHost } from "../../src-shared/contract";
 import { refreshTargets, useUi } from "../state";
 import { hostGpusLabel } from "../sweep-control";
 
@@ -15,6 +15,8 @@ export function HostManager() {
   const [hosts, setHosts] = useState<HostInfo[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [tests, setTests] = useState<Record<string, Test>>({});
+  // The saved host being edited in the form below (null: the form adds a new one).
+  const [editing, setEditing] = useState<HostInfo | null>(null);
 
   const refresh = useCallback(() => {
     if (!api) return;
@@ -28,10 +30,13 @@ export function HostManager() {
     try {
       const result = await api!.testHost(alias, { acceptHostKeys });
       setTests((t) => ({ ...t, [alias]: { running: false, result, error: null } }));
-      // The probe is recorded: re-read the hosts (their GPUs) and the targets (cost device, zoom resolution).
-      if (result.status === "ok") { refresh(); void refreshTargets(); }
+      // A probe is recorded, a failure remembered: re-read the hosts (GPUs, last failure) and the targets (cost device,
+      // zoom resolution, the picker's description).
+      refresh();
+      void refreshTargets();
     } catch (e) {
       setTests((t) => ({ ...t, [alias]: { running: false, result: null, error: (e as Error).message } }));
+      refresh();
     }
   };
   const reject = (alias: string) => setTests((t) => ({ ...t, [alias]: { running: false, result: null, error: "host key rejected; not connected" } }));
@@ -50,9 +55,12 @@ export function HostManager() {
               {h.source === "both" ? " (saved, in ~/.ssh/config)" : h.source === "store" ? " (saved)" : ""}
               {h.python ? ` python ${h.python}` : ""}
             </span>{" "}
-            <span className={h.gpus ? "host-gpus" : "muted host-gpus"} data-testid="host-gpus" title={probeTitle(h)}>
-              {hostGpusLabel(h.gpus ?? null)}
-            </span>{" "}
+            {h.lastFailure && !(t?.result?.status === "ok")
+              ? <span className="error host-gpus" data-testid="host-gpus" data-failed="true" title={h.lastFailure.message}>
+                test failed {new Date(h.lastFailure.at).toLocaleTimeString()}</span>
+              : <span className={h.gpus ? "host-gpus" : "muted host-gpus"} data-testid="host-gpus" title={probeTitle(h)}>
+                {hostGpusLabel(h.gpus ?? null)}
+              </span>}{" "}
             {h.scheduler && (
               // A Slurm cluster: sweeps run as job arrays through this login node (docs/SLURM.md).
               <span className="muted" data-testid="host-scheduler">
@@ -64,14 +72,21 @@ export function HostManager() {
               </span>
             )}{" "}
             <button data-testid="host-test" disabled={t?.running} onClick={() => void test(h.alias, [])}>
-              {t?.running ? "testing…" : "test connection"}
+              {t?.running ? <><span className="spinner" aria-hidden />testing…</> : "test connection"}
             </button>
+            {h.source !== "ssh-config" && (
+              // A ~/.ssh/config alias is edited in that file; a saved host here.
+              <button data-testid="host-edit" title="change this saved host's address, user, python or cluster settings"
+                onClick={() => setEditing(h)}>edit</button>
+            )}
             {t?.error && <div className="error" data-testid="host-error">{t.error}</div>}
+            {!t && h.lastFailure && <div className="error" data-testid="host-error">{h.lastFailure.message}</div>}
             {t?.result && <TestResult r={t.result} onAccept={(fp) => void test(h.alias, [fp])} onReject={() => reject(h.alias)} />}
           </div>
         );
       })}
-      <AddHost onAdded={refresh} />
+      <AddHost key={editing?.alias ?? ""} editing={editing} onAdded={() => { setEditing(null); refresh(); void refreshTargets(); }}
+        onCancel={() => setEditing(null)} />
     </div>
   );
 }
@@ -146,15 +161,27 @@ export function slurmFields(f: typeof NO_SLURM): NonNullable<NewHost["scheduler"
     cpusPerTask: count("cpusPerTask"), time: text(f.time), account: text(f.account) };
 }
 
-function AddHost({ onAdded }: { onAdded: () => void }) {
+/** A saved host as the form's fields, to edit it. */
+function hostFields(h: HostInfo): typeof NO_HOST {
+  return { alias: h.alias, hostname: h.hostname ?? "", port: String(h.port ?? 22), user: h.user ?? "", python: h.python ?? "" };
+}
+
+function slurmFormFields(s: HostScheduler): typeof NO_SLURM {
+  const v = (x: number | string | null) => (x === null ? "" : String(x));
+  return { tasks: v(s.tasks), partition: v(s.partition), gpusPerTask: v(s.gpusPerTask), cpusPerTask: v(s.cpusPerTask), time: v(s.time), account: v(s.account) };
+}
+
+/** The form that adds a host, or (`editing`) changes a saved one: the same save, which replaces the host's fields. */
+function AddHost({ editing, onAdded, onCancel }: { editing: HostInfo | null; onAdded: () => void; onCancel: () => void }) {
   const api = useUi((s) => s.api);
-  const [h, setH] = useState(NO_HOST);
+  const [h, setH] = useState(() => (editing ? hostFields(editing) : NO_HOST));
   // A cluster's login node: its sweeps go to Slurm as job arrays (docs/SLURM.md).
-  const [slurm, setSlurm] = useState<typeof NO_SLURM | null>(null);
+  const [slurm, setSlurm] = useState<typeof NO_SLURM | null>(() => (editing?.scheduler ? slurmFormFields(editing.scheduler) : null));
   const [error, setError] = useState<string | null>(null);
   const field = (k: keyof typeof h, label: string) => (
     <label className="field" style={{ display: "block" }}>{label}{" "}
-      <input data-testid={`host-add-${k}`} value={h[k]} onChange={(e) => setH({ ...h, [k]: e.target.value })} />
+      {/* An edited host keeps its alias: sweeps name their target by it. */}
+      <input data-testid={`host-add-${k}`} value={h[k]} readOnly={!!editing && k === "alias"} onChange={(e) => setH({ ...h, [k]: e.target.value })} />
     </label>
   );
   const slurmField = (k: keyof typeof NO_SLURM, label: string, hint: string) => (
@@ -178,7 +205,7 @@ function AddHost({ onAdded }: { onAdded: () => void }) {
   };
   return (
     <div className="host-add" data-testid="host-add">
-      <h3>add a host</h3>
+      <h3>{editing ? `edit ${editing.alias}` : "add a host"}</h3>
       {field("alias", "alias")}{field("hostname", "hostname")}{field("port", "port")}{field("user", "user")}{field("python", "python")}
       <label className="field" style={{ display: "block" }} title="the host is a Slurm cluster's login node: each sweep runs as a job array">
         <input type="checkbox" data-testid="host-add-slurm" checked={slurm !== null}
@@ -195,7 +222,10 @@ function AddHost({ onAdded }: { onAdded: () => void }) {
         </div>
       )}
       {error && <div className="error" data-testid="host-add-error">{error}</div>}
-      <div className="buttons"><button data-testid="host-add-save" disabled={!h.alias || !h.hostname} onClick={() => void add()}>save host</button></div>
+      <div className="buttons">
+        {editing && <button data-testid="host-edit-cancel" onClick={onCancel}>cancel</button>}
+        <button data-testid="host-add-save" disabled={!h.alias || !h.hostname} onClick={() => void add()}>{editing ? "save changes" : "save host"}</button>
+      </div>
     </div>
   );
 }
