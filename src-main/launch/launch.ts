@@ -49,9 +49,25 @@ export async function prepareSweep(store: Store, given: Spec, target: string, fr
   return { id, target, spec, source, files, existing: store.sweep(id), warnings: resolutionWarnings(spec) };
 }
 
-/** Put the sweep's laptop files on the node, then record the sweep (unless it is already recorded). */
-export async function recordSweep(store: Store, p: PreparedSweep, t: OpenTarget,
+/** Raised before anything is uploaded or recorded when a target cannot run a sweep as specified. */
+export class LaunchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LaunchError";
+  }
+}
+
+/**
+ * Put the sweep's laptop files on the node, then record the sweep (unless it is already recorded). A boundary sweep on a
+ * Slurm cluster is refused first (the agent would fail it: its job arrays are fixed before any level is trained).
+ */
+export async function recordSweep(store: Store, p: PreparedSweep, t: Pick<OpenTarget, "upload" | "scheduler">,
   onFile?: (r: UploadResult) => void): Promise<SweepRow> {
+  if (t.scheduler && samplingOf(p.spec) !== "grid") {
+    throw new LaunchError(`"sampling": "${samplingOf(p.spec)}" cannot run on ${p.target}, a Slurm cluster: its job arrays are submitted `
+      + `with their cells fixed, and boundary sampling picks each level's cells from the level before. Set "sampling": "grid", `
+      + "or run it on a host saved without --scheduler");
+  }
   await t.upload(p.files, onFile);
   return store.sweep(p.id) ?? store.createSweep({ id: p.id, spec: p.spec, target: p.target, sourceSpec: p.source });
 }

@@ -3,7 +3,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { nodeFiles, orphanedUploads, prepareSweep, ZoomError, zoomChildSpec } from "../../src-main/launch/launch";
+import { LaunchError, nodeFiles, orphanedUploads, prepareSweep, recordSweep, ZoomError, zoomChildSpec } from "../../src-main/launch/launch";
 import { validate, type Spec } from "../../src-shared/spec";
 import { openStore } from "../../src-main/core/store";
 import { tempDir } from "./helpers";
@@ -27,6 +27,23 @@ function setup() {
   const store = openStore(join(dir, "db.sqlite"));
   return { dir, store, given: gptSpec(`jsonl:${join(dir, "chat.jsonl")}`) };
 }
+
+describe("recordSweep", () => {
+  it("refuses a boundary sweep on a Slurm cluster before uploading or recording anything, naming the fix", async () => {
+    const { store } = setup();
+    const spec = validate({
+      version: 1, name: "boundary on slurm", model: { family: "mlp", width: 4 }, train: { steps: 5 }, sampling: "boundary", criterion: { window: 2 },
+      axes: { x: { param: "lr.input", scale: "log", range: [-1, 1], points: 8 }, y: { param: "lr.output", scale: "log", range: [-1, 1], points: 8 } },
+    });
+    const p = await prepareSweep(store, spec, "cluster", false);
+    const slurm = { kind: "slurm", tasks: 2 } as never; // the settings are not read: the sampling is refused first
+    const upload = async () => { throw new Error("uploaded"); };
+    await expect(recordSweep(store, p, { scheduler: slurm, upload })).rejects.toThrow(LaunchError);
+    await expect(recordSweep(store, p, { scheduler: slurm, upload })).rejects.toThrow(/Set "sampling": "grid"/);
+    expect(store.sweep(p.id)).toBeUndefined();
+    store.close();
+  });
+});
 
 describe("prepareSweep", () => {
   it("local keeps laptop paths; a node gets content-addressed copies and the laptop spec beside them", async () => {
