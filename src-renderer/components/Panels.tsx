@@ -17,6 +17,7 @@ import { formatExact, formatSig } from "../ticks";
 import { EvalTable, SamplesPanel } from "./CellEvals";
 import { LinePlot } from "./LinePlot";
 import { clearPins, togglePin } from "../store/pins";
+import { RunsTable } from "./RunsTable";
 import { LibraryRow, ProgressPanel } from "./SweepControl";
 
 // App imports the footer's progress from here, as before.
@@ -248,6 +249,10 @@ function Thumbnail({ s }: { s: SweepSummary }) {
 export function Library() {
   const sweeps = useUi((s) => s.sweeps);
   const [q, setQ] = useState("");
+  const [table, setTable] = useState(false);
+  const toggle = <button data-testid="library-as-table" className={table ? "on" : ""} onClick={() => setTable(!table)}
+    title="the runs table: sortable and filterable, zoom trees indented">table</button>;
+  if (table) return <div className="library" data-testid="library"><RunsTable toggle={toggle} /></div>;
   const list = Object.values(sweeps)
     .filter((s) => !q || `${s.name} ${s.id} ${s.tags.join(" ")} ${s.target} ${s.status}`.toLowerCase().includes(q.toLowerCase()))
     .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
@@ -256,6 +261,7 @@ export function Library() {
       <div className="library-top">
         <input placeholder="search name, id, tag, target, status" value={q} onChange={(e) => setQ(e.target.value)} data-testid="library-search" />
         <span className="muted">{list.length} of {Object.keys(sweeps).length} sweeps</span>
+        {toggle}
       </div>
       <div className="library-grid">
         {list.map((s) => (

@@ -621,6 +621,40 @@ describe("browser mode", () => {
     await expect.poll(() => row.count()).toBe(0);
   }, 120_000);
 
+  it("lists sweeps in a runs table: zooms under their parent, sorted and filtered, renamed and tagged in place", async () => {
+    await page.locator("[data-testid=tab-library]").click();
+    await page.locator("[data-testid=library-as-table]").click();
+    const table = page.locator("[data-testid=runs-table]");
+    const rowIds = async () => table.locator("[data-testid=run-row]").evaluateAll((rs) => rs.map((r) => `${r.getAttribute("data-depth")}:${r.getAttribute("data-id")}`));
+    const zoom = store.sweeps().find((s) => s.parent_id === rootId)!;
+    expect(zoom, "the shift-drag test made a zoom of the root").toBeTruthy();
+    for (const col of ["started", "cells", "name"]) {
+      await table.locator(`[data-testid=runs-sort-${col}]`).click();
+      const ids = await rowIds();
+      expect(ids.indexOf(`1:${zoom.id}`), `sorted by ${col}: ${ids}`).toBe(ids.indexOf(`0:${rootId}`) + 1); // the zoom right under its map
+    }
+    expect(await table.locator("[data-testid=runs-sort-name]").getAttribute("aria-sort")).toBe("ascending");
+    await page.locator("[data-testid=runs-filter]").fill("streaming");
+    await expect.poll(rowIds).toEqual(["0:streaming"]);
+    const row = table.locator('[data-testid=run-row][data-id="streaming"]');
+    await row.locator("[data-testid=run-rename]").click();
+    await row.locator("[data-testid=run-edit]").fill("streaming, renamed in the table");
+    await row.locator("[data-testid=run-edit]").press("Enter");
+    await expect.poll(() => store.sweep("streaming")?.name).toBe("streaming, renamed in the table");
+    await row.locator("[data-testid=run-tag]").click();
+    await row.locator("[data-testid=run-edit]").fill("table, e2e");
+    await row.locator("[data-testid=run-edit-save]").click();
+    await expect.poll(() => row.locator(".tag").allTextContents()).toEqual(["e2e", "table"]);
+    await row.locator("[data-testid=run-delete]").click();
+    await expect.poll(() => row.textContent()).toMatch(/delete it and its zooms\?/);
+    await row.getByRole("button", { name: "keep" }).click();
+    expect(store.sweep("streaming")).toBeDefined();
+    await shot("10-runs-table");
+    await page.locator("[data-testid=runs-filter]").fill("");
+    await page.locator("[data-testid=library-as-table]").click();
+    await page.locator("[data-testid=mode-map]").click();
+  });
+
   it("host manager: lists the ssh config alias, prompts with the SHA256 fingerprint of an unknown key, accept connects", async () => {
     writeFileSync(join(sshFx.home, ".ssh", "known_hosts"), ""); // the harness trusts its sshd; make its key unknown
     const fp = execFileSync("ssh-keygen", ["-l", "-E", "sha256", "-f", `${sshFx.sshd.hostKey.path}.pub`], { encoding: "utf8" }).split(" ")[1]!;
