@@ -6,6 +6,7 @@ import { MapView, Overview } from "./components/MapView";
 import { Table1View } from "./components/Table1";
 import { SweepEditor } from "./components/SweepEditor";
 import { NoticeStack } from "./components/SweepControl";
+import { KeyHelp } from "./components/Keys";
 import { exportZoomVideo, home, setFill, useUi } from "./state";
 
 // three.js loads as its own chunk (with the WebGL map, GlMap.tsx), so the first frame does not wait for it.
@@ -78,11 +79,12 @@ export function App() {
       <footer>
         <ProgressPanel />
         <span className="muted keys" data-testid="footer-keys">{mode === "surface" ? "drag: orbit · right-drag: pan · wheel: zoom · 0: reset the camera"
-          : "wheel/+/−: zoom · drag/arrows/WASD: pan · shift-drag: zoom scan · 0: home · [ ]: back/forward"}</span>
+          : "wheel/+/−: zoom · drag/arrows/WASD: pan · shift-drag: zoom scan · 0: home · [ ]: back/forward · ?: all keys"}</span>
       </footer>
       <ZoomDialog />
       {/* After the dialog, so toasts (an error from starting the zoom, a sweep that finished) stay visible over it. */}
       <NoticeStack />
+      <KeyHelp />
     </div>
   );
 }

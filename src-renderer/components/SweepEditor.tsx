@@ -109,6 +109,12 @@ export function SweepEditor() {
   // A very long run (a typo of 1e9 steps) asks first: the reason shown, "start anyway" or back to the form.
   const [confirming, setConfirming] = useState<string | null>(null);
   useEffect(() => setConfirming(null), [raw, target]);
+  useEffect(() => {
+    if (!confirming) return;
+    const onKey = (e: KeyboardEvent) => { if (e.key === "Escape") setConfirming(null); };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [confirming]);
   const ask = () => {
     const why = preview ? longRun(preview.cost) : null;
     if (why) setConfirming(why);

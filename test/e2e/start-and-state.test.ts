@@ -6,7 +6,8 @@
 //    view) and a notice names the file it was saved as;
 //  * "start sweep" shows it is working (busy, disabled, spinner text) until the agent reports, and one click makes
 //    one sweep, told apart from others in the library by its id and start time;
-//  * the zoom dialog closes at once on "start", a spinner in its place until the zoom is recorded.
+//  * the zoom dialog closes at once on "start", a spinner in its place until the zoom is recorded;
+//  * `?` lists the keys, Escape closes that list and the zoom dialog.
 
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -135,6 +136,26 @@ describe("the map's state follows what the user did", () => {
     await openFromLibrary(page, "alpha");
     await glDrawn(page);
     await settled(page);
+  });
+});
+
+describe("the keys a map viewer is expected to have", () => {
+  it("shows every key on ?, and Escape closes that help and the zoom dialog", async () => {
+    await homeView();
+    await page.keyboard.press("?");
+    const help = page.locator("[data-testid=key-help]");
+    await help.waitFor();
+    for (const k of ["shift-drag", "Escape", "back / forward"]) expect(await help.textContent()).toContain(k);
+    await page.keyboard.press("Escape");
+    await help.waitFor({ state: "detached" });
+
+    const st = await viewState(page);
+    await shiftDrag(page, cellOnPage(st, win(), N, 2, 2), cellOnPage(st, win(), N, 6, 6));
+    const dialog = page.locator("[data-testid=zoom-dialog]");
+    await dialog.waitFor();
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "detached" });
+    expect(store.sweeps().filter((s) => s.parent_id === "alpha")).toHaveLength(0);
   });
 });
 
