@@ -84,7 +84,7 @@ export class Sweeps {
   private async zoomChild(req: ZoomRequest): Promise<{ preview: ZoomPreview; prepared: PreparedSweep }> {
     const parent = this.row(req.parentId);
     if (!(Number.isInteger(req.points) && req.points >= 2)) {
-      throw new ApiError(`points must be an integer >= 2, got ${JSON.stringify(req.points)}`);
+      throw new ApiError(`points must be an integer ≥ 2, got ${JSON.stringify(req.points)}`);
     }
     if (req.steps !== null && !(Number.isInteger(req.steps) && req.steps >= 1)) {
       throw new ApiError(`steps must be a positive integer (or null for the parent's), got ${JSON.stringify(req.steps)}`);

@@ -72,7 +72,7 @@ describe("ApiService", () => {
     expect(p.spec.parent).toEqual({ sweep: "root" });
     expect([p.spec.axes.x.points, p.spec.train.steps, p.cost.cells, p.cost.steps]).toEqual([16, 20, 256, 5120]);
     const req = { parentId: "root", window: { x0: 0, x1: 1, y0: 0, y1: 1 }, points: 16, steps: null, target: "local" };
-    await expect(svc.previewZoom({ ...req, points: 1 })).rejects.toThrow(/points must be an integer >= 2/);
+    await expect(svc.previewZoom({ ...req, points: 1 })).rejects.toThrow(/points must be an integer ≥ 2/);
     await expect(svc.previewZoom({ ...req, target: "gpu1" })).rejects.toThrow(/unknown target "gpu1": not "local", a saved host/);
     await expect(svc.previewZoom({ ...req, window: { x0: 5, x1: 9, y0: 0, y1: 1 } })).rejects.toThrow(/does not overlap sweep root's window/);
     const clipped = await svc.previewZoom({ ...req, window: { x0: 2.2, x1: 9, y0: 0, y1: 1 } });
