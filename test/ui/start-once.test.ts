@@ -1,6 +1,6 @@
 // Starting the same sweep twice at once (a double click on "start sweep", two tabs) records and trains one sweep:
 // the second request joins the first, with the real local agent. One that is still unfinished is shown again rather
-// than copied; once it has ended, the same spec starts a new sweep (a deliberate re-run).
+// than copied; once it has ended, the same spec starts a new sweep (a deliberate re-run). The same for a zoom.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -55,6 +55,16 @@ describe("startSweep", () => {
     expect(rerun.id).not.toBe(a.id);
     await finished(rerun.id);
     expect(store.sweeps()).toHaveLength(2);
+  }, 240_000);
+
+  it("gives one zoom for two concurrent startZoom calls with the same request", async () => {
+    const parent = store.sweeps()[0];
+    const w = parent.window;
+    const req = { parentId: parent.id, window: { x0: w.x0, x1: (w.x0 + w.x1) / 2, y0: w.y0, y1: (w.y0 + w.y1) / 2 }, points: 2, steps: null, target: "local" };
+    const [a, b] = await Promise.all([svc.startZoom(req), svc.startZoom(req)]);
+    expect(b.id).toBe(a.id);
+    expect(store.sweeps().filter((s) => s.parent_id === parent.id).map((s) => s.id)).toEqual([a.id]);
+    await finished(a.id);
   }, 240_000);
 
   it("starts two sweeps for two concurrent calls with different specs", async () => {
