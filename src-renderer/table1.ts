@@ -12,11 +12,15 @@ export interface Table1Row {
   runs: Reproduction[];
 }
 
+/** The project's method first, then the paper's on the same root. */
+const methodOrder = (r: Reproduction) => (r.method === "paper" ? 1 : 0);
+
 /** One row per experiment of Table 1, in the paper's order, with its reproductions (none: a row with only the paper's number). */
 export function table1Rows(reproductions: readonly Reproduction[]): Table1Row[] {
   return TABLE1.map((e) => ({
     name: e.name, title: e.title, paper: e.paper,
-    runs: reproductions.filter((r) => r.name === e.name).sort((a, b) => b.points - a.points || a.target.localeCompare(b.target)),
+    runs: reproductions.filter((r) => r.name === e.name)
+      .sort((a, b) => b.points - a.points || a.target.localeCompare(b.target) || methodOrder(a) - methodOrder(b)),
   }));
 }
 
@@ -32,10 +36,14 @@ export function formatDifference(d: number | null): string {
   return s === "0.00" ? "0.00" : `${d > 0 ? "+" : "−"}${s}`;
 }
 
-/** What ran: "64² · root + 2 zooms · local" (and the init-offset form when it has one). */
+/** What ran: "64² · root + 2 zooms · local", "64² · root + 3 keyframes · local" (and the init-offset form when it has one). */
 export function runLabel(r: Reproduction): string {
-  const zooms = Math.max(r.levels.length, (r.levelsRequested ?? 0) + 1) - 1;
   const form = r.initOffsetForm ? ` · offset ${r.initOffsetForm === "every_step" ? "every step" : "once"}` : "";
+  if (r.method === "paper") {
+    const k = Math.max(r.levels.filter((l) => l.kind === "keyframe").length, r.levelsRequested ?? 0);
+    return `${r.points}² · root + ${k} keyframe${k === 1 ? "" : "s"} · ${r.target}${form}`;
+  }
+  const zooms = Math.max(r.levels.length, (r.levelsRequested ?? 0) + 1) - 1;
   return `${r.points}² · root + ${zooms} zoom${zooms === 1 ? "" : "s"} · ${r.target}${form}`;
 }
 
@@ -56,4 +64,19 @@ export function runningLevel(r: Reproduction, sweeps: Record<string, SweepSummar
   if (r.state !== "running") return null;
   const last = r.levels[r.levels.length - 1];
   return last && levelDone(last, sweeps[last.sweepId]).status !== "completed" ? last.sweepId : null;
+}
+
+/** A 95% interval to two decimals, as the dimensions: "[1.52, 1.80]"; "–" for none. */
+export function formatCi(ci: [number, number] | null): string {
+  return ci ? `[${ci[0].toFixed(2)}, ${ci[1].toFixed(2)}]` : "–";
+}
+
+/** The method in a word or two, for the method column (the estimator in full is its title). */
+export function methodLabel(r: Reproduction): string {
+  return r.method === "paper" ? "paper's" : "project's";
+}
+
+/** A level's name in the report: the root map, a zoom (project's method) or a keyframe (paper's method). */
+export function levelLabel(l: Reproduction["levels"][number]): string {
+  return l.kind === "root" ? "root map" : l.kind === "keyframe" ? `keyframe ${l.level - 1}` : `zoom ${l.level}`;
 }

@@ -67,6 +67,10 @@ export function porespySizes(width: number, height: number, bins = 10): number[]
 /** porespy.metrics.boxcount(im, bins) on a 2-D binary image. */
 export function boxcount(im: Mask, bins = 10): BoxCount {
   const { width: w, height: h } = im;
+  // porespy's sizes start at 10 px: below that its logspace runs backwards to boxes larger than the image.
+  if (Math.min(w, h) < 10) {
+    throw new Error(`a ${w}x${h} edge image is smaller than porespy's smallest box (10 px): the paper's method needs maps of at least 11x11 cells`);
+  }
   const sizes = porespySizes(w, h, bins);
   const sat = summedArea(im);
   const counts = sizes.map((d) => {

@@ -187,7 +187,8 @@ export async function listReproductions(store: Store, runs: ReadonlyMap<string, 
   for (const r of roots) {
     const project = runs.get(reproductionId(r, "project"));
     const paperRun = runs.get(reproductionId(r, "paper"));
-    if (project || !paperRun) out.push(await reproductionReport(store, r, "project", project));
+    // The project's method has the root as its first level: reported unless only the paper's method runs on it now.
+    if (project || !paperRun?.running) out.push(await reproductionReport(store, r, "project", project));
     const paper = await reproductionReport(store, r, "paper", paperRun);
     if (paperRun || paper.levels.some((l) => l.kind === "keyframe")) out.push(paper);
   }

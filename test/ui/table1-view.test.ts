@@ -3,7 +3,9 @@
 import { describe, expect, it } from "vitest";
 import type { Reproduction, SweepSummary } from "../../src-shared/contract";
 import { TABLE1 } from "../../src-shared/table1";
-import { formatDifference, formatDimension, formatWindow, levelDone, runLabel, runningLevel, table1Rows } from "../../src-renderer/table1";
+import {
+  formatCi, formatDifference, formatDimension, formatWindow, levelDone, levelLabel, methodLabel, runLabel, runningLevel, table1Rows,
+} from "../../src-renderer/table1";
 
 const level = (n: number, status: "completed" | "running", done = 256): Reproduction["levels"][number] => ({
   level: n, sweepId: `s${n}`, window: { x0: 0, x1: 1, y0: 0, y1: 1 }, points: 16, status, doneCells: done, cells: 256,
@@ -47,5 +49,19 @@ describe("Table 1 view", () => {
     expect(levelDone(r.levels[1], live.s1)).toEqual({ done: 256, cells: 256, status: "completed" });
     expect(runningLevel(r, live)).toBeNull(); // finished a moment ago: nothing to stop until the next level starts
     expect(runningLevel(repro({ state: "completed" }), {})).toBeNull();
+  });
+
+  it("names the method of a run, its keyframes, and the 95% interval as the dimensions read", () => {
+    const keyframe = (n: number) => ({ ...level(n, "completed"), kind: "keyframe" as const });
+    const paper = repro({ method: "paper", levels: [level(0, "completed"), keyframe(1), keyframe(2)] });
+    expect(runLabel(paper)).toBe("16² · root + 2 keyframes · local");
+    expect(runLabel(repro({ method: "paper", levels: [level(0, "completed")], levelsRequested: 3, state: "running" }))).toBe("16² · root + 3 keyframes · local");
+    expect(paper.levels.map(levelLabel)).toEqual(["root map", "keyframe 0", "keyframe 1"]);
+    expect(levelLabel(level(2, "completed"))).toBe("zoom 2");
+    expect([methodLabel(paper), methodLabel(repro({}))]).toEqual(["paper's", "project's"]);
+    expect([formatCi([1.516, 1.804]), formatCi(null)]).toEqual(["[1.52, 1.80]", "–"]);
+    // Same resolution and target: the project's method first, then the paper's.
+    const rows = table1Rows([repro({ id: "p", method: "paper" }), repro({ id: "q", method: "project" })]);
+    expect(rows.find((r) => r.name === "tanh")!.runs.map((r) => r.id)).toEqual(["q", "p"]);
   });
 });
