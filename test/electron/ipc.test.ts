@@ -117,6 +117,7 @@ describe("argument check", () => {
     ["deleteSweep", ["some-sweep", "and more"], /options must be an object with localOnly, got "and more"/],
     ["cancelSweep", [7], /id must be a non-empty string/],
     ["resumeSweep", [], /resumeSweep takes 1 argument \(id\), got 0/],
+    ["fillInSweep", [""], /id must be a non-empty string/],
     ["listTargets", ["local"], /listTargets takes 0 arguments \(none\), got 1/],
     ["listHosts", [1], /listHosts takes 0 arguments \(none\), got 1/],
     ["addHost", [{ alias: "a", hostname: "h", port: 22, user: null }], /host\.python is missing/],
