@@ -92,6 +92,16 @@ export function verdict(check: RecomputedCurve["check"], differences: string[], 
     + `${why}`, warn: boundary === null };
 }
 
+/** An inferred cell's check (boundary sampling): the recorded values are a trained neighbour's, so a difference is the
+ *  guess's, never a fault of the determinism guarantee. */
+function inferredVerdict(check: RecomputedCurve["check"]): { text: string; warn: boolean } {
+  const found = check === "identical" ? "its own values equal the copied ones"
+    : check === "last-bits" ? "it has the inferred outcome, with numbers of its own"
+      : "its outcome is not the inferred one: the guess missed this cell";
+  return { text: `inferred, not trained: the recorded values are a trained neighbour's (boundary sampling); trained here, ${found}. `
+    + "Fill in trains every inferred cell of the map", warn: false };
+}
+
 /** Re-train `cell` of an MLP sweep on `runner` and compare its outcome with the one recorded. */
 export async function recomputeCurve(store: Store, sweepId: string, cell: number, runner: CellRerunner, where: string): Promise<RecomputedCurve> {
   const spec = checkRerun(store, sweepId, cell);
@@ -121,7 +131,7 @@ export async function recomputeCurve(store: Store, sweepId: string, cell: number
   const boundary = check === "outcome"
     ? boundaryDistance(store.loadField(sweepId, "trainable"), store.loadDone(sweepId), store.sweep(sweepId)!.nx, store.sweep(sweepId)!.ny, cell)
     : null;
-  const v = verdict(check, differences, here, recorded, boundary);
+  const v = stored.done && stored.fields.inferred === 1 ? inferredVerdict(check) : verdict(check, differences, here, recorded, boundary);
   return {
     sweepId, cell, curve: { step, loss, gradNorm }, outcome, where, seconds, check, differences,
     here: here?.summary ?? null, recorded: recorded?.summary ?? null, sameNumerics: sameNumerics(here, recorded),

@@ -76,6 +76,10 @@ describe("boundary sampling in the app", () => {
     await page.locator(`[data-testid=inspector] h3:has-text("cell (${ix}, ${iy})")`).waitFor();
     await expect(page.locator("[data-testid=inspector-inferred]").textContent()).resolves.toMatch(/inferred, not trained/);
 
+    // it has no curves (it was not trained): the inspector re-trains it here, and says what that tells about the guess
+    await expect(page.locator("[data-testid=recompute-check]").textContent({ timeout: 120_000 }))
+      .resolves.toMatch(/inferred, not trained: the recorded values are a trained neighbour's/);
+
     await page.locator("[data-testid=fill-in]").click();
     // the app opens the fill-in: the grid sweep of the same spec, trained from the boundary sweep's cells
     await page.waitForFunction((old) => { const s = new URL(location.href).searchParams.get("sweep"); return s && s !== old; }, id, { timeout: 120_000 });
