@@ -1,5 +1,6 @@
 import { lazy, Suspense } from "react";
 import { Breadcrumb, Inspector, LayerPicker, Legend, Library, ProgressPanel, ZoomDialog } from "./components/Panels";
+import { Bookmarks } from "./components/Bookmarks";
 import { AnalysisPanel } from "./components/AnalysisPanel";
 import { HostManager } from "./components/HostManager";
 import { MapView, Overview } from "./components/MapView";
@@ -60,6 +61,10 @@ export function App() {
           {mode === "map" && <details className="section" data-testid="overview-section" open>
             <summary><b>overview</b></summary>
             <Overview />
+          </details>}
+          {mode === "map" && <details className="section" data-testid="bookmarks-section">
+            <summary><b>bookmarks</b></summary>
+            <Bookmarks />
           </details>}
           <details className="section" data-testid="legend-section" open>
             <summary><b>legend</b></summary>

@@ -89,6 +89,10 @@ export interface SweepSummary {
   ranOn: string | null;
 }
 
+/** A named view of a sweep: opening it shows that sweep's tree at that view (the same as its ?sweep=&view= link). */
+export interface Bookmark { id: number; sweepId: string; name: string; view: { cx: number; cy: number; sx: number; sy: number }; createdAt: string }
+export type NewBookmark = Pick<Bookmark, "sweepId" | "name" | "view">;
+
 export interface SweepDetail extends SweepSummary {
   spec: Spec;
   env: unknown | null;
@@ -611,6 +615,11 @@ export interface Api {
   startZoom(req: ZoomRequest): Promise<SweepSummary>;
   renameSweep(id: string, name: string): Promise<SweepSummary>;
   setTags(id: string, tags: string[]): Promise<SweepSummary>;
+  /** Named views the user kept, oldest first (gone with their sweep). */
+  listBookmarks(): Promise<Bookmark[]>;
+  /** Keep the view `view` of sweep `sweepId` under `name`. */
+  addBookmark(bookmark: NewBookmark): Promise<Bookmark>;
+  deleteBookmark(id: number): Promise<void>;
   /** Cancel a running sweep on its target (finished cells are kept); resolves once the agent took the request. */
   cancelSweep(id: string): Promise<SweepSummary>;
   /** Start a cancelled or failed sweep again on its target; cells already finished are not re-run. */

@@ -1,18 +1,19 @@
 // The Api (contract.ts) implemented over the local store and the core's sweep runner. Both transports wrap one
 // ApiService: browser mode's WebSocket server (src-main/web) and Electron's IPC. This is the facade; each concern
 // lives in its own module: changes.ts (the change feed), layer-reads.ts (layers, previews, deltas, cells, analyses),
-// sweeps.ts (launch, follow, cancel/resume/delete, the library), app-targets.ts (targets and hosts),
+// sweeps.ts (launch, follow, cancel/resume/delete, the library), bookmarks.ts (named views), app-targets.ts (targets and hosts),
 // reproductions.ts (Table 1 runs), sensitivity.ts (companion sweeps), exports.ts (files, early warning) and reruns.ts
 // (samples and recomputed curves).
 
 import type { Store } from "../core/store";
 import type { SamplesRequest } from "../core/samples";
 import type {
-  AnalysisOptions, Api, ApiEvent, CellDetail, CellSamples, EarlyWarningOptions, EarlyWarningReport, ExportFile, ExportRequest, HostInfo, HostTestOptions, HostTestResult, LayerData, LayerDelta, LayerName,
-  NewHost, Perturbation, RecomputedCurve, Reproduction, ReproductionRequest, SensitivityReport, SweepAnalysis, SweepDetail, SweepPreview, SweepSummary, TargetInfo,
+  AnalysisOptions, Api, ApiEvent, Bookmark, CellDetail, CellSamples, EarlyWarningOptions, EarlyWarningReport, ExportFile, ExportRequest, HostInfo, HostTestOptions, HostTestResult, LayerData, LayerDelta, LayerName,
+  NewBookmark, NewHost, Perturbation, RecomputedCurve, Reproduction, ReproductionRequest, SensitivityReport, SweepAnalysis, SweepDetail, SweepPreview, SweepSummary, TargetInfo,
   ZoomPreview, ZoomRequest,
 } from "../../src-shared/contract";
 import { AppTargets } from "./app-targets";
+import { addBookmark, deleteBookmark, listBookmarks } from "./bookmarks";
 import { ChangeFeed } from "./changes";
 import { LayerReads } from "./layer-reads";
 import { Reproductions } from "./reproductions";
@@ -115,6 +116,10 @@ export class ApiService implements Api {
   renameSweep(id: string, name: string): Promise<SweepSummary> { return this.sweeps.renameSweep(id, name); }
   setTags(id: string, tags: string[]): Promise<SweepSummary> { return this.sweeps.setTags(id, tags); }
   deleteSweep(id: string, options?: { localOnly: boolean }): Promise<void> { return this.sweeps.deleteSweep(id, options); }
+
+  async listBookmarks(): Promise<Bookmark[]> { return listBookmarks(this.store); }
+  async addBookmark(b: NewBookmark): Promise<Bookmark> { return addBookmark(this.store, b); }
+  async deleteBookmark(id: number): Promise<void> { deleteBookmark(this.store, id); }
 
   listTargets(): Promise<TargetInfo[]> { return this.targets.listTargets(); }
   listHosts(): Promise<HostInfo[]> { return this.targets.listHosts(); }

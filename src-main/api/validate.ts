@@ -208,6 +208,18 @@ export const ARG_CHECKS: { [M in ApiMethod]: Checker<M> } = {
     if (typeof o.localOnly !== "boolean") throw new ArgError(`options.localOnly must be true or false, got ${show(o.localOnly)}`);
     return [str(a[0], "id", 200), { localOnly: o.localOnly }];
   },
+  listBookmarks: (a) => (arity("listBookmarks", a, []), []),
+  addBookmark: (a) => {
+    arity("addBookmark", a, ["bookmark"]);
+    const o = plainObject(a[0], "bookmark", ["sweepId", "name", "view"], ["sweepId", "name", "view"]);
+    const v = plainObject(o.view, "bookmark.view", ["cx", "cy", "sx", "sy"], ["cx", "cy", "sx", "sy"]);
+    const name = str(o.name, "bookmark.name", 200).trim();
+    if (!name) throw new ArgError("bookmark.name must not be empty: name the view");
+    const view = { cx: finite(v.cx, "bookmark.view.cx"), cy: finite(v.cy, "bookmark.view.cy"), sx: finite(v.sx, "bookmark.view.sx"), sy: finite(v.sy, "bookmark.view.sy") };
+    if (!(view.sx > 0 && view.sy > 0)) throw new ArgError(`bookmark.view.sx and .sy are axis units per pixel and must be > 0, got ${show(view.sx)}, ${show(view.sy)}`);
+    return [{ sweepId: str(o.sweepId, "bookmark.sweepId", 200), name, view }];
+  },
+  deleteBookmark: (a) => (arity("deleteBookmark", a, ["id"]), [int(a[0], "id", 1)]),
   cancelSweep: (a) => (arity("cancelSweep", a, ["id"]), [str(a[0], "id", 200)]),
   resumeSweep: (a) => (arity("resumeSweep", a, ["id"]), [str(a[0], "id", 200)]),
   fillInSweep: (a) => (arity("fillInSweep", a, ["id"]), [str(a[0], "id", 200)]),

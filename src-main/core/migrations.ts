@@ -134,4 +134,14 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE sync_cursors ADD COLUMN epoch TEXT;  -- NULL: not seen yet, or a journal from before epochs
   `,
+  // 8: named views the user keeps (the explorer's bookmarks), gone with their sweep.
+  `
+  CREATE TABLE ui_bookmarks (
+    id         INTEGER PRIMARY KEY,
+    sweep_id   TEXT NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+    name       TEXT NOT NULL,
+    cx REAL NOT NULL, cy REAL NOT NULL, sx REAL NOT NULL, sy REAL NOT NULL,  -- the view (src-renderer/view.ts View)
+    created_at TEXT NOT NULL
+  );
+  `,
 ];

@@ -41,6 +41,9 @@ export interface SweepRow {
   preview_stride: number | null;
 }
 
+/** A named view of a sweep (migration 8). */
+export interface BookmarkRow { id: number; sweep_id: string; name: string; cx: number; cy: number; sx: number; sy: number; created_at: string }
+
 /** What the last connection to a target found: the interpreter that runs the agent and its `env`. */
 export interface HostProbe { target: string; python: string; env: Record<string, unknown>; probed_at: string }
 
@@ -418,6 +421,27 @@ export class Store {
     return this.results.curve(sweepId, cell);
   }
 
+  // ------------------------------------------------------------------------- bookmarks
+
+  /** Keep a named view of a sweep; returns it with its id. */
+  addBookmark(b: { sweepId: string; name: string; view: { cx: number; cy: number; sx: number; sy: number } }): BookmarkRow {
+    this.mustSweep(b.sweepId);
+    const at = now();
+    const id = this.write("keep a bookmark in", () => Number(this.db.prepare(`INSERT INTO ui_bookmarks (sweep_id, name, cx, cy, sx, sy, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?)`).run(b.sweepId, b.name, b.view.cx, b.view.cy, b.view.sx, b.view.sy, at).lastInsertRowid));
+    return { id, sweep_id: b.sweepId, name: b.name, cx: b.view.cx, cy: b.view.cy, sx: b.view.sx, sy: b.view.sy, created_at: at };
+  }
+
+  /** Every bookmark, oldest first. */
+  bookmarks(): BookmarkRow[] {
+    return this.db.prepare("SELECT * FROM ui_bookmarks ORDER BY created_at, id").all() as BookmarkRow[];
+  }
+
+  deleteBookmark(id: number): void {
+    const r = this.write("delete a bookmark from", () => this.db.prepare("DELETE FROM ui_bookmarks WHERE id = ?").run(id));
+    if (r.changes !== 1) throw new StoreError(`no bookmark ${id} in ${this.path}`);
+  }
+
   // ------------------------------------------------------------------------- samples
 
   /** Keep the agent's samples result for one request (canonical JSON) of one cell; a repeat replaces it. Returns
@@ -446,7 +470,8 @@ export class Store {
   }
 }
 /** Tables an import copies, parents first (foreign keys): a sweep, its results, curves, tags and kept samples. */
-const IMPORT_TABLES = ["sweeps", "result_blocks", "done_blocks", "preview_blocks", "preview_done", "curves", "ui_sweep_tags", "cell_samples"];
+const IMPORT_TABLES = ["sweeps", "result_blocks", "done_blocks", "preview_blocks", "preview_done", "curves", "ui_sweep_tags", "cell_samples",
+  "ui_bookmarks"];
 
 function rowToSweep(r: Record<string, unknown>): SweepRow {
   return {

@@ -30,7 +30,7 @@ describe("schema", () => {
     expect(s.db.pragma("journal_mode", { simple: true })).toBe("wal");
     expect(s.db.pragma("foreign_keys", { simple: true })).toBe(1);
     const tables = (s.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
-    expect(tables).toEqual(["cell_samples", "curves", "done_blocks", "host_probes", "hosts", "preview_blocks", "preview_done", "result_blocks", "sweeps", "sync_cursors", "ui_sweep_tags"]);
+    expect(tables).toEqual(["cell_samples", "curves", "done_blocks", "host_probes", "hosts", "preview_blocks", "preview_done", "result_blocks", "sweeps", "sync_cursors", "ui_bookmarks", "ui_sweep_tags"]);
     // Foreign keys are enforced: a cursor for a sweep that does not exist is refused.
     expect(() => s.db.prepare("INSERT INTO sync_cursors (sweep_id, host, last_seq, updated_at) VALUES ('nope', 'local', 1, 'now')").run()).toThrow(/FOREIGN KEY/);
     s.close();

@@ -313,6 +313,32 @@ describe("browser mode", () => {
     expect(h.view.cx).toBeCloseTo(before.view.cx, 12);
   });
 
+  it("keeps a named bookmark of a view in the database and opens it again, after a reload too", async () => {
+    await homeView();
+    const box = (await viewState()).box;
+    await page.mouse.move(box.x + 200, box.y + 150);
+    for (let k = 0; k < 6; k++) await page.mouse.wheel(0, -200);
+    await settled();
+    const kept = (await viewState()).view;
+    await page.locator("[data-testid=bookmarks-section] summary").click();
+    await page.locator("[data-testid=bookmark-name]").fill("e2e corner");
+    await page.locator("[data-testid=bookmark-keep]").click();
+    await expect.poll(() => page.locator("[data-testid=bookmark]").allTextContents()).toEqual([expect.stringContaining("e2e corner")]);
+    expect(store.bookmarks().map((b) => [b.name, b.sweep_id, b.cx, b.sx])).toEqual([["e2e corner", rootId, kept.cx, kept.sx]]);
+    await homeView();
+    expect((await viewState()).view.sx).not.toBe(kept.sx);
+    await page.reload();
+    await glDrawn(page);
+    await page.locator("[data-testid=bookmarks-section] summary").click();
+    await page.locator("[data-testid=bookmark-open]").click();
+    await settled();
+    expect((await viewState()).view).toEqual(kept);
+    await page.locator("[data-testid=bookmark-delete]").click();
+    await expect.poll(() => page.locator("[data-testid=bookmark]").count()).toBe(0);
+    expect(store.bookmarks()).toEqual([]);
+    await page.locator("[data-testid=bookmarks-section] summary").click();
+  });
+
   it("zooms ten decades into a cell edge on the boundary and still draws and picks both cells exactly", async () => {
     const root = store.sweep(rootId)!;
     const tr = store.loadField(rootId, "trainable");

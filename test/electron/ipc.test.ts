@@ -136,6 +136,10 @@ describe("argument check", () => {
     ["startReproduction", [{ name: "tanh", points: 16, levels: 1, target: "local", initOffsetForm: "sometimes" }],
       /req\.initOffsetForm must be null, "once" or "every_step", got "sometimes"/],
     ["listReproductions", ["all"], /listReproductions takes 0 arguments \(none\), got 1/],
+    ["listBookmarks", [1], /listBookmarks takes 0 arguments \(none\), got 1/],
+    ["addBookmark", [{ sweepId: "s", name: "v", view: { cx: 0, cy: 0, sx: 1 } }], /bookmark\.view\.sy is missing/],
+    ["addBookmark", [{ sweepId: "s", name: "v", view: { cx: 0, cy: Infinity, sx: 1, sy: 1 } }], /bookmark\.view\.cy must be a finite number/],
+    ["deleteBookmark", ["3"], /id must be an integer >= 1/],
   ];
 
   it("covers every method", () => {
