@@ -5,7 +5,7 @@
 // interval beside each D, each level's sweep openable on the map. Reproductions run in the server (api.startReproduction); the report is read back from the store, so runs of
 // `fractal-llm reproduce` and of earlier sessions are here too.
 
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { InitOffsetForm, Reproduction, ReproductionMethod, TargetInfo } from "../../src-shared/contract";
 import { DEFAULT_TABLE1_LEVELS, DEFAULT_TABLE1_POINTS, MIN_TABLE1_POINTS, TABLE1 } from "../../src-shared/table1";
 import { targetOption } from "../spec-form";
@@ -39,6 +39,15 @@ export function Table1View() {
     void loadReproductions();
     void refreshTargets();
   }, [api]);
+
+  // A run that ended may have made reports of the other method (the project's on a root the paper's method trained):
+  // events carry only the run's own, so the list is read again when the number of running reproductions drops.
+  const running = Object.values(reproductions ?? {}).filter((r) => r.state === "running").length;
+  const wasRunning = useRef(running);
+  useEffect(() => {
+    if (api && running < wasRunning.current) void loadReproductions();
+    wasRunning.current = running;
+  }, [api, running]);
 
   const entry = TABLE1.find((e) => e.name === name)!;
   const offset = "init_offset_form" in entry.model;

@@ -3,43 +3,24 @@
 // cheapest experiment, the root map alone), shows its dimension beside the paper's as core measures the same sweep,
 // and opens the level on the map. Screenshot: test-artifacts/ui/table1.png.
 
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sequenceDimension } from "../../src-main/analysis/mask";
 import { TABLE1 } from "../../src-shared/table1";
-import { openStore, type Store } from "../../src-main/core/store";
+import type { Store } from "../../src-main/core/store";
 import { sweepMap } from "../../src-main/core/sweep-maps";
-import { startWebServer, type WebServer } from "../../src-main/web/server";
 import { formatDifference } from "../../src-renderer/table1";
-import { stopAgentDaemon } from "../core/helpers";
-import { ARTIFACTS, launchChromium, shot } from "./page";
+import { closeEmptyApp, type EmptyApp, openEmptyApp, shot } from "./page";
 
-let dir: string, server: WebServer, browser: Browser, page: Page, store: Store;
+let app: EmptyApp, page: Page, store: Store;
 
 beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  dir = mkdtempSync(join(tmpdir(), "fractal-e2e-table1-"));
-  const dbPath = join(dir, "sweeps.sqlite");
-  server = await startWebServer({ dbPath, port: 0, open: false, home: dir, python: "/usr/bin/python3", localAgentHome: join(dir, "agent") });
-  server.service.subscribe((e) => { if (e.type === "notice" && e.level === "error") process.stderr.write(`notice: ${e.message}\n`); });
-  store = openStore(dbPath);
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  page.on("pageerror", (e) => process.stderr.write(`page error: ${e.message}\n`));
-  await page.goto(server.url);
+  app = await openEmptyApp("fractal-e2e-table1-");
+  ({ page, store } = app);
   await page.locator("[data-testid=tab-table1]").click();
 }, 120_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  if (dir) await stopAgentDaemon(join(dir, "agent"));
-  store?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-}, 60_000);
+afterAll(() => closeEmptyApp(app ?? {}), 60_000);
 
 describe("the Table 1 view", () => {
   it("lists the paper's six experiments with their dimensions before anything ran", async () => {
