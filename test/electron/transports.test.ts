@@ -91,7 +91,7 @@ describe("both transports", () => {
     listReproductions: () => [],
     startSensitivity: () => ["no-such-sweep", "seed"],
     getSensitivity: () => [rootId, "precision"], // no companion recorded: every cell not computed
-    exportSweep: () => [rootId, { format: "csv" }],
+    exportSweep: () => [sftId, { format: "csv" }], // the small SFT map: the 512^2 root is a 40 MB CSV, compared twice
     getEarlyWarning: () => [rootId, { layer: "trainable" }], // no curves recorded: refused with the fix
   };
 
