@@ -61,7 +61,14 @@ export function projectWithInterval(mask: Mask): { dimension: number; ci: [numbe
 
 /** The map measured at its resolution and at half of it, by both estimators. */
 export function resolutionBias(map: SweepMap, layer: BinaryLayer = "trainable"): ResolutionBias {
-  const mask = layerMask(map, layer);
+  const halfSide = { nx: Math.ceil(map.nx / 2), ny: Math.ceil(map.ny / 2) };
+  let mask: Mask;
+  try {
+    mask = layerMask(map, layer);
+  } catch (e) { // an incomplete map: neither estimator measures it, and the panel says why
+    const reason = (e as Error).message;
+    return { full: { nx: map.nx, ny: map.ny }, half: halfSide, project: { ok: false, reason }, paper: { ok: false, reason } };
+  }
   const half = halfResolution(mask);
   const pair = (at: (m: Mask) => { dimension: number; ci: [number, number] }): Measured<BiasPair> => measured(() => {
     const f = at(mask), h = at(half);
