@@ -3,7 +3,7 @@
 
 import type { ApiMethod, LayerName } from "./contract";
 
-export const LAYER_NAMES: readonly LayerName[] = ["score", "trainable", "stable", "finalLoss", "heldoutLoss", "oodLoss"];
+export const LAYER_NAMES: readonly LayerName[] = ["score", "scoreTree", "trainable", "stable", "finalLoss", "heldoutLoss", "oodLoss"];
 
 /** Exactly representable in float32, far outside any log10 loss or rank; the shader tests v < -1e29 / v > 1e29. */
 export const NOT_DONE = -(2 ** 100);

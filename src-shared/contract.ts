@@ -62,8 +62,10 @@ export interface PowerLaw {
   curve: [number, number][];
 }
 
-/** Colour layers of the map (analysis/colour.ts names; "score" is the paper's rank-equalised colouring). */
-export type LayerName = "score" | "trainable" | "stable" | "finalLoss" | "heldoutLoss" | "oodLoss";
+/** Colour layers of the map (analysis/colour.ts names; "score" is the paper's rank-equalised colouring, each map
+ *  ranked among its own cells; "scoreTree" the same colouring with every map of a zoom tree ranked against its root's
+ *  cells, so a zoom drawn over its parent reads as one picture). */
+export type LayerName = "score" | "scoreTree" | "trainable" | "stable" | "finalLoss" | "heldoutLoss" | "oodLoss";
 
 export interface SweepSummary {
   id: string;

@@ -13,7 +13,7 @@ import {
 import { sweepAnalysis } from "./analysis";
 import { cellFields, strided, subsample } from "./cells";
 import { DeltaLogs } from "./deltas";
-import { buildLayer, cellValue, LAYER_FIELD, rankAgainst } from "./layers";
+import { buildLayer, cellValue, LAYER_FIELD, rankAgainst, type RankReference, rankLayerWithReference } from "./layers";
 import { Offload } from "./offload";
 import { checkLayer, sweepRow } from "./sweep-rows";
 
@@ -79,13 +79,16 @@ export class LayerReads {
       if (log.version === version || !log.rank) log.rank = ref;
       data = { sweepId: id, layer, nx: s.nx, ny: s.ny, doneCells, version, kind: "rank", values, lo: -1, hi: 1 };
     } else {
-      data = buildLayer({ sweepId: id, layer, nx: s.nx, ny: s.ny, field, done, version, keepRank: (r) => { log.rank = r; } });
+      data = buildLayer({ sweepId: id, layer, nx: s.nx, ny: s.ny, field, done, version, keepRank: (r) => { log.rank = r; },
+        treeRef: layer === "scoreTree" ? this.treeRank(s) : undefined });
     }
     // Boundary sampling's inferred cells, for the map to mark (they arrive last, so the full layer of the finished
     // sweep always has them; a delta does not carry them)
     if ("inferred" in this.store.fields(id)) data = { ...data, inferred: Uint8Array.from(this.store.loadField(id, "inferred")) };
     const now = this.store.sweep(id);
-    if (now && now.done_cells === s.done_cells && this.deltas.get(id) === log) {
+    // A zoom's tree-scale layer also changes with its root, which its stamp does not see: not kept.
+    const kept = layer !== "scoreTree" || s.parent_id === null;
+    if (kept && now && now.done_cells === s.done_cells && this.deltas.get(id) === log) {
       this.layerCache.set(`${id}\u0000${layer}`, { key: `${s.done_cells}|${s.updated_at}`, data });
       while (this.layerCache.size > 4) this.layerCache.delete(this.layerCache.keys().next().value!);
     }
@@ -100,6 +103,7 @@ export class LayerReads {
     const cached = this.previewCache.get(key);
     if (cached?.key === stamp) return cached.data;
     const data = this.buildPreview(s, layer, maxSide);
+    if (layer === "scoreTree" && s.parent_id !== null) return data; // changes with the root too (getLayer)
     this.previewCache.delete(key);
     this.previewCache.set(key, { key: stamp, data });
     while (this.previewCache.size > 8) this.previewCache.delete(this.previewCache.keys().next().value!);
@@ -132,7 +136,8 @@ export class LayerReads {
     const kept = stride > 1 ? this.store.preview(id, field) : undefined;
     const { cx, cy, values, done } = kept && stride % kept.stride === 0
       ? subsample(kept, stride / kept.stride) : strided(this.store, id, s.nx, s.ny, stride, field);
-    const data = buildLayer({ sweepId: id, layer, nx: cx, ny: cy, field: values, done, version: 0 });
+    const data = buildLayer({ sweepId: id, layer, nx: cx, ny: cy, field: values, done, version: 0,
+      treeRef: layer === "scoreTree" ? this.treeRank(s) : undefined });
     return stride > 1 ? { ...data, stride } : data;
   }
 
@@ -142,7 +147,8 @@ export class LayerReads {
     // Streaming: the new cells from the delta logs (deltas.ts), their values from their blocks alone.
     const log = this.deltas.current(id);
     const cells = log.since(since);
-    if (!cells || (layer === "score" && !log.rank)) return { kind: "full", data: await this.getLayer(id, layer) };
+    const tree = layer === "scoreTree" ? this.treeRank(s) : undefined;
+    if (!cells || (layer === "score" && !log.rank) || (layer === "scoreTree" && !tree)) return { kind: "full", data: await this.getLayer(id, layer) };
     const values = new Float32Array(cells.length);
     if (cells.length) {
       const fieldName = LAYER_FIELD[layer];
@@ -152,11 +158,35 @@ export class LayerReads {
       for (let k = 0; k < cells.length; k++) {
         const b = blocks.get(Math.floor(cells[k] / BLOCK_CELLS));
         const v = b ? b[cells[k] % BLOCK_CELLS] : Number.NaN;
-        values[k] = layer === "score" ? rankAgainst(log.rank!, v) : cellValue(layer, v);
+        values[k] = layer === "score" ? rankAgainst(log.rank!, v) : layer === "scoreTree" ? rankAgainst(tree!, v) : cellValue(layer, v);
       }
     }
     return { kind: "delta", sweepId: id, layer, version: log.version, doneCells: s.done_cells, cells, values };
   }
+
+  /**
+   * The ranking of the root of `s`'s zoom tree (its done cells' scores), which the scoreTree layer colours every map of
+   * the tree against: one colour for one score across nested scans. Kept per root until the root changes; undefined
+   * while the root has no scores. A 4096^2 root sorts 16M scores here, on this thread (about a second).
+   */
+  private treeRank(s: SweepRow): RankReference | undefined {
+    let root = s;
+    for (let p = s.parent_id; p !== null; ) {
+      const up = this.store.sweep(p);
+      if (!up) break;
+      root = up;
+      p = up.parent_id;
+    }
+    if (!("score" in this.store.fields(root.id))) return undefined;
+    const key = `${root.id}|${root.done_cells}|${root.updated_at}`;
+    if (this.treeRanks.get(root.id)?.key !== key) {
+      this.treeRanks.delete(root.id);
+      this.treeRanks.set(root.id, { key, ref: rankLayerWithReference(this.store.loadField(root.id, "score"), this.store.loadDone(root.id)).ref });
+      while (this.treeRanks.size > 2) this.treeRanks.delete(this.treeRanks.keys().next().value!);
+    }
+    return this.treeRanks.get(root.id)!.ref;
+  }
+  private readonly treeRanks = new Map<string, { key: string; ref: RankReference }>();
 
   async getCell(id: string, cell: number): Promise<CellDetail> {
     const s = sweepRow(this.store, id);

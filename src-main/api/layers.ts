@@ -8,7 +8,7 @@ import { type LayerData, type LayerName, NON_FINITE, NOT_DONE } from "../../src-
 
 /** The fields a layer reads, as store.ts names them. */
 export const LAYER_FIELD: Record<LayerName, string> = {
-  score: "score", trainable: "trainable", stable: "stable", finalLoss: "final_loss", heldoutLoss: "heldout_loss",
+  score: "score", scoreTree: "score", trainable: "trainable", stable: "stable", finalLoss: "final_loss", heldoutLoss: "heldout_loss",
   oodLoss: "ood_loss",
 };
 
@@ -121,6 +121,13 @@ export function rankAgainst(ref: RankReference, s: number): number {
   return -eq;
 }
 
+/** A score field coloured against another map's ranking (rankAgainst): the tree scale's values. */
+export function rankLayerAgainst(score: Numeric, done: Uint8Array, ref: RankReference): Float32Array {
+  const out = new Float32Array(score.length).fill(NOT_DONE);
+  for (let i = 0; i < score.length; i++) if (done[i]) out[i] = rankAgainst(ref, score[i]);
+  return out;
+}
+
 export function binaryLayer(values: Numeric, done: Uint8Array): Float32Array {
   const out = new Float32Array(values.length);
   for (let i = 0; i < values.length; i++) out[i] = done[i] ? (values[i] ? 1 : 0) : NOT_DONE;
@@ -151,13 +158,16 @@ export function buildLayer(a: {
   version?: number;
   /** Receives the score layer's ranking, to place later cells into (rankAgainst). */
   keepRank?: (ref: RankReference) => void;
+  /** scoreTree: the tree root's ranking to colour against (absent: the map's own, e.g. a root without results). */
+  treeRef?: RankReference;
 }): LayerData {
   const { sweepId, layer, nx, ny, done } = a;
   let doneCells = 0;
   for (let i = 0; i < done.length; i++) doneCells += done[i];
   const field = a.field ?? new Float64Array(nx * ny).fill(NaN);
   const base = { sweepId, layer, nx, ny, doneCells, version: a.version ?? 0 };
-  if (layer === "score") {
+  if (layer === "scoreTree" && a.treeRef) return { ...base, kind: "rank", values: rankLayerAgainst(field, done, a.treeRef), lo: -1, hi: 1 };
+  if (layer === "score" || layer === "scoreTree") {
     const { values, ref } = rankLayerWithReference(field, done);
     a.keepRank?.(ref);
     return { ...base, kind: "rank", values, lo: -1, hi: 1 };
@@ -168,7 +178,7 @@ export function buildLayer(a: {
 }
 
 /** One cell's value in a layer of kind binary or log (what binaryLayer / logLayer give a done cell). */
-export function cellValue(layer: Exclude<LayerName, "score">, v: number): number {
+export function cellValue(layer: Exclude<LayerName, "score" | "scoreTree">, v: number): number {
   if (layer === "trainable" || layer === "stable") return v ? 1 : 0;
   return Number.isFinite(v) && v > 0 ? Math.log10(v) : NON_FINITE;
 }

@@ -25,7 +25,7 @@ export { ProgressPanel };
 
 const css = (c: Rgb) => `rgb(${c[0]},${c[1]},${c[2]})`;
 const LAYER_LABEL: Record<LayerName, string> = {
-  score: "score (paper)", trainable: "trainable", stable: "stable", finalLoss: "final loss", heldoutLoss: "held-out loss",
+  score: "score (paper)", scoreTree: "score, one scale for the zoom tree", trainable: "trainable", stable: "stable", finalLoss: "final loss", heldoutLoss: "held-out loss",
   oodLoss: "OOD loss",
 };
 
@@ -46,11 +46,14 @@ export function Legend() {
   const swatch = (label: string, c: Rgb) => <div key={label} className="swatch"><i style={{ background: css(c) }} />{label}</div>;
   const bar = (stops: readonly Rgb[]) => `linear-gradient(to right, ${stops.map(css).join(", ")})`;
   let body;
-  if (layer === "score") {
+  if (layer === "score" || layer === "scoreTree") {
     body = <>
       <div className="bar" style={{ background: bar(SPECTRAL) }} />
       <div className="bar-labels"><span>diverged (longest-lasting darkest)</span><span>converged (largest Σ loss darkest)</span></div>
       {swatch("not done", NOT_DONE)}
+      <div className="muted small" data-testid="legend-scale">{layer === "score"
+        ? "each map ranked among its own cells, as in the paper: a zoom's colours are not its parent's"
+        : "every map ranked against the root's cells: one score, one colour, across the nested scans"}</div>
     </>;
   } else if (layer === "trainable" || layer === "stable") {
     body = <>{swatch(layer, YES)}{swatch(layer === "trainable" ? "untrainable" : "unstable", NO)}{swatch("not done", NOT_DONE)}</>;

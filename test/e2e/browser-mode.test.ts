@@ -461,6 +461,29 @@ describe("browser mode", () => {
     await expect.poll(() => page.locator("[data-testid=readout]").getAttribute("data-sweep")).toBe(c.id);
   }, 180_000);
 
+  it("colours a zoom on its root's scale with the tree layer: a zoom cell has its parent's colour for the same score", async () => {
+    const zoom = store.sweeps().find((s) => s.parent_id === rootId)!;
+    await page.goto(`${server.url}&sweep=${zoom.id}`);
+    await glDrawn(page);
+    await settled();
+    await page.locator("[data-testid=layer]").selectOption("scoreTree");
+    await expect.poll(() => page.locator("[data-testid=legend-scale]").textContent()).toMatch(/ranked against the root's cells/);
+    await settled();
+    // a zoom cell drawn in the tree layer has the colour the root's own ranking gives its score
+    const zs = store.loadField(zoom.id, "score"), rs = store.loadField(rootId, "score"), rd = store.loadDone(rootId);
+    const n = rs.length; // the zoom's cell 0 ranked among the root's cells: the last entry of a one-row map
+    const expected = colourLayer({ ...sweepMap(store, rootId), nx: n + 1, ny: 1, score: Float64Array.from([...rs, zs[0]]),
+      done: Uint8Array.from([...rd, 1]) }, "score").rgba;
+    const st = await viewState();
+    const p = cellOnPage(st, zoom.window, zoom.nx, 0, 0, zoom.ny);
+    const img = await shot("05-zoom-tree-scale");
+    const got = pixel(img, p.x, p.y);
+    for (let k = 0; k < 3; k++) expect(Math.abs(got[k] - expected[4 * n + k]), `zoom cell 0: ${got} vs ${expected.slice(4 * n, 4 * n + 3)}`).toBeLessThanOrEqual(6);
+    await page.locator("[data-testid=layer]").selectOption("score");
+    await expect.poll(() => page.locator("[data-testid=legend-scale]").textContent()).toMatch(/each map ranked among its own cells/);
+    await settled(); // left on the zoom, as the shift-drag test left it
+  });
+
   it("shows the zoom path's dimension per level and pooled, for the focused zoom", async () => {
     const child = store.sweeps().find((s) => s.parent_id === rootId)!;
     const want = await server.service.getAnalysis(child.id, { layer: "trainable", sequence: true });

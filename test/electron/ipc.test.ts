@@ -87,7 +87,7 @@ describe("argument check", () => {
     ["getSweep", [], /getSweep takes 1 argument \(id\), got 0/],
     ["getSweep", [42], /id must be a non-empty string .* got number/],
     ["getSweep", [""], /id must be a non-empty string/],
-    ["getLayer", ["s", "nope"], /layer must be one of score, trainable, stable, finalLoss, heldoutLoss, oodLoss, got "nope"/],
+    ["getLayer", ["s", "nope"], /layer must be one of score, scoreTree, trainable, stable, finalLoss, heldoutLoss, oodLoss, got "nope"/],
     ["getCell", ["s", -1], /cell must be an integer >= 0, got number/],
     ["getCell", ["s", 1.5], /cell must be an integer >= 0/],
     ["getCell", ["s", "3"], /cell must be an integer >= 0, got "3"/],
