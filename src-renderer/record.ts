@@ -33,8 +33,13 @@ export async function recordZoom(from: View, to: View, seconds = 6, fps = 30, on
   const m = mapCanvas.current;
   if (!m) throw new Error("the map is not on screen");
   if (typeof VideoEncoder === "undefined") throw new Error("this browser cannot encode video (no WebCodecs VideoEncoder); use Chromium, Chrome, Edge or Firefox 130+");
-  // VP8 wants even sides: the canvas's, rounded down.
-  const width = m.canvas.width & ~1, height = m.canvas.height & ~1;
+  // Frames are copied onto a canvas of their own, of the map's size at the start with even sides (VP8's): the map's
+  // canvas can change size while it draws (a layout settling), and a frame must keep the video's size.
+  const width = Math.max(2, m.canvas.width & ~1), height = Math.max(2, m.canvas.height & ~1);
+  const still = document.createElement("canvas");
+  still.width = width;
+  still.height = height;
+  const copy = still.getContext("2d")!;
   // "realtime": libvpx's fast mode, several times quicker than "quality" in software, and plenty for a map's flat cells.
   const config: VideoEncoderConfig = { codec: "vp8", width, height, bitrate: 8_000_000, framerate: fps, latencyMode: "realtime" };
   if (!(await VideoEncoder.isConfigSupported(config)).supported) throw new Error(`this browser cannot encode ${width}x${height} VP8 video`);
@@ -55,7 +60,8 @@ export async function recordZoom(from: View, to: View, seconds = 6, fps = 30, on
   try {
     for (let k = 0; k < total; k++) {
       m.draw(zoomPath(from, to, Math.min(1, k / (frames - 1))));
-      const frame = new VideoFrame(m.canvas, { timestamp: Math.round(k * frameUs), duration: Math.round(frameUs), visibleRect: { x: 0, y: 0, width, height } });
+      copy.drawImage(m.canvas, 0, 0, width, height);
+      const frame = new VideoFrame(still, { timestamp: Math.round(k * frameUs), duration: Math.round(frameUs) });
       encoder.encode(frame, { keyFrame: k % fps === 0 }); // a key frame a second: seeking lands near where asked
       frame.close();
       onFrame?.(Math.min(k + 1, frames), frames);
