@@ -20,7 +20,7 @@ export const PREVIEW_SIDE = 256;
 /** The request methods (everything but subscribe), for transports that dispatch by name. */
 export const API_METHODS: readonly ApiMethod[] = [
   "listSweeps", "getSweep", "getLayer", "getCell", "recomputeCurve", "getAnalysis", "previewSweep", "startSweep", "previewZoom",
-  "startZoom", "renameSweep", "setTags", "listBookmarks", "addBookmark", "deleteBookmark", "deleteSweep", "cancelSweep", "resumeSweep", "fillInSweep", "listTargets", "listHosts", "addHost", "testHost",
+  "startZoom", "renameSweep", "setTags", "listBookmarks", "addBookmark", "deleteBookmark", "deleteSweep", "cancelSweep", "resumeSweep", "fillInSweep", "listTargets", "listHosts", "addHost", "deleteHost", "testHost",
   "getLayerDelta", "getLayerPreview", "listSamples", "generateSamples", "startReproduction", "listReproductions",
   "startSensitivity", "getSensitivity", "exportSweep", "getEarlyWarning",
 ];

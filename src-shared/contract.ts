@@ -644,6 +644,8 @@ export interface Api {
   listHosts(): Promise<HostInfo[]>;
   /** Save (or update) a host in the store. */
   addHost(host: NewHost): Promise<HostInfo>;
+  /** Forget a saved host; refused while a sweep on it is unfinished. */
+  deleteHost(alias: string): Promise<void>;
   /** Connect to a host, install the agent and probe its interpreters. */
   testHost(alias: string, options: HostTestOptions): Promise<HostTestResult>;
   /** Samples kept for an SFT cell (base vs fine-tuned answers), newest first; [] when none were generated. */

@@ -11,7 +11,7 @@ import type { Spec } from "../../src-shared/spec";
 import {
   ApiError, type HostInfo, type HostTestOptions, type HostTestResult, type NewHost, type TargetInfo,
 } from "../../src-shared/contract";
-import { addHost, configAliases, listHosts, testHost, uiTargetOptions } from "./hosts";
+import { addHost, configAliases, deleteHost, listHosts, testHost, uiTargetOptions } from "./hosts";
 
 export interface TargetSettings {
   python?: string; home?: string; trustFile?: string; agentSocket?: string | null; localAgentHome?: string; maxFailures?: number;
@@ -52,6 +52,11 @@ export class AppTargets {
 
   async listHosts(): Promise<HostInfo[]> {
     return (await listHosts(this.store, this.hostOptions())).map((h) => ({ ...h, lastFailure: this.failures.get(h.alias) ?? null }));
+  }
+
+  async deleteHost(alias: string): Promise<void> {
+    deleteHost(this.store, alias);
+    this.failures.delete(alias);
   }
 
   async addHost(host: NewHost): Promise<HostInfo> {

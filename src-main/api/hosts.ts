@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import SSHConfig from "ssh-config";
-import type { HostRow, Store } from "../core/store";
+import { type HostRow, type Store, TERMINAL } from "../core/store";
 import { SshError } from "../ssh/errors";
 import { gpuNames, sshOptions, type TargetOptions } from "../launch/targets";
 import { parseScheduler, schedulerSettings } from "../core/scheduler";
@@ -85,6 +85,20 @@ export function addHost(store: Store, h: NewHost): HostInfo {
   return info(store, store.host(h.alias)!);
 }
 
+
+/**
+ * Forget a saved host. Refused while a sweep on it is unfinished (it would have no address to be followed or cancelled
+ * by); finished sweeps keep their results and the target's name. A ~/.ssh/config alias is that file's to remove.
+ */
+export function deleteHost(store: Store, alias: string): void {
+  if (!store.host(alias)) throw new ApiError(`${JSON.stringify(alias)} is no saved host; a ~/.ssh/config alias is removed from that file`);
+  const busy = store.sweeps().filter((s) => s.target === alias && !TERMINAL.includes(s.status));
+  if (busy.length) {
+    throw new ApiError(`host ${alias} has unfinished sweeps (${busy.map((s) => `${s.name} ${s.id}`).join(", ")}): cancel them or let them `
+      + "finish, then delete the host");
+  }
+  store.removeHost(alias);
+}
 
 /** Connect to a host for a test: the core's SSH options (targets.ts), no passphrase prompt (the UI has none). */
 async function openForTest(store: Store, alias: string, acceptHostKeys: readonly string[], o: HostOptions) {

@@ -124,6 +124,7 @@ export class ApiService implements Api {
   listTargets(): Promise<TargetInfo[]> { return this.targets.listTargets(); }
   listHosts(): Promise<HostInfo[]> { return this.targets.listHosts(); }
   addHost(host: NewHost): Promise<HostInfo> { return this.targets.addHost(host); }
+  deleteHost(alias: string): Promise<void> { return this.targets.deleteHost(alias); }
   testHost(alias: string, options: HostTestOptions): Promise<HostTestResult> { return this.targets.testHost(alias, options); }
 
   startReproduction(req: ReproductionRequest): Promise<Reproduction> { return this.reproductions.start(req); }

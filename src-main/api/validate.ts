@@ -226,6 +226,7 @@ export const ARG_CHECKS: { [M in ApiMethod]: Checker<M> } = {
   listTargets: (a) => (arity("listTargets", a, []), []),
   listHosts: (a) => (arity("listHosts", a, []), []),
   addHost: (a) => (arity("addHost", a, ["host"]), [newHost(a[0])]),
+  deleteHost: (a) => (arity("deleteHost", a, ["alias"]), [str(a[0], "alias", 200)]),
   listSamples: (a) => (arity("listSamples", a, ["id", "cell"]), [str(a[0], "id", 200), int(a[1], "cell", 0)]),
   generateSamples: (a) => (arity("generateSamples", a, ["id", "cell", "request"]), [str(a[0], "id", 200), int(a[1], "cell", 0), samplesRequest(a[2])]),
   startReproduction: (a) => (arity("startReproduction", a, ["req"]), [reproductionRequest(a[0])]),

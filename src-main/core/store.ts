@@ -183,6 +183,12 @@ export class Store {
     return this.db.prepare(`SELECT * FROM ${this.hostsTable} ORDER BY alias`).all() as HostRow[];
   }
 
+  /** Forget a saved host (its sweeps keep their target's name and results). */
+  removeHost(alias: string): void {
+    const r = this.write("remove a host from", () => this.db.prepare(`DELETE FROM ${this.hostsTable} WHERE alias = ?`).run(alias));
+    if (r.changes !== 1) throw new StoreError(`no saved host ${JSON.stringify(alias)} in ${this.hostsPath ?? this.path}`);
+  }
+
   /** Set (JSON) or clear (null) a saved host's cluster scheduler settings. */
   setHostScheduler(alias: string, scheduler: string | null): void {
     const r = this.write("set a host's scheduler in", () => this.db.prepare(`UPDATE ${this.hostsTable} SET scheduler = ? WHERE alias = ?`).run(scheduler, alias));

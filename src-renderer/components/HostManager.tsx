@@ -17,6 +17,9 @@ export function HostManager() {
   const [tests, setTests] = useState<Record<string, Test>>({});
   // The saved host being edited in the form below (null: the form adds a new one).
   const [editing, setEditing] = useState<HostInfo | null>(null);
+  // The saved host whose delete is being confirmed in its row, and why the last delete was refused.
+  const [confirming, setConfirming] = useState<string | null>(null);
+  const [deleteError, setDeleteError] = useState<{ alias: string; message: string } | null>(null);
 
   const refresh = useCallback(() => {
     if (!api) return;
@@ -38,6 +41,18 @@ export function HostManager() {
       setTests((t) => ({ ...t, [alias]: { running: false, result: null, error: (e as Error).message } }));
       refresh();
     }
+  };
+  const remove = async (alias: string) => {
+    setConfirming(null);
+    try {
+      await api!.deleteHost(alias);
+      setDeleteError(null);
+      if (editing?.alias === alias) setEditing(null);
+    } catch (e) {
+      setDeleteError({ alias, message: (e as Error).message });
+    }
+    refresh();
+    void refreshTargets();
   };
   const reject = (alias: string) => setTests((t) => ({ ...t, [alias]: { running: false, result: null, error: "host key rejected; not connected" } }));
 
@@ -79,6 +94,14 @@ export function HostManager() {
               <button data-testid="host-edit" title="change this saved host's address, user, python or cluster settings"
                 onClick={() => setEditing(h)}>edit</button>
             )}
+            {h.source !== "ssh-config" && (confirming === h.alias
+              ? <span className="host-delete-confirm">
+                forget {h.alias}{h.source === "both" ? " (its ~/.ssh/config entry stays)" : ""}?{" "}
+                <button data-testid="host-delete-confirm" className="danger" onClick={() => void remove(h.alias)}>delete</button>
+                <button onClick={() => setConfirming(null)}>keep</button></span>
+              : <button data-testid="host-delete" title="forget this saved host (its finished sweeps keep their results)"
+                onClick={() => setConfirming(h.alias)}>delete</button>)}
+            {deleteError?.alias === h.alias && <div className="error" data-testid="host-delete-error">{deleteError.message}</div>}
             {t?.error && <div className="error" data-testid="host-error">{t.error}</div>}
             {!t && h.lastFailure && <div className="error" data-testid="host-error">{h.lastFailure.message}</div>}
             {t?.result && <TestResult r={t.result} onAccept={(fp) => void test(h.alias, [fp])} onReject={() => reject(h.alias)} />}

@@ -1,13 +1,14 @@
 // The host manager as a researcher uses it (issue 25 item 8), in headless Chromium against browser mode with a temp
 // HOME: a host saved with a mistyped name fails its test at once (DNS said no; no five retries behind "testing…"),
-// the row and the target picker then show that failure instead of "not probed yet", and a saved host can be edited.
+// the row and the target picker then show that failure instead of "not probed yet", and a saved host can be edited
+// and deleted.
 
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWebServer, type WebServer } from "../../src-main/web/server";
-import { tempDir } from "../core/helpers";
+import { mlpSpec, tempDir } from "../core/helpers";
 import { launchChromium } from "./page";
 
 let dir: string, server: WebServer, browser: Browser, page: Page;
@@ -80,5 +81,24 @@ describe("the host manager", () => {
     expect((await server.service.listHosts()).find((h) => h.alias === "typo-gpu")).toMatchObject({ hostname: "127.0.0.1", port: 2222, user: "me" });
     expect(await page.locator("[data-testid=host-row]").count()).toBe(1);
     expect(await form.locator("h3").textContent()).toBe("add a host");
+  }, 60_000);
+
+  it("deletes a saved host after asking in its row, and refuses while a sweep on it is unfinished", async () => {
+    const store = server.service.store;
+    store.createSweep({ id: "on-typo", spec: mlpSpec(2, 2), target: "typo-gpu" }); // created: not finished
+    await row("typo-gpu").locator("[data-testid=host-delete]").click();
+    await row("typo-gpu").getByRole("button", { name: "keep" }).click();
+    expect(store.host("typo-gpu")).toBeDefined();
+    await row("typo-gpu").locator("[data-testid=host-delete]").click();
+    await row("typo-gpu").locator("[data-testid=host-delete-confirm]").click();
+    await expect.poll(() => row("typo-gpu").locator("[data-testid=host-delete-error]").textContent())
+      .toMatch(/host typo-gpu has unfinished sweeps \(mlp 2x2 on-typo\): cancel them or let them finish/);
+    expect(store.host("typo-gpu")).toBeDefined();
+    store.setStatus("on-typo", "cancelled");
+    await row("typo-gpu").locator("[data-testid=host-delete]").click();
+    await row("typo-gpu").locator("[data-testid=host-delete-confirm]").click();
+    await expect.poll(() => page.locator("[data-testid=host-row]").count()).toBe(0);
+    expect(store.host("typo-gpu")).toBeUndefined();
+    expect(store.sweep("on-typo")?.target).toBe("typo-gpu"); // the sweep keeps its target's name
   }, 60_000);
 });

@@ -122,6 +122,7 @@ describe("argument check", () => {
     ["listHosts", [1], /listHosts takes 0 arguments \(none\), got 1/],
     ["addHost", [{ alias: "a", hostname: "h", port: 22, user: null }], /host\.python is missing/],
     ["addHost", [{ alias: "a", hostname: "h", port: 0, user: null, python: null }], /host\.port must be an integer >= 1/],
+    ["deleteHost", [""], /alias must be a non-empty string/],
     ["testHost", ["gpu", { acceptHostKeys: "yes" }], /options\.acceptHostKeys must be a list of at most 8 fingerprints/],
     ["testHost", ["gpu"], /testHost takes 2 arguments \(alias, options\), got 1/],
     ["listSamples", ["s"], /listSamples takes 2 arguments \(id, cell\), got 1/],

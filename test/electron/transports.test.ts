@@ -84,6 +84,7 @@ describe("both transports", () => {
     listTargets: () => [],
     listHosts: () => [],
     addHost: () => [{ alias: "local", hostname: "example.org", port: 22, user: null, python: null }],
+    deleteHost: () => ["no-such-host"],
     testHost: () => ["no-such-host", { acceptHostKeys: [] }],
     listSamples: () => [sftId, 5],
     generateSamples: () => [rootId, 0, { prompts: null, maxNewTokens: 8 }], // an MLP sweep: refused by the service
