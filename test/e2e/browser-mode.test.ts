@@ -491,8 +491,10 @@ describe("browser mode", () => {
     const text = (c: (typeof want.levels)[number]["paper"]) => (c.ok ? c.value.dimension.toFixed(3) : "—");
     const seq = want.sequence!;
     const line = page.locator("[data-testid=analysis-sequence-dimension]");
-    await expect.poll(() => line.textContent()).toBe(
-      `zoom path (2 levels): ${seq.ok ? seq.value.dimension.toFixed(3) : `not measurable: ${seq.reason}`} · per level ${want.levels.map((l) => text(l.paper)).join(", ")}`);
+    const ci = want.sequenceCi === null ? "" : want.sequenceCi.ok
+      ? ` 95% CI [${want.sequenceCi.value[0].toFixed(2)}, ${want.sequenceCi.value[1].toFixed(2)}]` : ` (no interval: ${want.sequenceCi.reason})`;
+    await expect.poll(() => line.textContent()).toBe(`project's method pooled over the zoom path (2 levels): `
+      + `${seq.ok ? seq.value.dimension.toFixed(3) + ci : `not measurable: ${seq.reason}`} · per level ${want.levels.map((l) => text(l.paper)).join(", ")}`);
     // one series per measurable level in the log-log plot
     const series = want.levels.filter((l) => l.paper.ok).length;
     expect(await page.locator("[data-testid=analysis-plot] svg text", { hasText: /^level \d: D = / }).count()).toBe(series);
