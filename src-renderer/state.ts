@@ -73,8 +73,12 @@ export async function start(api: Api, params: URLSearchParams): Promise<void> {
   set({ sweeps: Object.fromEntries(list.map((s) => [s.id, s])) });
   if (!list.length) return;
   const named = params.get("sweep");
-  const latest = [...list].sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))[0];
-  const id = named && list.some((s) => s.id === named) ? named : latest.id;
+  // Without a link naming a sweep: the root of the tree worked on last, whole, so the first thing seen is the map
+  // with its context (the demo's deepest 125x zoom alone said nothing); its zooms are drawn over it.
+  const byId = new Map(list.map((s) => [s.id, s]));
+  let first = [...list].sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))[0];
+  while (first.parentId && byId.has(first.parentId)) first = byId.get(first.parentId)!;
+  const id = named && byId.has(named) ? named : first.id;
   const v = params.get("view")?.split(",").map(Number);
   await openSweep(id, v && v.length === 4 && v.every(Number.isFinite) ? { cx: v[0], cy: v[1], sx: v[2], sy: v[3] } : undefined);
 }

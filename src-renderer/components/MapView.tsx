@@ -14,7 +14,7 @@ import { drawLayer } from "../thumbs";
 import { EdgeOverlay } from "./AnalysisPanel";
 import { MapPreview2D, previewDrawn } from "./MapPreview2D";
 import { pan, placeSweep, scaleBar, screenToWorld, visibleWindow, worldToScreen, zoomAt, zoomDecades } from "../view";
-import type { CellDetail } from "../../src-shared/contract";
+import type { CellDetail, SweepSummary } from "../../src-shared/contract";
 
 // The WebGL map's chunk (three.js) is fetched once the 2-D canvas has drawn the first frame, or after GL_WAIT_MS
 // when nothing arrives to draw: evaluating it holds the page's main thread for a while (3 s on a loaded 2-core
@@ -324,20 +324,32 @@ function Hud() {
   if (!view || !root || vp.width === 0) return null;
   const bar = scaleBar(view.sx, Math.min(160, vp.width / 4));
   const decades = Math.max(0, zoomDecades(view, vp, root.window));
-  const under = drawnSweeps({ rootId, sweeps }).filter((s) => s.window.x0 <= view.cx && view.cx < s.window.x1 && s.window.y0 <= view.cy && view.cy < s.window.y1);
+  const drawn = drawnSweeps({ rootId, sweeps });
+  const under = drawn.filter((s) => s.window.x0 <= view.cx && view.cx < s.window.x1 && s.window.y0 <= view.cy && view.cy < s.window.y1);
   const finest = under[under.length - 1];
-  const level = finest ? ancestry(finest.id, sweeps).length - 1 : 0;
+  const levelOf = (s: SweepSummary) => ancestry(s.id, sweeps).length - 1;
+  const name = (s: SweepSummary) => `${levelOf(s) ? `zoom level ${levelOf(s)}` : "root map"} (${s.nx}×${s.ny})`;
+  // The map in view is the deepest one whose window holds all that is shown of the root; a finer scan under the
+  // centre is named beside it, so a zoom's level never reads as the map a whole-root view shows.
+  const v = visibleWindow(view, vp), w = root.window;
+  const shown = { x0: Math.max(w.x0, v.x0), x1: Math.min(w.x1, v.x1), y0: Math.max(w.y0, v.y0), y1: Math.min(w.y1, v.y1) };
+  const covering = drawn.filter((s) => s.window.x0 <= shown.x0 && shown.x1 <= s.window.x1 && s.window.y0 <= shown.y0 && shown.y1 <= s.window.y1);
+  const inView = covering[covering.length - 1] ?? root;
   const equal = isEqualAspect({ fill }, root);
   return (
     <>
       <div className="hud" data-testid="hud" onPointerDown={(e) => e.stopPropagation()}>
+        <div className="map-caption" data-testid="map-caption" title={root.id}>
+          {root.name}: {root.xAxis.param} × {root.yAxis.param}, {root.nx}×{root.ny} cells
+          {drawn.length > 1 ? `, ${drawn.length - 1} zoom${drawn.length > 2 ? "s" : ""} drawn over it` : ""}
+        </div>
         <div className="scale-bar" data-testid="scale-bar">
           <i style={{ width: bar.px }} />
           <span>{scaleLabel(bar.units, root.xAxis.scale)}{equal || view.sx === view.sy ? "" : ` of ${root.xAxis.param}`}</span>
         </div>
         <div data-testid="zoom-depth">
-          zoom {decades < 0.05 ? "1×" : <>10<sup>{decades.toFixed(1)}</sup>×</>} · {level === 0 ? "root map" : `zoom level ${level}`}
-          {finest && ` (${finest.nx}×${finest.ny})`}
+          zoom {decades < 0.05 ? "1×" : <>10<sup>{decades.toFixed(1)}</sup>×</>} · {name(inView)}
+          {finest && finest.id !== inView.id && ` · ${name(finest)} under the centre`}
         </div>
       </div>
     </>

@@ -162,18 +162,40 @@ describe("explorer layout", () => {
     }
   });
 
+  it("opens, without a link, on the whole root of the tree worked on last, captioned, not on its deepest zoom", async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    try {
+      const latest = store.sweeps().sort((a, b) => b.updated_at.localeCompare(a.updated_at))[0];
+      let root = latest;
+      while (root.parent_id) root = store.sweep(root.parent_id)!;
+      expect(latest.id, "the demo's last update is a zoom: the case this is about").not.toBe(root.id);
+      await page.goto(server.url);
+      await page.waitForFunction(() => new URL(location.href).searchParams.has("view"), null, { timeout: 120_000 });
+      await settled(page);
+      expect(new URL(page.url()).searchParams.get("sweep")).toBe(root.id);
+      expect(await page.locator("[data-testid=breadcrumb]").textContent()).toBe(root.name);
+      const zooms = store.sweeps().filter((s) => s.parent_id !== null && s.spec.model.family === "mlp").length;
+      expect(await page.locator("[data-testid=map-caption]").textContent())
+        .toBe(`${root.name}: lr.input × lr.output, ${root.nx}×${root.ny} cells, ${zooms} zooms drawn over it`);
+    } finally {
+      await page.close();
+    }
+  });
+
   it("shows the overview, a scale bar in decades and the zoom depth, which follow the view", async () => {
     const page = await open(SIZES[0], paperId);
     try {
       await page.mouse.move(2, 2);
       expect(await page.locator("[data-testid=scale-bar]").textContent()).toMatch(/decades?$/);
-      // At home the depth names the finest map under the view's centre (the demo's zooms are centred near the root's).
+      // At home the depth names the root as the map in view, and the finest map under the view's centre beside it
+      // (the demo's zooms are centred near the root's): never a zoom's level for a whole-root view.
       const { view } = await viewState(page);
       const under = store.sweeps().filter((s) => s.spec.model.family === "mlp" && s.window.x0 <= view.cx && view.cx < s.window.x1
         && s.window.y0 <= view.cy && view.cy < s.window.y1).sort((a, b) => (b.window.x1 - b.window.x0) - (a.window.x1 - a.window.x0));
-      const finest = under[under.length - 1], level = under.length - 1;
+      const root = under[0], finest = under[under.length - 1], level = under.length - 1;
+      expect(level).toBeGreaterThan(0);
       expect(await page.locator("[data-testid=zoom-depth]").textContent())
-        .toBe(`zoom 1× · ${level ? `zoom level ${level}` : "root map"} (${finest.nx}×${finest.ny})`);
+        .toBe(`zoom 1× · root map (${root.nx}×${root.ny}) · zoom level ${level} (${finest.nx}×${finest.ny}) under the centre`);
       const before = (await page.locator("[data-testid=overview-view]").boundingBox())!;
       // Zoom into the deepest nested scan's centre: the depth names its level, the overview's box shrinks.
       const deep = store.sweeps().filter((s) => s.parent_id).sort((a, b) => (a.window.x1 - a.window.x0) - (b.window.x1 - b.window.x0))[0];
