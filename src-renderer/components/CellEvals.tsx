@@ -3,7 +3,7 @@
 
 import { useState } from "react";
 import type { CellDetail, CellSamples } from "../../src-shared/contract";
-import { HELDOUT_PROMPTS, reproduced } from "../../src-shared/samples";
+import { HELDOUT_PROMPTS, reproducedText } from "../../src-shared/samples";
 import { evalRows } from "../evals";
 import { generateSamples, useUi } from "../state";
 import { formatSig } from "../ticks";
@@ -32,17 +32,11 @@ export function EvalTable({ d }: { d: CellDetail }) {
   );
 }
 
-function reproducedLine(s: CellSamples): string {
-  if (s.recordedFinalLoss === null) return `re-run final loss ${formatSig(s.finalLoss, 6)} (the sweep has no result for this cell)`;
-  return reproduced(s) ? `re-run reproduced the cell (final loss ${formatSig(s.finalLoss, 6)})`
-    : `re-run final loss ${formatSig(s.finalLoss, 6)} differs from the recorded ${formatSig(s.recordedFinalLoss, 6)}: not the sweep's model`;
-}
-
 /** Per prompt: the prompt (and the held-out reply) across, then the base and the fine-tuned answer side by side. */
 function SampleTable({ s }: { s: CellSamples }) {
   return (
     <div className="sample-set" data-testid="sample-set">
-      <div className="muted">{s.request.prompts ? `${s.request.prompts.length} prompt(s)` : "held-out prompts"}, ≤ {s.request.maxNewTokens} tokens · {reproducedLine(s)}</div>
+      <div className="muted">{s.request.prompts ? `${s.request.prompts.length} prompt(s)` : "held-out prompts"}, ≤ {s.request.maxNewTokens} tokens · {reproducedText(s)}</div>
       <table className="samples">
         <thead><tr><th>base</th><th>fine-tuned</th></tr></thead>
         {s.samples.map((x, i) => (
