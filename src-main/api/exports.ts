@@ -13,6 +13,9 @@ import {
 } from "../../src-shared/contract";
 import { sweepRow } from "./sweep-rows";
 
+/** Most cells a CSV or JSON export from the app holds (a 1024^2 map); larger maps are the CLI's to write. */
+export const MAX_TABLE_CELLS = 1024 * 1024;
+
 const MIME = { csv: "text/csv", json: "application/json", png: "image/png", html: "text/html", md: "text/markdown" } as const;
 
 /** A file name from the sweep's name and id: letters, digits and dashes only, so every browser and file system takes it. */
@@ -30,6 +33,12 @@ export function exportFile(store: Store, id: string, req: ExportRequest): Export
     const layer: string = req.layer ?? "score";
     if (format === "png" && !(COLOUR_LAYERS as readonly string[]).includes(layer)) {
       throw new ApiError(`layer must be one of ${COLOUR_LAYERS.join(", ")} for a PNG, got ${JSON.stringify(req.layer)}`);
+    }
+    // A table of every cell travels through the page's memory: above a 1024^2 map (about 130 MB of CSV) the CLI,
+    // which streams to a file, is the tool. A PNG is one pixel per cell and always fits.
+    if (format !== "png" && row.cells > MAX_TABLE_CELLS) {
+      throw new ApiError(`a ${row.nx}x${row.ny} map is too large to download as ${format.toUpperCase()} from the app (over `
+        + `${MAX_TABLE_CELLS} cells); write it to a file with \`fractal-llm export --sweep ${id} --format ${format} --out FILE\``);
     }
     const { data, cells } = sweepFile(store, id, format, { layer });
     return { name: exportName(row.name, id, format), mime: MIME[format], data, cells };
