@@ -13,7 +13,7 @@ import { openTarget } from "../../src-main/launch/targets";
 import { journal, mlpSpec, stopAgentDaemon, tempDir } from "./helpers";
 
 const PROC = join(__dirname, "store-proc.mjs");
-const TABLES = ["cell_samples", "curves", "done_blocks", "host_probes", "hosts", "preview_blocks", "preview_done", "result_blocks", "sweeps", "sync_cursors", "ui_sweep_tags"];
+const TABLES = ["cell_samples", "curves", "done_blocks", "host_probes", "hosts", "preview_blocks", "preview_done", "result_blocks", "sweeps", "sync_cursors", "ui_bookmarks", "ui_sweep_tags"];
 
 function proc(args: string[], opts: { uid?: number; gid?: number } = {}) {
   const child = spawn(process.execPath, [PROC, ...args], { stdio: ["ignore", "pipe", "pipe"], ...opts });
