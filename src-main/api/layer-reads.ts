@@ -71,7 +71,7 @@ export class LayerReads {
     const log = this.deltas.atFull(id, done);
     const version = log.version;
     let data: LayerData;
-    if (layer === "score" && field && s.cells >= (this.offloadCells)) {
+    if (ranksOwn(s, layer) && field && s.cells >= (this.offloadCells)) {
       let doneCells = 0;
       for (let i = 0; i < done.length; i++) doneCells += done[i];
       const { values, ref } = await this.ranker.rank(field, done, () => { const l = load(); return { score: l.field!, done: l.done }; });
@@ -80,7 +80,7 @@ export class LayerReads {
       data = { sweepId: id, layer, nx: s.nx, ny: s.ny, doneCells, version, kind: "rank", values, lo: -1, hi: 1 };
     } else {
       data = buildLayer({ sweepId: id, layer, nx: s.nx, ny: s.ny, field, done, version, keepRank: (r) => { log.rank = r; },
-        treeRef: layer === "scoreTree" ? this.treeRank(s) : undefined });
+        treeRef: this.treeRank(s, layer) });
     }
     // Boundary sampling's inferred cells, for the map to mark (they arrive last, so the full layer of the finished
     // sweep always has them; a delta does not carry them)
@@ -137,7 +137,7 @@ export class LayerReads {
     const { cx, cy, values, done } = kept && stride % kept.stride === 0
       ? subsample(kept, stride / kept.stride) : strided(this.store, id, s.nx, s.ny, stride, field);
     const data = buildLayer({ sweepId: id, layer, nx: cx, ny: cy, field: values, done, version: 0,
-      treeRef: layer === "scoreTree" ? this.treeRank(s) : undefined });
+      treeRef: this.treeRank(s, layer) });
     return stride > 1 ? { ...data, stride } : data;
   }
 
@@ -147,8 +147,8 @@ export class LayerReads {
     // Streaming: the new cells from the delta logs (deltas.ts), their values from their blocks alone.
     const log = this.deltas.current(id);
     const cells = log.since(since);
-    const tree = layer === "scoreTree" ? this.treeRank(s) : undefined;
-    if (!cells || (layer === "score" && !log.rank) || (layer === "scoreTree" && !tree)) return { kind: "full", data: await this.getLayer(id, layer) };
+    const own = ranksOwn(s, layer), tree = this.treeRank(s, layer);
+    if (!cells || (own && !log.rank) || (layer === "scoreTree" && !own && !tree)) return { kind: "full", data: await this.getLayer(id, layer) };
     const values = new Float32Array(cells.length);
     if (cells.length) {
       const fieldName = LAYER_FIELD[layer];
@@ -158,20 +158,22 @@ export class LayerReads {
       for (let k = 0; k < cells.length; k++) {
         const b = blocks.get(Math.floor(cells[k] / BLOCK_CELLS));
         const v = b ? b[cells[k] % BLOCK_CELLS] : Number.NaN;
-        values[k] = layer === "score" ? rankAgainst(log.rank!, v) : layer === "scoreTree" ? rankAgainst(tree!, v) : cellValue(layer, v);
+        values[k] = own ? rankAgainst(log.rank!, v) : tree ? rankAgainst(tree, v) : cellValue(layer as Exclude<LayerName, "score" | "scoreTree">, v);
       }
     }
     return { kind: "delta", sweepId: id, layer, version: log.version, doneCells: s.done_cells, cells, values };
   }
 
   /**
-   * The ranking of the root of `s`'s zoom tree (its done cells' scores), which the scoreTree layer colours every map of
+   * The ranking of the root of zoom `s`'s tree (its done cells' scores), which the scoreTree layer colours every map of
    * the tree against: one colour for one score across nested scans. Kept per root until the root changes; undefined
-   * while the root has no scores. A 4096^2 root sorts 16M scores here, on this thread (about a second).
+   * for any other layer, for a root (whose tree scale is its own ranking: ranksOwn) and while the root has no scores.
+   * A 4096^2 root sorts 16M scores here, on this thread (about a second).
    */
-  private treeRank(s: SweepRow): RankReference | undefined {
+  private treeRank(s: SweepRow, layer: LayerName): RankReference | undefined {
+    if (layer !== "scoreTree" || s.parent_id === null) return undefined;
     let root = s;
-    for (let p = s.parent_id; p !== null; ) {
+    for (let p: string | null = s.parent_id; p !== null; ) {
       const up = this.store.sweep(p);
       if (!up) break;
       root = up;
@@ -221,4 +223,9 @@ export class LayerReads {
 /** Cells of a sweep and every sweep above it (what a pooled analysis reads). */
 function zoomPathCells(store: Store, id: string): number {
   return zoomPath(store, id).reduce((n, z) => n + (store.sweep(z)?.cells ?? 0), 0);
+}
+
+/** Whether a layer of `s` is its own score ranking: "score", and "scoreTree" of a root (whose tree is itself). */
+function ranksOwn(s: SweepRow, layer: LayerName): boolean {
+  return layer === "score" || (layer === "scoreTree" && s.parent_id === null);
 }
