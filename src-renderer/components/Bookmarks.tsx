@@ -9,10 +9,12 @@ export function Bookmarks() {
   const api = useUi((s) => s.api);
   const focusId = useUi((s) => s.focusId);
   const sweeps = useUi((s) => s.sweeps);
+  // Which sweeps exist, not their progress: a streaming sweep updates `sweeps` many times a second.
+  const ids = useUi((s) => Object.keys(s.sweeps).sort().join("\n"));
   const [list, setList] = useState<Bookmark[]>([]);
   const [name, setName] = useState("");
   const reload = async () => { if (api) setList(await api.listBookmarks()); };
-  useEffect(() => { void reload(); }, [api, sweeps]); // a deleted sweep takes its bookmarks with it
+  useEffect(() => { void reload(); }, [api, ids]); // a deleted sweep takes its bookmarks with it
   const keep = async () => {
     const { view } = useUi.getState();
     if (!api || !focusId || !view || !name.trim()) return;
