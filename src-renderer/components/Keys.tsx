@@ -9,6 +9,8 @@ export const MAP_KEYS: readonly [string, string][] = [
   ["wheel, + / −", "zoom in / out (the wheel about the cursor)"],
   ["drag, arrows, W A S D", "pan"],
   ["click", "inspect a cell (it is outlined on the map)"],
+  ["double-click, shift+double-click", "zoom in / out 2× about the cell"],
+  ["p", "autopilot: dive toward the boundary nearest the centre (any key or click stops it)"],
   ["shift-drag", "draw a box for a zoom scan at higher resolution"],
   ["0", "home: the whole map"],
   ["[ ]  or  Alt+← Alt+→", "back / forward through the views"],

@@ -13,6 +13,7 @@ import { axisParamValue, scaleLabel } from "../readout";
 import { drawLayer } from "../thumbs";
 import { EdgeOverlay } from "./AnalysisPanel";
 import { MapPreview2D, previewDrawn } from "./MapPreview2D";
+import { toggleAutopilot } from "../store/autopilot";
 import { pan, placeSweep, scaleBar, screenToWorld, visibleWindow, worldToScreen, zoomAt, zoomDecades } from "../view";
 import type { CellDetail, SweepSummary } from "../../src-shared/contract";
 
@@ -80,6 +81,23 @@ function SelectedMarker() {
 
 const WHEEL_ZOOM = 0.0015; // per wheel delta unit: 100 units (one notch) zooms by ~14%
 const KEY_ZOOM = 0.7;
+const DOUBLE_CLICK_MS = 200;
+
+/** Zoom by `factor` about map pixel (px, py) over DOUBLE_CLICK_MS, one history step at the end. */
+function zoomAnimated(px: number, py: number, factor: number): Promise<void> {
+  const { view: from, viewport } = useUi.getState();
+  if (!from) return Promise.resolve();
+  const t0 = performance.now();
+  return new Promise((res) => {
+    const tick = (now: number) => {
+      const t = Math.min(1, (now - t0) / DOUBLE_CLICK_MS);
+      setView(zoomAt(from, viewport, px, py, factor ** (t * (2 - t)))); // ease out
+      if (t < 1) requestAnimationFrame(tick);
+      else { commitView(); res(); }
+    };
+    requestAnimationFrame(tick);
+  });
+}
 
 export function MapView() {
   const ref = useRef<HTMLDivElement>(null);
@@ -139,6 +157,7 @@ export function MapView() {
         case "+": case "=": next = zoomAt(view, vp, vp.width / 2, vp.height / 2, KEY_ZOOM); break;
         case "-": case "_": next = zoomAt(view, vp, vp.width / 2, vp.height / 2, 1 / KEY_ZOOM); break;
         case "0": home(); return;
+        case "p": case "P": toggleAutopilot(); return;
         case "[": historyStep(-1); return;
         case "]": historyStep(1); return;
         default: return;
@@ -214,9 +233,15 @@ export function MapView() {
     }
   };
 
+  // Double-click: zoom in 2x about the cell clicked (shift: out), in a short animation, as map viewers do.
+  const onDoubleClick = (e: React.MouseEvent) => {
+    const r = ref.current!.getBoundingClientRect();
+    void zoomAnimated(e.clientX - r.left, e.clientY - r.top, e.shiftKey ? 2 : 0.5);
+  };
+
   return (
     <div className="map" ref={ref} data-testid="map" onPointerDown={onPointerDown} onPointerMove={onPointerMove}
-      onPointerUp={onPointerUp} onPointerLeave={() => { pointer.current = null; hoverOut(); }}>
+      onPointerUp={onPointerUp} onDoubleClick={onDoubleClick} onPointerLeave={() => { pointer.current = null; hoverOut(); }}>
       {size.width > 0 && (
         // The WebGL map loads as its own chunk (three.js is most of the bundle); until it is parsed, the map's
         // layers are drawn on a 2-D canvas, so the first frame does not wait for it.
@@ -320,6 +345,7 @@ function Hud() {
   const sweeps = useUi((s) => s.sweeps);
   const rootId = useUi((s) => s.rootId);
   const fill = useUi((s) => s.fill);
+  const diving = useUi((s) => s.diving);
   const root = rootId ? sweeps[rootId] : null;
   if (!view || !root || vp.width === 0) return null;
   const bar = scaleBar(view.sx, Math.min(160, vp.width / 4));
@@ -351,6 +377,9 @@ function Hud() {
           zoom {decades < 0.05 ? "1×" : <>10<sup>{decades.toFixed(1)}</sup>×</>} · {name(inView)}
           {finest && finest.id !== inView.id && ` · ${name(finest)} under the centre`}
         </div>
+        <button data-testid="autopilot" className={diving ? "on" : ""} onClick={() => toggleAutopilot()}
+          title="p: dive toward the boundary nearest the centre; any key or click takes the controls back">
+          {diving ? "stop dive" : "autopilot"}</button>
       </div>
     </>
   );

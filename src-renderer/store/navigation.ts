@@ -24,6 +24,8 @@ export interface NavigationSlice {
   box: Window | null;
   /** Counts home presses (the button, the 0 key): the 3-D view puts its camera back on each. */
   cameraHomes: number;
+  /** The autopilot is diving toward the boundary (store/autopilot.ts). */
+  diving: boolean;
 }
 
 const get = useUi.getState;

@@ -31,7 +31,7 @@ export const useUi = create<UiState>(() => ({
   layer: "score", layerRevisions: {},
   // view & navigation
   view: null, viewport: { width: 0, height: 0 }, history: [], historyIndex: -1, mode: "map", fill: false, recording: null, box: null,
-  cameraHomes: 0,
+  cameraHomes: 0, diving: false,
   // hover, selection & inspector
   hover: null, selected: null, samples: null, recomputed: null, panel: "inspector", pinned: [],
   // notices & progress
