@@ -8,6 +8,7 @@
 // Coordinates are "axis units": log10 of the hyperparameter on a log axis, the value itself on a linear one.
 // Cells are row-major (index = iy * nx + ix), iy = 0 at the low end of y.
 
+import type { PaletteName } from "./colours";
 import type { ClusterTasks, CostEstimate } from "./format";
 import type { Window } from "./grid";
 import type { CellSamples, SamplesRequest } from "./samples";
@@ -539,6 +540,8 @@ export interface ExportRequest {
   format: "csv" | "json" | "png" | "html" | "md";
   /** png: the colour layer drawn (default score); reports: the boundary measured (trainable or stable) */
   layer?: LayerName;
+  /** png: the layer's colour map, as the map shows it (colours.ts PALETTES; default the paper's for the layer) */
+  palette?: PaletteName;
   /** reports: the sweep's zoom path, root first, rather than the sweep alone */
   sequence?: boolean;
 }

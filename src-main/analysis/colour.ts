@@ -5,7 +5,7 @@
  * [0.25, 1]: blue, darkest where Σ loss was largest; diverged cells in [-1, -0.25]: red, darkest
  * where they lasted longest.
  */
-import { NON_FINITE, NOT_DONE, type Rgb, sampleColourMap, SPECTRAL, VIRIDIS, YES, NO } from "../../src-shared/colours";
+import { NON_FINITE, NOT_DONE, type Palette, paletteOf, type Rgb, sampleColourMap, SPECTRAL, VIRIDIS, YES, NO } from "../../src-shared/colours";
 import type { SweepMap } from "./map.js";
 
 export { NO, NON_FINITE, NOT_DONE, type Rgb, sampleColourMap, SPECTRAL, VIRIDIS, YES };
@@ -67,8 +67,13 @@ export interface ColouredLayer {
   legend: Legend;
 }
 
-/** Colour one layer of a map. Cells without a result are light grey. */
-export function colourLayer(map: SweepMap, layer: ColourLayer): ColouredLayer {
+/**
+ * Colour one layer of a map. Cells without a result are light grey. `palette` is the map's choice for this kind of
+ * layer (src-shared/colours.ts PALETTES; the app's legend), by default the paper's: Spectral for the score and the
+ * outcomes (its 0.9 and 0.1: YES and NO), viridis for losses.
+ */
+export function colourLayer(map: SweepMap, layer: ColourLayer, palette?: Palette): ColouredLayer {
+  const p = palette ?? paletteOf(undefined, layer === "score" ? "rank" : layer === "trainable" || layer === "stable" ? "binary" : "log");
   const n = map.nx * map.ny;
   const rgba = new Uint8Array(n * 4);
   const done = (i: number) => !map.done || map.done[i] === 1;
@@ -76,26 +81,26 @@ export function colourLayer(map: SweepMap, layer: ColourLayer): ColouredLayer {
   let legend: Legend;
   if (layer === "score") {
     const v = rankEqualise(map.score, map.done);
-    for (let i = 0; i < n; i++) put(i, Number.isNaN(v[i]) ? NOT_DONE : spectral(v[i]));
+    for (let i = 0; i < n; i++) put(i, Number.isNaN(v[i]) ? p.notDone : sampleColourMap(p.stops, (v[i] + 1) / 2));
     legend = {
       title: "score (rank)",
       kind: "continuous",
-      colours: SPECTRAL,
+      colours: p.stops,
       ticks: [
         { position: 0, label: "diverged" },
         { position: 0.375, label: "-0.25" },
         { position: 0.625, label: "0.25" },
         { position: 1, label: "converged" },
       ],
-      extra: map.done ? [{ label: "not done", rgb: NOT_DONE }] : [],
+      extra: map.done ? [{ label: "not done", rgb: p.notDone }] : [],
     };
   } else if (layer === "trainable" || layer === "stable") {
-    for (let i = 0; i < n; i++) put(i, !done(i) ? NOT_DONE : map[layer][i] ? YES : NO);
+    for (let i = 0; i < n; i++) put(i, !done(i) ? p.notDone : map[layer][i] ? p.yes : p.no);
     const [yes, no] = layer === "trainable" ? ["trainable", "untrainable"] : ["stable", "unstable"];
     legend = {
       title: layer,
       kind: "categorical",
-      entries: [{ label: yes, rgb: YES }, { label: no, rgb: NO }, ...(map.done ? [{ label: "not done", rgb: NOT_DONE }] : [])],
+      entries: [{ label: yes, rgb: p.yes }, { label: no, rgb: p.no }, ...(map.done ? [{ label: "not done", rgb: p.notDone }] : [])],
     };
   } else {
     const { name, hint } = LOSS_LAYERS[layer];
@@ -111,16 +116,16 @@ export function colourLayer(map: SweepMap, layer: ColourLayer): ColouredLayer {
     if (lo === Infinity) throw new Error(`the map has no finite positive ${name} to colour${hint}`);
     const span = hi - lo || 1;
     for (let i = 0; i < n; i++) {
-      if (!done(i)) put(i, NOT_DONE);
-      else if (!(Number.isFinite(values[i]) && values[i] > 0)) put(i, NON_FINITE);
-      else put(i, sampleColourMap(VIRIDIS, (Math.log10(values[i]) - lo) / span));
+      if (!done(i)) put(i, p.notDone);
+      else if (!(Number.isFinite(values[i]) && values[i] > 0)) put(i, p.nonFinite);
+      else put(i, sampleColourMap(p.stops, (Math.log10(values[i]) - lo) / span));
     }
     legend = {
       title: `${name} (log)`,
       kind: "continuous",
-      colours: VIRIDIS,
+      colours: p.stops,
       ticks: logTicks(lo, lo + span),
-      extra: [{ label: "non-finite", rgb: NON_FINITE }, ...(map.done ? [{ label: "not done", rgb: NOT_DONE }] : [])],
+      extra: [{ label: "non-finite", rgb: p.nonFinite }, ...(map.done ? [{ label: "not done", rgb: p.notDone }] : [])],
     };
   }
   return { rgba, legend };

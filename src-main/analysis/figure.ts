@@ -2,6 +2,7 @@
  * Raster figures for export: a map layer with axes (ticks in hyperparameter units), a legend and
  * optional overlays (boundaries, power laws, zoom windows), drawn into an RGBA buffer.
  */
+import type { Palette } from "../../src-shared/colours";
 import { colourLayer, formatNumber, type ColourLayer, type Legend, type Rgb } from "./colour.js";
 import { GLYPH_HEIGHT, GLYPH_WIDTH, glyph, textWidth } from "./font.js";
 import { valueAt, checkMap, type MapAxis, type SweepMap } from "./map.js";
@@ -138,6 +139,8 @@ export interface FigureOptions {
   overlays?: Overlay[];
   /** Font scale (default 2: 10x14-pixel glyphs). */
   textScale?: number;
+  /** The layer's colour map (colour.ts colourLayer; default the paper's for the layer). */
+  palette?: Palette;
 }
 
 export interface Figure {
@@ -153,7 +156,7 @@ const INK: Rgb = [0x22, 0x22, 0x22];
 export function renderFigure(map: SweepMap, layer: ColourLayer, options: FigureOptions = {}): Figure {
   checkMap(map);
   const { size = 512, title, overlays = [], textScale: s = 2 } = options;
-  const { rgba, legend } = colourLayer(map, layer);
+  const { rgba, legend } = colourLayer(map, layer, options.palette);
   const long = Math.max(map.nx, map.ny);
   const px = long <= size ? Math.floor(size / long) : size / long; // pixels per cell
   const w = Math.max(1, Math.round(map.nx * px));

@@ -4,6 +4,7 @@
  * (table + power law); and a zoom animation as PNG frames. In memory: src-main/export writes them to files.
  */
 import { boundaryPolylines } from "./boundary.js";
+import type { Palette } from "../../src-shared/colours";
 import { colourLayer, formatNumber, type ColourLayer, type Rgb } from "./colour.js";
 import { fractalDimension, fractalDimensionLeastSquares, type DimensionEstimate } from "./dimension.js";
 import { renderFigure, Canvas, type Overlay } from "./figure.js";
@@ -80,6 +81,8 @@ export interface PngOptions {
   powerLaw?: PowerLaw;
   /** Outline these windows (a zoom's children), each as [[xlo, xhi], [ylo, yhi]] in axis units. */
   windows?: [[number, number], [number, number]][];
+  /** The layer's colour map (default the paper's for the layer). */
+  palette?: Palette;
 }
 
 const WHITE: Rgb = [255, 255, 255];
@@ -92,7 +95,7 @@ export function layerPng(map: SweepMap, layer: ColourLayer, options: PngOptions 
   for (const [[x0, x1], [y0, y1]] of options.windows ?? []) {
     overlays.push({ points: [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]], rgb: BLACK, thickness: 2 });
   }
-  return encodePng(renderFigure(map, layer, { title: options.title, size: options.size, overlays }).image);
+  return encodePng(renderFigure(map, layer, { title: options.title, size: options.size, overlays, palette: options.palette }).image);
 }
 
 /** One PNG per zoom level, each parent with its child's window outlined. */

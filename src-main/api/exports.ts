@@ -40,7 +40,7 @@ export function exportFile(store: Store, id: string, req: ExportRequest): Export
       throw new ApiError(`a ${row.nx}x${row.ny} map is too large to download as ${format.toUpperCase()} from the app (over `
         + `${MAX_TABLE_CELLS} cells); write it to a file with \`fractal-llm export --sweep ${id} --format ${format} --out FILE\``);
     }
-    const { data, cells } = sweepFile(store, id, format, { layer });
+    const { data, cells } = sweepFile(store, id, format, { layer, palette: req.palette });
     return { name: exportName(row.name, id, format), mime: MIME[format], data, cells };
   }
   const layer = req.layer ?? "trainable";

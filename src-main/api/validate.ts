@@ -2,6 +2,7 @@
 // transports (Electron IPC, electron/ipc.ts; browser mode's WebSocket, web/server.ts), so whatever a page sends
 // over either arrives with the types the contract names, or is refused with a message that says what is wrong.
 
+import { isPaletteName, PALETTES } from "../../src-shared/colours";
 import {
   type Api, type ApiMethod, type EarlyWarningOptions, type ExportRequest, LAYER_NAMES, type LayerName, type NewHost, type Perturbation,
   type ReproductionRequest, type SamplesRequest, type ZoomRequest,
@@ -111,13 +112,16 @@ function perturbation(v: unknown): Perturbation {
 }
 
 function exportRequest(v: unknown): ExportRequest {
-  const o = plainObject(v, "request", ["format", "layer", "sequence"], ["format"]);
+  const o = plainObject(v, "request", ["format", "layer", "sequence", "palette"], ["format"]);
   const formats = ["csv", "json", "png", "html", "md"];
   if (!formats.includes(o.format as string)) throw new ArgError(`request.format must be one of ${formats.join(", ")}, got ${show(o.format)}`);
   if (o.layer !== undefined && !LAYER_NAMES.includes(o.layer as never)) throw new ArgError(`request.layer must be one of ${LAYER_NAMES.join(", ")}, got ${show(o.layer)}`);
   if (o.sequence !== undefined && typeof o.sequence !== "boolean") throw new ArgError(`request.sequence must be true or false, got ${show(o.sequence)}`);
+  if (o.palette !== undefined && !isPaletteName(o.palette)) {
+    throw new ArgError(`request.palette must be one of ${PALETTES.map((p) => p.name).join(", ")}, got ${show(o.palette)}`);
+  }
   return { format: o.format as ExportRequest["format"], ...(o.layer === undefined ? {} : { layer: o.layer as LayerName }),
-    ...(o.sequence === undefined ? {} : { sequence: o.sequence }) };
+    ...(o.sequence === undefined ? {} : { sequence: o.sequence }), ...(o.palette === undefined ? {} : { palette: o.palette }) };
 }
 
 function earlyWarningOptions(v: unknown): EarlyWarningOptions {

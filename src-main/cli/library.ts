@@ -29,14 +29,14 @@ export function cmdSweeps(argv: string[]): number {
 export function cmdExport(argv: string[]): number {
   const { values: o } = parseArgs({
     args: argv,
-    options: { sweep: { type: "string" }, format: { type: "string" }, out: { type: "string" }, layer: { type: "string" }, db: { type: "string" } },
+    options: { sweep: { type: "string" }, format: { type: "string" }, out: { type: "string" }, layer: { type: "string" }, palette: { type: "string" }, db: { type: "string" } },
   });
   if (!o.sweep || !o.format || !o.out) throw new UsageError("export needs --sweep ID --format csv|json|png --out FILE");
   if (!["csv", "json", "png"].includes(o.format)) throw new UsageError(`--format must be csv, json or png, got ${JSON.stringify(o.format)}`);
   const store = openDb(o.db);
   try {
     if (!store.sweep(o.sweep)) throw new UsageError(`unknown sweep ${o.sweep} in ${store.path}; \`fractal-llm sweeps\` lists them`, 1);
-    const n = exportSweep(store, o.sweep, o.format as ExportFormat, o.out, { layer: o.layer });
+    const n = exportSweep(store, o.sweep, o.format as ExportFormat, o.out, { layer: o.layer, palette: o.palette });
     process.stderr.write(`wrote ${o.out} (${n} cells with results)\n`);
     return 0;
   } finally {

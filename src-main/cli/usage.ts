@@ -12,7 +12,8 @@ export const USAGE = `fractal-llm: trainability sweeps (Sohl-Dickstein 2024) fro
   fractal-llm zoom --sweep ID --window x0,x1,y0,y1 --points N [--target ...] [--db FILE]
   fractal-llm fill-in --sweep ID [--db FILE]       (train the cells a "sampling": "boundary" sweep inferred)
   fractal-llm sweeps [--db FILE]
-  fractal-llm export --sweep ID --format csv|json|png --out FILE [--layer score|trainable|stable|finalLoss|heldoutLoss|oodLoss] [--db FILE]
+  fractal-llm export --sweep ID --format csv|json|png --out FILE [--layer score|trainable|stable|finalLoss|heldoutLoss|oodLoss]
+                     [--palette spectral|viridis|cividis|magma|rdbu|greys] [--db FILE]
   fractal-llm dimension (--sweep ID [--sequence] | --mask FILE) [--layer trainable|stable] [--estimator project|paper] [--json] [--db FILE]
   fractal-llm report --sweep ID [--sequence] [--format html|md] --out DIR [--layer trainable|stable] [--compare ID,...] [--db FILE]
   fractal-llm animate --sweep ID --out DIR [--frames N] [--width PX] [--db FILE]

@@ -6,6 +6,7 @@
 import { closeSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { layerPng } from "../analysis/report";
 import { COLOUR_LAYERS, type ColourLayer } from "../analysis/colour";
+import { isPaletteName, PALETTES, paletteOf } from "../../src-shared/colours";
 import { axisValue } from "../../src-shared/grid";
 import { samplingOf } from "../../src-shared/spec";
 import { ranOn } from "../core/numerics";
@@ -27,7 +28,10 @@ function inferredField(store: Store, sweepId: string, cells: number): Numeric {
 }
 
 /** Write the export; returns the number of cells with results. */
-export function exportSweep(store: Store, sweepId: string, format: ExportFormat, out: string, opts: { layer?: string } = {}): number {
+/** What a PNG draws: the layer (default score) and its palette (colours.ts PALETTES; default the paper's for the layer). */
+export interface ExportOptions { layer?: string; palette?: string }
+
+export function exportSweep(store: Store, sweepId: string, format: ExportFormat, out: string, opts: ExportOptions = {}): number {
   // Created only if nothing is there ("wx"): a symlink planted at the name is never followed, and never removed.
   const tmp = `${out}.tmp-${process.pid}`;
   let fd: number;
@@ -54,7 +58,7 @@ export function exportSweep(store: Store, sweepId: string, format: ExportFormat,
 }
 
 /** The export's bytes in memory and its cells with results (the app's download; the CLI writes a file). */
-export function sweepFile(store: Store, sweepId: string, format: ExportFormat, opts: { layer?: string } = {}): { data: Uint8Array; cells: number } {
+export function sweepFile(store: Store, sweepId: string, format: ExportFormat, opts: ExportOptions = {}): { data: Uint8Array; cells: number } {
   const chunks: Buffer[] = [];
   const cells = writeFormat(store, sweepId, format, (c) => chunks.push(typeof c === "string" ? Buffer.from(c, "utf8") : Buffer.from(c)), opts);
   const all = Buffer.concat(chunks);
@@ -63,8 +67,8 @@ export function sweepFile(store: Store, sweepId: string, format: ExportFormat, o
 
 type Sink = (chunk: string | Uint8Array) => void;
 
-function writeFormat(store: Store, sweepId: string, format: ExportFormat, write: Sink, opts: { layer?: string }): number {
-  return format === "png" ? writePng(store, sweepId, write, opts.layer ?? "score")
+function writeFormat(store: Store, sweepId: string, format: ExportFormat, write: Sink, opts: ExportOptions): number {
+  return format === "png" ? writePng(store, sweepId, write, opts.layer ?? "score", opts.palette)
     : format === "csv" ? writeCsv(store, sweepId, write) : writeJson(store, sweepId, write);
 }
 
@@ -74,10 +78,13 @@ function countDone(done: Uint8Array): number {
   return n;
 }
 
-function writePng(store: Store, sweepId: string, write: Sink, layer: string): number {
+function writePng(store: Store, sweepId: string, write: Sink, layer: string, palette?: string): number {
   if (!(COLOUR_LAYERS as readonly string[]).includes(layer)) throw new Error(`--layer must be one of ${COLOUR_LAYERS.join(", ")}, got ${JSON.stringify(layer)}`);
+  if (palette !== undefined && !isPaletteName(palette)) {
+    throw new Error(`--palette must be one of ${PALETTES.map((p) => p.name).join(", ")}, got ${JSON.stringify(palette)}`);
+  }
   const map = sweepMap(store, sweepId);
-  write(layerPng(map, layer as ColourLayer, { title: store.sweep(sweepId)!.name }));
+  write(layerPng(map, layer as ColourLayer, { title: store.sweep(sweepId)!.name, palette: palette === undefined ? undefined : paletteOf(palette) }));
   return countDone(map.done!);
 }
 
