@@ -47,6 +47,20 @@ export function LibraryRow({ s }: { s: SweepSummary }) {
   const [busy, setBusy] = useState(false);
   // Why the last delete failed (typically: the node cannot be reached); offers forgetting the sweep here only.
   const [deleteError, setDeleteError] = useState<string | null>(null);
+  // Rename, tag and the delete question in place, as in the runs table: no browser prompt() or confirm().
+  const [edit, setEdit] = useState<"name" | "tags" | "delete" | null>(null);
+  const [text, setText] = useState("");
+  const [editError, setEditError] = useState<string | null>(null);
+  const start = (what: "name" | "tags") => { setEdit(what); setText(what === "name" ? s.name : s.tags.join(", ")); setEditError(null); };
+  const save = async () => {
+    try {
+      if (edit === "name") await api!.renameSweep(s.id, text.trim() || s.name);
+      else await api!.setTags(s.id, text.split(",").map((t) => t.trim()).filter(Boolean));
+      setEdit(null);
+    } catch (e) {
+      setEditError((e as Error).message);
+    }
+  };
   const remove = async (localOnly: boolean) => {
     setBusy(true);
     try {
@@ -76,14 +90,24 @@ export function LibraryRow({ s }: { s: SweepSummary }) {
       </div>
       {s.status === "failed" && <div className="error" data-testid="sweep-error">{s.error ?? "failed (no reason recorded)"}</div>}
       <div className="tags">{s.tags.map((t) => <span key={t} className="tag">{t}</span>)}</div>
-      <div className="row-actions">
-        <button onClick={() => { const n = prompt("name", s.name); if (n) void api!.renameSweep(s.id, n); }}>rename</button>
-        <button onClick={() => { const t = prompt("tags (comma separated)", s.tags.join(", ")); if (t !== null) void api!.setTags(s.id, t.split(",").map((x) => x.trim()).filter(Boolean)); }}>tag</button>
+      {edit === "name" || edit === "tags" ? <div className="row-actions">
+        <input data-testid="sweep-edit" autoFocus value={text} onChange={(e) => setText(e.target.value)}
+          placeholder={edit === "tags" ? "tags, comma separated" : "name"} aria-label={edit === "tags" ? "tags" : "name"}
+          onKeyDown={(e) => { if (e.key === "Enter") void save(); if (e.key === "Escape") setEdit(null); }} />
+        <button data-testid="sweep-edit-save" onClick={() => void save()}>save</button>
+        <button onClick={() => setEdit(null)}>cancel</button>
+        {editError && <div className="error">{editError}</div>}
+      </div> : edit === "delete" ? <div className="row-actions" data-testid="sweep-delete-question">
+        <span>delete {s.name} and its zooms{s.target === "local" ? "" : `, here and on ${s.target}`}?</span>
+        <button data-testid="sweep-delete-confirm" className="danger" disabled={busy} onClick={() => { setEdit(null); void remove(false); }}>delete</button>
+        <button onClick={() => setEdit(null)}>keep</button>
+      </div> : <div className="row-actions">
+        <button data-testid="sweep-rename" onClick={() => start("name")}>rename</button>
+        <button data-testid="sweep-tag" onClick={() => start("tags")}>tag</button>
         {RESUMABLE.includes(s.status) && <button data-testid="sweep-resume" disabled={busy} title="run the cells not finished yet"
           onClick={() => void resume()}>resume</button>}
-        <button data-testid="sweep-delete" disabled={busy}
-          onClick={() => { if (confirm(`delete ${s.name} and its zooms${s.target === "local" ? "" : `, here and on ${s.target}`}?`)) void remove(false); }}>delete</button>
-      </div>
+        <button data-testid="sweep-delete" disabled={busy} onClick={() => setEdit("delete")}>delete</button>
+      </div>}
       {deleteError && <div className="delete-error" data-testid="sweep-delete-error">
         <div className="error">could not delete on {s.target}: {deleteError}</div>
         <button data-testid="sweep-forget" disabled={busy} title={`remove it from this app only; its journal and uploads stay on ${s.target}`}

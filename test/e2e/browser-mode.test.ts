@@ -659,18 +659,29 @@ describe("browser mode", () => {
 
     await page.locator("[data-testid=tab-library]").click();
     const row = page.locator(`[data-testid=library-row][data-id="${made.id}"]`);
-    page.once("dialog", (d) => void d.accept("renamed in library"));
-    await row.getByRole("button", { name: "rename" }).click();
+    // Rename, tag and delete in place: a browser prompt() or confirm() would fail this test (nothing accepts it).
+    const dialogs: string[] = [];
+    const onDialog = (d: { message(): string; dismiss(): Promise<void> }) => { dialogs.push(d.message()); void d.dismiss(); };
+    page.on("dialog", onDialog);
+    await row.locator("[data-testid=sweep-rename]").click();
+    await row.locator("[data-testid=sweep-edit]").fill("renamed in library");
+    await row.locator("[data-testid=sweep-edit]").press("Enter");
     await expect.poll(() => store.sweep(made.id)?.name).toBe("renamed in library");
-    page.once("dialog", (d) => void d.accept("tiny, e2e"));
-    await row.getByRole("button", { name: "tag" }).click();
+    await row.locator("[data-testid=sweep-tag]").click();
+    await row.locator("[data-testid=sweep-edit]").fill("tiny, e2e");
+    await row.locator("[data-testid=sweep-edit-save]").click();
     await expect.poll(() => row.locator(".tag").allTextContents()).toEqual(["e2e", "tiny"]);
     await page.locator("[data-testid=library-search]").fill("tiny");
     await expect.poll(() => page.locator("[data-testid=library-row]").count()).toBe(1);
     await page.locator("[data-testid=library-search]").fill("");
-    page.once("dialog", (d) => void d.accept());
-    await row.getByRole("button", { name: "delete" }).click();
+    await row.locator("[data-testid=sweep-delete]").click();
+    await row.getByRole("button", { name: "keep" }).click(); // asked, and kept
+    expect(store.sweep(made.id)).toBeDefined();
+    await row.locator("[data-testid=sweep-delete]").click();
+    await row.locator("[data-testid=sweep-delete-confirm]").click();
     await expect.poll(() => store.sweep(made.id)).toBeUndefined();
+    page.off("dialog", onDialog);
+    expect(dialogs).toEqual([]);
     await expect.poll(() => row.count()).toBe(0);
   }, 120_000);
 
