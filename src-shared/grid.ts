@@ -148,7 +148,9 @@ export function zoomSpec(parent: Spec, parentId: string, w: Window, points: numb
     throw new Error(`zoom window ${fmtWindow(w)} is not inside the parent's window ${fmtWindow(p)} (axis units; log10 for a log axis)`);
   }
   const child: Spec = structuredClone(parent);
-  child.name = `${parent.name} / zoom`;
+  // Named by how far it zooms and its grid, so two scans of one map read apart ("… / zoom 5× (32×32)").
+  const pw = specWindow(parent);
+  child.name = `${parent.name} / zoom ${formatMagnification(Math.max((pw.x1 - pw.x0) / (w.x1 - w.x0), (pw.y1 - pw.y0) / (w.y1 - w.y0)))}× (${points}×${points})`;
   child.axes.x.range = [w.x0, w.x1];
   child.axes.y.range = [w.y0, w.y1];
   child.axes.x.points = points;
@@ -157,6 +159,11 @@ export function zoomSpec(parent: Spec, parentId: string, w: Window, points: numb
   // record.curves was defaulted from the parent's cell count; let validate() default it from the child's size.
   delete (child as Partial<Spec>).record;
   return child;
+}
+
+/** A zoom factor as people say it: 2.5, 5, 12, 125 (two significant figures, no trailing zeros). */
+export function formatMagnification(m: number): string {
+  return String(Number(m.toPrecision(m < 100 ? 2 : 3)));
 }
 
 export function fmtWindow(w: Window): string {

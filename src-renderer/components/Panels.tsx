@@ -67,6 +67,15 @@ export function Legend() {
   return <div className="legend" data-testid="legend"><h3>{LAYER_LABEL[layer]}</h3>{body}</div>;
 }
 
+/**
+ * A zoom's crumb: its own name less its parent's ("zoom 5× (32×32)", "zoom 1 (5x)"), so scans of one map read apart;
+ * a renamed zoom keeps its whole name.
+ */
+export function zoomLabel(s: SweepSummary, parent: SweepSummary): string {
+  const m = s.name.startsWith(parent.name) ? /^\s*[-/›:]\s*(.+)$/.exec(s.name.slice(parent.name.length)) : null;
+  return m ? m[1] : s.name;
+}
+
 export function Breadcrumb() {
   const focusId = useUi((s) => s.focusId);
   const sweeps = useUi((s) => s.sweeps);
@@ -78,7 +87,7 @@ export function Breadcrumb() {
         <span key={s.id}>
           {i > 0 && " › "}
           <button onClick={() => { useUi.setState({ focusId: s.id }); home(s.id); }} title={s.id}>
-            {i === 0 ? s.name : `zoom ${i} (${s.nx}×${s.ny})`}
+            {i === 0 ? s.name : zoomLabel(s, chain[i - 1])}
           </button>
         </span>
       ))}

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { estimateCost, flopsPerStep } from "../../src-main/core/cost";
 import {
   axisCentres, axisValue, cellEdge, cellHparams, cellOf, childWindows, coarseToFine, resolutionWarnings, snapToParentCells,
-  specWindow, windowInside, zoomSpec,
+  formatMagnification, specWindow, windowInside, zoomSpec,
 } from "../../src-shared/grid";
 import { validate } from "../../src-shared/spec";
 import { mlpSpec } from "./helpers";
@@ -99,6 +99,10 @@ print(json.dumps([[a.tolist() for a in coarse_to_fine(nx, ny)] for nx, ny in [(1
     for (let i = 0; i <= 3; i++) expect(cellEdge(child.axes.x, 2 * i)).toBeCloseTo(cellEdge(parent.axes.x, 3 + i), 14);
     expect(child.parent).toEqual({ sweep: "parent" });
     expect(child.model).toEqual(parent.model);
+    // Named by its magnification and grid, so scans of one map read apart.
+    const pw = specWindow(parent), zoomBy = (pw.x1 - pw.x0) / (kids[5].x1 - kids[5].x0);
+    expect(child.name).toBe(`${parent.name} / zoom ${formatMagnification(zoomBy)}× (6×6)`);
+    expect([formatMagnification(2.5), formatMagnification(5.0000001), formatMagnification(12.4), formatMagnification(125.2)]).toEqual(["2.5", "5", "12", "125"]);
     expect(() => zoomSpec(parent, "parent", { ...kids[5], x1: 7 }, 6)).toThrow(/not inside the parent's window/);
     const snapped = snapToParentCells(parent, { x0: -2.9, x1: -1.0, y0: 0.01, y1: 0.02 });
     expect([snapped.x0, snapped.x1]).toEqual([cellEdge(parent.axes.x, 0), cellEdge(parent.axes.x, 3)]);

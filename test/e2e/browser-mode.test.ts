@@ -436,7 +436,7 @@ describe("browser mode", () => {
     const child = await expect.poll(() => store.sweeps().find((s) => s.parent_id === rootId)?.id ?? null).not.toBeNull()
       .then(() => store.sweeps().find((s) => s.parent_id === rootId)!);
     await expect.poll(() => store.sweep(child.id)!.status, { timeout: 120_000, interval: 500 }).toBe("completed");
-    await expect.poll(() => page.locator("[data-testid=breadcrumb]").textContent()).toMatch(/zoom 1 \(16×16\)/);
+    await expect.poll(() => page.locator("[data-testid=breadcrumb]").textContent()).toMatch(/ › zoom [0-9.]+× \(16×16\)$/);
     await page.waitForTimeout(800); // last layer refresh
     const c = store.sweep(child.id)!;
     // the child's window is snapped to the parent's cell edges

@@ -287,7 +287,7 @@ describe("starting work shows it is working, and starts it once", () => {
     await pending.waitFor({ state: "detached", timeout: 30_000 });
     const child = store.sweeps().find((s) => s.parent_id === "alpha")!;
     expect(child).toBeTruthy();
-    await expect.poll(() => page.locator("[data-testid=breadcrumb]").textContent()).toMatch(/zoom 1 \(4×4\)/);
+    await expect.poll(() => page.locator("[data-testid=breadcrumb]").textContent()).toMatch(/ › zoom [0-9.]+× \(4×4\)$/);
     await expect.poll(() => store.sweep(child.id)!.status, { timeout: 120_000, interval: 500 }).toBe("completed");
   }, 240_000);
 });
