@@ -17,7 +17,8 @@
 //     computer, bit for bit (src-main/api/recompute.ts). The colouring score is kept as rounded float32, as 4096^2
 //     maps keep it (Store.roundFloats), final_loss bit for bit; the file stays a few MB.
 //   * "tiny SFT"  : the tiny GPT checkpoint (resources/tiny-gpt) fine-tuned on the synthetic chat families,
-//     LR x dataset size, 8x4 cells, with loss curves, the base model's held-out and OOD loss, and samples (base vs
+//     LR x dataset size, 8x4 cells, with loss curves, the base model's held-out and OOD loss and multiple-choice
+//     accuracy on generated arithmetic (a trained family) and sort (the OOD one) questions, and samples (base vs
 //     fine-tuned answers to the held-out prompts) of its trainable cell with the lowest held-out loss, so the
 //     inspector shows them offline on first launch.
 // The database is written under a temporary name and renamed, so a failed run leaves the old one in place.
@@ -64,7 +65,8 @@ const SFT_SPEC = {
   version: 1,
   name: "tiny SFT: LR x dataset size",
   model: { family: "gpt", checkpoint: "tiny", trainable: "all", seed: 0 },
-  data: { dataset: "synthetic:arithmetic,reverse,copy", seq_len: 64, heldout: 32, ood: "synthetic:sort", evals: [] },
+  // Multiple choice on a trained family and on the OOD one (generated, evals.py): what was learnt and what was not.
+  data: { dataset: "synthetic:arithmetic,reverse,copy", seq_len: 64, heldout: 32, ood: "synthetic:sort", evals: ["synthetic_arithmetic:50", "synthetic_sort:50"] },
   train: {
     optimizer: "adamw", batch_size: 4, epochs: 1, schedule: "cosine", warmup: 0.02, weight_decay: 0.1,
     grad_clip: 1.0, precision: "float32",

@@ -1,11 +1,12 @@
 // The map's colour map, in a fragment shader over a float texture of layer values (contract.ts LayerData).
 // Cells are fetched with texelFetch (nearest, crisp at any zoom); zoomed out, a mip level holding the mean of
-// the cells under a pixel is used instead, so the picture does not shimmer. The colour stops are the
-// analysis module's (matplotlib Spectral for the paper's colouring, viridis for losses), so the map matches
-// the exported figures pixel for pixel.
+// the cells under a pixel is used instead, so the picture does not shimmer. The colours are the chosen palette's
+// (src-shared/colours.ts: matplotlib's stops, evenly spaced, in one uniform array interpolated here; Spectral for the
+// paper's colouring and viridis for losses by default), the same numbers the analysis module draws exported PNGs
+// with, so the map matches them pixel for pixel.
 
 import * as THREE from "three";
-import { NON_FINITE as NON_FINITE_RGB, NO, NOT_DONE as NOT_DONE_RGB, type Rgb, SPECTRAL, VIRIDIS, YES } from "../src-shared/colours";
+import { MAX_STOPS, type Palette, paletteOf, type Rgb } from "../src-shared/colours";
 import type { LayerData } from "../src-shared/contract";
 
 const vertex = /* glsl */ `
@@ -36,8 +37,8 @@ uniform int uKind;
 uniform float uLo;
 uniform float uHi;
 uniform bool uHideNotDone;
-uniform vec3 uSpectral[11];
-uniform vec3 uViridis[9];
+uniform vec3 uPalette[${MAX_STOPS}];
+uniform int uStops;
 uniform vec3 uNotDone;
 uniform vec3 uNonFinite;
 uniform vec3 uYes;
@@ -45,15 +46,11 @@ uniform vec3 uNo;
 in vec2 vLocal;
 out vec4 outColor;
 
-vec3 spectral(float t) {
-  float u = clamp(t, 0.0, 1.0) * 10.0;
-  int i = min(9, int(floor(u)));
-  return mix(uSpectral[i], uSpectral[i + 1], u - float(i));
-}
-vec3 viridis(float t) {
-  float u = clamp(t, 0.0, 1.0) * 8.0;
-  int i = min(7, int(floor(u)));
-  return mix(uViridis[i], uViridis[i + 1], u - float(i));
+// The palette's uStops evenly spaced colours, linearly interpolated (colours.ts sampleColourMap).
+vec3 palette(float t) {
+  float u = clamp(t, 0.0, 1.0) * float(uStops - 1);
+  int i = min(uStops - 2, int(floor(u)));
+  return mix(uPalette[i], uPalette[i + 1], u - float(i));
 }
 
 void main() {
@@ -76,9 +73,9 @@ void main() {
   }
   vec3 c;
   if (v > 1e29) c = uNonFinite;
-  else if (uKind == 0) c = spectral((v + 1.0) * 0.5);
+  else if (uKind == 0) c = palette((v + 1.0) * 0.5);
   else if (uKind == 1) c = mix(uNo, uYes, v);
-  else c = viridis((v - uLo) / max(uHi - uLo, 1e-12));
+  else c = palette((v - uLo) / max(uHi - uLo, 1e-12));
   // Boundary sampling: a cell inferred from a trained neighbour keeps that cell's colour, dimmed, under diagonal
   // light stripes in screen space (4 px apart at any zoom), so trained and inferred cells never look alike.
   if (uHasInferred && texelFetch(uInferred, cell, 0).r > 0.0) { // R8 is normalised: 1 reads as 1/255
@@ -88,7 +85,6 @@ void main() {
   outColor = vec4(c, 1.0);
 }`;
 
-const rgb = (c: Rgb) => new THREE.Vector3(c[0] / 255, c[1] / 255, c[2] / 255);
 const KIND = { rank: 0, binary: 1, log: 2 } as const;
 
 /** Mean of the valid values under each texel of the next level; sentinels only where no value is valid. */
@@ -207,7 +203,7 @@ export function inferredTexture(layer: LayerData): THREE.DataTexture | null {
 }
 
 export function mapMaterial(): THREE.RawShaderMaterial {
-  return new THREE.RawShaderMaterial({
+  const m = new THREE.RawShaderMaterial({
     glslVersion: THREE.GLSL3,
     vertexShader: vertex,
     fragmentShader: fragment,
@@ -219,10 +215,24 @@ export function mapMaterial(): THREE.RawShaderMaterial {
       uFull: { value: new THREE.Vector2(1, 1) }, uShift: { value: 0 },
       uLevel: { value: 0 }, uCoarseLevels: { value: 0 }, uKind: { value: 0 }, uLo: { value: 0 }, uHi: { value: 1 }, uHideNotDone: { value: false },
       uNdc: { value: new THREE.Vector4() }, uLocal: { value: new THREE.Vector4() },
-      uSpectral: { value: SPECTRAL.map(rgb) }, uViridis: { value: VIRIDIS.map(rgb) },
-      uNotDone: { value: rgb(NOT_DONE_RGB) }, uNonFinite: { value: rgb(NON_FINITE_RGB) }, uYes: { value: rgb(YES) }, uNo: { value: rgb(NO) },
+      uPalette: { value: Array.from({ length: MAX_STOPS }, () => new THREE.Vector3()) }, uStops: { value: 2 },
+      uNotDone: { value: new THREE.Vector3() }, uNonFinite: { value: new THREE.Vector3() }, uYes: { value: new THREE.Vector3() }, uNo: { value: new THREE.Vector3() },
     },
   });
+  setPaletteUniforms(m, paletteOf("spectral"));
+  return m;
+}
+
+/** The palette a map is drawn with: its stops (padded to the uniform's length), outcome and sentinel colours. */
+export function setPaletteUniforms(m: THREE.RawShaderMaterial, p: Palette): void {
+  const u = m.uniforms;
+  const set = (v: THREE.Vector3, c: Rgb) => v.set(c[0] / 255, c[1] / 255, c[2] / 255);
+  (u.uPalette.value as THREE.Vector3[]).forEach((v, i) => set(v, p.stops[Math.min(i, p.stops.length - 1)]));
+  u.uStops.value = p.stops.length;
+  set(u.uNotDone.value, p.notDone);
+  set(u.uNonFinite.value, p.nonFinite);
+  set(u.uYes.value, p.yes);
+  set(u.uNo.value, p.no);
 }
 
 /** Coarse-to-fine levels of an axis of n points, as the agent orders cells (grid.ts coarseToFine). */

@@ -9,6 +9,7 @@ import { forgetSweep } from "./store/layer-cache";
 import { streamLayer } from "./store/layers";
 import { openSweep } from "./store/navigation";
 import { pushNotice } from "./store/notices";
+import { applyLinkPalettes } from "./store/palettes";
 import { clearedSelection } from "./store/selection";
 import { drawnSweeps, putReproduction } from "./store/sweeps";
 import { useUi } from "./store/ui-store";
@@ -19,6 +20,7 @@ export {
   commitView, exportZoomVideo, historyStep, home, isEqualAspect, mapInputsChanged, mapReady, openSweep, setFill, setView, setViewport,
 } from "./store/navigation";
 export { dismissNotice, type Progress, pushNotice } from "./store/notices";
+export { paletteFor, setPalette } from "./store/palettes";
 export {
   generateSamples, hoverAt, hoverOut, type RecomputeState, type SamplesState, selectAt, sweepCellAt,
 } from "./store/selection";
@@ -67,6 +69,7 @@ function without<T>(rec: Record<string, T>, id: string): Record<string, T> {
 
 export async function start(api: Api, params: URLSearchParams): Promise<void> {
   set({ api, connection: "open" });
+  applyLinkPalettes(params.get("palette"));
   api.subscribe(onEvent);
   const list = await api.listSweeps();
   mark("listed");

@@ -2,7 +2,7 @@
 // units, and the camera that frames them (components/Surface3D.tsx draws them with three.js).
 
 import * as THREE from "three";
-import { NO, sampleColourMap, VIRIDIS } from "../src-shared/colours";
+import { NO, type Palette, paletteOf, type Rgb, sampleColourMap } from "../src-shared/colours";
 import type { LayerData, SweepSummary } from "../src-shared/contract";
 import { axisTicks } from "./ticks";
 
@@ -17,11 +17,17 @@ export interface HeightField {
   positions: Float32Array; colours: Float32Array; index: Uint32Array; w: number; h: number;
   /** The metric's values at height 0 and at HEIGHT (its 2nd and 98th percentile), and the layer's kind. */
   zLo: number; zHi: number; kind: LayerData["kind"];
+  /** Where in the palette the colours at height 0 and at HEIGHT are (0..1): the legend's ramp spans these. */
+  tLo: number; tHi: number;
 }
 
 /** Build the height field in world coordinates; diverged = not trainable (or a non-finite metric). Never emits NaN:
- *  a value that is none of finite, NON_FINITE or NOT_DONE (a NaN) is drawn as not done. */
-export function heightField(metric: LayerData, trainable: LayerData): HeightField {
+ *  a value that is none of finite, NON_FINITE or NOT_DONE (a NaN) is drawn as not done. Colours are the map's palette
+ *  for the metric's kind: a loss spans the palette from the floor to the top (height and colour one scale), a score
+ *  has the colour the 2-D map gives it (palette at (v + 1) / 2); the diverged plateau is `diverged` (the outcome
+ *  palette's "no", by default the paper's red). */
+export function heightField(metric: LayerData, trainable: LayerData, palette: Palette = paletteOf(undefined, metric.kind),
+  diverged: Rgb = NO): HeightField {
   const sx = Math.max(1, Math.ceil(metric.nx / MAX_SIDE)), sy = Math.max(1, Math.ceil(metric.ny / MAX_SIDE));
   const w = Math.ceil(metric.nx / sx), h = Math.ceil(metric.ny / sy);
   const finite: number[] = [];
@@ -37,20 +43,22 @@ export function heightField(metric: LayerData, trainable: LayerData): HeightFiel
   const hi = finite.length ? finite[Math.floor(finite.length * 0.98)] : 1;
   const span = hi - lo || 1;
   const positions = new Float32Array(w * h * 3), colours = new Float32Array(w * h * 3);
-  const red = NO.map((c) => c / 255);
+  const red = diverged.map((c) => c / 255);
+  const rank = metric.kind === "rank";
+  const tOf = (v: number, z: number) => (rank ? (Math.min(1, Math.max(-1, v)) + 1) / 2 : z);
   for (let j = 0; j < h; j++) {
     for (let i = 0; i < w; i++) {
       const ix = Math.min(metric.nx - 1, i * sx), iy = Math.min(metric.ny - 1, j * sy);
       const cell = iy * metric.nx + ix;
       const v = metric.values[cell], t = trainable.values[cell];
-      const diverged = t === 0 || v > 1e29;
+      const isDiverged = t === 0 || v > 1e29;
       const finiteValue = v > -1e29 && v < 1e29;
-      const notDone = !diverged && !finiteValue;
-      const z = diverged ? PLATEAU : notDone ? 0 : Math.min(1, Math.max(0, (v - lo) / span));
+      const notDone = !isDiverged && !finiteValue;
+      const z = isDiverged ? PLATEAU : notDone ? 0 : Math.min(1, Math.max(0, (v - lo) / span));
       const k = j * w + i;
       // cell centres, so axis ticks land where the cells they name are
       positions.set([(ix + 0.5) / metric.nx - 0.5, z * HEIGHT, 0.5 - (iy + 0.5) / metric.ny], 3 * k);
-      const c = diverged ? red : notDone ? [0.6, 0.6, 0.6] : sampleColourMap(VIRIDIS, z).map((x) => x / 255);
+      const c = isDiverged ? red : notDone ? [0.6, 0.6, 0.6] : sampleColourMap(palette.stops, tOf(v, z)).map((x) => x / 255);
       colours.set(c, 3 * k);
     }
   }
@@ -60,7 +68,7 @@ export function heightField(metric: LayerData, trainable: LayerData): HeightFiel
     const a = j * w + i, b = a + 1, c = a + w, d = c + 1;
     index.set([a, b, d, a, d, c], n); n += 6;
   }
-  return { positions, colours, index, w, h, zLo: lo, zHi: lo + span, kind: metric.kind };
+  return { positions, colours, index, w, h, zLo: lo, zHi: lo + span, kind: metric.kind, tLo: tOf(lo, 0), tHi: tOf(lo + span, 1) };
 }
 
 /** Where the camera looks from and at so the whole surface, plateau and axis labels included, is in view. */

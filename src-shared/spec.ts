@@ -26,6 +26,8 @@ export const SCALES = VALUES.scales as readonly Scale[];
 export const AXIS_PARAMS: Record<Family, readonly string[]> = VALUES.axis_params;
 export const INTEGER_PARAMS = VALUES.integer_params;
 export const EVAL_TASKS = VALUES.eval_tasks; // multiple-choice data.evals
+/** A generated multiple-choice task (the agent's evals.py synthetic_<family>): no file to read or upload. */
+export const isSyntheticEval = (task: string): boolean => task.startsWith("synthetic_");
 export const LORA_RANK_MAX = VALUES.lora_rank_max;
 /** "grid": every cell trained; "boundary": solid guessing, uniform blocks inferred (the agent's sampling.py). */
 export type Sampling = "grid" | "boundary";

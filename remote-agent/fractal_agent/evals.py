@@ -20,6 +20,12 @@ Sequences longer than the model's block_size keep their last block_size + 1 toke
 A tokenizer's `prefix` (nanochat's <|bos|>) is put before every context; an empty context becomes
 the stop token (the harness uses the end-of-text token).
 
+Synthetic tasks (synthetic_arithmetic, synthetic_reverse, ... one per data.py family) are generated, not read:
+item j's prompt comes from the family's generator seeded "mc/<family>/<j>" (a stream of its own, not the training
+data's), with its right answer and three distractors of the same form in a seeded order; ":n" takes the first n
+(default 100). Each is scored as a chat: the context is the user turn as the model's tokenizer renders it, each
+choice the assistant's reply with its stop token, so acc reads "answers this family's questions".
+
 Data: spec entries "task:n" use the first n rows of the task's evaluation split (the whole split
 without ":n"). Rows come from <dir>/<task>.jsonl, one row per line in the Hugging Face dataset's own
 fields (the sources below). dir is the spec's data.evals_dir when set (~ expanded; the file must be
@@ -30,13 +36,16 @@ otherwise $FRACTAL_AGENT_EVALS or <resources>/evals, and when the file is not th
 import importlib.util
 import json
 import os
+import random
 import re
+import string
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import data as D
 from .resources import resources_dir
 
 TASKS = {  # task: (HF dataset, config, split)
@@ -45,13 +54,17 @@ TASKS = {  # task: (HF dataset, config, split)
     "piqa": ("ybisk/piqa", None, "validation"),
     "winogrande": ("allenai/winogrande", "winogrande_xl", "validation"),
 }
+# Generated multiple-choice tasks over the synthetic chat families (data.py), one per family: offline, so a map
+# of the synthetic SFT data has accuracies to put beside the base model's with no benchmark download.
+SYNTHETIC_TASKS = tuple(f"synthetic_{f}" for f in D.FAMILIES)
+SYNTHETIC_DEFAULT_ITEMS = 100
 
 
 def parse_eval(entry):
     """("task", n or None) of a data.evals entry "task[:n]"."""
     task, _, n = entry.partition(":")
-    if task not in TASKS:
-        raise ValueError(f"data.evals: unknown task {task!r}; tasks: {', '.join(TASKS)}")
+    if task not in TASKS and task not in SYNTHETIC_TASKS:
+        raise ValueError(f"data.evals: unknown task {task!r}; tasks: {', '.join(TASKS)}, {', '.join(SYNTHETIC_TASKS)}")
     if (entry.endswith(":") or n) and not (n and all(c in "0123456789" for c in n) and int(n) > 0):
         raise ValueError(f"data.evals: {entry!r}: the count after ':' must be a positive integer")
     return task, int(n) if n else None
@@ -95,6 +108,57 @@ def _item(contexts, choices, gold):
             "gold": gold}
 
 
+def _distractors(family, rng, prompt, answer):
+    """Three wrong answers of the family's own form, near the right one (so the task tests the skill, not the
+    format): other sums, the word reversed or sorted or with one letter changed, nearby counts."""
+    word = prompt.partition(": ")[2]
+    if family == "arithmetic":
+        v = int(answer)
+        pool = [str(v + d) for d in (1, -1, 10, -10, 100, 2)]
+    elif family == "count":
+        v = int(answer)
+        pool = [str(v + d) for d in (1, -1, 2, 3) if v + d >= 0]
+    else:
+        changed = list(answer)
+        i = rng.randrange(len(changed))
+        changed[i] = "z" if changed[i].lower() != "z" else "y"
+        changed = "".join(changed).upper() if family == "uppercase" else "".join(changed)
+        pool = [word, word[::-1], "".join(sorted(word)), "".join(sorted(word, reverse=True)), answer[::-1],
+                word.upper(), changed, answer[1:] + answer[:1]]
+    out = []
+    for c in pool:
+        if c != answer and c not in out:
+            out.append(c)
+    while len(out) < 3:  # a word whose forms coincide (e.g. "aaa"): letters changed at more places
+        c = "".join(rng.choice(string.ascii_lowercase) for _ in answer)
+        if c != answer and c not in out:
+            out.append(c)
+    rng.shuffle(out)
+    return out[:3]
+
+
+def synthetic_items(task, n):
+    """The first n items of a synthetic task: a prompt of the family (drawn from its own seed stream "mc/...",
+    not the training data's), its right answer and three distractors in a seeded order. Each item is a chat: the
+    context is the user turn as the model's tokenizer renders it, a choice is the assistant's reply with its stop
+    token (so an answer that stops early or runs on scores lower)."""
+    family = task[len("synthetic_"):]
+    gen, items, seen, j = D.FAMILIES[family], [], set(), 0
+    while len(items) < n:
+        rng = random.Random(f"mc/{family}/{j}")
+        j += 1
+        prompt, answer = gen(rng)
+        if prompt in seen:
+            continue
+        seen.add(prompt)
+        choices = [answer] + _distractors(family, rng, prompt, answer)
+        order = list(range(4))
+        rng.shuffle(order)
+        items.append({"chat": [{"role": "user", "content": prompt}], "choices": [choices[k] for k in order],
+                      "lengths": [len(choices[k]) for k in order], "gold": order.index(0)})
+    return items
+
+
 def evals_dir():
     if os.environ.get("FRACTAL_AGENT_EVALS"):
         return Path(os.environ["FRACTAL_AGENT_EVALS"])
@@ -105,6 +169,8 @@ def load_items(entry, directory=None):
     """(task, items) for a data.evals entry; `directory` is the spec's data.evals_dir (None: the
     default lookup, see the module docstring)."""
     task, n = parse_eval(entry)
+    if task in SYNTHETIC_TASKS:
+        return task, synthetic_items(task, n or SYNTHETIC_DEFAULT_ITEMS)
     path = (Path(os.path.expanduser(directory)) if directory is not None else evals_dir()) / f"{task}.jsonl"
     if directory is not None and not path.is_file():
         raise FileNotFoundError(f"data.evals {entry!r}: no {path} (data.evals_dir is {directory!r}); "
@@ -142,6 +208,21 @@ def load_items(entry, directory=None):
 
 
 # ----------------------------------------------------------------------------- scoring
+
+def item_requests(tokenizer, item):
+    """One (context ids, continuation ids) request per choice of an item: text pairs as the harness encodes them,
+    a chat item as the tokenizer renders the conversation (the continuation: the reply's tokens after the prompt)."""
+    if "chat" in item:
+        ctx = tokenizer.prompt(item["chat"])
+        out = []
+        for c in item["choices"]:
+            whole, _ = tokenizer.render({"messages": item["chat"] + [{"role": "assistant", "content": c}]})
+            if whole[:len(ctx)] != ctx:
+                raise ValueError(f"tokenizer {tokenizer.name}: a rendered reply does not start with its prompt")
+            out.append((ctx, whole[len(ctx):]))
+        return out
+    return [encode_pair(tokenizer, c, k) for c, k in zip(item["contexts"], item["continuations"])]
+
 
 def encode_pair(tokenizer, context, continuation):
     """(context ids, continuation ids) as the harness's _encode_pair, with the tokenizer's prefix."""
@@ -189,7 +270,7 @@ def accuracy(ll, items):
     K = ll.shape[0]
     acc, acc_norm, r = np.zeros(K), np.zeros(K), 0
     for it in items:
-        n = len(it["continuations"])
+        n = len(it["lengths"])
         block = ll[:, r:r + n]
         acc += np.argmax(block, axis=1) == it["gold"]
         acc_norm += np.argmax(block / np.asarray(it["lengths"], dtype=np.float64), axis=1) == it["gold"]
@@ -202,7 +283,7 @@ def evaluate(model, tokenizer, entries, batch_size=16, device="cpu", autocast=No
     results = {}
     for entry in entries:
         task, items = items_by_task[entry] if items_by_task else load_items(entry)
-        reqs = [encode_pair(tokenizer, c, k) for it in items for c, k in zip(it["contexts"], it["continuations"])]
+        reqs = [r for it in items for r in item_requests(tokenizer, it)]
         acc, acc_norm = accuracy(loglikelihoods(model, reqs, batch_size, device, autocast), items)
         results[task] = {"acc": acc, "acc_norm": acc_norm, "n": len(items)}
     return results
@@ -211,8 +292,7 @@ def evaluate(model, tokenizer, entries, batch_size=16, device="cpu", autocast=No
 def eval_flops(model_cfg, tokenizer, items_by_task):
     """Forward FLOPs of scoring these items (a third of the training FLOPs per token, at the mean
     request length), for the cell's FLOP count."""
-    lengths = [len(c) + len(k) for _, items in items_by_task.values() for it in items
-               for c, k in (encode_pair(tokenizer, a, b) for a, b in zip(it["contexts"], it["continuations"]))]
+    lengths = [len(c) + len(k) for _, items in items_by_task.values() for it in items for c, k in item_requests(tokenizer, it)]
     if not lengths:
         return 0.0
     mean = min(model_cfg.block_size, round(sum(lengths) / len(lengths)))

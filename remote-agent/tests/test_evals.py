@@ -165,3 +165,69 @@ def test_sft_reads_evals_from_the_specs_evals_dir(tmp_path, monkeypatch):
     env_only = validate({**spec, "data": {**spec["data"], "evals_dir": None}})
     with pytest.raises(ValueError, match="not in the ybisk/piqa format"):
         sft.train_population(env_only, [cell_hparams(env_only, 0)], "cpu")
+
+
+class Oracle(nn.Module):
+    """A 'model' that knows the sequences it should favour: after any prefix of one of them, its next token gets
+    logit +20 (every other token 0). Replica k favours sequences[k]."""
+
+    def __init__(self, per_replica, V=259):
+        super().__init__()
+        self.K, self.V = len(per_replica), V
+        self.next = [{tuple(s[:t]): s[t] for s in seqs for t in range(1, len(s))} for seqs in per_replica]
+        self.cfg = GPTConfig(n_layer=1, n_head=1, n_embd=8, block_size=256, vocab_size=V)
+
+    def forward(self, idx):
+        K, B, T = idx.shape
+        out = torch.zeros(K, B, T, self.V, dtype=torch.float64)
+        for k in range(K):
+            for b in range(B):
+                row = idx[k, b].tolist()
+                for t in range(T):
+                    nxt = self.next[k].get(tuple(row[:t + 1]))
+                    if nxt is not None:
+                        out[k, b, t, nxt] = 20.0
+        return out
+
+
+@pytest.mark.parametrize("task", E.SYNTHETIC_TASKS)
+def test_synthetic_tasks_are_seeded_chats_whose_gold_is_the_familys_answer(task):
+    from fractal_agent import data as D
+    _, items = E.load_items(f"{task}:30")
+    assert E.load_items(f"{task}:30")[1] == items and E.load_items(f"{task}:10")[1] == items[:10]  # stable prefixes
+    assert len(E.load_items(task)[1]) == E.SYNTHETIC_DEFAULT_ITEMS
+    family = task[len("synthetic_"):]
+    train = {c["messages"][0]["content"] for c in D.synthetic_family(family, 200)}
+    fresh = 0
+    for it in items:
+        prompt = it["chat"][0]["content"]
+        assert len(it["choices"]) == 4 and len(set(it["choices"])) == 4
+        fresh += prompt not in train
+        # the gold choice is what the family's generator answers for this prompt
+        answers = {p: a for p, a in (D.FAMILIES[family](__import__("random").Random(f"mc/{family}/{j}")) for j in range(200))}
+        assert it["choices"][it["gold"]] == answers[prompt]
+    assert fresh >= 25  # its own seed stream, not the training data's
+    assert len({it["gold"] for it in items}) > 1  # the right answer is not always in one place
+
+
+def test_synthetic_items_score_as_chats_an_oracle_gets_right_and_an_anti_oracle_wrong():
+    tok = TK.ByteChatTokenizer()
+    _, items = E.load_items("synthetic_arithmetic:12")
+    reqs = [E.item_requests(tok, it) for it in items]
+    for it, rs in zip(items, reqs):
+        ctx, cont = rs[it["gold"]]
+        assert ctx[-1] == 257 and cont[-1] == tok.stop_id  # <|assistant|> then the reply and <|end|>
+        assert tok.decode(cont[:-1]) == it["choices"][it["gold"]]
+    gold = [rs[it["gold"]][0] + rs[it["gold"]][1] for it, rs in zip(items, reqs)]
+    wrong = [rs[(it["gold"] + 1) % 4][0] + rs[(it["gold"] + 1) % 4][1] for it, rs in zip(items, reqs)]
+    r = E.evaluate(Oracle([gold, wrong]), tok, ["synthetic_arithmetic:12"])["synthetic_arithmetic"]
+    assert r["acc"].tolist() == [1.0, 0.0] and r["n"] == 12
+
+
+def test_synthetic_tasks_need_no_file_and_are_valid_spec_entries(tmp_path, monkeypatch):
+    from fractal_agent import spec as S
+    monkeypatch.setenv("FRACTAL_AGENT_EVALS", str(tmp_path))  # empty: nothing to read
+    assert E.load_items("synthetic_copy:3", str(tmp_path))[0] == "synthetic_copy"
+    assert set(E.SYNTHETIC_TASKS) <= set(S.EVAL_TASKS)
+    with pytest.raises(ValueError, match="unknown task 'synthetic_nope'"):
+        E.parse_eval("synthetic_nope:3")

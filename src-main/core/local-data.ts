@@ -16,7 +16,7 @@ import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, isAbsolute, join, resolve } from "node:path";
-import type { DataSpec, Spec } from "../../src-shared/spec";
+import { type DataSpec, isSyntheticEval, type Spec } from "../../src-shared/spec";
 
 /** One laptop file the node needs, and where the rewritten spec expects it. */
 export interface LocalFile {
@@ -76,7 +76,7 @@ export function planLocalData(spec: Spec, o: PlanOptions): LocalDataPlan {
 
   const evalsDir = localEvalsDir(data, at, o.env ?? process.env);
   if (evalsDir) {
-    const tasks = data.evals.map(parseEval);
+    const tasks = data.evals.map(parseEval).filter((t) => !isSyntheticEval(t.task)); // generated tasks read no file
     const listed = tasks.map(({ task, n }) => {
       const local = join(evalsDir.dir, `${task}.jsonl`);
       const { sha256, size, rows } = scanJsonl(local, checkEvalRow);
@@ -156,7 +156,8 @@ function isFile(p: string, field: string): boolean {
 function localEvalsDir(data: DataSpec, at: (p: string) => string, env: Record<string, string | undefined>):
     { dir: string } | null {
   if (data.evals.length === 0) return null;
-  const tasks = data.evals.map((e) => parseEval(e).task);
+  const tasks = data.evals.map((e) => parseEval(e).task).filter((t) => !isSyntheticEval(t));
+  if (tasks.length === 0) return null;
   if (data.evals_dir !== null) {
     const dir = at(data.evals_dir);
     if (!existsSync(dir)) return null; // a directory on the node

@@ -6,6 +6,7 @@ import { useEffect, useRef } from "react";
 import type { Computed, DimensionFit, EarlyWarningCounts, ResolutionPair, SensitivityReport, SweepAnalysis } from "../../src-shared/contract";
 import { followFocus, polylinePath, setAnalysisOptions, useAnalysis } from "../analysis";
 import { checkEarlyWarning, exportFocused, useExports } from "../exports";
+import { layerKind } from "../palette-choice";
 import {
   flipLine, followSensitivity, SENSITIVITY_COLOURS, sensitivityImage, setPerturbation, startSensitivity, useSensitivity,
 } from "../sensitivity";
@@ -171,6 +172,7 @@ function EarlyWarningSection() {
 function ExportSection() {
   const { layer, sequence } = useAnalysis();
   const mapLayer = useUi((s) => s.layer);
+  const palette = useUi((s) => s.palettes[layerKind(s.layer)]); // the PNG in the colours the map shows
   const { message, error, busy } = useExports();
   const focusId = useUi((s) => s.focusId);
   if (!focusId) return null;
@@ -182,7 +184,8 @@ function ExportSection() {
       <b>export</b>{" "}
       {b("CSV", "export-csv", "one row per cell with a result (fractal-llm export --format csv)", { format: "csv" })}
       {b("JSON", "export-json", "spec, env and one array per field (fractal-llm export --format json)", { format: "json" })}
-      {b("PNG", "export-png", `the ${mapLayer} layer as a picture (fractal-llm export --format png)`, { format: "png", layer: mapLayer })}
+      {b("PNG", "export-png", `the ${mapLayer} layer as a picture in the map's palette (fractal-llm export --format png --palette ${palette})`,
+        { format: "png", layer: mapLayer, palette })}
       {b("report (HTML)", "export-html", "maps, dimension, edge of stability in one file (fractal-llm report)", { format: "html", layer, sequence })}
       {b("report (Markdown)", "export-md", "the same with its images inline (fractal-llm report --format md --inline)", { format: "md", layer, sequence })}
       {message && <div className={error ? "error small" : "muted small"} data-testid="export-message">{message}</div>}

@@ -9,8 +9,8 @@ import type * as THREE from "three";
 import type { LayerData, SweepSummary } from "../../src-shared/contract";
 import { perf } from "../perf";
 import { mapCanvas } from "../record";
-import { inferredTexture, layerShift, layerTexture, mapMaterial, mipLevel, setLayerUniforms, updateTextureCells } from "../shader";
-import { drawnSweeps, layerOf, mapInputsChanged, setView, takePendingCells, useUi } from "../state";
+import { inferredTexture, layerShift, layerTexture, mapMaterial, mipLevel, setLayerUniforms, setPaletteUniforms, updateTextureCells } from "../shader";
+import { drawnSweeps, layerOf, mapInputsChanged, paletteFor, setView, takePendingCells, useUi } from "../state";
 import { placeSweep, visibleWindow } from "../view";
 
 export default function GlMap() {
@@ -52,6 +52,9 @@ function SweepQuad({ sweep, layer, order, isRoot }: { sweep: SweepSummary; layer
   useEffect(() => () => inferred?.dispose(), [inferred]);
   useEffect(() => () => material.dispose(), [material]);
   useEffect(() => setLayerUniforms(material, layer, texture, !isRoot, sweep, inferred), [material, layer, texture, isRoot, sweep, inferred]);
+  const palette = useUi((s) => paletteFor(s, layer.kind)); // the legend's choice for this kind of layer
+  const invalidate = useThree((s) => s.invalidate);
+  useEffect(() => { setPaletteUniforms(material, palette); invalidate(); }, [material, palette, invalidate]);
   useEffect(() => {
     if (texture.image.data !== layer.values) return;
     const cells = takePendingCells(sweep.id);

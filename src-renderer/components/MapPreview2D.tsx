@@ -4,9 +4,10 @@
 // frame of a 4096^2 map waits for its 256^2 preview, not for three.js to be parsed.
 
 import { useEffect, useRef } from "react";
+import type { Palette } from "../../src-shared/colours";
 import type { LayerData } from "../../src-shared/contract";
 import { mark, perf } from "../perf";
-import { drawnSweeps, layerOf, mapInputsChanged, useUi } from "../state";
+import { drawnSweeps, layerOf, mapInputsChanged, paletteFor, useUi } from "../state";
 import { layerCanvas } from "../thumbs";
 import { worldToScreen } from "../view";
 
@@ -20,7 +21,8 @@ const MAX_CELLS = 1 << 20;
 export function MapPreview2D({ width, height }: { width: number; height: number }) {
   const ref = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
-    const images = new WeakMap<LayerData, HTMLCanvasElement>();
+    // One image per layer and palette: choosing another palette in the legend colours the layers again.
+    const images = new WeakMap<LayerData, { palette: Palette; img: HTMLCanvasElement }>();
     const draw = () => {
       const st = useUi.getState();
       // A CPU canvas: it needs no GPU channel, which the page's first accelerated canvas waits for on its main thread
@@ -34,8 +36,9 @@ export function MapPreview2D({ width, height }: { width: number; height: number 
       drawnSweeps(st).forEach((s, i) => {
         const layer = layerOf(s.id);
         if (!layer || layer.nx * layer.ny > MAX_CELLS) return;
-        let img = images.get(layer);
-        if (!img) images.set(layer, (img = layerCanvas(layer, i > 0))); // a zoom's missing cells show its parent
+        const palette = paletteFor(st, layer.kind);
+        let img = images.get(layer)?.palette === palette ? images.get(layer)!.img : null;
+        if (!img) images.set(layer, { palette, img: (img = layerCanvas(layer, palette, i > 0)) }); // a zoom's missing cells show its parent
         const w = s.window, stride = layer.stride ?? 1;
         const a = worldToScreen(st.view!, vp, w.x0, w.y1), b = worldToScreen(st.view!, vp, w.x1, w.y0);
         // A preview's last column and row may stand for fewer than `stride` cells: clip to the sweep's window.

@@ -6,7 +6,7 @@
 import { lazy, Suspense, useEffect, useLayoutEffect, useRef, useState } from "react";
 import {
   ancestry, commitView, drawnSweeps, historyStep, home, hoverAt, hoverOut, isEqualAspect, loadPreview, mapReady, openZoomDialog, selectAt,
-  setView, setViewport, sweepCellAt, useUi,
+  paletteFor, setView, setViewport, sweepCellAt, useUi,
 } from "../state";
 import { axisTicks, formatExact, formatSig } from "../ticks";
 import { axisParamValue, scaleLabel } from "../readout";
@@ -305,7 +305,8 @@ export function Overview() {
   const vp = useUi((s) => s.viewport);
   const canvas = useRef<HTMLCanvasElement>(null);
   useEffect(() => { if (rootId) void mapReady().then(() => loadPreview(rootId, 128)); }, [rootId, root?.doneCells]);
-  useEffect(() => { if (canvas.current && preview) drawLayer(canvas.current, preview); }, [preview]);
+  const palette = useUi((s) => (preview ? paletteFor(s, preview.kind) : null));
+  useEffect(() => { if (canvas.current && preview && palette) drawLayer(canvas.current, preview, palette); }, [preview, palette]);
   if (!root || !view) return null;
   const w = root.window;
   const ax = w.x1 - w.x0, ay = w.y1 - w.y0;

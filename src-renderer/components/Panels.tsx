@@ -3,13 +3,15 @@
 // is a tooltip on the map (MapView.tsx).
 
 import { useEffect, useRef, useState } from "react";
-import { NO, NON_FINITE, NOT_DONE, type Rgb, SPECTRAL, VIRIDIS, YES } from "../../src-shared/colours";
+import { type Palette, PALETTES, type Rgb } from "../../src-shared/colours";
 import { LAYER_NAMES } from "../../src-shared/api";
 import { formatCost } from "../../src-shared/format";
 import type { CellDetail, LayerName, SweepSummary } from "../../src-shared/contract";
 import {
-  ancestry, confirmZoom, fillInSweep, home, loadPreview, openSweep, openZoomDialog, setLayer, setZoomTarget, updateZoomRequest, useLayer, useUi,
+  ancestry, confirmZoom, fillInSweep, home, loadPreview, openSweep, openZoomDialog, paletteFor, setLayer, setPalette, setZoomTarget, updateZoomRequest,
+  useLayer, useUi,
 } from "../state";
+import { layerKind } from "../palette-choice";
 import { axisKeys } from "../readout";
 import { drawLayer } from "../thumbs";
 import { targetLabel } from "../sweep-control";
@@ -40,31 +42,49 @@ export function LayerPicker() {
   );
 }
 
+/** The palette of the shown kind of layer (scores, outcomes or losses: each remembers its own), beside its colour bar. */
+function PalettePicker({ kind, palette }: { kind: ReturnType<typeof layerKind>; palette: Palette }) {
+  return (
+    <select data-testid="palette" value={palette.name} onChange={(e) => setPalette(kind, e.target.value as Palette["name"])}
+      title="colour map for this kind of layer (matplotlib's); the map, thumbnails, 3-D view and exported PNGs use it"
+      style={{ fontSize: 11, padding: "0 2px", flex: "none" }}>
+      {PALETTES.map((p) => <option key={p.name} value={p.name} title={p.name === "cividis" ? "colour-blind safe" : undefined}>{p.label}</option>)}
+    </select>
+  );
+}
+
 export function Legend() {
   const layer = useUi((s) => s.layer);
+  const kind = layerKind(layer);
+  const palette = useUi((s) => paletteFor(s, kind));
   const data = useLayer(useUi((s) => s.rootId));
   const swatch = (label: string, c: Rgb) => <div key={label} className="swatch"><i style={{ background: css(c) }} />{label}</div>;
-  const bar = (stops: readonly Rgb[]) => `linear-gradient(to right, ${stops.map(css).join(", ")})`;
+  const bar = <div className="bar" data-testid="legend-bar" style={{ flex: 1, background: `linear-gradient(to right, ${palette.stops.map(css).join(", ")})` }} />;
+  const row = (first: React.ReactNode) => (
+    <div style={{ display: "flex", gap: 6, alignItems: "center" }}>{first}<PalettePicker kind={kind} palette={palette} /></div>
+  );
   let body;
-  if (layer === "score" || layer === "scoreTree") {
+  if (kind === "rank") {
     body = <>
-      <div className="bar" style={{ background: bar(SPECTRAL) }} />
+      {row(bar)}
       <div className="bar-labels"><span>diverged (longest-lasting darkest)</span><span>converged (largest Σ loss darkest)</span></div>
-      {swatch("not done", NOT_DONE)}
+      {swatch("not done", palette.notDone)}
       <div className="muted small" data-testid="legend-scale">{layer === "score"
         ? "each map ranked among its own cells, as in the paper: a zoom's colours are not its parent's"
         : "every map ranked against the root's cells: one score, one colour, across the nested scans"}</div>
     </>;
-  } else if (layer === "trainable" || layer === "stable") {
-    body = <>{swatch(layer, YES)}{swatch(layer === "trainable" ? "untrainable" : "unstable", NO)}{swatch("not done", NOT_DONE)}</>;
+  } else if (kind === "binary") {
+    // The outcomes are the palette's colours at 0.9 and 0.1 (colours.ts Palette.yes / no): Spectral's are the paper's blue and red.
+    body = <>{row(<div style={{ flex: 1 }}>{swatch(layer, palette.yes)}</div>)}{swatch(layer === "trainable" ? "untrainable" : "unstable", palette.no)}
+      {swatch("not done", palette.notDone)}</>;
   } else {
     body = <>
-      <div className="bar" style={{ background: bar(VIRIDIS) }} />
+      {row(bar)}
       <div className="bar-labels"><span>{data ? formatSig(10 ** data.lo, 3) : ""}</span><span>log scale</span><span>{data ? formatSig(10 ** data.hi, 3) : ""}</span></div>
-      {swatch("non-finite", NON_FINITE)}{swatch("not done", NOT_DONE)}
+      {swatch("non-finite", palette.nonFinite)}{swatch("not done", palette.notDone)}
     </>;
   }
-  return <div className="legend" data-testid="legend"><h3>{LAYER_LABEL[layer]}</h3>{body}</div>;
+  return <div className="legend" data-testid="legend" data-palette={palette.name}><h3>{LAYER_LABEL[layer]}</h3>{body}</div>;
 }
 
 /**
@@ -247,9 +267,10 @@ export function ZoomDialog() {
 /** A sweep's score preview as a small picture; click opens the sweep. */
 function Thumbnail({ s }: { s: SweepSummary }) {
   const preview = useUi((st) => st.previews[s.id]);
+  const palette = useUi((st) => (preview ? paletteFor(st, preview.kind) : null));
   const canvas = useRef<HTMLCanvasElement>(null);
   useEffect(() => { void loadPreview(s.id); }, [s.id, s.doneCells]);
-  useEffect(() => { if (canvas.current && preview) drawLayer(canvas.current, preview); }, [preview]);
+  useEffect(() => { if (canvas.current && preview && palette) drawLayer(canvas.current, preview, palette); }, [preview, palette]);
   return (
     <button className="thumb" data-testid="library-thumb" title={`open ${s.name}`} onClick={() => void openSweep(s.id)}>
       {preview ? <canvas ref={canvas} width={96} height={96} /> : <span className="muted">{s.doneCells ? "…" : "no results yet"}</span>}

@@ -7,9 +7,9 @@ import { Canvas, useFrame, useThree } from "@react-three/fiber";
 import { useEffect, useMemo, useRef, useState } from "react";
 import * as THREE from "three";
 import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
-import { NO, sampleColourMap, VIRIDIS } from "../../src-shared/colours";
+import { type Palette, sampleColourMap } from "../../src-shared/colours";
 import type { LayerData, LayerName } from "../../src-shared/contract";
-import { home, useUi } from "../state";
+import { home, paletteFor, useUi } from "../state";
 import { type AxisLabel, axes, FOV, framing, type HeightField, heightField, MAX_SIDE } from "../surface";
 
 /** Orbit controls around the framed target; home (the header button or 0) puts the camera back. */
@@ -103,9 +103,10 @@ const HEIGHTS: { layer: LayerName; label: string; unit: string }[] = [
   { layer: "score", label: "score (rank)", unit: "score rank" },
 ];
 
-/** Height and colour are one scale: the legend's bar is the viridis ramp from the surface's floor to its top. */
-function SurfaceLegend({ field, unit }: { field: HeightField; unit: string }) {
-  const stops = Array.from({ length: 9 }, (_, i) => `rgb(${sampleColourMap(VIRIDIS, i / 8).join(",")}) ${(i / 8) * 100}%`).join(", ");
+/** Height and colour are one scale: the legend's bar is the map's palette for the metric from the surface's floor to its top. */
+function SurfaceLegend({ field, unit, palette, diverged }: { field: HeightField; unit: string; palette: Palette; diverged: Palette["no"] }) {
+  const n = 16, t = (i: number) => field.tLo + (field.tHi - field.tLo) * (i / n);
+  const stops = Array.from({ length: n + 1 }, (_, i) => `rgb(${sampleColourMap(palette.stops, t(i)).join(",")}) ${(i / n) * 100}%`).join(", ");
   const [lo, hi] = [field.zLo, field.zHi].map((u) => (field.kind === "log" ? 10 ** u : u));
   const fmt = (x: number) => (Math.abs(x) >= 1e4 || (x !== 0 && Math.abs(x) < 1e-3) ? x.toExponential(2) : x.toPrecision(3));
   return (
@@ -113,7 +114,7 @@ function SurfaceLegend({ field, unit }: { field: HeightField; unit: string }) {
       <div><b>{unit}</b>{field.kind === "log" ? " (log scale)" : ""}: height and colour</div>
       <div className="surface-ramp" style={{ background: `linear-gradient(to right, ${stops})` }} />
       <div className="surface-ramp-labels"><span>{fmt(lo)} (2nd pct)</span><span>{fmt(hi)} (98th pct)</span></div>
-      <div><span className="swatch" style={{ background: `rgb(${NO.join(",")})` }} /> diverged: the plateau above the top</div>
+      <div><span className="swatch" style={{ background: `rgb(${diverged.join(",")})` }} /> diverged: the plateau above the top</div>
       <div><span className="swatch" style={{ background: "rgb(153,153,153)" }} /> not done: the floor</div>
     </div>
   );
@@ -125,14 +126,18 @@ export function Surface3D() {
   const sweep = useUi((s) => (s.focusId ? s.sweeps[s.focusId] : undefined));
   const done = sweep?.doneCells ?? 0;
   const [metric, setMetric] = useState<LayerName>("finalLoss");
-  const [field, setField] = useState<HeightField | null>(null);
-  const [metricData, setMetricData] = useState<LayerData | null>(null);
+  const [data, setData] = useState<{ m: LayerData; t: LayerData } | null>(null);
+  // The map's palettes (the legend's choice): the metric's kind for the surface, the outcomes' "no" for the plateau.
+  const palette = useUi((s) => paletteFor(s, metric === "score" ? "rank" : "log"));
+  const diverged = useUi((s) => paletteFor(s, "binary").no);
+  const field = useMemo(() => (data ? heightField(data.m, data.t, palette, diverged) : null), [data, palette, diverged]);
+  const metricData = data?.m ?? null;
   const labelNodes = useRef<(HTMLSpanElement | null)[]>([]);
   useEffect(() => {
     if (!api || !sweepId) return;
     let live = true;
     void Promise.all([api.getLayer(sweepId, metric), api.getLayer(sweepId, "trainable")]).then(([m, t]) => {
-      if (live) { setField(heightField(m, t)); setMetricData(m); }
+      if (live) setData({ m, t });
     });
     return () => { live = false; };
   }, [api, sweepId, metric, done]);
@@ -170,7 +175,7 @@ export function Surface3D() {
             className={l.title ? "surface-label title" : "surface-label"} data-testid={`surface-label-${l.axis}`}>{l.text}</span>
         ))}
       </div>
-      {field && <SurfaceLegend field={field} unit={unit} />}
+      {field && <SurfaceLegend field={field} unit={unit} palette={palette} diverged={diverged} />}
       <div className="muted surface-note" data-testid="surface-status">{field ? `${field.w}×${field.h} vertices; red plateau: diverged` : "loading…"}</div>
     </div>
   );

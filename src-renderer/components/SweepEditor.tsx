@@ -337,7 +337,7 @@ export function SweepEditor() {
             {source("data.ood", ["", ...DATASET_KINDS], { "": "none" }, "")}
           </Row>
           <Row label="evals" hint={`multiple-choice benchmarks, task or task:n (first n items); tasks: ${EVAL_TASKS.join(", ")}`}>
-            {input("data.evals", { placeholder: "e.g. hellaswag:200, arc_challenge:200" })}{err("data.evals")}
+            {input("data.evals", { placeholder: "e.g. hellaswag:200, piqa, or generated: synthetic_arithmetic:100" })}{err("data.evals")}
           </Row>
         </fieldset>
       )}

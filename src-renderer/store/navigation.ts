@@ -2,6 +2,7 @@
 // fill toggle, the shift-drag box and the zoom video; opening a sweep (its tree drawn, the view fitted).
 
 import type { SweepSummary } from "../../src-shared/contract";
+import { writePaletteParam } from "../palette-choice";
 import { download, recordZoom } from "../record";
 import { equalAspect, fitWindow, type View, type Viewport, type Window } from "../view";
 import { layerArrived, loadLayer, parkLayers } from "./layers";
@@ -33,7 +34,8 @@ const set = useUi.setState;
 
 /** Whether the map must be drawn again: the view, its size, the sweeps or their layers changed (GlMap, MapPreview2D). */
 export function mapInputsChanged(st: UiState, prev: UiState): boolean {
-  return st.view !== prev.view || st.layerRevisions !== prev.layerRevisions || st.viewport !== prev.viewport || st.sweeps !== prev.sweeps;
+  return st.view !== prev.view || st.layerRevisions !== prev.layerRevisions || st.viewport !== prev.viewport || st.sweeps !== prev.sweeps
+    || st.palettes !== prev.palettes;
 }
 
 /** A view asked for before the map had a size (the first open): applied once it is measured. */
@@ -145,6 +147,7 @@ function writeUrl(): void {
   const u = new URL(location.href);
   u.searchParams.set("sweep", focusId);
   u.searchParams.set("view", [view.cx, view.cy, view.sx, view.sy].map(String).join(","));
+  writePaletteParam(u, get().palettes);
   history.replaceState(null, "", u.toString());
 }
 

@@ -4,9 +4,11 @@
 
 import { create } from "zustand";
 import type { Api } from "../../src-shared/contract";
+import { storedPalettes } from "../palette-choice";
 import type { LayersSlice } from "./layers";
 import type { NavigationSlice } from "./navigation";
 import type { NoticesSlice } from "./notices";
+import type { PalettesSlice } from "./palettes";
 import type { PinsSlice } from "./pins";
 import type { SelectionSlice } from "./selection";
 import type { SweepsSlice } from "./sweeps";
@@ -20,7 +22,7 @@ export interface ConnectionSlice {
 }
 
 export type UiState = ConnectionSlice & SweepsSlice & LayersSlice & NavigationSlice & SelectionSlice & NoticesSlice & TargetsSlice
-  & PinsSlice;
+  & PinsSlice & PalettesSlice;
 
 export const useUi = create<UiState>(() => ({
   // connection
@@ -29,6 +31,8 @@ export const useUi = create<UiState>(() => ({
   sweeps: {}, rootId: null, focusId: null, previews: {}, reproductions: null,
   // layers
   layer: "score", layerRevisions: {},
+  // palettes per kind of layer, as this browser last chose them
+  palettes: storedPalettes(),
   // view & navigation
   view: null, viewport: { width: 0, height: 0 }, history: [], historyIndex: -1, mode: "map", fill: false, recording: null, box: null,
   cameraHomes: 0, diving: false,

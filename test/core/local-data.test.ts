@@ -2,7 +2,7 @@
 // the rewritten spec whose hash is the sweep id. Real files in temp directories; no connection.
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { absoluteLocalPaths, formatBytes, LocalDataError, planLocalData } from "../../src-main/core/local-data";
 import { validate, type Spec } from "../../src-shared/spec";
@@ -58,6 +58,17 @@ describe("planLocalData", () => {
       ["data", join(dir, "ood.jsonl"), `${ROOT}/data/${o}.jsonl`, o, readFileSync(join(dir, "ood.jsonl")).length],
       ["eval", join(dir, "evals", "piqa.jsonl"), `${evalsDir}/piqa.jsonl`, e, readFileSync(join(dir, "evals", "piqa.jsonl")).length],
     ]); // only the listed task's file: hellaswag.jsonl stays home
+  });
+
+  it("uploads no file for a generated (synthetic_) task: beside a file task only that one goes, alone nothing", () => {
+    const dir = laptop();
+    const both = plan(specIn(dir, { evals: ["synthetic_arithmetic:20", "piqa:3"] }));
+    expect(both.files.filter((f) => f.kind === "eval").map((f) => basename(f.local))).toEqual(["piqa.jsonl"]);
+    const e = sha(join(dir, "evals", "piqa.jsonl"));
+    expect(both.spec.data!.evals_dir).toBe(`${ROOT}/evals/${createHash("sha256").update(`${e}  piqa.jsonl\n`).digest("hex")}`);
+    // Only generated tasks, with an evals_dir that holds no synthetic_*.jsonl: no error, and no eval upload.
+    const alone = plan(specIn(dir, { evals: ["synthetic_sort:20"] }));
+    expect(alone.files.filter((f) => f.kind === "eval")).toEqual([]);
   });
 
   it("same contents in another place give the same spec and sweep id; changed contents a different one", () => {
