@@ -3,6 +3,7 @@
 
 import type { Reproduction, SweepSummary, Window } from "../src-shared/contract";
 import { TABLE1 } from "../src-shared/table1";
+import { formatFixed } from "./ticks";
 
 export interface Table1Row {
   name: string;
@@ -68,7 +69,7 @@ export function runningLevel(r: Reproduction, sweeps: Record<string, SweepSummar
 
 /** A 95% interval to two decimals, as the dimensions: "[1.52, 1.80]"; "–" for none. */
 export function formatCi(ci: [number, number] | null): string {
-  return ci ? `[${ci[0].toFixed(2)}, ${ci[1].toFixed(2)}]` : "–";
+  return ci ? `[${formatFixed(ci[0], 2)}, ${formatFixed(ci[1], 2)}]` : "–";
 }
 
 /** The method in a word or two, for the method column (the estimator in full is its title). */

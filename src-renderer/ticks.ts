@@ -12,6 +12,12 @@ export function niceStep(span: number, target: number): number {
 }
 
 /** Format v with `digits` significant digits, plain for moderate magnitudes, else exponent form. */
+/** `v.toFixed(digits)` without a sign on a value that rounds to zero: an interval reads "[0.00, 0.12]", not "[-0.00, …]". */
+export function formatFixed(v: number, digits: number): string {
+  const s = v.toFixed(digits);
+  return /^-0(\.0*)?$/.test(s) ? s.slice(1) : s;
+}
+
 export function formatSig(v: number | null, digits: number): string {
   if (v === null) return "n/a";
   if (v === 0) return "0";

@@ -11,7 +11,7 @@ import {
   flipLine, followSensitivity, SENSITIVITY_COLOURS, sensitivityImage, setPerturbation, startSensitivity, useSensitivity,
 } from "../sensitivity";
 import { useUi } from "../state";
-import { formatSig } from "../ticks";
+import { formatFixed, formatSig } from "../ticks";
 import { worldToScreen } from "../view";
 
 const dim = (c: Computed<DimensionFit>) => (c.ok ? c.value.dimension.toFixed(3) : "—");
@@ -81,7 +81,7 @@ export function AnalysisPanel() {
 
 /** "95% CI [1.52, 1.80]", or why there is none. */
 function ci(c: Computed<[number, number]>): string {
-  return c.ok ? `95% CI [${c.value[0].toFixed(2)}, ${c.value[1].toFixed(2)}]` : `(no interval: ${c.reason})`;
+  return c.ok ? `95% CI [${formatFixed(c.value[0], 2)}, ${formatFixed(c.value[1], 2)}]` : `(no interval: ${c.reason})`;
 }
 
 function sizeRange(c: Computed<DimensionFit>): string {

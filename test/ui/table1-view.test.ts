@@ -59,7 +59,7 @@ describe("Table 1 view", () => {
     expect(paper.levels.map(levelLabel)).toEqual(["root map", "keyframe 0", "keyframe 1"]);
     expect(levelLabel(level(2, "completed"))).toBe("zoom 2");
     expect([methodLabel(paper), methodLabel(repro({}))]).toEqual(["paper's", "project's"]);
-    expect([formatCi([1.516, 1.804]), formatCi(null)]).toEqual(["[1.52, 1.80]", "–"]);
+    expect([formatCi([1.516, 1.804]), formatCi(null), formatCi([-0.001, 0.004])]).toEqual(["[1.52, 1.80]", "–", "[0.00, 0.00]"]);
     // Same resolution and target: the project's method first, then the paper's.
     const rows = table1Rows([repro({ id: "p", method: "paper" }), repro({ id: "q", method: "project" })]);
     expect(rows.find((r) => r.name === "tanh")!.runs.map((r) => r.id)).toEqual(["q", "p"]);
