@@ -5,6 +5,7 @@ import { AnalysisPanel } from "./components/AnalysisPanel";
 import { HostManager } from "./components/HostManager";
 import { MapView, Overview } from "./components/MapView";
 import { Table1View } from "./components/Table1";
+import { CompareView } from "./components/CompareView";
 import { SweepEditor } from "./components/SweepEditor";
 import { NoticeStack } from "./components/SweepControl";
 import { KeyHelp } from "./components/Keys";
@@ -53,7 +54,7 @@ export function App() {
       </header>
       <main>
         <section className="view">
-          {mode === "library" ? <Library /> : mode === "table1" ? <Table1View />
+          {mode === "library" ? <Library /> : mode === "table1" ? <Table1View /> : mode === "compare" ? <CompareView />
             : empty && connection === "open" ? <div className="muted empty">No sweeps in this database yet. Run one with `fractal-llm sweep --spec FILE`.</div>
               : mode === "map" ? <MapView /> : <Suspense fallback={<div className="muted empty">loading the 3-D view…</div>}><Surface3D /></Suspense>}
         </section>

@@ -170,3 +170,11 @@ export function parseComparePair(params: URLSearchParams): [string, string] | nu
   const ids = params.get("compare")?.split(",").filter(Boolean);
   return ids && ids.length === 2 && ids[0] !== ids[1] ? [ids[0], ids[1]] : null;
 }
+
+/** What a map says at point (x, y) in axis units: its cell and outcome, or null outside its window. */
+export function outcomeAt(m: OutcomeMap, x: number, y: number): { ix: number; iy: number; outcome: "trains" | "diverges" | "not done" } | null {
+  const ix = gridCell(m.window.x0, m.window.x1, m.nx, x), iy = gridCell(m.window.y0, m.window.y1, m.ny, y);
+  if (ix < 0 || iy < 0) return null;
+  const o = outcome(m.values[iy * m.nx + ix]);
+  return { ix, iy, outcome: o === 1 ? "trains" : o === 0 ? "diverges" : "not done" };
+}

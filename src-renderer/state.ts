@@ -5,6 +5,8 @@
 import type { Api, ApiEvent } from "../src-shared/contract";
 import { mark } from "./perf";
 import { ENDED } from "./sweep-control";
+import { parseComparePair } from "./compare";
+import { openCompare, parseView } from "./store/compare";
 import { forgetSweep } from "./store/layer-cache";
 import { streamLayer } from "./store/layers";
 import { openSweep } from "./store/navigation";
@@ -84,4 +86,6 @@ export async function start(api: Api, params: URLSearchParams): Promise<void> {
   const id = named && byId.has(named) ? named : first.id;
   const v = params.get("view")?.split(",").map(Number);
   await openSweep(id, v && v.length === 4 && v.every(Number.isFinite) ? { cx: v[0], cy: v[1], sx: v[2], sy: v[3] } : undefined);
+  const pair = parseComparePair(params); // a compare link (store/compare.ts) reopens the comparison over the map
+  if (pair && byId.has(pair[0]) && byId.has(pair[1])) await openCompare(pair[0], pair[1], parseView(params.get("cview")));
 }

@@ -1,12 +1,13 @@
 // The library as a runs table: every sweep in its zoom tree, sortable by a column (within siblings, so zooms stay
 // under their parent), filtered by a query, with its axes in hyperparameter units, status, target, start, duration
-// and cells/s; rename, tag and delete in place (no browser prompt or confirm).
+// and cells/s; rename, tag and delete in place (no browser prompt or confirm); two rows ticked open the compare mode.
 
 import { type ReactNode, useState } from "react";
 import type { SweepSummary } from "../../src-shared/contract";
 import { formatDuration } from "../../src-shared/format";
 import { type RunColumn, runRows } from "../runs";
 import { openSweep, useUi } from "../state";
+import { openCompare } from "../store/compare";
 import { formatSig } from "../ticks";
 import { formatWhen } from "./SweepControl";
 
@@ -28,7 +29,9 @@ function axisRange(a: SweepSummary["xAxis"], lo: number, hi: number): string {
   return `${a.param} ${v(lo)}…${v(hi)}`;
 }
 
-function Row({ s, depth, seconds, rate }: { s: SweepSummary; depth: number; seconds: number | null; rate: number | null }) {
+function Row({ s, depth, seconds, rate, picked, onPick }: {
+  s: SweepSummary; depth: number; seconds: number | null; rate: number | null; picked: boolean; onPick: (on: boolean) => void;
+}) {
   const api = useUi((st) => st.api);
   const [edit, setEdit] = useState<"name" | "tags" | "delete" | null>(null);
   const [text, setText] = useState("");
@@ -41,6 +44,8 @@ function Row({ s, depth, seconds, rate }: { s: SweepSummary; depth: number; seco
   const start = (what: "name" | "tags") => { setEdit(what); setText(what === "name" ? s.name : s.tags.join(", ")); };
   return (
     <tr data-testid="run-row" data-id={s.id} data-depth={depth}>
+      <td><input type="checkbox" data-testid="run-pick" checked={picked} onChange={(e) => onPick(e.target.checked)}
+        title="pick two sweeps to compare their maps" aria-label={`pick ${s.name} to compare`} /></td>
       <td className="run-name" style={{ paddingLeft: 4 + 14 * depth }}>
         {edit === "name" || edit === "tags"
           ? <input data-testid="run-edit" autoFocus value={text} onChange={(e) => setText(e.target.value)}
@@ -81,6 +86,10 @@ export function RunsTable({ toggle }: { toggle: ReactNode }) {
   const [sort, setSort] = useState<RunColumn>("started");
   const [desc, setDesc] = useState(true);
   const [q, setQ] = useState("");
+  // Picked for the compare mode, in the order picked (the first is A); a deleted sweep drops out.
+  const [picked, setPicked] = useState<string[]>([]);
+  const pickedNow = picked.filter((id) => sweeps[id]);
+  const pick = (id: string, on: boolean) => setPicked(on ? [...pickedNow.filter((p) => p !== id), id] : pickedNow.filter((p) => p !== id));
   const rows = runRows(sweeps, sort, desc, q);
   const by = (c: RunColumn) => { if (c === sort) setDesc(!desc); else { setSort(c); setDesc(c === "started" || c === "rate"); } };
   return (
@@ -89,17 +98,21 @@ export function RunsTable({ toggle }: { toggle: ReactNode }) {
         <input placeholder="filter: name, id, tag, target, status, hyperparameter" value={q} onChange={(e) => setQ(e.target.value)}
           data-testid="runs-filter" />
         <span className="muted">{rows.filter((r) => r.matched).length} of {Object.keys(sweeps).length} sweeps</span>
+        <button data-testid="runs-compare" disabled={pickedNow.length !== 2}
+          title={pickedNow.length === 2 ? "the two maps side by side with their difference" : "tick exactly two sweeps to compare them"}
+          onClick={() => void openCompare(pickedNow[0], pickedNow[1])}>compare{pickedNow.length ? ` (${pickedNow.length} of 2)` : ""}</button>
         {toggle}
       </div>
       <table className="runs-table">
         <thead><tr>
+          <th title="pick two to compare" />
           {COLUMNS.map((c) => (
             <th key={c.key} title={c.title} data-testid={`runs-sort-${c.key}`} aria-sort={sort === c.key ? (desc ? "descending" : "ascending") : "none"}
               onClick={() => by(c.key)}>{c.label}{sort === c.key ? (desc ? " ▾" : " ▴") : ""}</th>
           ))}
           <th />
         </tr></thead>
-        <tbody>{rows.map((r) => <Row key={r.s.id} {...r} />)}</tbody>
+        <tbody>{rows.map((r) => <Row key={r.s.id} {...r} picked={pickedNow.includes(r.s.id)} onPick={(on) => pick(r.s.id, on)} />)}</tbody>
       </table>
     </div>
   );

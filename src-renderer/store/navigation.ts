@@ -16,8 +16,11 @@ export interface NavigationSlice {
   viewport: Viewport;
   history: View[];
   historyIndex: number;
-  /** The main area: the 2-D map, the 3-D surface, the library of sweeps with thumbnails, or the Table 1 report. */
-  mode: "map" | "surface" | "library" | "table1";
+  /**
+   * The main area: the 2-D map, the 3-D surface, the library of sweeps with thumbnails, the Table 1 report, or two
+   * sweeps compared (store/compare.ts).
+   */
+  mode: "map" | "surface" | "library" | "table1" | "compare";
   /** Fill the map area, stretched, instead of 1:1 in axis units (view.ts equalAspect). */
   fill: boolean;
   /** The zoom video being recorded (record.ts): frames drawn of all (null: none). */

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { NOT_DONE } from "../../src-shared/api";
 import {
   axesDiffer, BOTH_DIVERGE, BOTH_TRAIN, compareMaps, differencePixels, DIFF_COLOURS, NOT_COMPARED, ONLY_A, ONLY_B, type OutcomeMap,
-  parseComparePair, resample,
+  outcomeAt, parseComparePair, resample,
 } from "../../src-renderer/compare";
 
 const W = { x0: 0, x1: 4, y0: 0, y1: 4 };
@@ -78,6 +78,12 @@ describe("compareMaps across grids: the coarser resampled onto the finer by cell
     expect(Array.from(resample(parent, { window: zoomW, nx: 4, ny: 4 }).slice(0, 4))).toEqual([1, 1, 0, 0]);
   });
 
+  it("takes the coarse cell under the centre, not under a fine cell's edge", () => {
+    // Fine cell [1.9, 2.3]: its left edge lies in the parent's cell 1 (trains), its centre 2.1 in cell 2 (diverges).
+    const g = { window: { x0: 1.9, x1: 2.7, y0: 0, y1: 1 }, nx: 2, ny: 1 };
+    expect(Array.from(resample(parent, g))).toEqual([0, 0]);
+  });
+
   it("compares on the zoom's grid whichever map comes first, and says which was resampled", () => {
     const d = compareMaps(parent, zoom);
     expect(d.resampled).toBe("a");
@@ -113,5 +119,15 @@ describe("parseComparePair", () => {
     expect(parseComparePair(new URLSearchParams("compare=s1"))).toBeNull();
     expect(parseComparePair(new URLSearchParams("compare=s1,s1"))).toBeNull();
     expect(parseComparePair(new URLSearchParams("sweep=s1"))).toBeNull();
+  });
+});
+
+describe("outcomeAt", () => {
+  it("names the cell under a point and its outcome, null outside the window", () => {
+    const m = map([[1, 0], [NOT_DONE, 1]], { x0: 0, x1: 2, y0: 0, y1: 2 });
+    expect(outcomeAt(m, 1.5, 0.5)).toEqual({ ix: 1, iy: 0, outcome: "diverges" });
+    expect(outcomeAt(m, 0.5, 1.5)).toEqual({ ix: 0, iy: 1, outcome: "not done" });
+    expect(outcomeAt(m, 0.2, 0.2)).toEqual({ ix: 0, iy: 0, outcome: "trains" });
+    expect(outcomeAt(m, 2, 0.5)).toBeNull();
   });
 });
