@@ -1,6 +1,7 @@
 // End to end, the map's palettes on the shipped demo database in headless Chromium: another palette picked in the
 // legend recolours the map's cells (as the analysis code colours the store's map in that palette) and the legend's
-// bar, the exported PNG has the cells in the same colours, each kind of layer keeps its own choice, and the choice
+// bar, the exported PNG has the cells in the same colours, the 3-D view's ramp follows, each kind of layer keeps its
+// own choice, and the choice
 // survives a reload (this browser's storage) and travels in the view link (a fresh browser profile opening it).
 // The demo's 8x4 SFT map has cells hundreds of pixels wide: one pixel per cell is that cell's colour.
 
@@ -103,6 +104,13 @@ describe("palettes", () => {
     const cells = (p: string) => { const c = colourLayer(sweepMap(store, sftId), "score", paletteOf(p)).rgba; return Array.from({ length: 32 }, (_, i) => Array.from(c.subarray(4 * i, 4 * i + 3)).join()); };
     expect(cells("cividis").filter((c) => colours.has(c)).length).toBe(32);
     expect(cells("spectral").filter((c) => colours.has(c)).length).toBe(0);
+
+    // The 3-D view's score surface is coloured, and its legend's ramp drawn, in the same palette: its top is cividis's.
+    await page.locator("[data-testid=mode-surface]").click();
+    await page.locator(".surface-metric select").selectOption("score");
+    const ramp = () => page.locator(".surface-ramp").evaluate((el) => (el as HTMLElement).style.background.replace(/\s/g, ""));
+    await expect.poll(ramp, { timeout: 30_000 }).toContain(`rgb(${CIVIDIS[CIVIDIS.length - 1].join(",")})100%`);
+    await page.locator("[data-testid=mode-map]").click();
 
     // The loss layers keep their own palette (viridis by default); back on the score the choice is still cividis.
     await page.locator("[data-testid=layer]").selectOption("finalLoss");
