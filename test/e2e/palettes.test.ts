@@ -1,8 +1,8 @@
 // End to end, the map's palettes on the shipped demo database in headless Chromium: another palette picked in the
 // legend recolours the map's cells (as the analysis code colours the store's map in that palette) and the legend's
 // bar, the exported PNG has the cells in the same colours, the 3-D view's ramp follows, each kind of layer keeps its
-// own choice, and the choice
-// survives a reload (this browser's storage) and travels in the view link (a fresh browser profile opening it).
+// own choice, and the choice survives a reload (this browser's storage) and travels in the view link (a fresh browser
+// profile opening it).
 // The demo's 8x4 SFT map has cells hundreds of pixels wide: one pixel per cell is that cell's colour.
 
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
