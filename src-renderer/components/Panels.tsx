@@ -18,6 +18,7 @@ import { targetLabel } from "../sweep-control";
 import { formatExact, formatSig } from "../ticks";
 import { EvalTable, SamplesPanel } from "./CellEvals";
 import { LinePlot } from "./LinePlot";
+import { useCompare } from "../store/compare";
 import { clearPins, togglePin } from "../store/pins";
 import { RunsTable } from "./RunsTable";
 import { LibraryRow, ProgressPanel } from "./SweepControl";
@@ -282,7 +283,9 @@ function Thumbnail({ s }: { s: SweepSummary }) {
 export function Library() {
   const sweeps = useUi((s) => s.sweeps);
   const [q, setQ] = useState("");
-  const [table, setTable] = useState(false);
+  // Kept in the compare mode's store: the way back from a comparison is the runs table it was opened from.
+  const table = useCompare((s) => s.libraryTable);
+  const setTable = (on: boolean) => useCompare.setState({ libraryTable: on });
   const toggle = <button data-testid="library-as-table" className={table ? "on" : ""} onClick={() => setTable(!table)}
     title="the runs table: sortable and filterable, zoom trees indented">table</button>;
   if (table) return <div className="library" data-testid="library"><RunsTable toggle={toggle} /></div>;

@@ -7,7 +7,7 @@ import type { SweepSummary } from "../../src-shared/contract";
 import { formatDuration } from "../../src-shared/format";
 import { type RunColumn, runRows } from "../runs";
 import { openSweep, useUi } from "../state";
-import { openCompare } from "../store/compare";
+import { openCompare, pickForCompare, useCompare } from "../store/compare";
 import { formatSig } from "../ticks";
 import { formatWhen } from "./SweepControl";
 
@@ -86,10 +86,9 @@ export function RunsTable({ toggle }: { toggle: ReactNode }) {
   const [sort, setSort] = useState<RunColumn>("started");
   const [desc, setDesc] = useState(true);
   const [q, setQ] = useState("");
-  // Picked for the compare mode, in the order picked (the first is A); a deleted sweep drops out.
-  const [picked, setPicked] = useState<string[]>([]);
+  // Ticked for the compare mode (store/compare.ts, so they are still ticked back from it); a deleted sweep drops out.
+  const picked = useCompare((st) => st.picked);
   const pickedNow = picked.filter((id) => sweeps[id]);
-  const pick = (id: string, on: boolean) => setPicked(on ? [...pickedNow.filter((p) => p !== id), id] : pickedNow.filter((p) => p !== id));
   const rows = runRows(sweeps, sort, desc, q);
   const by = (c: RunColumn) => { if (c === sort) setDesc(!desc); else { setSort(c); setDesc(c === "started" || c === "rate"); } };
   return (
@@ -112,7 +111,7 @@ export function RunsTable({ toggle }: { toggle: ReactNode }) {
           ))}
           <th />
         </tr></thead>
-        <tbody>{rows.map((r) => <Row key={r.s.id} {...r} picked={pickedNow.includes(r.s.id)} onPick={(on) => pick(r.s.id, on)} />)}</tbody>
+        <tbody>{rows.map((r) => <Row key={r.s.id} {...r} picked={pickedNow.includes(r.s.id)} onPick={(on) => pickForCompare(r.s.id, on)} />)}</tbody>
       </table>
     </div>
   );

@@ -10,6 +10,10 @@ import { equalAspect, fitWindow, type View, type Viewport } from "../view";
 import { useUi } from "./ui-store";
 
 export interface CompareState {
+  /** The library shows the runs table (not the cards): set on leaving a comparison, which was opened from there. */
+  libraryTable: boolean;
+  /** Ticked in the runs table, in the order ticked (the first is A); kept while other modes are shown. */
+  picked: string[];
   pair: [string, string] | null;
   /** views[0] is the shared view (axes the same) or A's, views[1] B's when the axes differ. */
   views: [View | null, View | null];
@@ -26,12 +30,18 @@ export interface CompareState {
 }
 
 export const useCompare = create<CompareState>(() => ({
-  pair: null, views: [null, null], viewport: { width: 0, height: 0 }, shown: [null, null], trainable: [null, null], diff: null, error: null,
+  libraryTable: false, picked: [], pair: null, views: [null, null], viewport: { width: 0, height: 0 }, shown: [null, null], trainable: [null, null], diff: null, error: null,
   hover: null,
 }));
 
 const get = useCompare.getState;
 const set = useCompare.setState;
+
+/** Tick or untick sweep `id` in the runs table. */
+export function pickForCompare(id: string, on: boolean): void {
+  const rest = get().picked.filter((p) => p !== id);
+  set({ picked: on ? [...rest, id] : rest });
+}
 
 /** The two sweeps of the pair (undefined where one is gone), and whether they can share one view and a difference. */
 export function comparePair(st = get(), sweeps = useUi.getState().sweeps): { a?: SweepSummary; b?: SweepSummary; axes: string | null } {
@@ -43,15 +53,17 @@ export function comparePair(st = get(), sweeps = useUi.getState().sweeps): { a?:
 export async function openCompare(a: string, b: string, view?: View): Promise<void> {
   const { sweeps } = useUi.getState();
   if (!sweeps[a] || !sweeps[b]) throw new Error(`unknown sweep ${sweeps[a] ? b : a}`);
-  set({ pair: [a, b], views: [view ?? null, null], shown: [null, null], trainable: [null, null], diff: null, error: null, hover: null });
+  // The pair is what the runs table has ticked, also when a link opened it.
+  set({ picked: [a, b], pair: [a, b], views: [view ?? null, null], shown: [null, null], trainable: [null, null], diff: null, error: null, hover: null });
   useUi.setState({ mode: "compare" });
   fitIfNeeded();
   writeUrl();
   await loadLayers();
 }
 
-/** Leave the compare mode for the library (the pair is forgotten, and so is the link's part of it). */
+/** Leave the compare mode for the library's runs table (the pair is forgotten, and so is the link's part of it). */
 export function closeCompare(): void {
+  set({ libraryTable: true });
   useUi.setState({ mode: "library" });
 }
 

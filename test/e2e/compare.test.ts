@@ -1,8 +1,8 @@
 // End to end, the compare mode on the shipped demo database in headless Chromium: two sweeps ticked in the runs table
 // (the paper MLP's 512^2 root and its first 256^2 zoom) open side by side with their difference; both maps draw, the
 // difference's counts are those of the store's trainable fields (the root resampled at the zoom's cell centres), the
-// wheel on one map moves both, the link reopens the same comparison, and two sweeps with other axes are refused a
-// difference with a message. Screenshot: test-artifacts/ui/compare.png.
+// wheel on one map moves both, the link reopens the same comparison, back in the runs table the ticks are kept, and two
+// sweeps with other axes are refused a difference with a message. Screenshot: test-artifacts/ui/compare.png.
 
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -153,15 +153,18 @@ describe("compare two sweeps", () => {
 
   it("with other axes shows the two maps with their own views, says why, and computes no difference", async () => {
     await page.locator("[data-testid=compare-close]").click();
-    await page.waitForSelector("[data-testid=library]");
-    await page.locator("[data-testid=library-as-table]").click();
+    // Back to the runs table (not the cards), with the two sweeps still ticked.
+    await page.waitForSelector("[data-testid=runs-table]");
     expect(new URL(page.url()).searchParams.has("compare"), "leaving the mode drops it from the link").toBe(false);
-    await page.locator(`[data-testid=run-row][data-id=${sftId}] [data-testid=run-pick]`).check();
-    await page.locator(`[data-testid=run-row][data-id=${zoomId}] [data-testid=run-pick]`).check();
+    const tick = (id: string) => page.locator(`[data-testid=run-row][data-id=${id}] [data-testid=run-pick]`);
+    expect(await tick(rootId).isChecked()).toBe(true);
+    expect(await tick(zoomId).isChecked()).toBe(true);
+    await tick(rootId).uncheck();
+    await tick(sftId).check();
     await page.locator("[data-testid=runs-compare]").click();
     await page.waitForSelector("[data-testid=compare-view][data-shared=false]");
     await Promise.all(["compare-a", "compare-b"].map(drawn));
-    expect(await page.locator("[data-testid=compare-message]").textContent()).toContain("The axes differ (x: lr (log) vs lr.input (log), y: dataset_size (log) vs lr.output (log))");
+    expect(await page.locator("[data-testid=compare-message]").textContent()).toContain("The axes differ (x: lr.input (log) vs lr (log), y: lr.output (log) vs dataset_size (log))");
     expect(await page.locator("[data-testid=compare-diff]").count()).toBe(0);
     expect(new URL(page.url()).searchParams.has("cview"), "no shared view to keep").toBe(false);
   }, 60_000);
