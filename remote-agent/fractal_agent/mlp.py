@@ -24,7 +24,9 @@ numbers must not depend on K or on its place in the population. Two forms of the
                   alone (OpenBLAS blocks only the outer ones by position), so every column block of the wide
                   product has the bits of the replica's own (N x n) . (n x n) product: the shared form gives
                   the stacked form's bits (tests/test_mlp.py checks both forms against each other), ~3x faster
-                  on CPU, where one small GEMM per replica ran at a tenth of the core's rate.
+                  on CPU, where one small GEMM per replica ran at a tenth of the core's rate. On CPU its loop
+                  (_train_shared_cpu) does every small op in numpy on the same memory (the same IEEE operations in
+                  the same order, so the same bits) and keeps W0 as the wide operand (n, K, n) itself.
 
 Reductions are fixed trees of elementwise adds (tree_sum); everything else is elementwise.
 tests/test_mlp.py checks populations of 1, 2, 7, 33 and 256 cells bit for bit.
@@ -104,6 +106,21 @@ def tree_sum(x, dim):
             s.narrow(dim, 0, 1).add_(x.narrow(dim, m - 1, 1))
         x = s
     return x.squeeze(dim)
+
+
+def tree_sum_np(x, axis=-1):
+    """tree_sum for numpy arrays: the same pairwise adds in the same order (so the same bits), at numpy's per-call
+    cost (~1 us) instead of torch's (~4 us); the CPU shared loop does ~20 such levels a step. Over axis 0 of a
+    C-contiguous array every level adds two contiguous halves."""
+    ax = axis % x.ndim
+    pre = (slice(None),) * ax
+    while x.shape[ax] > 1:
+        m, h = x.shape[ax], x.shape[ax] // 2
+        s = x[pre + (slice(0, h),)] + x[pre + (slice(h, 2 * h),)]
+        if m % 2:
+            s[pre + (slice(0, 1),)] += x[pre + (slice(m - 1, m),)]
+        x = s
+    return x[pre + (0,)]
 
 
 def bmm(A, B, block=None):
@@ -308,6 +325,10 @@ def train_population(spec, hparams, device="cpu", form=None, early_exit=True):
     act = model["activation"]
     if form is None:
         form = "shared" if dev.type == "cpu" and shared_exact(model["width"], N, B) else "stacked"
+    if form == "shared" and dev.type == "cpu":
+        return _train_shared_cpu(X.numpy(), Y.numpy(), W0.numpy(), W1.numpy(), offset.numpy(), every_step, lr0.numpy(),
+                                 lr1.numpy(), wd.numpy(), decay, None if batches is None else batches.numpy(), act, T,
+                                 early_exit)
     if form == "shared":
         buf = Buffers(dtype, dev)
         fwd = lambda X_, W0_, W1_: forward_shared(X_, W0_, W1_, act, buf)
@@ -352,6 +373,112 @@ def train_population(spec, hparams, device="cpu", form=None, early_exit=True):
     return {
         "losses": losses.T.double().cpu().numpy(),
         "grad_norms": grad_norms.T.double().cpu().numpy(),
+        "steps_trained": steps_trained,
+    }
+
+
+@np.errstate(all="ignore")  # overflow to inf and NaN are results here (diverging cells), as in torch's loop
+def _train_shared_cpu(X, Y, W0, W1, offset, every_step, lr0, lr1, wd, decay, batches, act, T, early_exit):
+    """train_population's loop in the shared form on CPU: the same arithmetic as forward_shared(), backward_shared()
+    and the torch loop, element for element (so the same bits: tests/test_mlp.py), with every small op in numpy on
+    views of the same memory. The products stay torch's (addmm/mm for the wide GEMMs, bmm for H W1 and H^T g, whose
+    BLAS calls set the bits) and so does 1 - H^2 (torch's addcmul is one fused multiply-add; numpy's 1 - H*H would
+    round twice). A 64-replica step was ~100 torch calls of a few microseconds each besides its products; numpy's
+    calls cost ~1 us, and W0 is kept as the wide GEMM's operand itself, (n, K, n) (the replicas side by side), so the
+    update, decay and grad-norm passes run over contiguous memory with no per-step copy.
+    Arrays in: X (N, n), Y (N, 1), W0 (K, n, n), W1 (K, n, 1), offset and wd (K, 1, 1), lr0 and lr1 (K, T, 1, 1)."""
+    K, (N, n) = W0.shape[0], X.shape
+    dt = X.dtype
+    Xt = torch.from_numpy(X)
+    scale, slope = math.sqrt(2.0 / n), (math.sqrt(2.0) if act in ("tanh", "relu") else 1.0)
+    one = torch.ones((), dtype=Xt.dtype)
+    pow2 = n & (n - 1) == 0   # the flat tree over a replica's n*n entries (i, j) is a tree over i, then over j
+    # replica on axis 1 for W0's terms: W0 (n, K, n); offset, wd, and lr0[t] broadcast as (1, K, 1)
+    W0 = np.ascontiguousarray(W0.transpose(1, 0, 2))
+    offset, wd0 = offset.reshape(1, K, 1), wd.reshape(1, K, 1)
+    lr0 = np.ascontiguousarray(lr0[:, :, 0, 0].T).reshape(T, 1, K, 1)
+    held = {}
+
+    def get(name, shape):  # reused buffers (a fresh 2 MB tensor per op costs its page faults every step)
+        b = held.get(name)
+        if b is None or b.shape != shape:
+            b = held[name] = torch.empty(shape, dtype=Xt.dtype)
+        return b
+
+    def forward(Xt_, W0, W1t):
+        """Z0 and H (torch, (M, K, n)) and yhat (numpy, (K, M)) as forward_shared() computes them."""
+        k, M = W0.shape[1], Xt_.shape[0]
+        wide = torch.from_numpy(W0).view(n, k * n)        # X [W0_1 | ... | W0_K]
+        Z0 = get(f"Z0.{M}", (M, k * n))
+        if act == "tanh":                                   # alpha: fl(s * sum), as forward_shared()
+            torch.addmm(Z0, Xt_, wide, beta=0, alpha=scale, out=Z0)
+            np.tanh(Z0.numpy(), out=Z0.numpy())
+            Z0 = H = Z0.view(M, k, n)
+        else:
+            Z0 = torch.mm(Xt_, wide, out=Z0).view(M, k, n)
+            H = torch.relu(Z0).mul_(scale) if act == "relu" else Z0 / math.sqrt(n)
+        y = torch.bmm(H.permute(1, 0, 2), W1t, out=get(f"y.{M}", (k, M, 1))).numpy()[:, :, 0]
+        return Z0, H, np.divide(y, n, out=y)
+
+    def backward(Xt_, Y_, W1t, Z0, H, yhat):
+        """dW0 (numpy, (n, K, n)) and dW1 (numpy, (K, n, 1)), as backward_shared()."""
+        k, M = W1t.shape[0], Xt_.shape[0]
+        g = np.subtract(yhat, Y_.T, out=get(f"g.{M}", (k, M)).numpy())
+        gt = torch.from_numpy(np.multiply(g, 2.0 / (M * n), out=g)).unsqueeze(2)   # (K, M, 1) dloss/dyhat
+        dW1 = torch.bmm(H.permute(1, 2, 0), gt).numpy()      # (K, n, 1)
+        # dloss/dH = g W1^T; torch's broadcast is 5x faster here than numpy's (inner runs of n)
+        dZ0 = torch.mul(gt.permute(1, 0, 2), W1t.transpose(1, 2).permute(1, 0, 2), out=get(f"dZ0.{M}", (M, k, n)))
+        if act == "tanh":                                   # 1 - tanh^2 (one fused multiply-add) written over H
+            dZ0.mul_(torch.addcmul(one, H, H, value=-1.0, out=H))
+        elif act == "relu":
+            dZ0.mul_(Z0 > 0)
+        dW0 = torch.mm(Xt_.T, dZ0.view(M, k * n), out=get(f"dW0.{M}", (n, k * n))).numpy().reshape(n, k, n)
+        return np.multiply(dW0, slope / math.sqrt(n), out=dW0), dW1
+
+    losses = np.full((T + 1, K), np.nan, dtype=dt)
+    grad_norms = np.full((T, K), np.nan, dtype=dt)
+    steps_trained = np.full(K, T, dtype=np.int64)
+    alive = np.arange(K)
+    W1t = torch.from_numpy(W1)
+    for t in range(T + 1):
+        if every_step and t < T:
+            W0 += offset
+        Z0, H, yhat = forward(Xt, W0, W1t)
+        k = W0.shape[1]
+        r = np.subtract(yhat.T, Y, out=get("r", (N, k)).numpy())    # (N, K): mse()'s residuals, data first
+        losses[t, alive] = tree_sum_np(np.multiply(r, r, out=r), axis=0) / N   # always the full-batch loss
+        if t == T:
+            break
+        if batches is None:
+            dW0, dW1 = backward(Xt, Y, W1t, Z0, H, yhat)
+        else:
+            Xb = torch.from_numpy(X[batches[t]])
+            dW0, dW1 = backward(Xb, Y[batches[t]], W1t, *forward(Xb, W0, W1t))
+        sq = np.multiply(dW0, dW0, out=get("sq", (n, k, n)).numpy())
+        sq = tree_sum_np(tree_sum_np(sq, axis=0), axis=-1) if pow2 else \
+            tree_sum_np(np.ascontiguousarray(sq.transpose(1, 0, 2)).reshape(k, n * n))
+        w1 = dW1[:, :, 0].T
+        grad_norms[t, alive] = np.sqrt(sq + tree_sum_np(w1 * w1, axis=0))
+        if decay:                                            # W <- W (1 - lr wd) - lr dW
+            W0 *= 1.0 - lr0[t] * wd0
+            W1 *= 1.0 - lr1[:, t] * wd
+        W0 -= lr0[t] * dW0
+        W1 -= lr1[:, t] * dW1
+        if early_exit and t + 1 < T:                         # as in train_population's torch loop
+            dead = np.isnan(W1).reshape(k, -1).all(axis=1)
+            if dead.any():
+                steps_trained[alive[dead]] = t + 1
+                keep = ~dead
+                alive, W1, lr1, wd = (x[keep] for x in (alive, W1, lr1, wd))
+                W0 = np.ascontiguousarray(W0[:, keep])             # the wide GEMM's operand: (n, K n) in place
+                offset, wd0 = offset[:, keep], wd0[:, keep]
+                lr0 = lr0[:, :, keep]
+                W1t = torch.from_numpy(W1)
+                if alive.size == 0:
+                    break
+    return {
+        "losses": losses.T.astype(np.float64),
+        "grad_norms": grad_norms.T.astype(np.float64),
         "steps_trained": steps_trained,
     }
 
