@@ -168,5 +168,16 @@ useUi.subscribe((st, prev) => {
   if (st.layer !== prev.layer) { void loadLayers(); return; }
   if (st.sweeps === prev.sweeps) return;
   if (pair.some((id) => !st.sweeps[id])) { set({ error: "a sweep of this comparison was deleted" }); return; }
-  if (pair.some((id) => prev.sweeps[id]?.doneCells !== st.sweeps[id].doneCells || prev.sweeps[id]?.status !== st.sweeps[id].status)) void loadLayers();
+  if (pair.some((id) => prev.sweeps[id]?.doneCells !== st.sweeps[id].doneCells || prev.sweeps[id]?.status !== st.sweeps[id].status)) refetchSoon();
 });
+
+/**
+ * While either sweep streams results, its layers are fetched whole again (the difference needs every cell) at most
+ * this often, so a large map streaming at 10k cells/s does not keep the socket busy with full layers.
+ */
+const STREAM_REFETCH_MS = 2000;
+let refetchTimer: ReturnType<typeof setTimeout> | null = null;
+function refetchSoon(): void {
+  if (refetchTimer) return;
+  refetchTimer = setTimeout(() => { refetchTimer = null; void loadLayers(); }, STREAM_REFETCH_MS);
+}
