@@ -17,7 +17,7 @@ numbers must not depend on K or on its place in the population. Two forms of the
                   whatever K is: the BLAS picks its kernel and summation order from that shape. cuBLAS may also
                   choose by batch count, so products run in fixed blocks of CUDA_BMM_BLOCK replicas (the last
                   block padded).
-  shared (CPU, width a multiple of 8)  the data X is the same for every replica, so X W0 for the whole population is ONE GEMM
+  shared (CPU, float64, width a multiple of 8)  the data X is the same for every replica, so X W0 for the whole population is ONE GEMM
                   (N x n) . (n x K n) with the replicas' W0 side by side, and dW0 = X^T dZ0 another; only H W1
                   and its backward stay per replica (bmm on strided views). Activations live as (N, K, n). A
                   GEMM sums each output element over the inner dimension in an order set by that dimension
@@ -55,11 +55,14 @@ SHARED_WIDTH_MULTIPLE = 8
 BMM_NATIVE_BELOW = 400  # torch's CPU bmm sums a problem with fewer multiply-adds than this itself, not in the BLAS
 
 
-def shared_exact(width, N, batch_size=None):
-    """Whether the shared form gives the stacked form's bits: aligned widths, and every per-replica product of the
-    stacked form (X W0, X^T dZ0: rows x width^2 multiply-adds) large enough that torch hands it to the BLAS too."""
+def shared_exact(width, N, batch_size=None, precision="float64"):
+    """Whether the shared form gives the stacked form's bits: float64, aligned widths, and every per-replica product of
+    the stacked form (X W0, X^T dZ0: rows x width^2 multiply-adds) large enough that torch hands it to the BLAS too.
+    float32 trains stacked: measured at width 16, a cell of a 7-replica shared population had other bits than in a
+    64-replica one (OpenBLAS's single-precision GEMM tiles differ), while the stacked form's were the same."""
     rows = min(N, batch_size or N)
-    return width % SHARED_WIDTH_MULTIPLE == 0 and rows * width * width >= BMM_NATIVE_BELOW
+    return (precision == "float64" and width % SHARED_WIDTH_MULTIPLE == 0
+            and rows * width * width >= BMM_NATIVE_BELOW)
 
 
 # ----------------------------------------------------------------------------- data and init
@@ -324,7 +327,7 @@ def train_population(spec, hparams, device="cpu", form=None, early_exit=True):
     B = hparams[0]["batch_size"] if batches is not None else None
     act = model["activation"]
     if form is None:
-        form = "shared" if dev.type == "cpu" and shared_exact(model["width"], N, B) else "stacked"
+        form = "shared" if dev.type == "cpu" and shared_exact(model["width"], N, B, train["precision"]) else "stacked"
     if form == "shared" and dev.type == "cpu":
         return _train_shared_cpu(X.numpy(), Y.numpy(), W0.numpy(), W1.numpy(), offset.numpy(), every_step, lr0.numpy(),
                                  lr1.numpy(), wd.numpy(), decay, None if batches is None else batches.numpy(), act, T,

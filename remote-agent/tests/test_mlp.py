@@ -213,6 +213,19 @@ def test_float32_precision_trains_in_float32():
     assert not np.array_equal(out["losses"][0], ref_l)  # but not float64 bits
 
 
+def test_float32_cells_are_bit_exact_across_population_sizes():
+    """float32 trains in the stacked form on CPU (the shared GEMM's single-precision tiles moved a cell's bits with
+    the population size), so a cell is the same bits alone, in 7 or in 64."""
+    spec = mlp_spec(width=16, steps=20, x=("lr.input", "log", [-2.0, 5.0], 8), y=("lr.output", "log", [-2.0, 5.0], 8),
+                    train={"precision": "float32"})
+    cells = some_cells(spec, range(64))
+    whole = mlp.train_population(spec, cells)
+    for idx in ([9], list(range(5, 12))):
+        part = mlp.train_population(spec, [cells[i] for i in idx])
+        for name in ("losses", "grad_norms"):
+            assert np.array_equal(part[name], whole[name][idx], equal_nan=True), (len(idx), name)
+
+
 def test_chunk_size_is_bounded_by_memory():
     spec = mlp_spec(width=16, steps=100)
     per = mlp.bytes_per_replica(spec)
