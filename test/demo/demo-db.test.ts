@@ -174,6 +174,15 @@ describe("tiny-GPT SFT map", () => {
   it("carries the base model's held-out and OOD loss, and samples of its best trainable cell that reproduce it", () => {
     const s = sweeps.find((w) => w.spec.model.family === "gpt")!;
     expect(Number.isFinite(s.base?.heldout_loss) && Number.isFinite(s.base?.ood_loss)).toBe(true);
+    // Multiple choice on a trained family and on the OOD one (generated tasks): the base model's and every cell's.
+    expect(s.spec.data!.evals).toEqual(["synthetic_arithmetic:50", "synthetic_sort:50"]);
+    for (const task of ["synthetic_arithmetic", "synthetic_sort"]) {
+      const b = s.base!.evals[task];
+      expect(b.n).toBe(50);
+      expect(b.acc >= 0 && b.acc <= 1).toBe(true);
+      const acc = store.loadField(s.id, `eval.${task}.acc`), trainable = store.loadField(s.id, "trainable");
+      for (let i = 0; i < s.cells; i++) if (trainable[i]) expect(acc[i] >= 0 && acc[i] <= 1, `${task} acc of cell ${i}`).toBe(true);
+    }
     const cell = demoSamplesCell(join(dir, "demo.sqlite"), s.id);
     const kept = storedSamples(store, s.id, cell);
     expect(kept).toHaveLength(1);
