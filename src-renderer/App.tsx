@@ -14,9 +14,10 @@ import { exportZoomVideo, home, setFill, useUi } from "./state";
 // three.js loads as its own chunk (with the WebGL map, GlMap.tsx), so the first frame does not wait for it.
 const Surface3D = lazy(() => import("./components/Surface3D").then((m) => ({ default: m.Surface3D })));
 
-// Layout: the header holds navigation (breadcrumb, layer, view modes); the main area is the map, the 3-D surface, the
-// library or the Table 1 report; the side panel has collapsible sections (legend, analysis) above the tabs for the inspector, the
-// sweep editor and the hosts. The hover read-out is a tooltip on the map, not a panel.
+// Layout (docs/ARCHITECTURE.md, "Explorer layout"): the header is one line of navigation (breadcrumb, layer, view modes);
+// the main area is the map, the 3-D surface, the library or the Table 1 report, with the toasts over it; the side panel
+// has its tabs (inspector, new sweep, hosts) on top. The footer is one line: progress and keys. The hover read-out is a
+// tooltip on the map, not a panel.
 export function App() {
   const connection = useUi((s) => s.connection);
   const error = useUi((s) => s.connectionError);
@@ -25,6 +26,9 @@ export function App() {
   const fill = useUi((s) => s.fill);
   const recording = useUi((s) => s.recording);
   const empty = useUi((s) => Object.keys(s.sweeps).length === 0);
+  const inspecting = panel === "inspector";
+  const keys = mode === "surface" ? "drag: orbit · right-drag: pan · wheel: zoom · 0: reset the camera"
+    : "wheel/+/−: zoom · drag/arrows/WASD: pan · shift-drag: zoom scan · 0: home · [ ]: back/forward · ?: all keys";
   if (connection === "closed") {
     return <div className="fatal" data-testid="connection-error">Not connected: {error}</div>;
   }
@@ -57,39 +61,48 @@ export function App() {
           {mode === "library" ? <Library /> : mode === "table1" ? <Table1View /> : mode === "compare" ? <CompareView />
             : empty && connection === "open" ? <div className="muted empty">No sweeps in this database yet. Run one with `fractal-llm sweep --spec FILE`.</div>
               : mode === "map" ? <MapView /> : <Suspense fallback={<div className="muted empty">loading the 3-D view…</div>}><Surface3D /></Suspense>}
+          {/* Toasts over the main area's lower right, never over the side panel's controls; above the zoom dialog's
+              backdrop (z-index), so an error from starting a zoom stays in view. */}
+          <NoticeStack />
         </section>
         <aside data-testid="side-panel">
-          {mode === "map" && <details className="section" data-testid="overview-section" open>
-            <summary><b>overview</b></summary>
-            <Overview />
-          </details>}
-          {mode === "map" && <details className="section" data-testid="bookmarks-section">
-            <summary><b>bookmarks</b></summary>
-            <Bookmarks />
-          </details>}
-          <details className="section" data-testid="legend-section" open>
-            <summary><b>legend</b></summary>
-            <Legend />
-          </details>
-          <AnalysisPanel />
+          {/* The tabs stay at the top and never move; below them one scrolling column. The editor and the hosts get it
+              whole; the inspector tab shows the map's aids (overview, bookmarks, legend) above the clicked cell and the
+              analysis below it, so a cell's curves are in view without scrolling past the box-count chart. */}
           <div className="tabs">
             {tab("inspector", "inspector", "tab-inspector")}
             {tab("editor", "new sweep", "tab-editor")}
             {tab("hosts", "hosts", "tab-hosts")}
           </div>
-          <div className="tab-body" data-testid="tab-body">
-            {panel === "inspector" ? <Inspector /> : panel === "hosts" ? <HostManager /> : <SweepEditor />}
+          <div className="side-scroll" data-testid="side-scroll">
+            {inspecting && mode === "map" && <details className="section" data-testid="overview-section" open>
+              <summary><b>overview</b></summary>
+              <Overview />
+            </details>}
+            {inspecting && mode === "map" && <details className="section" data-testid="bookmarks-section">
+              <summary><b>bookmarks</b></summary>
+              <Bookmarks />
+            </details>}
+            {/* The 3-D view draws its own legend over the surface; the library and Table 1 show no map to explain. */}
+            {inspecting && mode === "map" && !empty && <details className="section" data-testid="legend-section" open>
+              <summary><b>legend</b></summary>
+              <Legend />
+            </details>}
+            <div className="tab-body" data-testid="tab-body">
+              {panel === "inspector" ? <Inspector /> : panel === "hosts" ? <HostManager /> : <SweepEditor />}
+            </div>
+            {/* Hidden rather than unmounted where it does not apply: it follows the focused sweep for the map's overlays. */}
+            <div className="analysis-slot" hidden={!(inspecting && (mode === "map" || mode === "surface") && !empty)}>
+              <AnalysisPanel />
+            </div>
           </div>
         </aside>
       </main>
       <footer>
         <ProgressPanel />
-        <span className="muted keys" data-testid="footer-keys">{mode === "surface" ? "drag: orbit · right-drag: pan · wheel: zoom · 0: reset the camera"
-          : "wheel/+/−: zoom · drag/arrows/WASD: pan · shift-drag: zoom scan · 0: home · [ ]: back/forward · ?: all keys"}</span>
+        <span className="muted keys" data-testid="footer-keys" title={keys}>{keys}</span>
       </footer>
       <ZoomDialog />
-      {/* After the dialog, so toasts (an error from starting the zoom, a sweep that finished) stay visible over it. */}
-      <NoticeStack />
       <KeyHelp />
     </div>
   );

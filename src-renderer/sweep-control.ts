@@ -10,7 +10,7 @@ export interface Notice { id: number; level: NoticeLevel; message: string; sweep
 /** Toasts shown at once; older ones drop off the bottom. */
 export const MAX_NOTICES = 4;
 /** Info and done toasts go away by themselves after this long; errors stay until dismissed. */
-export const NOTICE_TTL_MS = 15_000;
+export const NOTICE_TTL_MS = 6_000;
 /** Points per axis when the targets are not known (an old server, or listTargets failed). */
 export const FALLBACK_ZOOM_POINTS = 24;
 /** A sweep in one of these is (about to be) running: shown in the footer with a cancel button. */

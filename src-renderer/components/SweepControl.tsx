@@ -10,13 +10,21 @@ export function ProgressPanel() {
   const sweeps = useUi((s) => s.sweeps);
   const connection = useUi((s) => s.connection);
   const active = Object.values(sweeps).filter((s) => ACTIVE.includes(s.status)).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  // The footer is one line: the first FOOTER_ITEMS sweeps with their figures and cancel, the rest summed up in one
+  // item whose title names them (the library lists them all).
+  const shown = active.slice(0, FOOTER_ITEMS), rest = active.slice(FOOTER_ITEMS);
   return (
     <div className="progress" data-testid="progress">
       <span className={`conn conn-${connection}`}>{connection === "open" ? "connected" : connection}</span>
-      {active.map((s) => <ProgressItem key={s.id} s={s} />)}
+      {shown.map((s) => <ProgressItem key={s.id} s={s} />)}
+      {rest.length > 0 && <button className="link" data-testid="progress-more" onClick={() => useUi.setState({ mode: "library" })}
+        title={rest.map((s) => `${s.name} on ${s.target}: ${s.doneCells}/${s.cells}`).join("\n")}>+{rest.length} more running</button>}
     </div>
   );
 }
+
+/** How many running sweeps the footer shows in full. */
+const FOOTER_ITEMS = 2;
 
 function ProgressItem({ s }: { s: SweepSummary }) {
   const p = useUi((st) => st.progress[s.id]);
@@ -29,8 +37,8 @@ function ProgressItem({ s }: { s: SweepSummary }) {
     if (!await cancelSweep(s.id)) setCancelling(false);
   };
   return (
-    <span className="progress-item" data-testid="progress-item" data-id={s.id} data-status={s.status}>
-      <b>{s.name}</b> <span className="muted">on {s.target}</span>{" "}
+    <span className="progress-item" data-testid="progress-item" data-id={s.id} data-status={s.status} title={`${s.name} on ${s.target}`}>
+      <b className="progress-name">{s.name}</b> <span className="muted">on {s.target}</span>{" "}
       <span className="progress-bar" aria-hidden><i style={{ width: `${f.percent}%` }} /></span>{" "}
       <span data-testid="progress-cells">{f.done}/{f.total}</span> <span data-testid="progress-percent">({f.percent}%)</span>
       {s.status !== "running" ? <span className="muted"> {s.status === "created" ? "starting" : "submitted"}</span>
