@@ -1,8 +1,12 @@
 // End to end, the explorer's layout on the shipped demo database (resources/demo.sqlite) in headless Chromium, at
-// common window sizes: panels never overlap, the map is 1:1 in axis units unless "fill" is on, the hover read-out
-// is a tooltip at the cursor that names the SFT map's learning rate, the overview, scale bar, zoom depth and
-// the library's thumbnails are there, and a clicked MLP cell shows its loss curve, recomputed on this computer
-// (the demo stores none). Screenshots go to test-artifacts/ui/layout-*.png.
+// the window sizes of issue 25 (1400x900, 1280x720, 1920x1080): panels never overlap; the header and the footer stay
+// one line (a long zoom path, three running sweeps) and the map's top and bottom never move; the editor gets most of
+// the side panel's height; legend and analysis are gone where they do not apply (library, Table 1, the editor);
+// toasts sit in the main area, clear of the side panel and Table 1's form, and go away by themselves (errors stay
+// until closed); the map is 1:1 in axis units unless "fill" is on; the hover read-out is a tooltip at the cursor that
+// names the SFT map's learning rate; the overview, scale bar, zoom depth and the library's thumbnails are there, and
+// a clicked MLP cell shows its loss curve, recomputed on this computer (the demo stores none), in view at 1400x900
+// without scrolling. Screenshots go to test-artifacts/ui/layout-*.png.
 
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,10 +18,12 @@ import { REPO_ROOT } from "../../src-main/core/local-transport";
 import { openStore, type Store } from "../../src-main/core/store";
 import { startWebServer, type WebServer } from "../../src-main/web/server";
 import { formatExact } from "../../src-renderer/ticks";
+import { NOTICE_TTL_MS } from "../../src-renderer/sweep-control";
+import type { ApiEvent, SweepSummary } from "../../src-shared/contract";
 import { ARTIFACTS, cellOnPage, launchChromium, pixel, settled, shot, viewState } from "./page";
 
 type Box = { x: number; y: number; width: number; height: number };
-const SIZES = [[1400, 900], [1100, 760], [1920, 1080]] as const;
+const SIZES = [[1400, 900], [1280, 720], [1920, 1080]] as const;
 
 let dir: string, server: WebServer, browser: Browser, store: Store, paperId: string, sftId: string;
 
@@ -76,6 +82,25 @@ function expectDisjoint(b: Record<string, Box>, what: string): void {
   }
 }
 
+/**
+ * Events as the server sends them to every page: sweeps that are not in the database (running ones for the footer, a
+ * renamed root for the breadcrumb) and notices. The feed is the service's own (private) broadcaster.
+ */
+const emit = (e: ApiEvent) => (server.service as unknown as { feed: { emit(e: ApiEvent): void } }).feed.emit(e);
+
+/** One line: every visible child of `sel` starts on the same row, and the bar is no taller than one row and its padding. */
+async function expectOneLine(page: Page, sel: string, what: string): Promise<Box> {
+  const bar = (await page.locator(sel).boundingBox())!;
+  const kids = await page.locator(`${sel} > *, ${sel} [data-testid=progress-item]`).evaluateAll((els) => els
+    .map((e) => e.getBoundingClientRect()).filter((r) => r.width > 0 && r.height > 0).map((r) => ({ top: r.top, height: r.height })));
+  expect(kids.length, `${what} has items`).toBeGreaterThan(1);
+  const row = Math.max(...kids.map((k) => k.height));
+  const tops = kids.map((k) => k.top);
+  expect(Math.max(...tops) - Math.min(...tops), `${what}: its items on one row, tops ${tops.join(", ")}`).toBeLessThan(row / 2);
+  expect(bar.height, `${what} is one row (${row} px) high`).toBeLessThanOrEqual(row + 16);
+  return bar;
+}
+
 const inside = (a: Box, outer: Box) => a.x >= outer.x - 0.5 && a.y >= outer.y - 0.5 && a.x + a.width <= outer.x + outer.width + 0.5
   && a.y + a.height <= outer.y + outer.height + 0.5;
 
@@ -98,6 +123,7 @@ describe("explorer layout", () => {
         body: "[data-testid=tab-body]",
       });
       expectDisjoint(side, `${w}x${h} side panel`);
+      expect(side.tabs.y - b.aside.y, "the tabs at the side panel's top").toBeLessThan(12);
       const inView = await boxes(page, { hud: "[data-testid=hud]", map: "[data-testid=map]", xAxis: "[data-testid=axis-x]" });
       expectDisjoint({ hud: inView.hud, map: inView.map }, `${w}x${h} scale bar strip and map`);
       for (const [name, o] of Object.entries(inView)) expect(inside(o, b.view), `${name} inside the map area`).toBe(true);
@@ -107,6 +133,99 @@ describe("explorer layout", () => {
       expect(inside(tip, b.view), `tooltip ${JSON.stringify(tip)} inside the map area ${JSON.stringify(b.view)}`).toBe(true);
       expect(Math.hypot(tip.x - p.x, tip.y - p.y)).toBeLessThan(40); // at the cursor
       await shot(page, `layout-${w}x${h}`, { tooltip: true });
+      await page.mouse.move(2, 2);
+
+      // Header and footer one line; the map area's top and bottom stay put through what makes them longer: the
+      // root's name at its longest in the breadcrumb, three running sweeps with long names in the footer.
+      await expectOneLine(page, "header", `${w}x${h} header`);
+      await expectOneLine(page, "footer", `${w}x${h} footer`);
+      const summary = (await server.service.listSweeps()).find((s) => s.id === paperId)!;
+      const long = "a sweep whose name a researcher made long enough to say everything about it, twice over";
+      const running: SweepSummary[] = [1, 2, 3].map((k) => ({ ...summary, id: `layout-running-${k}`, name: `${long} ${k}`, status: "running",
+        parentId: null, doneCells: 1000 * k, createdAt: `2026-01-0${k}T00:00:00.000Z` }));
+      try {
+        emit({ type: "sweep-updated", sweep: { ...summary, name: `${long} (root)` } });
+        for (const r of running) {
+          emit({ type: "sweep-updated", sweep: r });
+          emit({ type: "progress", sweepId: r.id, done: r.doneCells, total: r.cells, rate: 1234.5, eta: 7 * 3600, status: "running" });
+        }
+        await expect.poll(() => page.locator("[data-testid=progress-item]").count()).toBe(2);
+        expect(await page.locator("[data-testid=progress-more]").textContent()).toBe("+1 more running");
+        await expect.poll(() => page.locator("[data-testid=breadcrumb]").textContent()).toContain(long);
+        const header = await expectOneLine(page, "header", `${w}x${h} header with a long breadcrumb`);
+        const footer = await expectOneLine(page, "footer", `${w}x${h} footer with three running sweeps`);
+        const view = (await page.locator("section.view").boundingBox())!;
+        expect(view.y, "the map area's top does not move").toBeCloseTo(b.view.y, 0);
+        expect(view.y + view.height, "nor its bottom").toBeCloseTo(b.view.y + b.view.height, 0);
+        expect(header.width).toBeLessThanOrEqual(w);
+        expect(footer.width).toBeLessThanOrEqual(w);
+        // Each running sweep's cancel is in view, and the items' names say the whole name in their title.
+        for (const c of await page.locator("[data-testid=progress-item] [data-testid=sweep-cancel]").all()) {
+          expect(inside((await c.boundingBox())!, footer), "a cancel button inside the footer").toBe(true);
+        }
+        await shot(page, `layout-${w}x${h}-long`);
+      } finally {
+        emit({ type: "sweep-updated", sweep: summary });
+        for (const r of running) emit({ type: "sweep-deleted", id: r.id });
+      }
+      await expect.poll(() => page.locator("[data-testid=progress-item]").count()).toBe(0);
+
+      // The editor gets the side panel's height below the tabs, not a strip under the map's aids.
+      await page.locator("[data-testid=tab-editor]").click();
+      const editor = (await page.locator("[data-testid=editor]").boundingBox())!;
+      const scroll = (await page.locator("[data-testid=side-scroll]").boundingBox())!;
+      expect(editor.y - b.aside.y, "the editor starts under the tabs").toBeLessThan(60);
+      const shown = Math.min(editor.y + editor.height, scroll.y + scroll.height) - editor.y;
+      expect(shown, `${w}x${h}: the editor shows ${shown} px of the side panel's ${b.aside.height}`).toBeGreaterThan(0.85 * b.aside.height);
+      expect(await page.locator("[data-testid=legend]").count()).toBe(0);
+      expect(await page.locator("[data-testid=analysis]").isVisible()).toBe(false);
+      expect(inside((await page.locator("[data-testid=editor-target]").boundingBox())!, scroll), "the target picker in view").toBe(true);
+      await page.locator("[data-testid=tab-inspector]").click();
+
+      // Legend and analysis only where there is a map to explain: not in the library, nor in Table 1.
+      for (const m of ["tab-library", "tab-table1"]) {
+        await page.locator(`[data-testid=${m}]`).click();
+        await page.locator(m === "tab-library" ? "[data-testid=library]" : "[data-testid=repro-start]").waitFor();
+        expect(await page.locator("[data-testid=legend]").count(), `no legend in ${m}`).toBe(0);
+        expect(await page.locator("[data-testid=analysis]").isVisible(), `no analysis in ${m}`).toBe(false);
+        expect(await page.locator("[data-testid=overview]").count(), `no overview in ${m}`).toBe(0);
+        await expectOneLine(page, "header", `${w}x${h} header in ${m}`);
+        expect((await page.locator("section.view").boundingBox())!.y, `the main area's top in ${m}`).toBeCloseTo(b.view.y, 0);
+      }
+      await page.locator("[data-testid=mode-map]").click();
+      await expect.poll(() => page.locator("[data-testid=analysis]").isVisible()).toBe(true);
+      expect(await page.locator("[data-testid=legend]").count()).toBe(1);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("shows toasts in the main area, clear of the side panel and Table 1's form; info goes away by itself, an error when closed", async () => {
+    const page = await open(SIZES[1], paperId);
+    try {
+      await page.locator("[data-testid=tab-table1]").click();
+      await page.locator("[data-testid=repro-start]").waitFor();
+      await page.locator("[data-testid=tab-editor]").click();
+      const t0 = Date.now();
+      emit({ type: "notice", sweepId: null, message: "a sweep finished: the map is complete", level: "done" });
+      emit({ type: "notice", sweepId: null, message: "an info toast, long enough to wrap onto a second line in its box at this width", level: "info" });
+      emit({ type: "notice", sweepId: null, message: "a sweep failed: the node could not be reached", level: "error" });
+      await expect.poll(() => page.locator("[data-testid=notice]").count()).toBe(3);
+      const b = await boxes(page, {
+        view: "section.view", aside: "[data-testid=side-panel]", header: "header", footer: "footer", notices: "[data-testid=notices]",
+        reproduce: "[data-testid=repro-start]", target: "[data-testid=repro-target]", editorTarget: "[data-testid=editor-target]",
+      });
+      expect(inside(b.notices, b.view), `toasts ${JSON.stringify(b.notices)} inside the main area ${JSON.stringify(b.view)}`).toBe(true);
+      for (const k of ["aside", "header", "footer", "reproduce", "target", "editorTarget"]) {
+        expect(overlap(b.notices, b[k]), `toasts cover ${k}`).toBe(0);
+      }
+      await shot(page, "layout-toasts");
+      // Info and done go after NOTICE_TTL_MS; the error stays, with its close button.
+      await expect.poll(() => page.locator("[data-testid=notice]").count(), { timeout: NOTICE_TTL_MS + 3000, interval: 200 }).toBe(1);
+      expect(Date.now() - t0, "not before their time").toBeGreaterThan(NOTICE_TTL_MS - 1000);
+      expect(await page.locator("[data-testid=notice]").getAttribute("data-level")).toBe("error");
+      await page.locator("[data-testid=notice-dismiss]").click();
+      await expect.poll(() => page.locator("[data-testid=notice]").count()).toBe(0);
     } finally {
       await page.close();
     }
@@ -266,6 +385,13 @@ describe("explorer layout", () => {
       expect(await ins.locator("[data-testid=ran-on]").textContent()).toMatch(/^trained on .+ · torch /);
       expect(await ins.locator("[data-testid=loss-curve] canvas").count()).toBe(1);
       expect(await ins.locator("[data-testid=grad-curve] canvas").count()).toBe(1);
+      // At 1400x900 the curve is in view without scrolling, with the analysis (its box-count chart) loaded too.
+      await page.locator("[data-testid=analysis-plot]").waitFor({ state: "attached", timeout: 30_000 });
+      const curve = (await ins.locator("[data-testid=loss-curve]").boundingBox())!;
+      const column = (await page.locator("[data-testid=side-scroll]").boundingBox())!;
+      expect(await page.locator("[data-testid=side-scroll]").evaluate((e) => e.scrollTop), "the side panel not scrolled").toBe(0);
+      expect(inside(curve, column), `the loss curve ${JSON.stringify(curve)} in the side panel's view ${JSON.stringify(column)}`).toBe(true);
+      expect(inside(curve, { x: 0, y: 0, width: SIZES[0][0], height: SIZES[0][1] }), "and in the window").toBe(true);
       await ins.locator("[data-testid=recompute-check]").scrollIntoViewIfNeeded();
       await shot(page, "layout-recomputed-curve"); // docs/screenshot.png
     } finally {
