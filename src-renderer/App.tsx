@@ -100,7 +100,8 @@ export function App() {
       </main>
       <footer>
         <ProgressPanel />
-        <span className="muted keys" data-testid="footer-keys" title={keys}>{keys}</span>
+        {/* The keys drive the map and the 3-D view; the library and Table 1 are pages of their own. */}
+        {(mode === "map" || mode === "surface") && <span className="muted keys" data-testid="footer-keys" title={keys}>{keys}</span>}
       </footer>
       <ZoomDialog />
       <KeyHelp />

@@ -189,6 +189,7 @@ describe("explorer layout", () => {
         expect(await page.locator("[data-testid=legend]").count(), `no legend in ${m}`).toBe(0);
         expect(await page.locator("[data-testid=analysis]").isVisible(), `no analysis in ${m}`).toBe(false);
         expect(await page.locator("[data-testid=overview]").count(), `no overview in ${m}`).toBe(0);
+        expect(await page.locator("[data-testid=footer-keys]").count(), `no map keys in the footer in ${m}`).toBe(0);
         await expectOneLine(page, "header", `${w}x${h} header in ${m}`);
         expect((await page.locator("section.view").boundingBox())!.y, `the main area's top in ${m}`).toBeCloseTo(b.view.y, 0);
       }
