@@ -454,6 +454,48 @@ def bench_cheaper_maps(args):
                       "cpu": numerics.cpu_info()[0], "torch": torch.__version__, "runs": runs}))
 
 
+@benchmark("mlp-rate")
+def bench_mlp_rate(args):
+    """Issue 23 item 1's measure: the CPU population trainer's rate on the paper MLP (tanh, width 16, N = 272,
+    float64, full-batch GD) against a 1024^2 float64 GEMM in the same torch on one core, and against the trainer
+    before issue 23 (stacked form, populations of 256). 256 cells of the 64^2 tanh map over [-3, 6]^2 (cells
+    1000..1255), 50 steps, early exit off; every (way, population) is timed --reps times in alternation with the
+    others and the GEMM, keeping each one's minimum, on the CPU-time clock (less moved by other processes on a
+    shared machine than wall time; --wall for wall time). GFLOP/s are analytic: 4 N n^2 + 6 N n per cell-step."""
+    import json
+    torch.set_num_threads(1)
+    clock = time.perf_counter if args.wall else time.process_time
+    axis = {"scale": "log", "range": [-3.0, 6.0], "points": 64}
+    spec = validate({"version": 1, "name": "mlp rate", "model": {"family": "mlp", "width": 16, "activation": "tanh",
+                     "data_multiple": 1.0, "seed": 0}, "train": {"optimizer": "gd", "steps": 50, "precision": "float64"},
+                     "axes": {"x": {"param": "lr.input", **axis}, "y": {"param": "lr.output", **axis}},
+                     "criterion": {"window": 20, "threshold": 1.0}, "record": {"curves": False}})
+    hps, T, N, n = [cell_hparams(spec, i) for i in range(1000, 1256)], 50, 272, 16
+    ways = [("before: stacked, 256", "stacked", 256)] + [(f"shared, {k}", "shared", k) for k in (64, 32, 128)]
+    print(f"mlp-rate: {numerics.cpu_info()[0]}, torch {torch.__version__}, one thread, "
+          f"{'wall' if args.wall else 'CPU-time'} clock, best of {args.reps}; load {os.getloadavg()[0]:.1f}", flush=True)
+    A, B = torch.randn(1024, 1024, dtype=torch.float64), torch.randn(1024, 1024, dtype=torch.float64)
+    best, gemm = {}, float("inf")
+    for rep in range(args.reps + 1):   # the first round warms up and is not counted
+        t = clock(); torch.mm(A, B); gemm = min(gemm, clock() - t) if rep else gemm
+        for name, form, pop in ways:
+            for s in range(0, len(hps), pop):
+                t = clock(); mlp.train_population(spec, hps[s:s + pop], form=form, early_exit=False)
+                if rep:
+                    best[name, s] = min(best.get((name, s), float("inf")), clock() - t)
+    gemm_gf, flop = 2 * 1024 ** 3 / gemm / 1e9, 4 * N * n * n + 6 * N * n
+    rate = {name: len(hps) * T / sum(v for (w, _), v in best.items() if w == name) for name, _, _ in ways}
+    out = {"gemm_gflops": round(gemm_gf, 1), "load": os.getloadavg()[0], "ways": {}}
+    print(f"  1024^2 float64 GEMM: {gemm_gf:.1f} GFLOP/s")
+    for name, r in rate.items():
+        out["ways"][name] = {"cell_steps_per_s": round(r), "gflops": round(r * flop / 1e9, 2),
+                             "of_gemm": round(r * flop / 1e9 / gemm_gf, 3), "vs_before": round(r / rate[ways[0][0]], 2)}
+        w = out["ways"][name]
+        print(f"  {name:20s}: {r:8,.0f} cell-steps/s, {w['gflops']:5.1f} GFLOP/s = {w['of_gemm']:.0%} of the GEMM, "
+              f"{w['vs_before']:.2f}x before", flush=True)
+    print(json.dumps({"benchmark": "mlp-rate", **out}))
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--only", choices=sorted(BENCHMARKS), action="append", help="run only this benchmark (repeatable)")
@@ -466,6 +508,8 @@ def main(argv=None):
     p.add_argument("--json", action="store_true", help="cheaper-maps: (its last line is one JSON object either way)")
     p.add_argument("--points", type=int, default=None, help="cheaper-maps: cells per axis (default 48; the issue's 256 takes hours on one core)")
     p.add_argument("--smoke", action="store_true", help="gpu-suite: tiny sizes on CPU (checks the script)")
+    p.add_argument("--reps", type=int, default=7, help="mlp-rate: timed rounds (each way's best is kept)")
+    p.add_argument("--wall", action="store_true", help="mlp-rate: wall time instead of this process's CPU time")
     args = p.parse_args(argv)
     if args.list:
         for name, fn in BENCHMARKS.items():
