@@ -39,7 +39,8 @@ export function App() {
     <div className="app">
       <header>
         <b>Fractal LLM Explorer</b>
-        <Breadcrumb />
+        {/* The compare view titles its two maps itself; the open map's path would name a third. */}
+        {mode !== "compare" && <Breadcrumb />}
         <span className="spacer" />
         <LayerPicker />
         <div className="modes">

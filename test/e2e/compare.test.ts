@@ -106,6 +106,7 @@ describe("compare two sweeps", () => {
     await compare.click();
 
     await page.waitForSelector("[data-testid=compare-view][data-shared=true]");
+    expect(await page.locator("[data-testid=breadcrumb]").count(), "no open map's path over the two maps").toBe(0);
     await Promise.all(["compare-a", "compare-b", "compare-diff"].map(drawn));
     expect(await page.locator("[data-testid=compare-a] figcaption").textContent()).toContain("512×512");
     expect(await page.locator("[data-testid=compare-b] figcaption").textContent()).toContain("256×256");
