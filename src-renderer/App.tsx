@@ -5,7 +5,6 @@ import { AnalysisPanel } from "./components/AnalysisPanel";
 import { HostManager } from "./components/HostManager";
 import { MapView, Overview } from "./components/MapView";
 import { Table1View } from "./components/Table1";
-import { CompareView } from "./components/CompareView";
 import { SweepEditor } from "./components/SweepEditor";
 import { NoticeStack } from "./components/SweepControl";
 import { KeyHelp } from "./components/Keys";
@@ -13,6 +12,8 @@ import { exportZoomVideo, home, setFill, useUi } from "./state";
 
 // three.js loads as its own chunk (with the WebGL map, GlMap.tsx), so the first frame does not wait for it.
 const Surface3D = lazy(() => import("./components/Surface3D").then((m) => ({ default: m.Surface3D })));
+// The compare view (and its stylesheet) is not on the first frame's path either.
+const CompareView = lazy(() => import("./components/CompareView").then((m) => ({ default: m.CompareView })));
 
 // Layout (docs/ARCHITECTURE.md, "Explorer layout"): the header is one line of navigation (breadcrumb, layer, view modes);
 // the main area is the map, the 3-D surface, the library or the Table 1 report, with the toasts over it; the side panel
@@ -59,7 +60,7 @@ export function App() {
       </header>
       <main>
         <section className="view">
-          {mode === "library" ? <Library /> : mode === "table1" ? <Table1View /> : mode === "compare" ? <CompareView />
+          {mode === "library" ? <Library /> : mode === "table1" ? <Table1View /> : mode === "compare" ? <Suspense fallback={<div className="muted empty">loading the compare view…</div>}><CompareView /></Suspense>
             : empty && connection === "open" ? <div className="muted empty">No sweeps in this database yet. Run one with `fractal-llm sweep --spec FILE`.</div>
               : mode === "map" ? <MapView /> : <Suspense fallback={<div className="muted empty">loading the 3-D view…</div>}><Surface3D /></Suspense>}
           {/* Toasts over the main area's lower right, never over the side panel's controls; above the zoom dialog's
