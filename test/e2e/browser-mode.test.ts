@@ -17,7 +17,7 @@ import { openStore, type Store } from "../../src-main/core/store";
 import { encodeArray, encodeCells } from "../../src-main/core/tiles";
 import { REPO_ROOT } from "../../src-main/core/local-transport";
 import { startWebServer, type WebServer } from "../../src-main/web/server";
-import { formatSig } from "../../src-renderer/ticks";
+import { formatFixed, formatSig } from "../../src-renderer/ticks";
 import { screenToWorld, type View, worldToScreen } from "../../src-renderer/view";
 import { startSshFixture, type SshFixture } from "../ssh/harness";
 import { ARTIFACTS, cellOnPage, glDrawn, launchChromium, type PageView, pixel, settled as settledPage, shot as pageShot, viewState as pageViewState, run, shiftDrag } from "./page";
@@ -492,7 +492,7 @@ describe("browser mode", () => {
     const seq = want.sequence!;
     const line = page.locator("[data-testid=analysis-sequence-dimension]");
     const ci = want.sequenceCi === null ? "" : want.sequenceCi.ok
-      ? ` 95% CI [${want.sequenceCi.value[0].toFixed(2)}, ${want.sequenceCi.value[1].toFixed(2)}]` : ` (no interval: ${want.sequenceCi.reason})`;
+      ? ` 95% CI [${formatFixed(want.sequenceCi.value[0], 2)}, ${formatFixed(want.sequenceCi.value[1], 2)}]` : ` (no interval: ${want.sequenceCi.reason})`;
     await expect.poll(() => line.textContent()).toBe(`project's method pooled over the zoom path (2 levels): `
       + `${seq.ok ? seq.value.dimension.toFixed(3) + ci : `not measurable: ${seq.reason}`} · per level ${want.levels.map((l) => text(l.paper)).join(", ")}`);
     // one series per measurable level in the log-log plot

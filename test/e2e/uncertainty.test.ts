@@ -16,6 +16,7 @@ import { resolutionBias } from "../../src-main/analysis/uncertainty";
 import type { Store } from "../../src-main/core/store";
 import { sweepMap } from "../../src-main/core/sweep-maps";
 import { companionOf } from "../../src-main/launch/sensitivity";
+import { formatFixed } from "../../src-renderer/ticks";
 import { cellOnPage, closeEmptyApp, type EmptyApp, openEmptyApp, pixel, settled, shot, viewState } from "./page";
 
 let app: EmptyApp, page: Page, store: Store, dir: string;
@@ -33,7 +34,7 @@ beforeAll(async () => {
 afterAll(() => closeEmptyApp(app ?? {}), 60_000);
 
 const text = async (sel: string) => (await page.locator(sel).textContent()) ?? "";
-const ci = (c: [number, number]) => `[${c[0].toFixed(2)}, ${c[1].toFixed(2)}]`;
+const ci = (c: [number, number]) => `[${formatFixed(c[0], 2)}, ${formatFixed(c[1], 2)}]`; // as the panel prints it: no "-0.00"
 
 describe("how far to trust a number, from the app", () => {
   it("reproduces a Table 1 experiment by the paper's method and shows D with its method, resolution and 95% interval", async () => {
