@@ -2,29 +2,19 @@
 // out), and the autopilot (`p`) dives from the whole map toward the boundary, stopping by itself where the finest
 // scan's cells are large, with the view's centre on the boundary between trainable and diverged cells of the data.
 
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../../src-main/core/local-transport";
-import { openStore, type Store } from "../../src-main/core/store";
-import { startWebServer, type WebServer } from "../../src-main/web/server";
+import type { Store } from "../../src-main/core/store";
+import type { WebServer } from "../../src-main/web/server";
 import { DIVE_CELL_PX } from "../../src-renderer/dive";
 import { screenToWorld } from "../../src-renderer/view";
-import { launchChromium, settled, viewState } from "./page";
+import { closeEmptyApp, openDemoApp, settled, viewState } from "./page";
 
 let dir: string, server: WebServer, browser: Browser, store: Store, page: Page, rootId: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "fractal-dive-"));
-  copyFileSync(join(REPO_ROOT, "resources", "demo.sqlite"), join(dir, "demo.sqlite"));
-  store = openStore(join(dir, "demo.sqlite"));
+  ({ dir, server, store, browser } = await openDemoApp("fractal-dive-"));
   rootId = store.sweeps().find((s) => !s.parent_id && s.spec.model.family === "mlp")!.id;
-  server = await startWebServer({
-    dbPath: join(dir, "demo.sqlite"), port: 0, open: false, home: dir, python: "/usr/bin/python3", localAgentHome: join(dir, "agent"),
-  });
-  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   page.on("pageerror", (e) => process.stderr.write(`page error: ${e.message}\n`));
   await page.goto(`${server.url}&sweep=${rootId}`);
@@ -33,10 +23,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  store?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await closeEmptyApp({ dir, server, store, browser });
 });
 
 const vpOf = (box: { width: number; height: number }) => ({ width: Math.round(box.width), height: Math.round(box.height) });
@@ -73,14 +60,14 @@ describe("map navigation", () => {
     // The HUD's button starts a dive and stops it again.
     const button = page.locator("[data-testid=autopilot]");
     await button.click();
-    await expect.poll(() => button.textContent()).toBe("stop dive");
+    await expect.poll(() => button.textContent(), { timeout: 10_000 }).toBe("stop dive"); // a loaded machine renders late
     await button.click();
-    await expect.poll(() => button.textContent()).toBe("autopilot");
+    await expect.poll(() => button.textContent(), { timeout: 10_000 }).toBe("autopilot");
     await page.keyboard.press("0");
     await settled(page);
     const home = await viewState(page);
     await page.keyboard.press("p");
-    await expect.poll(() => page.locator("[data-testid=autopilot]").textContent()).toBe("stop dive");
+    await expect.poll(() => page.locator("[data-testid=autopilot]").textContent(), { timeout: 10_000 }).toBe("stop dive");
     await expect.poll(() => page.locator("[data-testid=autopilot]").textContent(), { timeout: 60_000 }).toBe("autopilot");
     await expect.poll(() => page.locator("[data-testid=notice]").allTextContents()).toContainEqual(expect.stringMatching(/autopilot stopped: the finest scan here \(\d+×\d+\) is reached/));
     const end = await viewState(page);

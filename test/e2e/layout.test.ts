@@ -8,19 +8,17 @@
 // a clicked MLP cell shows its loss curve, recomputed on this computer (the demo stores none), in view at 1400x900
 // without scrolling. Screenshots go to test-artifacts/ui/layout-*.png.
 
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cellHparams } from "../../src-shared/grid";
-import { REPO_ROOT } from "../../src-main/core/local-transport";
-import { openStore, type Store } from "../../src-main/core/store";
-import { startWebServer, type WebServer } from "../../src-main/web/server";
+import type { Store } from "../../src-main/core/store";
+import type { WebServer } from "../../src-main/web/server";
 import { formatExact } from "../../src-renderer/ticks";
 import { NOTICE_TTL_MS } from "../../src-renderer/sweep-control";
 import type { ApiEvent, SweepSummary } from "../../src-shared/contract";
-import { ARTIFACTS, cellOnPage, launchChromium, pixel, settled, shot, viewState } from "./page";
+import { ARTIFACTS, cellOnPage, closeEmptyApp, openDemoApp, pixel, settled, shot, viewState } from "./page";
 
 type Box = { x: number; y: number; width: number; height: number };
 const SIZES = [[1400, 900], [1280, 720], [1920, 1080]] as const;
@@ -28,24 +26,14 @@ const SIZES = [[1400, 900], [1280, 720], [1920, 1080]] as const;
 let dir: string, server: WebServer, browser: Browser, store: Store, paperId: string, sftId: string;
 
 beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  dir = mkdtempSync(join(tmpdir(), "fractal-layout-"));
-  copyFileSync(join(REPO_ROOT, "resources", "demo.sqlite"), join(dir, "demo.sqlite"));
-  store = openStore(join(dir, "demo.sqlite"));
+  ({ dir, server, store, browser } = await openDemoApp("fractal-layout-"));
   const roots = store.sweeps().filter((s) => !s.parent_id);
   paperId = roots.find((s) => s.spec.model.family === "mlp")!.id;
   sftId = roots.find((s) => s.spec.model.family === "gpt")!.id;
-  server = await startWebServer({
-    dbPath: join(dir, "demo.sqlite"), port: 0, open: false, home: dir, python: "/usr/bin/python3", localAgentHome: join(dir, "agent"),
-  });
-  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  store?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await closeEmptyApp({ dir, server, store, browser });
 });
 
 async function open(size: readonly [number, number], sweep: string): Promise<Page> {

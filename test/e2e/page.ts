@@ -1,7 +1,7 @@
 // Helpers shared by the end-to-end files: headless Chromium as the tests drive it, the view a page shows and
 // where a cell lands on it.
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
@@ -147,7 +147,21 @@ export async function openEmptyApp(prefix: string): Promise<EmptyApp> {
   return { dir, server, store, browser, page };
 }
 
-/** Close what openEmptyApp opened, the agent daemon it started, and remove its directory. */
+/** Browser mode on a copy of the shipped demo database (resources/demo.sqlite) in a temp directory, and a browser. */
+export type DemoApp = Omit<EmptyApp, "page">;
+
+export async function openDemoApp(prefix: string): Promise<DemoApp> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const dbPath = join(dir, "demo.sqlite");
+  copyFileSync(join(REPO_ROOT, "resources", "demo.sqlite"), dbPath);
+  const store = openStore(dbPath);
+  const server = await startWebServer({ dbPath, port: 0, open: false, home: dir, python: "/usr/bin/python3", localAgentHome: join(dir, "agent") });
+  const browser = await launchChromium();
+  return { dir, server, store, browser };
+}
+
+/** Close what openEmptyApp or openDemoApp opened, the agent daemon it started, and remove its directory. */
 export async function closeEmptyApp(app: Partial<EmptyApp>): Promise<void> {
   await app.browser?.close();
   await app.server?.close();

@@ -5,39 +5,27 @@
 // profile opening it).
 // The demo's 8x4 SFT map has cells hundreds of pixels wide: one pixel per cell is that cell's colour.
 
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { colourLayer } from "../../src-main/analysis/colour";
 import { decodePngRgba } from "../../src-main/analysis/png";
-import { REPO_ROOT } from "../../src-main/core/local-transport";
-import { openStore, type Store } from "../../src-main/core/store";
+import type { Store } from "../../src-main/core/store";
 import { sweepMap } from "../../src-main/core/sweep-maps";
-import { startWebServer, type WebServer } from "../../src-main/web/server";
+import type { WebServer } from "../../src-main/web/server";
 import { CIVIDIS, paletteOf, type Rgb, sampleColourMap, SPECTRAL } from "../../src-shared/colours";
-import { ARTIFACTS, cellOnPage, launchChromium, pixel, settled, shot, viewState } from "./page";
+import { cellOnPage, closeEmptyApp, openDemoApp, pixel, settled, shot, viewState } from "./page";
 
 let dir: string, server: WebServer, browser: Browser, store: Store, sftId: string;
 
 beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  dir = mkdtempSync(join(tmpdir(), "fractal-palettes-"));
-  copyFileSync(join(REPO_ROOT, "resources", "demo.sqlite"), join(dir, "demo.sqlite"));
-  store = openStore(join(dir, "demo.sqlite"));
+  ({ dir, server, store, browser } = await openDemoApp("fractal-palettes-"));
   sftId = store.sweeps().find((s) => !s.parent_id && s.spec.model.family === "gpt")!.id;
-  server = await startWebServer({
-    dbPath: join(dir, "demo.sqlite"), port: 0, open: false, home: dir, python: "/usr/bin/python3", localAgentHome: join(dir, "agent"),
-  });
-  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  store?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await closeEmptyApp({ dir, server, store, browser });
 });
 
 async function open(page: Page, extra = ""): Promise<void> {
