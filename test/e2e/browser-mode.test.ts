@@ -679,10 +679,11 @@ describe("browser mode", () => {
     expect(store.sweep(made.id)).toBeDefined();
     await row.locator("[data-testid=sweep-delete]").click();
     await row.locator("[data-testid=sweep-delete-confirm]").click();
-    await expect.poll(() => store.sweep(made.id)).toBeUndefined();
+    // The delete asks the local agent first (it may start one): seconds on a loaded machine, not the 1 s default.
+    await expect.poll(() => store.sweep(made.id), { timeout: 30_000, interval: 200 }).toBeUndefined();
     page.off("dialog", onDialog);
     expect(dialogs).toEqual([]);
-    await expect.poll(() => row.count()).toBe(0);
+    await expect.poll(() => row.count(), { timeout: 10_000 }).toBe(0);
   }, 120_000);
 
   it("lists sweeps in a runs table: zooms under their parent, sorted and filtered, renamed and tagged in place", async () => {
