@@ -29,6 +29,7 @@ def _daemon_main(home, idle_timeout, workers, device, ready_fd):
                f"devices {daemon.devices}, idle timeout {idle_timeout:g} s")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
+    bound = os.stat(path)
     listener.listen(64)
     os.write(ready_fd, f"ready {os.getpid()}\n".encode())
     os.close(ready_fd)
@@ -37,8 +38,20 @@ def _daemon_main(home, idle_timeout, workers, device, ready_fd):
         daemon.serve(listener)
     finally:
         listener.close()
-        os.unlink(path)
-        (node / "daemon.pid").unlink()
+        # Only our own: if the home was deleted under us, a newer daemon may hold these paths now.
+        if _same_file(path, bound):
+            os.unlink(path)
+        pid_file = node / "daemon.pid"
+        if pid_file.exists() and pid_file.read_text().strip() == str(os.getpid()):
+            pid_file.unlink()
+
+
+def _same_file(path, st):
+    try:
+        now = os.stat(path)
+    except FileNotFoundError:
+        return False
+    return (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino)
 
 
 def start(home, idle_timeout, workers=None, device=None):

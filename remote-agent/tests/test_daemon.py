@@ -3,6 +3,7 @@ import json
 import os
 import pathlib
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -284,3 +285,21 @@ def test_one_daemon_per_home_private_home_and_idle_exit(tmp_path, daemons):
     r = subprocess.run([PYTHON, "-m", "fractal_agent", "attach", "--home", str(daemons.home), "--no-start"],
                        env=ENV, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     assert r.returncode != 0 and "no daemon is listening" in r.stderr
+
+
+def test_a_daemon_whose_home_was_deleted_leaves_the_next_daemons_socket_alone(tmp_path, daemons):
+    # The home is removed while its daemon idles (a user's `rm -rf ~/.fractal-agent`), and a new daemon starts
+    # there; when the old one times out it must not unlink the new one's socket or pid file.
+    cmd = [PYTHON, "-m", "fractal_agent", "daemon", "--home", str(daemons.home)]
+    old = json.loads(subprocess.run(cmd + ["--idle-timeout", "3"], env=ENV, capture_output=True, text=True, check=True).stdout)
+    daemons.pids.add(old["pid"])
+    shutil.rmtree(daemons.home)
+    new = json.loads(subprocess.run(cmd + ["--idle-timeout", "60"], env=ENV, capture_output=True, text=True, check=True).stdout)
+    daemons.pids.add(new["pid"])
+    assert new["started"] is True and new["pid"] != old["pid"]
+    wait_for(lambda: not alive(old["pid"]), timeout=30, what="the old daemon's idle exit")
+    assert (daemons.home / "agent.sock").exists()
+    assert (daemons.home / "daemon.pid").read_text().strip() == str(new["pid"])
+    r = subprocess.run([PYTHON, "-m", "fractal_agent", "attach", "--home", str(daemons.home), "--no-start"],
+                       env=ENV, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=30)
+    assert r.returncode == 0, r.stderr
