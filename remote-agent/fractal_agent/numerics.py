@@ -25,7 +25,10 @@ OPENBLAS_CORE = "Haswell"
 # OpenBLAS splits a GEMM above 2^18 multiply-adds between its threads, and the split moves edge tiles: the MLP's
 # shared GEMM X [W0_1 | ... | W0_K] (mlp.py) gave other bits for some replicas at K >= 200 (width 6) with 2 threads.
 # One BLAS thread on every machine; the agent runs one worker process per core anyway.
-THREADS = {"OPENBLAS_NUM_THREADS": "1"}
+# One OpenMP thread too: torch's CPU ops on the MLP's small tensors gain nothing from a pool, and its idle
+# threads spin at every barrier. Measured here (2-core EPYC, `bench.py --only mlp-rate`): 21k cell-steps/s
+# with libgomp's default pool against 37k with one thread; on a loaded machine a daemon test ran 70 s against 21 s.
+THREADS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 PINS = {"OPENBLAS_CORETYPE": OPENBLAS_CORE, "MKL_CBWR": "AVX2", "ATEN_CPU_CAPABILITY": "avx2", **THREADS}
 PIN_NEEDS = frozenset({"avx2", "fma"})  # what the pinned kernels execute; without them they would fault
 

@@ -171,7 +171,10 @@ def run(spec, cells, levels, devs, on_tile, should_stop=lambda: False, on_idle=l
         return "completed"
     ctx = mp.get_context("spawn")
     tasks, results = ctx.Queue(), ctx.Queue()
-    cpu_threads = max(1, (os.cpu_count() or 1) // len(devs))
+    # The MLP's tensors are too small for a thread pool (numerics.THREADS): one torch thread per CPU worker.
+    # A transformer's are not: its CPU workers share the cores. A GPU worker keeps two for its host-side work.
+    mlp = spec["model"]["family"] == "mlp"
+    cpu_threads = 1 if mlp else max(1, (os.cpu_count() or 1) // len(devs))
     procs = [ctx.Process(target=_worker, daemon=True, name=f"fractal-worker-{d}",
                          args=(spec, d, cpu_threads if d == "cpu" else 2, tasks, results, os.getpid()))
              for d in devs]
