@@ -11,6 +11,7 @@ import os
 import platform
 import time
 
+import fractal_agent  # noqa: F401 -- first: it pins the BLAS kernel and one OpenMP thread (numerics.py) before torch
 import numpy as np
 import torch
 
