@@ -112,7 +112,8 @@ def bench_blas_pin(args):
     import json
     import subprocess
     import sys
-    env = {k: v for k, v in os.environ.items() if k not in numerics.PINS and k != "OPENBLAS_L2_SIZE"}
+    # drop the kernel pins only: both children keep one BLAS and one OpenMP thread, so only the kernel differs
+    env = {k: v for k, v in os.environ.items() if k not in numerics.PINS and k != "OPENBLAS_L2_SIZE"} | numerics.THREADS
     env["PYTHONPATH"] = os.path.dirname(os.path.abspath(__file__))
     print(f"blas-pin: {numerics.cpu_info()[0]} ({numerics.isa_level(platform.machine(), numerics.cpu_info()[1])}), "
           f"torch {torch.__version__}, load {os.getloadavg()[0]:.1f}", flush=True)
