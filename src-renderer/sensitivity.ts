@@ -82,7 +82,12 @@ export function setPerturbation(p: Perturbation): Promise<void> {
   return refreshSensitivity();
 }
 
-/** Refetch when the focused sweep changes or ends, and while its companion's cells come in (at most once a second). */
+/** How often the panel asks again while the server says the companion runs. */
+export const RUNNING_REFRESH_MS = 1000;
+
+/** Refetch when the focused sweep changes or ends, and while its companion's cells come in (at most once a second).
+ *  While the report says "running" it also asks again every RUNNING_REFRESH_MS: the run's end on the server (its
+ *  follower returning after the companion's last cell) changes no sweep row, so no sweep event would fetch it. */
 export function followSensitivity(): () => void {
   const key = (st: ReturnType<typeof useUi.getState>) => {
     const s = st.focusId ? st.sweeps[st.focusId] : undefined;
@@ -92,6 +97,10 @@ export function followSensitivity(): () => void {
   };
   let last = key(useUi.getState());
   let timer: ReturnType<typeof setTimeout> | null = null;
+  const refreshIn = (ms: number) => {
+    if (timer) return;
+    timer = setTimeout(() => { timer = null; void refreshSensitivity(); }, ms);
+  };
   void refreshSensitivity();
   const unsubscribe = useUi.subscribe((st) => {
     const k = key(st);
@@ -99,11 +108,14 @@ export function followSensitivity(): () => void {
     const focusChanged = k.split("|")[0] !== last.split("|")[0];
     last = k;
     if (focusChanged) useSensitivity.setState({ report: null });
-    if (timer) return;
-    timer = setTimeout(() => { timer = null; void refreshSensitivity(); }, focusChanged ? 0 : 1000);
+    refreshIn(focusChanged ? 0 : 1000);
+  });
+  const unsubscribeReport = useSensitivity.subscribe((st) => {
+    if (st.report?.state === "running") refreshIn(RUNNING_REFRESH_MS);
   });
   return () => {
     unsubscribe();
+    unsubscribeReport();
     if (timer) clearTimeout(timer);
   };
 }

@@ -100,6 +100,7 @@ export class Sensitivities {
           onNotice: (m) => this.feed.notice(id, m),
           onProgress: (pr) => { if (companion) this.feed.emit({ type: "progress", sweepId: companion, ...pr }); },
         });
+        run.running = false; // before the notice, so a report asked for on it reads the end, not "running"
         const r = await sensitivityReport(this.store, this.store.sweep(id)!, p, false, null);
         const pct = (f: number | null) => (f === null ? "–" : `${(100 * f).toFixed(1)}%`);
         this.feed.notice(id, `${what}: ${r.boundaryFlips} of ${r.boundaryCells} boundary cells flip (${pct(r.boundaryFlipFraction)}), `
@@ -107,6 +108,7 @@ export class Sensitivities {
       } catch (e) {
         if (!this.feed.closed) {
           run.error = run.abort.signal.aborted ? `its companion sweep ${companion ?? ""} was deleted or the app is closing` : (e as Error).message;
+          run.running = false;
           this.feed.notice(id, `${what} stopped: ${run.error}`, "error");
         }
       } finally {

@@ -92,8 +92,12 @@ describe("how far to trust a number, from the app", () => {
     await page.locator("[data-testid=sensitivity-perturbation]").selectOption("seed");
     await page.locator("[data-testid=sensitivity-start]").click();
     const report = page.locator("[data-testid=sensitivity-report][data-state=completed]");
-    await report.waitFor({ timeout: 120_000 });
     const { id: cid } = await companionOf(store, store.sweep(rootId)!, "seed");
+    await report.waitFor({ timeout: 120_000 }).catch(async (e: Error) => {
+      // Say whether the companion stalled or only the panel did (CI once timed out here with no clue which).
+      const c = store.sweep(cid);
+      throw new Error(`${e.message}\npanel: ${await text("[data-testid=sensitivity]")}\ncompanion ${cid}: ${c ? `${c.status}, ${c.done_cells}/${c.cells} cells` : "not recorded"}`);
+    });
     await expect.poll(() => store.sweep(cid)?.status).toBe("completed");
     const s = sensitivity(sweepMap(store, rootId), sweepMap(store, cid));
     const frac = s.boundaryFlipFraction!;
